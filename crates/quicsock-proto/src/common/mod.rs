@@ -1,0 +1,12 @@
+//! Building blocks shared by every wire format: variable-length integers (RFC 9000 §16),
+//! connection IDs (RFC 9000 §5.1), stream IDs (RFC 9000 §2.1) and a bounds-checked reader.
+
+mod cid;
+mod reader;
+mod stream_id;
+mod varint;
+
+pub use cid::{ConnectionId, ConnectionIdTooLong};
+pub use reader::{Reader, UnexpectedEnd};
+pub use stream_id::{Dir, Side, StreamId};
+pub use varint::{VarInt, VarIntBoundsExceeded};
