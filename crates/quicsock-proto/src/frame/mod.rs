@@ -14,6 +14,7 @@
 mod ack;
 mod close;
 mod connection_id;
+mod display;
 mod stream;
 mod ty;
 
