@@ -9,7 +9,7 @@ cargo +nightly fuzz build
 run() {
   mkdir -p "corpus/$1"
   cargo +nightly fuzz run "$1" "corpus/$1" "seeds/$1" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
-    >"corpus/$1.log" 2>&1 && echo "$1: clean, $(grep -o 'stat::number_of_executed_units: [0-9]*' "corpus/$1.log" | awk '{print $2}') runs in ${seconds}s" \
+    >"corpus/$1.log" 2>&1 && echo "$1: clean, $(grep -o 'Done [0-9]* runs in [0-9]* second' "corpus/$1.log")" \
     || { echo "$1: FAILED (see fuzz/corpus/$1.log)"; return 1; }
 }
 status=0

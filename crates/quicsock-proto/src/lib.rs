@@ -32,6 +32,8 @@ pub mod common;
 pub mod crypto;
 mod error;
 pub mod frame;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod packet;
 pub mod transport_params;
 
