@@ -127,6 +127,15 @@ impl TransportError {
         }
     }
 
+    /// An error with the given code, caused by a frame of type `ty`.
+    pub const fn in_frame(code: TransportErrorCode, ty: FrameType, reason: &'static str) -> Self {
+        Self {
+            code,
+            frame_type: Some(ty),
+            reason,
+        }
+    }
+
     /// FRAME_ENCODING_ERROR for a frame of type `ty`.
     pub const fn frame_encoding(ty: FrameType, reason: &'static str) -> Self {
         Self {

@@ -29,13 +29,18 @@
 #![deny(clippy::disallowed_methods)]
 
 pub mod common;
+pub mod cong;
 pub mod crypto;
 mod error;
 pub mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod packet;
+pub mod recovery;
+pub mod stream;
+pub mod time;
 pub mod transport_params;
 
 pub use common::{ConnectionId, Dir, Reader, Side, StreamId, VarInt};
 pub use error::{TransportError, TransportErrorCode};
+pub use time::Timestamp;

@@ -2,11 +2,13 @@
 //! connection IDs (RFC 9000 §5.1), stream IDs (RFC 9000 §2.1) and a bounds-checked reader.
 
 mod cid;
+mod range_set;
 mod reader;
 mod stream_id;
 mod varint;
 
 pub use cid::{ConnectionId, ConnectionIdTooLong};
+pub use range_set::RangeSet;
 pub use reader::{Reader, UnexpectedEnd};
 pub use stream_id::{Dir, Side, StreamId};
 pub use varint::{VarInt, VarIntBoundsExceeded};

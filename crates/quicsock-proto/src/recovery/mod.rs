@@ -1,0 +1,230 @@
+//! Loss detection (RFC 9002 §6): the packets in flight per packet-number space, what an
+//! ACK acknowledges, the packet and time thresholds that declare a packet lost, the probe
+//! timeout and persistent congestion.
+//!
+//! [`SpaceRecovery`] holds one space's packets in flight; the connection owns three and
+//! combines their timers into one loss-detection deadline (§6.2.1, Appendix A).
+
+mod rtt;
+mod sent;
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+pub use rtt::{RttEstimator, GRANULARITY};
+pub(crate) use sent::SentFrame;
+
+use crate::time::Timestamp;
+
+/// The packet reordering threshold (RFC 9002 §6.1.1, kPacketThreshold).
+pub const PACKET_THRESHOLD: u64 = 3;
+/// Persistent congestion: this many PTO periods of loss (RFC 9002 §7.6.1).
+pub const PERSISTENT_CONGESTION_THRESHOLD: u32 = 3;
+
+/// A packet we sent and have not seen acknowledged or declared lost.
+#[derive(Debug, Clone)]
+pub(crate) struct SentPacket {
+    pub(crate) time: Timestamp,
+    pub(crate) size: u16,
+    pub(crate) ack_eliciting: bool,
+    pub(crate) in_flight: bool,
+    pub(crate) frames: Vec<SentFrame>,
+}
+
+/// The loss-detection state of one packet-number space.
+#[derive(Debug, Default)]
+pub(crate) struct SpaceRecovery {
+    pub(crate) sent: BTreeMap<u64, SentPacket>,
+    pub(crate) largest_acked: Option<u64>,
+    /// When the earliest packet not yet lost by the packet threshold becomes lost by time.
+    pub(crate) loss_time: Option<Timestamp>,
+    pub(crate) last_ack_eliciting: Option<Timestamp>,
+    pub(crate) ack_eliciting_in_flight: usize,
+}
+
+/// An acknowledged ACK range referred to a packet we never sent.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AckOfUnsent;
+
+impl SpaceRecovery {
+    /// Records a sent packet.
+    pub(crate) fn on_sent(&mut self, pn: u64, packet: SentPacket) {
+        if packet.ack_eliciting {
+            self.last_ack_eliciting = Some(packet.time);
+            self.ack_eliciting_in_flight += 1;
+        }
+        self.sent.insert(pn, packet);
+    }
+
+    /// Removes and returns the packets an ACK's ranges acknowledge (descending ranges).
+    /// `next_pn` is the next packet number we would send: a range at or above it
+    /// acknowledges a packet never sent (RFC 9000 §13.1, PROTOCOL_VIOLATION).
+    pub(crate) fn on_ack(
+        &mut self,
+        ranges: impl Iterator<Item = RangeInclusive<u64>>,
+        next_pn: u64,
+        acked: &mut Vec<(u64, SentPacket)>,
+    ) -> Result<(), AckOfUnsent> {
+        for range in ranges {
+            if *range.end() >= next_pn {
+                return Err(AckOfUnsent);
+            }
+            let pns: Vec<u64> = self.sent.range(range).map(|(pn, _)| *pn).collect();
+            for pn in pns {
+                let p = self.sent.remove(&pn).expect("just listed");
+                if p.ack_eliciting {
+                    self.ack_eliciting_in_flight -= 1;
+                }
+                acked.push((pn, p));
+            }
+        }
+        Ok(())
+    }
+
+    /// Declares lost what the packet or time threshold says is lost (RFC 9002 §6.1), and
+    /// sets the loss time for the rest.
+    pub(crate) fn detect_lost(
+        &mut self,
+        now: Timestamp,
+        loss_delay: Duration,
+        lost: &mut Vec<(u64, SentPacket)>,
+    ) {
+        self.loss_time = None;
+        let Some(largest) = self.largest_acked else {
+            return;
+        };
+        let lost_send_time = Timestamp::from_duration(now.as_duration().saturating_sub(loss_delay));
+        let mut lost_pns = Vec::new();
+        for (&pn, p) in self.sent.range(..largest) {
+            if p.time <= lost_send_time || largest >= pn + PACKET_THRESHOLD {
+                lost_pns.push(pn);
+            } else {
+                let t = p.time + loss_delay;
+                self.loss_time = Some(self.loss_time.map_or(t, |l| l.min(t)));
+            }
+        }
+        for pn in lost_pns {
+            let p = self.sent.remove(&pn).expect("just listed");
+            if p.ack_eliciting {
+                self.ack_eliciting_in_flight -= 1;
+            }
+            lost.push((pn, p));
+        }
+    }
+
+    /// Forgets every packet (keys discarded, RFC 9002 §6.4); returns them so their bytes
+    /// leave the congestion window's accounting.
+    pub(crate) fn discard(&mut self) -> Vec<SentPacket> {
+        self.loss_time = None;
+        self.last_ack_eliciting = None;
+        self.ack_eliciting_in_flight = 0;
+        std::mem::take(&mut self.sent).into_values().collect()
+    }
+}
+
+/// Whether the lost packets establish persistent congestion (RFC 9002 §7.6.2): two
+/// ack-eliciting packets, sent after the first RTT sample, lost with every packet between
+/// them, spanning more than `duration`. `lost` is in packet-number order per space.
+pub(crate) fn is_persistent_congestion(
+    lost: &[(u64, SentPacket)],
+    first_sample: Option<Timestamp>,
+    duration: Duration,
+) -> bool {
+    let Some(first_sample) = first_sample else {
+        return false;
+    };
+    let mut run: Option<(u64, Timestamp)> = None; // (last pn, start time)
+    for (pn, p) in lost {
+        if !p.ack_eliciting || p.time <= first_sample {
+            run = None;
+            continue;
+        }
+        match run {
+            Some((last, start)) if *pn == last + 1 => {
+                if p.time.saturating_duration_since(start) > duration {
+                    return true;
+                }
+                run = Some((*pn, start));
+            }
+            _ => run = Some((*pn, p.time)),
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(ms: u64) -> SentPacket {
+        SentPacket {
+            time: Timestamp::ZERO + Duration::from_millis(ms),
+            size: 1200,
+            ack_eliciting: true,
+            in_flight: true,
+            frames: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn packet_and_time_thresholds() {
+        let mut s = SpaceRecovery::default();
+        for pn in 0..6 {
+            s.on_sent(pn, pkt(pn * 10));
+        }
+        let mut acked = Vec::new();
+        s.on_ack([5..=5].into_iter(), 6, &mut acked).unwrap();
+        s.largest_acked = Some(5);
+        let mut lost = Vec::new();
+        let now = Timestamp::ZERO + Duration::from_millis(60);
+        s.detect_lost(now, Duration::from_millis(25), &mut lost);
+        // 0, 1, 2 by packet threshold (5 >= pn + 3); 3 sent at 30 ms <= 60 - 25.
+        assert_eq!(
+            lost.iter().map(|(pn, _)| *pn).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
+        // 4 (sent at 40 ms) will be lost at 65 ms.
+        assert_eq!(
+            s.loss_time,
+            Some(Timestamp::ZERO + Duration::from_millis(65))
+        );
+    }
+
+    #[test]
+    fn ack_of_unsent_packet_is_refused() {
+        let mut s = SpaceRecovery::default();
+        s.on_sent(0, pkt(0));
+        assert_eq!(
+            s.on_ack([0..=1].into_iter(), 1, &mut Vec::new()),
+            Err(AckOfUnsent)
+        );
+    }
+
+    #[test]
+    fn persistent_congestion_needs_a_contiguous_span() {
+        let lost: Vec<_> = (1..=4).map(|pn| (pn, pkt(pn * 100))).collect();
+        let first = Some(Timestamp::ZERO);
+        assert!(is_persistent_congestion(
+            &lost,
+            first,
+            Duration::from_millis(250)
+        ));
+        assert!(!is_persistent_congestion(
+            &lost,
+            first,
+            Duration::from_millis(300)
+        ));
+        let gap = vec![(1, pkt(100)), (3, pkt(400))];
+        assert!(!is_persistent_congestion(
+            &gap,
+            first,
+            Duration::from_millis(250)
+        ));
+        assert!(!is_persistent_congestion(
+            &lost,
+            None,
+            Duration::from_millis(1)
+        ));
+    }
+}
