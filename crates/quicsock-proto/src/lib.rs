@@ -30,13 +30,20 @@
 
 pub mod common;
 pub mod cong;
+pub mod conn;
+pub mod connid;
 pub mod crypto;
+pub mod endpoint;
 mod error;
 pub mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod packet;
+pub mod pnspace;
 pub mod recovery;
+pub mod rng;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 pub mod stream;
 pub mod time;
 pub mod transport_params;

@@ -1,0 +1,281 @@
+//! The handshake boundary (DESIGN.md; Linux QUIC's handshake interface, reference §1.9):
+//! handshake bytes in and out per level, the raw transport-parameters extension body, and
+//! secrets, from which the connection derives its keys. Completion, confirmation and key
+//! discard follow RFC 9001 §4.1.2 and §4.9; packets that arrive before their keys wait in
+//! a bounded buffer (§5.7).
+
+use super::{space_index, Connection, EndpointEvent, Event};
+use crate::crypto::CipherSuite;
+use crate::frame::FrameType;
+use crate::packet::SpaceId;
+use crate::time::Timestamp;
+use crate::transport_params::TransportParameters;
+use crate::{Side, TransportError, TransportErrorCode};
+
+/// An encryption level (RFC 9001 §4.1.4).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// Initial.
+    Initial,
+    /// 0-RTT (early data).
+    ZeroRtt,
+    /// Handshake.
+    Handshake,
+    /// 1-RTT (application data).
+    OneRtt,
+}
+
+impl Level {
+    pub(crate) fn space(self) -> SpaceId {
+        match self {
+            Self::Initial => SpaceId::Initial,
+            Self::Handshake => SpaceId::Handshake,
+            Self::ZeroRtt | Self::OneRtt => SpaceId::Data,
+        }
+    }
+
+    pub(crate) fn of_space(space: SpaceId) -> Self {
+        match space {
+            SpaceId::Initial => Self::Initial,
+            SpaceId::Handshake => Self::Handshake,
+            SpaceId::Data => Self::OneRtt,
+        }
+    }
+}
+
+/// Which way a secret protects packets.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Packets we receive.
+    Read,
+    /// Packets we send.
+    Write,
+}
+
+/// A TLS handshake driven over a connection's handshake boundary.
+///
+/// The connection calls [`drive`](Self::drive) when it is created (a client produces its
+/// first flight) and after every datagram. The driver reads what arrived with
+/// [`Connection::read_handshake`], feeds its TLS engine, and hands back what TLS produced
+/// through the other boundary methods. Errors close the connection with their code: a
+/// TLS alert maps to CRYPTO_ERROR (0x100 + alert, RFC 9001 §4.8).
+pub trait HandshakeDriver: Send {
+    /// Advances the handshake as far as the bytes received allow.
+    fn drive(&mut self, conn: &mut Connection, now: Timestamp) -> Result<(), TransportError>;
+
+    /// The negotiated application protocol, once known.
+    fn alpn(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// The server name the client asked for (servers), once known.
+    fn server_name(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Connection {
+    /// The next run of handshake bytes received in order, with its level.
+    pub fn read_handshake(&mut self) -> Option<(Level, Vec<u8>)> {
+        for space in super::SPACES {
+            let i = space_index(space);
+            if let Some(chunk) = self.spaces[i].crypto_recv.read_chunk() {
+                return Some((Level::of_space(space), chunk));
+            }
+            self.handshake_unread[i] = false;
+        }
+        None
+    }
+
+    /// Queues handshake bytes to send at `level` in CRYPTO frames.
+    pub fn write_handshake(&mut self, level: Level, data: &[u8]) {
+        let space = level.space();
+        self.space(space).crypto_send.write(data);
+    }
+
+    /// Our quic_transport_parameters extension body.
+    pub fn local_transport_params(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        self.local_params.encode(&mut out);
+        out
+    }
+
+    /// The peer's quic_transport_parameters extension body: decoded, checked against the
+    /// connection IDs seen on the wire (RFC 9000 §7.3), and applied.
+    pub fn set_peer_transport_params(&mut self, body: &[u8]) -> Result<(), TransportError> {
+        let peer_side = match self.side {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        };
+        let p = TransportParameters::decode(body, peer_side)?;
+        let bad =
+            |reason| TransportError::new(TransportErrorCode::TRANSPORT_PARAMETER_ERROR, reason);
+        let peer_initial = self.remote_cids.active.get(&0).map(|(c, _)| *c);
+        if p.initial_source_connection_id.is_none()
+            || p.initial_source_connection_id != peer_initial
+        {
+            return Err(bad(
+                "initial_source_connection_id does not match the packets",
+            ));
+        }
+        if self.side == Side::Client {
+            if p.original_destination_connection_id != Some(self.original_dcid) {
+                return Err(bad("original_destination_connection_id does not match"));
+            }
+            if p.retry_source_connection_id != self.retry_scid {
+                return Err(bad("retry_source_connection_id does not match the Retry"));
+            }
+            if let Some(token) = p.stateless_reset_token {
+                self.remote_cids.set_initial_token(token);
+            }
+        }
+        self.streams.set_peer_params(&p);
+        let peer_idle = std::time::Duration::from_millis(p.max_idle_timeout.into_inner());
+        if !peer_idle.is_zero() {
+            self.idle_timeout = Some(self.idle_timeout.map_or(peer_idle, |l| l.min(peer_idle)));
+        }
+        self.local_cids.peer_limit = p.active_connection_id_limit.into_inner();
+        let peer_max = p.max_udp_payload_size.into_inner().min(65527) as usize;
+        self.max_datagram_size = self.max_datagram_size.min(peer_max.max(1200));
+        self.peer_params = Some(p);
+        Ok(())
+    }
+
+    /// Installs a secret for `level` in `dir`; the connection derives key, IV and
+    /// header-protection key with the version's labels (RFC 9001 §5.1, RFC 9369 §3.3.2).
+    pub fn install_secret(
+        &mut self,
+        level: Level,
+        dir: Direction,
+        suite: CipherSuite,
+        secret: &[u8],
+    ) -> Result<(), TransportError> {
+        self.keys
+            .install(self.version, level, dir, suite, secret)
+            .map_err(|_| {
+                TransportError::new(
+                    TransportErrorCode::INTERNAL_ERROR,
+                    "bad secret for the cipher suite",
+                )
+            })?;
+        self.keys_changed = true;
+        Ok(())
+    }
+
+    /// The TLS handshake completed (RFC 9001 §4.1.1). A server's handshake is then also
+    /// confirmed: it sends HANDSHAKE_DONE and discards its Handshake keys (§4.9.2).
+    pub fn handshake_complete(&mut self) -> Result<(), TransportError> {
+        if self.handshake_complete {
+            return Ok(());
+        }
+        if self.peer_params.is_none() {
+            return Err(TransportError::new(
+                TransportErrorCode::crypto(109), // missing_extension
+                "handshake completed without the peer's transport parameters",
+            ));
+        }
+        if !self.keys.can_send(SpaceId::Data) {
+            return Err(TransportError::new(
+                TransportErrorCode::INTERNAL_ERROR,
+                "handshake completed without 1-RTT keys",
+            ));
+        }
+        self.handshake_complete = true;
+        self.phase = super::Phase::Established;
+        self.events.push_back(Event::HandshakeComplete);
+        if self.side == Side::Server {
+            self.handshake_done_pending = true;
+            self.confirm_handshake();
+        }
+        self.issue_cids();
+        Ok(())
+    }
+
+    /// The handshake is confirmed: discard the Handshake keys (RFC 9001 §4.9.2).
+    pub(crate) fn confirm_handshake(&mut self) {
+        if self.handshake_confirmed {
+            return;
+        }
+        self.handshake_confirmed = true;
+        self.peer_validated_us = true;
+        self.discard_space(SpaceId::Handshake);
+        self.events.push_back(Event::HandshakeConfirmed);
+    }
+
+    /// Discards the keys and recovery state of a space (RFC 9001 §4.9, RFC 9002 §6.4).
+    pub(crate) fn discard_space(&mut self, space: SpaceId) {
+        if !self.keys.can_send(space) && !self.keys.can_receive(space) {
+            return;
+        }
+        self.keys.discard(space);
+        let s = &mut self.spaces[space_index(space)];
+        for p in s.recovery.discard() {
+            if p.in_flight {
+                self.bytes_in_flight -= u64::from(p.size);
+            }
+        }
+        s.discard();
+        self.pto_count = 0;
+    }
+
+    /// Runs the handshake driver, then retries packets that waited for keys.
+    pub(crate) fn run_driver(&mut self, now: Timestamp) {
+        if let Some(mut driver) = self.driver.take() {
+            let result = driver.drive(self, now);
+            self.driver = Some(driver);
+            if let Err(e) = result {
+                self.close_with_error(now, e);
+                return;
+            }
+        }
+        if self.keys_changed && !self.buffered.is_empty() {
+            self.keys_changed = false;
+            let packets: Vec<Vec<u8>> = self.buffered.drain(..).collect();
+            for mut p in packets {
+                let remote = self.remote;
+                self.handle_packets(now, remote, &mut p);
+            }
+            // The replayed packets may carry more handshake data.
+            if let Some(mut driver) = self.driver.take() {
+                let result = driver.drive(self, now);
+                self.driver = Some(driver);
+                if let Err(e) = result {
+                    self.close_with_error(now, e);
+                }
+            }
+        }
+        self.keys_changed = false;
+    }
+
+    /// The driver, for its negotiated parameters (ALPN, server name).
+    pub fn driver(&self) -> Option<&dyn HandshakeDriver> {
+        self.driver.as_deref()
+    }
+
+    /// A CRYPTO frame arrived at `space`.
+    pub(crate) fn on_crypto(
+        &mut self,
+        space: SpaceId,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), TransportError> {
+        let s = &mut self.spaces[space_index(space)];
+        let end = offset + data.len() as u64;
+        if end.saturating_sub(s.crypto_recv.read_offset()) > super::CRYPTO_BUFFER_LIMIT {
+            return Err(TransportError::in_frame(
+                TransportErrorCode::CRYPTO_BUFFER_EXCEEDED,
+                FrameType::CRYPTO,
+                "CRYPTO data beyond the buffering limit",
+            ));
+        }
+        if s.crypto_recv.insert(offset, data) > 0 {
+            self.handshake_unread[space_index(space)] = true;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn emit_retired(&mut self, cid: crate::ConnectionId) {
+        self.endpoint_events
+            .push_back(EndpointEvent::RetiredCid(cid));
+    }
+}

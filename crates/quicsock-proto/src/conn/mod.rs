@@ -1,0 +1,684 @@
+//! One QUIC connection as a state machine (RFC 9000, RFC 9001, RFC 9002), with no I/O.
+//!
+//! # Driving a connection
+//!
+//! The owner (an [`Endpoint`](crate::endpoint::Endpoint), the simulator, or a socket layer)
+//! repeats, with `now` from its clock:
+//!
+//! 1. [`handle_datagram`](Connection::handle_datagram) for each datagram that arrives;
+//! 2. [`poll_transmit`](Connection::poll_transmit) until it returns `None`, sending each
+//!    datagram no earlier than its `send_at`;
+//! 3. [`poll_timeout`](Connection::poll_timeout) to learn when to call
+//!    [`handle_timeout`](Connection::handle_timeout) if nothing arrives first;
+//! 4. [`poll_event`](Connection::poll_event) for what changed for the application, and
+//!    [`poll_endpoint_event`](Connection::poll_endpoint_event) for connection-ID changes.
+//!
+//! Application calls (streams, datagrams, close) may come at any time; call
+//! `poll_transmit` after them.
+//!
+//! # The handshake boundary
+//!
+//! As in Linux QUIC, the connection never calls a TLS library. A [`HandshakeDriver`] (TLS,
+//! or the fixed-secret test driver) reads the handshake bytes received per level
+//! ([`read_handshake`](Connection::read_handshake)), writes those to send
+//! ([`write_handshake`](Connection::write_handshake)), exchanges the raw transport
+//! parameters extension ([`local_transport_params`](Connection::local_transport_params),
+//! [`set_peer_transport_params`](Connection::set_peer_transport_params)), installs
+//! secrets ([`install_secret`](Connection::install_secret)) from which the connection
+//! derives keys itself, and reports completion
+//! ([`handshake_complete`](Connection::handshake_complete)). The connection runs its
+//! driver after every datagram.
+//!
+//! # Module layout
+//!
+//! `keys` (per-level keys, key update), `recv` (datagrams in, frames), `send` (packets
+//! out), `handshake` (the boundary and the driver trait), `timers` (deadlines, loss
+//! detection and PTO), `fixed` (the fixed-secret driver).
+
+mod close;
+mod fixed;
+mod handshake;
+mod keys;
+mod recv;
+mod send;
+mod timers;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use close::{CloseCode, ConnectionError};
+pub use fixed::FixedSecretDriver;
+pub use handshake::{Direction, HandshakeDriver, Level};
+
+use crate::cong::{Algorithm, Controller, Pacer};
+use crate::connid::{LocalCids, RemoteCids};
+use crate::crypto::CryptoError;
+use crate::frame::RESET_TOKEN_LEN;
+use crate::packet::{SpaceId, Version};
+use crate::pnspace::PacketSpace;
+use crate::recovery::RttEstimator;
+use crate::rng::Random;
+use crate::stream::{ReadOutcome, StreamConfig, StreamError, StreamEvent, Streams};
+use crate::time::Timestamp;
+use crate::transport_params::TransportParameters;
+use crate::{ConnectionId, Dir, Side, StreamId, VarInt};
+use keys::KeySet;
+
+/// The packets that arrive before their keys and are kept for them (RFC 9001 §5.7).
+pub const MAX_BUFFERED_PACKETS: usize = 16;
+/// CRYPTO data buffered per level beyond what the handshake driver has read.
+pub const CRYPTO_BUFFER_LIMIT: u64 = 64 * 1024;
+/// DATAGRAM frames received and not yet read by the application, at most.
+pub const MAX_DATAGRAMS_IN: usize = 256;
+/// Bytes of DATAGRAM payload queued to send, at most.
+pub const MAX_DATAGRAM_BYTES_OUT: usize = 1 << 20;
+/// PATH_CHALLENGE responses waiting to be sent, at most.
+const MAX_PATH_RESPONSES: usize = 4;
+
+/// The settings of one connection.
+#[derive(Clone, Debug)]
+pub struct ConnectionConfig {
+    /// The QUIC version to start with.
+    pub version: Version,
+    /// Our transport parameters; the connection-ID fields are filled in by the connection.
+    pub transport: TransportParameters,
+    /// Stream windows and buffers.
+    pub streams: StreamConfig,
+    /// The congestion controller.
+    pub congestion: Algorithm,
+    /// The RTT assumed before the first sample (RFC 9002 §6.2.2).
+    pub initial_rtt: Duration,
+    /// The largest UDP payload we send (at least 1200).
+    pub max_datagram_size: u16,
+    /// Send a PING after this long without sending anything ack-eliciting.
+    pub keep_alive: Option<Duration>,
+    /// Whether packets are paced (RFC 9002 §7.7).
+    pub pacing: bool,
+    /// The length of the connection IDs we issue.
+    pub cid_len: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        let mut transport = TransportParameters::default();
+        transport.max_idle_timeout = VarInt::from_u32(30_000);
+        transport.initial_max_data = VarInt::from_u32(4 << 20);
+        transport.initial_max_stream_data_bidi_local = VarInt::from_u32(1 << 20);
+        transport.initial_max_stream_data_bidi_remote = VarInt::from_u32(1 << 20);
+        transport.initial_max_stream_data_uni = VarInt::from_u32(1 << 20);
+        transport.initial_max_streams_bidi = VarInt::from_u32(100);
+        transport.initial_max_streams_uni = VarInt::from_u32(100);
+        transport.active_connection_id_limit = VarInt::from_u32(4);
+        transport.max_udp_payload_size = VarInt::from_u32(65527);
+        Self {
+            version: Version::V1,
+            transport,
+            streams: StreamConfig::default(),
+            congestion: Algorithm::default(),
+            initial_rtt: Duration::from_millis(333),
+            max_datagram_size: 1200,
+            keep_alive: None,
+            pacing: true,
+            cid_len: 8,
+        }
+    }
+}
+
+/// Something that happened on the connection, for the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The TLS handshake completed: the connection can carry application data.
+    HandshakeComplete,
+    /// The handshake is confirmed (RFC 9001 §4.1.2).
+    HandshakeConfirmed,
+    /// A stream changed.
+    Stream(StreamEvent),
+    /// A DATAGRAM frame arrived; read it with [`Connection::recv_datagram`].
+    DatagramReceived,
+    /// The server sent a NEW_TOKEN for future connections.
+    NewToken(Vec<u8>),
+    /// The peer updated the 1-RTT keys.
+    KeyUpdate,
+    /// The connection is closed (or closing); no more data will flow.
+    Closed(ConnectionError),
+}
+
+/// Changes the endpoint must know to route packets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndpointEvent {
+    /// Route this new connection ID to the connection.
+    NewCid(ConnectionId, [u8; RESET_TOKEN_LEN]),
+    /// Stop routing this connection ID.
+    RetiredCid(ConnectionId),
+    /// The connection is gone; forget every ID it had.
+    Drained,
+}
+
+/// ECN codepoints (RFC 3168) for a datagram.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Ecn {
+    /// ECT(0).
+    Ect0,
+    /// ECT(1).
+    Ect1,
+    /// Congestion experienced.
+    Ce,
+}
+
+/// One datagram to send, written into the caller's buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to send it.
+    pub destination: SocketAddr,
+    /// Its length in bytes.
+    pub size: usize,
+    /// The ECN codepoint to mark it with.
+    pub ecn: Option<Ecn>,
+}
+
+/// The phase of a connection.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Handshake,
+    Established,
+    /// We closed: answer packets with CONNECTION_CLOSE until then (RFC 9000 §10.2.1).
+    Closing(Timestamp),
+    /// The peer closed: send nothing until then (RFC 9000 §10.2.2).
+    Draining(Timestamp),
+    Drained,
+}
+
+/// One QUIC connection.
+pub struct Connection {
+    side: Side,
+    version: Version,
+    config: ConnectionConfig,
+    phase: Phase,
+    rng: Box<dyn Random>,
+    spaces: [PacketSpace; 3],
+    keys: KeySet,
+    streams: Streams,
+    local_params: TransportParameters,
+    peer_params: Option<TransportParameters>,
+    local_cids: LocalCids,
+    remote_cids: RemoteCids,
+    /// The client's first destination connection ID.
+    original_dcid: ConnectionId,
+    /// The Retry's source connection ID, if the client followed a Retry.
+    retry_scid: Option<ConnectionId>,
+    /// The token to put in Initial packets (from a Retry).
+    token: Vec<u8>,
+    remote: SocketAddr,
+    /// The peer's address is validated (RFC 9000 §8.1).
+    validated: bool,
+    /// Bytes received from and sent to the peer before validation.
+    amp_received: u64,
+    amp_sent: u64,
+    rtt: RttEstimator,
+    cc: Box<dyn Controller>,
+    pacer: Pacer,
+    pace_until: Option<Timestamp>,
+    bytes_in_flight: u64,
+    pto_count: u32,
+    first_rtt_sample: Option<Timestamp>,
+    loss_timer: Option<Timestamp>,
+    max_datagram_size: usize,
+    idle_timeout: Option<Duration>,
+    idle_deadline: Option<Timestamp>,
+    /// Time of the last ack-eliciting packet sent (keep-alive).
+    last_ack_eliciting_sent: Option<Timestamp>,
+    /// An ack-eliciting packet was received since we last sent one (idle timer rule).
+    received_since_send: bool,
+    handshake_complete: bool,
+    handshake_confirmed: bool,
+    handshake_done_pending: bool,
+    /// The client received a packet from the server (its connection ID is known).
+    received_any: bool,
+    /// The peer's address validation of us is done (client, RFC 9002 §6.2.2.1).
+    peer_validated_us: bool,
+    events: VecDeque<Event>,
+    endpoint_events: VecDeque<EndpointEvent>,
+    close: Option<close::Closing>,
+    error: Option<ConnectionError>,
+    datagrams_in: VecDeque<Vec<u8>>,
+    datagrams_out: VecDeque<Vec<u8>>,
+    datagrams_out_bytes: usize,
+    path_responses: VecDeque<[u8; 8]>,
+    ping_pending: bool,
+    driver: Option<Box<dyn HandshakeDriver>>,
+    buffered: VecDeque<Vec<u8>>,
+    /// New keys were installed since the buffered packets were last tried.
+    keys_changed: bool,
+    /// Handshake bytes the driver has not read, per level (Initial, Handshake, 1-RTT).
+    handshake_unread: [bool; 3],
+    /// A datagram arrived in the closing phase: answer with CONNECTION_CLOSE.
+    close_due: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("side", &self.side)
+            .field("phase", &self.phase)
+            .field("remote", &self.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) const SPACES: [SpaceId; 3] = [SpaceId::Initial, SpaceId::Handshake, SpaceId::Data];
+
+pub(crate) fn space_index(space: SpaceId) -> usize {
+    match space {
+        SpaceId::Initial => 0,
+        SpaceId::Handshake => 1,
+        SpaceId::Data => 2,
+    }
+}
+
+impl Connection {
+    /// A client connection to `remote`. `rng` supplies connection IDs and reset tokens;
+    /// `driver` runs the handshake (started at once, producing the first flight).
+    pub fn client(
+        config: ConnectionConfig,
+        now: Timestamp,
+        remote: SocketAddr,
+        mut rng: Box<dyn Random>,
+        driver: Box<dyn HandshakeDriver>,
+    ) -> Result<Self, ConnectionError> {
+        let mut dcid = [0; 16];
+        rng.fill(&mut dcid[..config.cid_len.clamp(8, 16)]);
+        let dcid =
+            ConnectionId::from_slice(&dcid[..config.cid_len.clamp(8, 16)]).expect("at most 16");
+        let scid = random_cid(&mut *rng, config.cid_len);
+        let mut conn = Self::new(Side::Client, config, now, remote, rng, scid, dcid, dcid)?;
+        conn.driver = Some(driver);
+        conn.run_driver(now);
+        Ok(conn)
+    }
+
+    /// A server connection for a client whose first Initial was sent to `original_dcid`
+    /// from `client_scid`; we answer from `local_cid`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn server(
+        config: ConnectionConfig,
+        now: Timestamp,
+        remote: SocketAddr,
+        rng: Box<dyn Random>,
+        driver: Box<dyn HandshakeDriver>,
+        original_dcid: ConnectionId,
+        client_scid: ConnectionId,
+        local_cid: ConnectionId,
+    ) -> Result<Self, ConnectionError> {
+        let mut conn = Self::new(
+            Side::Server,
+            config,
+            now,
+            remote,
+            rng,
+            local_cid,
+            client_scid,
+            original_dcid,
+        )?;
+        conn.driver = Some(driver);
+        Ok(conn)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        side: Side,
+        config: ConnectionConfig,
+        now: Timestamp,
+        remote: SocketAddr,
+        mut rng: Box<dyn Random>,
+        scid: ConnectionId,
+        dcid: ConnectionId,
+        original_dcid: ConnectionId,
+    ) -> Result<Self, ConnectionError> {
+        let version = config.version;
+        let mut token = [0; RESET_TOKEN_LEN];
+        rng.fill(&mut token);
+        let mut local = config.transport.clone();
+        local.initial_source_connection_id = Some(scid);
+        if side == Side::Server {
+            local.original_destination_connection_id = Some(original_dcid);
+            local.stateless_reset_token = Some(token);
+        }
+        let mut keys = KeySet::default();
+        keys.set_initial(version, &original_dcid, side)
+            .map_err(|_| ConnectionError::Local(CloseCode::internal("initial keys")))?;
+        let mss = u64::from(config.max_datagram_size.max(1200));
+        let cc = config.congestion.build(mss);
+        let window = cc.window();
+        let idle = Duration::from_millis(local.max_idle_timeout.into_inner());
+        let cid_limit = local.active_connection_id_limit.into_inner().max(2);
+        Ok(Self {
+            side,
+            version,
+            streams: Streams::new(side, &local, config.streams.clone()),
+            rtt: RttEstimator::new(config.initial_rtt),
+            cc,
+            pacer: Pacer::new(window, mss),
+            pace_until: None,
+            max_datagram_size: config.max_datagram_size.max(1200) as usize,
+            idle_timeout: (!idle.is_zero()).then_some(idle),
+            idle_deadline: (!idle.is_zero()).then(|| now + idle),
+            config,
+            phase: Phase::Handshake,
+            rng,
+            spaces: Default::default(),
+            keys,
+            local_params: local,
+            peer_params: None,
+            local_cids: LocalCids::new(scid, token),
+            remote_cids: RemoteCids::new(dcid, cid_limit),
+            original_dcid,
+            retry_scid: None,
+            token: Vec::new(),
+            remote,
+            validated: side == Side::Client,
+            amp_received: 0,
+            amp_sent: 0,
+            bytes_in_flight: 0,
+            pto_count: 0,
+            first_rtt_sample: None,
+            loss_timer: None,
+            last_ack_eliciting_sent: None,
+            received_since_send: false,
+            handshake_complete: false,
+            handshake_confirmed: false,
+            handshake_done_pending: false,
+            received_any: false,
+            peer_validated_us: side == Side::Server,
+            events: VecDeque::new(),
+            endpoint_events: VecDeque::new(),
+            close: None,
+            error: None,
+            datagrams_in: VecDeque::new(),
+            datagrams_out: VecDeque::new(),
+            datagrams_out_bytes: 0,
+            path_responses: VecDeque::new(),
+            ping_pending: false,
+            driver: None,
+            buffered: VecDeque::new(),
+            keys_changed: false,
+            handshake_unread: [false; 3],
+            close_due: false,
+        })
+    }
+
+    // ----- state -----
+
+    /// Which side this is.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// The peer's address.
+    pub fn remote_address(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// The connection ID the connection was created with (the one the endpoint first
+    /// routed to it).
+    pub fn local_cid(&self) -> ConnectionId {
+        self.local_cids
+            .active
+            .get(&0)
+            .map_or(ConnectionId::EMPTY, |(c, _)| *c)
+    }
+
+    /// The client's original destination connection ID.
+    pub fn original_dcid(&self) -> ConnectionId {
+        self.original_dcid
+    }
+
+    /// Whether the TLS handshake completed.
+    pub fn is_handshake_complete(&self) -> bool {
+        self.handshake_complete
+    }
+
+    /// Whether the handshake is confirmed.
+    pub fn is_handshake_confirmed(&self) -> bool {
+        self.handshake_confirmed
+    }
+
+    /// Whether the connection is closing, draining or gone.
+    pub fn is_closed(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Closing(_) | Phase::Draining(_) | Phase::Drained
+        )
+    }
+
+    /// Whether the connection is gone: nothing more will be sent or received.
+    pub fn is_drained(&self) -> bool {
+        self.phase == Phase::Drained
+    }
+
+    /// Why the connection closed, once it did.
+    pub fn error(&self) -> Option<&ConnectionError> {
+        self.error.as_ref()
+    }
+
+    /// The RTT estimator.
+    pub fn rtt(&self) -> &RttEstimator {
+        &self.rtt
+    }
+
+    /// The congestion window in bytes.
+    pub fn congestion_window(&self) -> u64 {
+        self.cc.window()
+    }
+
+    /// Bytes in flight.
+    pub fn bytes_in_flight(&self) -> u64 {
+        self.bytes_in_flight
+    }
+
+    /// The peer's transport parameters, once received.
+    pub fn peer_params(&self) -> Option<&TransportParameters> {
+        self.peer_params.as_ref()
+    }
+
+    /// Whether the peer's address is validated (servers; always true for clients).
+    pub fn is_validated(&self) -> bool {
+        self.validated
+    }
+
+    /// The next application event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        self.streams.poll_event().map(Event::Stream)
+    }
+
+    /// The next change the endpoint must apply.
+    pub fn poll_endpoint_event(&mut self) -> Option<EndpointEvent> {
+        self.endpoint_events.pop_front()
+    }
+
+    // ----- streams -----
+
+    /// The streams, for opening, writing, resetting and inspecting.
+    pub fn streams(&mut self) -> &mut Streams {
+        &mut self.streams
+    }
+
+    /// Opens the next stream of `dir`.
+    pub fn open_stream(&mut self, dir: Dir) -> Result<StreamId, StreamError> {
+        self.streams.open(dir)
+    }
+
+    /// Writes to a stream; see [`Streams::write`].
+    pub fn write(&mut self, id: StreamId, data: &[u8], fin: bool) -> Result<usize, StreamError> {
+        if self.is_closed() {
+            return Err(StreamError::InvalidState(id));
+        }
+        self.streams.write(id, data, fin)
+    }
+
+    /// Reads from a stream; reading returns flow-control credit to the peer.
+    pub fn read(
+        &mut self,
+        now: Timestamp,
+        id: StreamId,
+        buf: &mut [u8],
+    ) -> Result<ReadOutcome, StreamError> {
+        let rtt = self.rtt.smoothed();
+        self.streams.read(id, buf, now, rtt)
+    }
+
+    // ----- datagrams (RFC 9221) -----
+
+    /// The largest DATAGRAM payload the peer accepts and that fits in one packet, or
+    /// `None` if the peer does not accept DATAGRAM frames.
+    pub fn max_datagram_size(&self) -> Option<usize> {
+        let peer = self
+            .peer_params
+            .as_ref()?
+            .max_datagram_frame_size?
+            .into_inner();
+        // Short header (1 + 20 + 4) + frame type + length (2) + tag.
+        let fits = self
+            .max_datagram_size
+            .saturating_sub(1 + 20 + 4 + 1 + 2 + 16);
+        Some((peer.saturating_sub(3) as usize).min(fits))
+    }
+
+    /// Queues a DATAGRAM frame. Errors: the peer does not accept datagrams, the payload is
+    /// too large, or the send queue is full.
+    pub fn send_datagram(&mut self, data: &[u8]) -> Result<(), DatagramError> {
+        let max = self.max_datagram_size().ok_or(DatagramError::Unsupported)?;
+        if data.len() > max {
+            return Err(DatagramError::TooLarge(max));
+        }
+        if self.datagrams_out_bytes + data.len() > MAX_DATAGRAM_BYTES_OUT {
+            return Err(DatagramError::Blocked);
+        }
+        self.datagrams_out_bytes += data.len();
+        self.datagrams_out.push_back(data.to_vec());
+        Ok(())
+    }
+
+    /// The next received DATAGRAM payload.
+    pub fn recv_datagram(&mut self) -> Option<Vec<u8>> {
+        self.datagrams_in.pop_front()
+    }
+
+    // ----- lifecycle -----
+
+    /// Sends PING (an ack-eliciting packet) at the next opportunity.
+    pub fn ping(&mut self) {
+        self.ping_pending = true;
+    }
+
+    /// Starts a 1-RTT key update (RFC 9001 §6.1). Refused before the handshake is
+    /// confirmed or while the previous update is not yet acknowledged.
+    pub fn initiate_key_update(&mut self, now: Timestamp) -> Result<(), KeyUpdateError> {
+        if !self.handshake_confirmed {
+            return Err(KeyUpdateError::NotConfirmed);
+        }
+        let pto = self.pto_period();
+        let version = self.version;
+        let keys = self
+            .keys
+            .one_rtt
+            .as_mut()
+            .ok_or(KeyUpdateError::NotConfirmed)?;
+        if !keys.phase_acked && keys.first_sent_in_phase.is_some() || keys.prev_remote.is_some() {
+            return Err(KeyUpdateError::InProgress);
+        }
+        keys.update(version, now + pto * 3)
+            .map_err(|_| KeyUpdateError::Crypto)?;
+        Ok(())
+    }
+
+    /// The current 1-RTT key phase.
+    pub fn key_phase(&self) -> Option<bool> {
+        self.keys.one_rtt.as_ref().map(|k| k.phase)
+    }
+
+    fn pto_period(&self) -> Duration {
+        let max_ack_delay = self
+            .peer_params
+            .as_ref()
+            .map_or(Duration::from_millis(25), |p| {
+                Duration::from_millis(p.max_ack_delay.into_inner())
+            });
+        self.rtt.pto_base() + max_ack_delay
+    }
+
+    fn local_max_ack_delay(&self) -> Duration {
+        Duration::from_millis(self.local_params.max_ack_delay.into_inner())
+    }
+
+    fn space(&mut self, space: SpaceId) -> &mut PacketSpace {
+        &mut self.spaces[space_index(space)]
+    }
+
+    fn new_cid(&mut self) -> (ConnectionId, [u8; RESET_TOKEN_LEN]) {
+        let cid = random_cid(&mut *self.rng, self.config.cid_len);
+        let mut token = [0; RESET_TOKEN_LEN];
+        self.rng.fill(&mut token);
+        (cid, token)
+    }
+
+    /// Issues connection IDs up to the peer's limit (after the handshake).
+    fn issue_cids(&mut self) {
+        if !self.handshake_complete || self.config.cid_len == 0 {
+            return;
+        }
+        for _ in 0..self.local_cids.wanted() {
+            let (cid, token) = self.new_cid();
+            self.local_cids.issue(cid, token);
+            self.endpoint_events
+                .push_back(EndpointEvent::NewCid(cid, token));
+        }
+    }
+}
+
+/// A DATAGRAM frame could not be queued.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatagramError {
+    /// The peer did not enable DATAGRAM frames (max_datagram_frame_size).
+    #[error("the peer does not accept datagrams")]
+    Unsupported,
+    /// The payload exceeds what fits in one packet or what the peer accepts.
+    #[error("datagram larger than the {0}-byte maximum")]
+    TooLarge(usize),
+    /// The send queue is full.
+    #[error("datagram send queue is full")]
+    Blocked,
+}
+
+/// A key update could not start.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyUpdateError {
+    /// The handshake is not confirmed yet.
+    #[error("key update before the handshake is confirmed")]
+    NotConfirmed,
+    /// The previous update is not yet acknowledged by the peer.
+    #[error("a key update is already in progress")]
+    InProgress,
+    /// Deriving the next keys failed.
+    #[error("key derivation failed")]
+    Crypto,
+}
+
+fn random_cid(rng: &mut dyn Random, len: usize) -> ConnectionId {
+    let mut b = [0; ConnectionId::MAX_LEN];
+    let len = len.min(ConnectionId::MAX_LEN);
+    rng.fill(&mut b[..len]);
+    ConnectionId::from_slice(&b[..len]).expect("at most MAX_LEN")
+}
+
+impl From<CryptoError> for ConnectionError {
+    fn from(_: CryptoError) -> Self {
+        Self::Local(CloseCode::internal("key derivation failed"))
+    }
+}

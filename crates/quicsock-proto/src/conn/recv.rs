@@ -1,0 +1,637 @@
+//! Datagrams in: splitting coalesced packets (RFC 9000 §12.2), removing protection
+//! (RFC 9001 §5), key phases (§6), duplicate detection, and the frames of each packet
+//! (RFC 9000 §19) dispatched to their owners.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::close::CloseCode;
+use super::{
+    space_index, Connection, ConnectionError, Ecn, Event, Phase, MAX_BUFFERED_PACKETS,
+    MAX_DATAGRAMS_IN, MAX_PATH_RESPONSES,
+};
+use crate::crypto::{open, remove_header_protection, verify_retry, CryptoError};
+use crate::frame::{Ack, CloseReason, Frame, FrameType, Frames};
+use crate::packet::{
+    Header, PacketNumber, PacketType, ParsedPacket, SpaceId, LONG_RESERVED_BITS,
+    SHORT_RESERVED_BITS,
+};
+use crate::recovery::{
+    is_persistent_congestion, SentFrame, SentPacket, PERSISTENT_CONGESTION_THRESHOLD,
+};
+use crate::time::Timestamp;
+use crate::{ConnectionId, Side, TransportError, TransportErrorCode};
+
+/// What the header of a packet told us, copied out so the packet can be decrypted in place.
+struct Info {
+    ty: PacketType,
+    scid: Option<ConnectionId>,
+    dcid: ConnectionId,
+    pn_offset: usize,
+    long: bool,
+}
+
+impl Connection {
+    /// Processes one datagram from `remote`. `data` is decrypted in place.
+    pub fn handle_datagram(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        _ecn: Option<Ecn>,
+        data: &mut [u8],
+    ) {
+        match self.phase {
+            Phase::Drained | Phase::Draining(_) => return,
+            Phase::Closing(_) => {
+                // Answer with CONNECTION_CLOSE again (RFC 9000 §10.2.1), no more often
+                // than packets arrive.
+                self.close_due = true;
+                return;
+            }
+            _ => {}
+        }
+        if remote != self.remote {
+            // Migration is not supported yet: packets from elsewhere are dropped.
+            return;
+        }
+        if !self.validated {
+            self.amp_received += data.len() as u64;
+        }
+        self.handle_packets(now, remote, data);
+        self.run_driver(now);
+    }
+
+    pub(crate) fn handle_packets(&mut self, now: Timestamp, _remote: SocketAddr, data: &mut [u8]) {
+        let mut offset = 0;
+        let mut first_dcid: Option<ConnectionId> = None;
+        while offset < data.len() && !self.is_closed() {
+            let rest = &mut data[offset..];
+            let parsed = match ParsedPacket::parse(rest, self.config.cid_len) {
+                Ok(p) => p,
+                Err(_) => return,
+            };
+            let len = parsed.len;
+            let dcid = parsed.header.dcid().copied();
+            // RFC 9000 §12.2: coalesced packets with another DCID are dropped.
+            if let (Some(first), Some(d)) = (first_dcid, dcid) {
+                if first != d {
+                    offset += len;
+                    continue;
+                }
+            }
+            first_dcid = first_dcid.or(dcid);
+            let info = match &parsed.header {
+                Header::VersionNegotiation(vn) => {
+                    let ours = vn.versions().any(|v| v == self.version);
+                    if self.side == Side::Client && !self.received_any && !ours {
+                        self.drain_now(ConnectionError::VersionMismatch);
+                    }
+                    return;
+                }
+                Header::Retry(retry) => {
+                    let scid = retry.scid;
+                    let token = retry.token.to_vec();
+                    let packet = rest[..len].to_vec();
+                    self.on_retry(scid, token, &packet);
+                    return;
+                }
+                Header::Unsupported(_) => return,
+                Header::Initial(h) | Header::Handshake(h) | Header::ZeroRtt(h) => {
+                    if h.version != self.version {
+                        return;
+                    }
+                    Info {
+                        ty: parsed.header.packet_type().expect("long packet"),
+                        scid: Some(h.scid),
+                        dcid: h.dcid,
+                        pn_offset: parsed.pn_offset.expect("has a packet number"),
+                        long: true,
+                    }
+                }
+                Header::Short(h) => Info {
+                    ty: PacketType::OneRtt,
+                    scid: None,
+                    dcid: h.dcid,
+                    pn_offset: parsed.pn_offset.expect("has a packet number"),
+                    long: false,
+                },
+            };
+            let packet = &mut data[offset..offset + len];
+            self.handle_packet(now, info, packet);
+            offset += len;
+        }
+    }
+
+    fn on_retry(&mut self, scid: ConnectionId, token: Vec<u8>, packet: &[u8]) {
+        // RFC 9000 §17.2.5.2: one Retry, before anything else, with a valid tag and a
+        // non-empty token.
+        if self.side != Side::Client
+            || self.received_any
+            || self.retry_scid.is_some()
+            || token.is_empty()
+        {
+            return;
+        }
+        if !verify_retry(self.version, &self.original_dcid, packet) {
+            return;
+        }
+        self.retry_scid = Some(scid);
+        self.token = token;
+        self.remote_cids.set_initial(scid);
+        if self
+            .keys
+            .set_initial(self.version, &scid, Side::Client)
+            .is_err()
+        {
+            return;
+        }
+        // Everything sent in Initial packets goes again under the new keys.
+        let s = &mut self.spaces[0];
+        for p in s.recovery.discard() {
+            if p.in_flight {
+                self.bytes_in_flight -= u64::from(p.size);
+            }
+        }
+        let end = s.crypto_send.end();
+        s.crypto_send.on_lost(0..end);
+    }
+
+    fn handle_packet(&mut self, now: Timestamp, info: Info, packet: &mut [u8]) {
+        let space = info.ty.space();
+        if info.ty == PacketType::ZeroRtt {
+            return; // 0-RTT is not accepted.
+        }
+        if !self.keys.can_receive(space) {
+            // Keys may come later (RFC 9001 §5.7): keep a bounded number of packets.
+            let later = match space {
+                SpaceId::Initial => false,
+                SpaceId::Handshake => !self.handshake_complete,
+                SpaceId::Data => !self.handshake_complete,
+            };
+            if later && self.buffered.len() < MAX_BUFFERED_PACKETS {
+                self.buffered.push_back(packet.to_vec());
+            }
+            return;
+        }
+        let largest = self.spaces[space_index(space)]
+            .largest_received()
+            .map(PacketNumber);
+        let hp: &dyn crate::crypto::HeaderProtect = match space {
+            SpaceId::Initial => &self.keys.initial.as_ref().expect("checked").1.header,
+            SpaceId::Handshake => &self.keys.handshake_remote.as_ref().expect("checked").header,
+            SpaceId::Data => &self.keys.one_rtt.as_ref().expect("checked").remote_hp,
+        };
+        let Ok(truncated) = remove_header_protection(packet, info.pn_offset, hp) else {
+            return;
+        };
+        let pn = PacketNumber::expand(truncated.value(), truncated.len(), largest);
+        let header_len = info.pn_offset + truncated.len();
+        let first = packet[0];
+        let opened = self.open_payload(now, space, first, pn, header_len, packet);
+        let payload_len = match opened {
+            Ok(len) => len,
+            Err(_) => {
+                if !info.long {
+                    self.check_stateless_reset(packet);
+                }
+                return;
+            }
+        };
+        // RFC 9000 §17.2 / §17.3.1: reserved bits must be zero once protection is off.
+        let reserved = if info.long {
+            LONG_RESERVED_BITS
+        } else {
+            SHORT_RESERVED_BITS
+        };
+        if first & reserved != 0 {
+            self.close_with_error(
+                now,
+                TransportError::protocol_violation("reserved header bits set"),
+            );
+            return;
+        }
+        if self.spaces[space_index(space)].is_duplicate(pn.0) {
+            return;
+        }
+        // The peer's connection ID, from its first packet (RFC 9000 §7.2).
+        if self.side == Side::Client && !self.received_any {
+            if let Some(scid) = info.scid {
+                self.remote_cids.set_initial(scid);
+            }
+        }
+        let _ = info.dcid;
+        self.received_any = true;
+        let payload = packet[header_len..header_len + payload_len].to_vec();
+        let ack_eliciting = match self.process_frames(now, info.ty, &payload) {
+            Ok(e) => e,
+            Err(e) => {
+                self.close_with_error(now, e);
+                return;
+            }
+        };
+        let immediate = space != SpaceId::Data;
+        let delay = self.local_max_ack_delay();
+        self.spaces[space_index(space)].on_received(now, pn.0, ack_eliciting, delay, immediate);
+        if ack_eliciting {
+            self.received_since_send = true;
+        }
+        self.reset_idle(now);
+        // RFC 9000 §8.1: a Handshake packet from the client proves its address; the server
+        // then discards its Initial keys (RFC 9001 §4.9.1).
+        if self.side == Side::Server && space == SpaceId::Handshake {
+            self.validated = true;
+            self.discard_space(SpaceId::Initial);
+        }
+        if self.side == Side::Client && space == SpaceId::Handshake {
+            self.peer_validated_us = true;
+        }
+        self.set_loss_timer(now);
+    }
+
+    /// Opens the payload in place; returns the plaintext length.
+    fn open_payload(
+        &mut self,
+        now: Timestamp,
+        space: SpaceId,
+        first: u8,
+        pn: PacketNumber,
+        header_len: usize,
+        packet: &mut [u8],
+    ) -> Result<usize, CryptoError> {
+        match space {
+            SpaceId::Initial => {
+                let key = &self.keys.initial.as_ref().expect("checked").1.packet;
+                open(packet, header_len, pn, key).map(|p| p.len())
+            }
+            SpaceId::Handshake => {
+                let key = &self.keys.handshake_remote.as_ref().expect("checked").packet;
+                open(packet, header_len, pn, key).map(|p| p.len())
+            }
+            SpaceId::Data => {
+                let phase = first & 0x04 != 0;
+                let version = self.version;
+                let pto3 = self.pto_period() * 3;
+                let confirmed = self.handshake_confirmed;
+                let largest = self.spaces[2].largest_received();
+                let keys = self.keys.one_rtt.as_mut().expect("checked");
+                if phase == keys.phase {
+                    let r = open(packet, header_len, pn, &keys.remote).map(|p| p.len());
+                    if r.is_err() {
+                        keys.failed += 1;
+                    }
+                    return r;
+                }
+                // The other phase: an older packet under the previous keys, or the peer's
+                // key update (RFC 9001 §6.3).
+                if let Some((prev, _)) = &keys.prev_remote {
+                    if largest.is_none_or(|l| pn.0 < l) {
+                        return open(packet, header_len, pn, prev).map(|p| p.len());
+                    }
+                }
+                let len = open(packet, header_len, pn, &keys.next_remote).map(|p| p.len())?;
+                if !confirmed {
+                    // An update before confirmation is a KEY_UPDATE_ERROR (§6.1); treat as
+                    // undecryptable instead of acting on it.
+                    return Err(CryptoError::AuthenticationFailed);
+                }
+                keys.update(version, now + pto3)?;
+                self.events.push_back(Event::KeyUpdate);
+                Ok(len)
+            }
+        }
+    }
+
+    /// A short-header packet that failed to open may be a stateless reset (RFC 9000
+    /// §10.3.1): its last 16 bytes are a reset token of one of the peer's IDs.
+    fn check_stateless_reset(&mut self, packet: &[u8]) {
+        if packet.len() < 21 {
+            return;
+        }
+        let token = &packet[packet.len() - 16..];
+        if self.remote_cids.is_reset_token(token) {
+            self.drain_now(ConnectionError::Reset);
+        }
+    }
+
+    fn reset_idle(&mut self, now: Timestamp) {
+        if let Some(idle) = self.idle_timeout {
+            // At least three PTOs (RFC 9000 §10.1).
+            self.idle_deadline = Some(now + idle.max(self.pto_period() * 3));
+        }
+    }
+
+    /// Processes every frame of a packet; returns whether it was ack-eliciting.
+    fn process_frames(
+        &mut self,
+        now: Timestamp,
+        ty: PacketType,
+        payload: &[u8],
+    ) -> Result<bool, TransportError> {
+        let space = ty.space();
+        let mut ack_eliciting = false;
+        for frame in Frames::new(payload, ty) {
+            let frame = frame?;
+            ack_eliciting |= frame.is_ack_eliciting();
+            match frame {
+                Frame::Padding { .. } | Frame::Ping => {}
+                Frame::Ack(ack) => self.on_ack_frame(now, space, &ack)?,
+                Frame::Crypto(c) => self.on_crypto(space, c.offset.into_inner(), c.data)?,
+                Frame::Stream(s) => self.streams.on_stream(&s)?,
+                Frame::ResetStream(r) => self.streams.on_reset_stream(&r)?,
+                Frame::StopSending(s) => self.streams.on_stop_sending(&s)?,
+                Frame::MaxData(m) => self.streams.on_max_data(m),
+                Frame::MaxStreamData { id, max } => self.streams.on_max_stream_data(id, max)?,
+                Frame::MaxStreams { dir, count } => self.streams.on_max_streams(dir, count),
+                Frame::DataBlocked(_) | Frame::StreamsBlocked { .. } => {}
+                Frame::StreamDataBlocked { id, .. } => self.streams.on_stream_data_blocked(id)?,
+                Frame::NewConnectionId(f) => {
+                    let empty = self.remote_cids.current().is_empty();
+                    self.remote_cids.on_new(&f, empty)?;
+                }
+                Frame::RetireConnectionId { sequence } => {
+                    let current = self.local_cid_for_packet();
+                    if let Some(cid) = self.local_cids.on_retire(sequence.into_inner(), &current)? {
+                        self.emit_retired(cid);
+                        self.issue_cids();
+                    }
+                }
+                Frame::PathChallenge(data) => {
+                    if self.path_responses.len() < MAX_PATH_RESPONSES {
+                        self.path_responses.push_back(data);
+                    }
+                }
+                Frame::PathResponse(_) => {}
+                Frame::NewToken { token } => {
+                    if self.side == Side::Server {
+                        return Err(TransportError::in_frame(
+                            TransportErrorCode::PROTOCOL_VIOLATION,
+                            FrameType::NEW_TOKEN,
+                            "NEW_TOKEN sent by a client",
+                        ));
+                    }
+                    self.events.push_back(Event::NewToken(token.to_vec()));
+                }
+                Frame::ConnectionClose(c) => {
+                    let reason = String::from_utf8_lossy(c.phrase).into_owned();
+                    let code = match c.reason {
+                        CloseReason::Transport { code, frame_type } => CloseCode::Transport {
+                            code,
+                            frame_type: (frame_type.into_inner() != 0)
+                                .then_some(FrameType(frame_type.into_inner())),
+                            reason,
+                        },
+                        CloseReason::Application { code } => CloseCode::Application {
+                            code: code.into_inner(),
+                            reason,
+                        },
+                    };
+                    self.on_peer_close(now, code);
+                    return Ok(ack_eliciting);
+                }
+                Frame::HandshakeDone => {
+                    if self.side == Side::Server {
+                        return Err(TransportError::in_frame(
+                            TransportErrorCode::PROTOCOL_VIOLATION,
+                            FrameType::HANDSHAKE_DONE,
+                            "HANDSHAKE_DONE sent by a client",
+                        ));
+                    }
+                    if !self.handshake_complete {
+                        return Err(TransportError::in_frame(
+                            TransportErrorCode::PROTOCOL_VIOLATION,
+                            FrameType::HANDSHAKE_DONE,
+                            "HANDSHAKE_DONE before the handshake completed",
+                        ));
+                    }
+                    self.confirm_handshake();
+                }
+                Frame::Datagram { data, .. } => {
+                    let max = self
+                        .local_params
+                        .max_datagram_frame_size
+                        .map(|m| m.into_inner());
+                    let Some(max) = max else {
+                        return Err(TransportError::in_frame(
+                            TransportErrorCode::PROTOCOL_VIOLATION,
+                            FrameType::DATAGRAM,
+                            "DATAGRAM frame not negotiated",
+                        ));
+                    };
+                    // The frame's size (type byte and payload; the length field is not held
+                    // against the peer) may not exceed the limit (RFC 9221 §3).
+                    if data.len() as u64 + 1 > max {
+                        return Err(TransportError::in_frame(
+                            TransportErrorCode::PROTOCOL_VIOLATION,
+                            FrameType::DATAGRAM,
+                            "DATAGRAM frame larger than max_datagram_frame_size",
+                        ));
+                    }
+                    if self.datagrams_in.len() >= MAX_DATAGRAMS_IN {
+                        // Unreliable by design: the oldest unread datagram gives way.
+                        self.datagrams_in.pop_front();
+                    }
+                    self.datagrams_in.push_back(data.to_vec());
+                    self.events.push_back(Event::DatagramReceived);
+                    if self.events.len() > 4 * MAX_DATAGRAMS_IN {
+                        self.events.retain(|e| *e != Event::DatagramReceived);
+                        self.events.push_back(Event::DatagramReceived);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(ack_eliciting)
+    }
+
+    /// The connection ID the current packet was addressed to. Without migration every
+    /// packet from the peer uses the one it picked; take the lowest active.
+    fn local_cid_for_packet(&self) -> ConnectionId {
+        self.local_cids
+            .active
+            .values()
+            .next()
+            .map_or(ConnectionId::EMPTY, |(c, _)| *c)
+    }
+
+    /// An ACK frame (RFC 9002 §6, Appendix A.7).
+    fn on_ack_frame(
+        &mut self,
+        now: Timestamp,
+        space: SpaceId,
+        ack: &Ack<'_>,
+    ) -> Result<(), TransportError> {
+        let i = space_index(space);
+        let next_pn = self.spaces[i].next_pn;
+        let mut acked = Vec::new();
+        self.spaces[i]
+            .recovery
+            .on_ack(ack.ranges(), next_pn, &mut acked)
+            .map_err(|_| {
+                TransportError::in_frame(
+                    TransportErrorCode::PROTOCOL_VIOLATION,
+                    FrameType::ACK,
+                    "ACK of a packet never sent",
+                )
+            })?;
+        let largest = ack.largest.into_inner();
+        let rec = &mut self.spaces[i].recovery;
+        rec.largest_acked = Some(rec.largest_acked.map_or(largest, |l| l.max(largest)));
+        if acked.is_empty() {
+            return Ok(());
+        }
+        // An RTT sample when the largest acknowledged is newly acknowledged and something
+        // acknowledged was ack-eliciting (RFC 9002 §5.1).
+        if let Some((_, p)) = acked.iter().find(|(pn, _)| *pn == largest) {
+            if acked.iter().any(|(_, p)| p.ack_eliciting) {
+                let sample = now.saturating_duration_since(p.time);
+                let exponent = self
+                    .peer_params
+                    .as_ref()
+                    .map_or(3, |p| p.ack_delay_exponent.into_inner());
+                let mut delay = Duration::from_micros(
+                    ack.delay
+                        .into_inner()
+                        .checked_shl(exponent as u32)
+                        .unwrap_or(u64::MAX),
+                );
+                if space != SpaceId::Data {
+                    delay = Duration::ZERO;
+                } else if self.handshake_confirmed {
+                    let max = self
+                        .peer_params
+                        .as_ref()
+                        .map_or(25, |p| p.max_ack_delay.into_inner());
+                    delay = delay.min(Duration::from_millis(max));
+                }
+                self.rtt.update(sample, delay);
+                self.first_rtt_sample.get_or_insert(now);
+            }
+        }
+        let app_limited =
+            self.bytes_in_flight + 2 * self.max_datagram_size as u64 <= self.cc.window() / 2;
+        for (pn, p) in &acked {
+            if p.in_flight {
+                self.bytes_in_flight -= u64::from(p.size);
+                self.cc
+                    .on_ack(now, *pn, p.time, u64::from(p.size), &self.rtt, app_limited);
+            }
+            for f in &p.frames {
+                self.on_frame_acked(space, f);
+            }
+        }
+        if space == SpaceId::Data
+            && self.side == Side::Client
+            && !self.handshake_confirmed
+            && self.handshake_complete
+        {
+            // An acknowledged 1-RTT packet confirms the handshake (RFC 9001 §4.1.2).
+            self.confirm_handshake();
+        }
+        if self.peer_validated_us || space != SpaceId::Initial {
+            self.pto_count = 0;
+        }
+        self.detect_lost(now, space);
+        self.set_loss_timer(now);
+        Ok(())
+    }
+
+    fn on_frame_acked(&mut self, space: SpaceId, f: &SentFrame) {
+        match *f {
+            SentFrame::Stream {
+                id,
+                offset,
+                len,
+                fin,
+            } => self.streams.on_stream_acked(id, offset, len, fin),
+            SentFrame::Crypto { offset, len } => self.spaces[space_index(space)]
+                .crypto_send
+                .on_ack(offset..offset + len),
+            SentFrame::Ack { largest } => self.spaces[space_index(space)].on_ack_acked(largest),
+            SentFrame::NewConnectionId(_)
+            | SentFrame::RetireConnectionId(_)
+            | SentFrame::HandshakeDone
+            | SentFrame::Ping
+            | SentFrame::PathResponse
+            | SentFrame::Datagram => {}
+            _ => self.streams.on_control_acked(f),
+        }
+        if space == SpaceId::Data {
+            if let Some(k) = &mut self.keys.one_rtt {
+                k.phase_acked = true;
+            }
+        }
+    }
+
+    /// Declares lost what the thresholds say (RFC 9002 §6.1) and reacts: frames go back
+    /// in the queue, the congestion controller hears of it.
+    pub(crate) fn detect_lost(&mut self, now: Timestamp, space: SpaceId) {
+        let i = space_index(space);
+        let mut lost = Vec::new();
+        let delay = self.rtt.loss_delay();
+        self.spaces[i].recovery.detect_lost(now, delay, &mut lost);
+        if lost.is_empty() {
+            return;
+        }
+        self.on_packets_lost(now, space, lost);
+    }
+
+    pub(crate) fn on_packets_lost(
+        &mut self,
+        now: Timestamp,
+        space: SpaceId,
+        lost: Vec<(u64, SentPacket)>,
+    ) {
+        let mut latest: Option<Timestamp> = None;
+        for (_, p) in &lost {
+            if p.in_flight {
+                self.bytes_in_flight -= u64::from(p.size);
+                latest = Some(latest.map_or(p.time, |l| l.max(p.time)));
+            }
+            for f in &p.frames {
+                self.on_frame_lost(space, f);
+            }
+        }
+        if let Some(sent) = latest {
+            let duration =
+                (self.rtt.pto_base() + self.peer_max_ack_delay()) * PERSISTENT_CONGESTION_THRESHOLD;
+            let persistent = is_persistent_congestion(&lost, self.first_rtt_sample, duration);
+            self.cc.on_congestion_event(now, sent, persistent);
+        }
+    }
+
+    fn peer_max_ack_delay(&self) -> Duration {
+        self.peer_params
+            .as_ref()
+            .map_or(Duration::from_millis(25), |p| {
+                Duration::from_millis(p.max_ack_delay.into_inner())
+            })
+    }
+
+    fn on_frame_lost(&mut self, space: SpaceId, f: &SentFrame) {
+        match *f {
+            SentFrame::Stream {
+                id,
+                offset,
+                len,
+                fin,
+            } => self.streams.on_stream_lost(id, offset, len, fin),
+            SentFrame::Crypto { offset, len } => self.spaces[space_index(space)]
+                .crypto_send
+                .on_lost(offset..offset + len),
+            SentFrame::HandshakeDone => self.handshake_done_pending = true,
+            SentFrame::NewConnectionId(seq) => {
+                if self.local_cids.active.contains_key(&seq) {
+                    self.local_cids.pending.insert(seq);
+                }
+            }
+            SentFrame::RetireConnectionId(seq) => {
+                self.remote_cids.retire_pending.insert(seq);
+            }
+            SentFrame::Ack { .. }
+            | SentFrame::Ping
+            | SentFrame::PathResponse
+            | SentFrame::Datagram => {}
+            _ => self.streams.on_control_lost(f),
+        }
+    }
+}

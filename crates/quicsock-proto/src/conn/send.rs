@@ -1,0 +1,552 @@
+//! Packets out: choosing what each packet-number space has to send, building packets and
+//! coalescing them into one datagram (RFC 9000 §12.2), padding Initial datagrams to 1200
+//! bytes (§14.1), the anti-amplification limit (§8.1), congestion control and pacing
+//! (RFC 9002 §7), and the record each sent packet leaves for loss recovery.
+//!
+//! Passes over the data: stream bytes are copied from the send buffer into the datagram
+//! buffer while frames are written, then sealed in place (one AEAD pass). Moving to
+//! `PacketSeal::seal_scatter` (seal-on-copy) changes only `write_frames` and `seal`.
+
+use bytes::BufMut;
+
+use super::{space_index, Connection, Phase, Transmit, SPACES};
+use crate::crypto::{apply_header_protection, HeaderProtect, PacketSeal, TAG_LEN};
+use crate::frame::{CloseReason, ConnectionClose, Frame, FrameType};
+use crate::packet::{
+    LongType, PacketNumber, SpaceId, TruncatedPacketNumber, MIN_INITIAL_DATAGRAM_SIZE,
+};
+use crate::recovery::{SentFrame, SentPacket};
+use crate::time::Timestamp;
+use crate::{Side, TransportErrorCode, VarInt};
+
+/// Room below which a packet is not started.
+const MIN_PACKET_ROOM: usize = 64;
+
+/// A packet written into the datagram buffer but not yet sealed.
+struct Built {
+    space: SpaceId,
+    start: usize,
+    /// Offset of the 2-byte Length field (long headers).
+    length_at: Option<usize>,
+    pn_offset: usize,
+    pn: u64,
+    pn_len: usize,
+    ack_eliciting: bool,
+    frames: Vec<SentFrame>,
+}
+
+impl Connection {
+    /// Writes the next datagram to send into `buf` (appending) and says where it goes.
+    /// Returns `None` when there is nothing to send now; [`poll_timeout`](Self::poll_timeout)
+    /// says when to ask again.
+    pub fn poll_transmit(&mut self, now: Timestamp, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let start = buf.len();
+        match self.phase {
+            Phase::Drained | Phase::Draining(_) => return None,
+            Phase::Closing(_) => {
+                if !self.close_due {
+                    return None;
+                }
+                self.close_due = false;
+                return self.transmit_close(now, buf, start);
+            }
+            _ => {}
+        }
+        let mut max = self.max_datagram_size;
+        if !self.validated {
+            // RFC 9000 §8.1: at most three times what was received.
+            let allowance = (3 * self.amp_received).saturating_sub(self.amp_sent);
+            max = max.min(allowance as usize);
+            if max < MIN_PACKET_ROOM {
+                return None;
+            }
+        }
+        let probing = self.spaces.iter().any(|s| s.probes > 0);
+        let mut can_send_data = probing || self.bytes_in_flight < self.cc.window();
+        if can_send_data && !probing && self.config.pacing {
+            match self
+                .pacer
+                .delay(now, max as u64, self.cc.window(), self.rtt.smoothed())
+            {
+                None => self.pace_until = None,
+                Some(t) => {
+                    self.pace_until = Some(t);
+                    can_send_data = false;
+                }
+            }
+        }
+        let mut built: Vec<Built> = Vec::new();
+        let mut has_initial = false;
+        for space in SPACES {
+            if !self.keys.can_send(space) {
+                continue;
+            }
+            let used = buf.len() - start;
+            if max.saturating_sub(used) < MIN_PACKET_ROOM {
+                break;
+            }
+            let room = max - used;
+            if let Some(b) = self.build_packet(now, space, buf, room, can_send_data) {
+                has_initial |= space == SpaceId::Initial;
+                built.push(b);
+                if space == SpaceId::Data {
+                    break;
+                }
+            }
+        }
+        if built.is_empty() {
+            return None;
+        }
+        // RFC 9000 §14.1: a client's datagram with an Initial, and a server's with an
+        // ack-eliciting Initial, is at least 1200 bytes.
+        let pad_to = if has_initial
+            && (self.side == Side::Client
+                || built
+                    .iter()
+                    .any(|b| b.space == SpaceId::Initial && b.ack_eliciting))
+        {
+            MIN_INITIAL_DATAGRAM_SIZE.min(max)
+        } else {
+            0
+        };
+        let total = buf.len() - start;
+        if total < pad_to {
+            // PADDING frames (zero bytes) at the end of the last packet.
+            buf.resize(start + pad_to, 0);
+        }
+        let size = self.seal_all(now, buf, start, built, true);
+        if !self.validated {
+            self.amp_sent += size as u64;
+        }
+        Some(Transmit {
+            destination: self.remote,
+            size,
+            ecn: None,
+        })
+    }
+
+    /// Writes one packet of `space` if it has something to send.
+    fn build_packet(
+        &mut self,
+        now: Timestamp,
+        space: SpaceId,
+        buf: &mut Vec<u8>,
+        room: usize,
+        can_send_data: bool,
+    ) -> Option<Built> {
+        let i = space_index(space);
+        let wants_ack = self.spaces[i].wants_ack(now);
+        let has_data = can_send_data && self.has_frames_to_send(space);
+        if !wants_ack && !has_data {
+            return None;
+        }
+        // A long header's 2-byte Length field bounds the packet.
+        let room = if space == SpaceId::Data {
+            room
+        } else {
+            room.min(16_000)
+        };
+        let b = self.begin_packet(space, buf);
+        let header_len = buf.len() - b.start;
+        let Some(payload_room) = room.checked_sub(header_len + TAG_LEN) else {
+            buf.truncate(b.start);
+            self.spaces[i].next_pn -= 1;
+            return None;
+        };
+        let mut frames = Vec::new();
+        let ack_eliciting = self.write_frames(now, space, buf, payload_room, has_data, &mut frames);
+        if frames.is_empty() {
+            buf.truncate(b.start);
+            self.spaces[i].next_pn -= 1;
+            return None;
+        }
+        Some(self.end_packet(b, buf, ack_eliciting, frames))
+    }
+
+    /// Writes a packet header of `space` with its next packet number.
+    fn begin_packet(&mut self, space: SpaceId, buf: &mut Vec<u8>) -> Built {
+        let i = space_index(space);
+        let start = buf.len();
+        let pn = self.spaces[i].next_pn;
+        let largest_acked = self.spaces[i].recovery.largest_acked.map(PacketNumber);
+        let tpn = PacketNumber(pn)
+            .truncate(largest_acked)
+            .unwrap_or_else(|| TruncatedPacketNumber::with_len(PacketNumber(pn), 4));
+        let dcid = self.remote_cids.current();
+        let (pn_offset, length_at) = match space {
+            SpaceId::Data => {
+                let phase = self.keys.one_rtt.as_ref().is_some_and(|k| k.phase);
+                let at = crate::packet::encode_short_header(buf, &dcid, tpn, false, phase, true);
+                (start + at, None)
+            }
+            _ => {
+                let ty = if space == SpaceId::Initial {
+                    LongType::Initial
+                } else {
+                    LongType::Handshake
+                };
+                let scid = self.local_cid();
+                buf.put_u8(0xc0 | ty.to_bits(self.version) << 4 | tpn.len_bits());
+                buf.put_u32(self.version.0);
+                buf.put_u8(dcid.len() as u8);
+                buf.put_slice(&dcid);
+                buf.put_u8(scid.len() as u8);
+                buf.put_slice(&scid);
+                if space == SpaceId::Initial {
+                    VarInt::saturating(self.token.len() as u64).encode(buf);
+                    buf.put_slice(&self.token);
+                }
+                let length_at = buf.len();
+                buf.put_u16(0x4000); // a 2-byte varint, patched when sealing
+                let pn_offset = buf.len();
+                tpn.encode(buf);
+                (pn_offset, Some(length_at))
+            }
+        };
+        self.spaces[i].next_pn += 1;
+        Built {
+            space,
+            start,
+            length_at,
+            pn_offset,
+            pn,
+            pn_len: tpn.len(),
+            ack_eliciting: false,
+            frames: Vec::new(),
+        }
+    }
+
+    /// Finishes a packet: enough payload for the header-protection sample (RFC 9001
+    /// §5.4.2) and room for the AEAD tag.
+    fn end_packet(
+        &mut self,
+        mut b: Built,
+        buf: &mut Vec<u8>,
+        ack_eliciting: bool,
+        frames: Vec<SentFrame>,
+    ) -> Built {
+        let payload_len = buf.len() - b.pn_offset - b.pn_len;
+        let min_payload = 4usize.saturating_sub(b.pn_len);
+        if payload_len < min_payload {
+            buf.resize(buf.len() + min_payload - payload_len, 0);
+        }
+        buf.resize(buf.len() + TAG_LEN, 0);
+        b.ack_eliciting = ack_eliciting;
+        b.frames = frames;
+        b
+    }
+
+    fn has_frames_to_send(&self, space: SpaceId) -> bool {
+        let s = &self.spaces[space_index(space)];
+        if s.probes > 0 || s.crypto_send.has_pending() {
+            return true;
+        }
+        if space != SpaceId::Data {
+            return false;
+        }
+        self.ping_pending
+            || self.handshake_done_pending
+            || !self.path_responses.is_empty()
+            || !self.local_cids.pending.is_empty()
+            || !self.remote_cids.retire_pending.is_empty()
+            || !self.datagrams_out.is_empty()
+            || self.streams.has_pending()
+    }
+
+    /// Writes the frames of one packet; returns whether any is ack-eliciting.
+    fn write_frames(
+        &mut self,
+        now: Timestamp,
+        space: SpaceId,
+        buf: &mut Vec<u8>,
+        room: usize,
+        send_data: bool,
+        sent: &mut Vec<SentFrame>,
+    ) -> bool {
+        let i = space_index(space);
+        let start = buf.len();
+        let left = |buf: &Vec<u8>| room.saturating_sub(buf.len() - start);
+        let exponent = self.local_params.ack_delay_exponent.into_inner() as u8;
+        if self.spaces[i].can_ack() {
+            if let Some(f) = self.spaces[i].write_ack(now, exponent, buf, room) {
+                sent.push(f);
+            }
+        }
+        if !send_data {
+            return false;
+        }
+        let mut ack_eliciting = false;
+        if space == SpaceId::Data {
+            if self.handshake_done_pending && left(buf) >= 1 {
+                Frame::HandshakeDone.encode(buf);
+                self.handshake_done_pending = false;
+                sent.push(SentFrame::HandshakeDone);
+                ack_eliciting = true;
+            }
+            while let Some(data) = self.path_responses.front().copied() {
+                if left(buf) < 9 {
+                    break;
+                }
+                Frame::PathResponse(data).encode(buf);
+                self.path_responses.pop_front();
+                sent.push(SentFrame::PathResponse);
+                ack_eliciting = true;
+            }
+            while let Some(&seq) = self.remote_cids.retire_pending.first() {
+                let f = Frame::RetireConnectionId {
+                    sequence: VarInt::saturating(seq),
+                };
+                if left(buf) < f.encoded_len() {
+                    break;
+                }
+                f.encode(buf);
+                self.remote_cids.retire_pending.remove(&seq);
+                sent.push(SentFrame::RetireConnectionId(seq));
+                ack_eliciting = true;
+            }
+            while let Some(&seq) = self.local_cids.pending.first() {
+                let Some(ncid) = self.local_cids.frame(seq) else {
+                    self.local_cids.pending.remove(&seq);
+                    continue;
+                };
+                let f = Frame::NewConnectionId(ncid);
+                if left(buf) < f.encoded_len() {
+                    break;
+                }
+                f.encode(buf);
+                self.local_cids.pending.remove(&seq);
+                sent.push(SentFrame::NewConnectionId(seq));
+                ack_eliciting = true;
+            }
+            let before = sent.len();
+            self.streams.write_control(buf, left(buf), sent);
+            ack_eliciting |= sent.len() > before;
+        }
+        // CRYPTO data (RFC 9000 §19.6).
+        let crypto = &mut self.spaces[i].crypto_send;
+        while crypto.has_pending() {
+            let l = left(buf);
+            let header = 1 + 8 + 2;
+            if l <= header {
+                break;
+            }
+            let Some(r) = crypto.next(l - header, u64::MAX) else {
+                break;
+            };
+            VarInt::from_u32(FrameType::CRYPTO.0 as u32).encode(buf);
+            VarInt::saturating(r.start).encode(buf);
+            VarInt::saturating(r.end - r.start).encode(buf);
+            buf.put_slice(crypto.get(r.clone()));
+            sent.push(SentFrame::Crypto {
+                offset: r.start,
+                len: r.end - r.start,
+            });
+            ack_eliciting = true;
+        }
+        if space == SpaceId::Data {
+            while let Some(d) = self.datagrams_out.front() {
+                let need = 1 + VarInt::size_of(d.len() as u64) + d.len();
+                if left(buf) < need {
+                    break;
+                }
+                let d = self.datagrams_out.pop_front().expect("checked");
+                self.datagrams_out_bytes -= d.len();
+                Frame::Datagram {
+                    explicit_len: true,
+                    data: &d,
+                }
+                .encode(buf);
+                sent.push(SentFrame::Datagram);
+                ack_eliciting = true;
+            }
+            let before = sent.len();
+            self.streams.write_stream_data(buf, left(buf), sent);
+            ack_eliciting |= sent.len() > before;
+        }
+        let s = &mut self.spaces[i];
+        if (s.probes > 0 || (space == SpaceId::Data && self.ping_pending))
+            && !ack_eliciting
+            && left(buf) >= 1
+        {
+            Frame::Ping.encode(buf);
+            sent.push(SentFrame::Ping);
+            ack_eliciting = true;
+        }
+        if ack_eliciting {
+            if s.probes > 0 {
+                s.probes -= 1;
+            }
+            if space == SpaceId::Data {
+                self.ping_pending = false;
+            }
+        }
+        ack_eliciting
+    }
+
+    /// Seals every packet built into the datagram and records them; returns the size.
+    fn seal_all(
+        &mut self,
+        now: Timestamp,
+        buf: &mut [u8],
+        start: usize,
+        built: Vec<Built>,
+        record: bool,
+    ) -> usize {
+        let end = buf.len();
+        let bounds: Vec<usize> = built.iter().map(|b| b.start).skip(1).chain([end]).collect();
+        for (b, &packet_end) in built.iter().zip(&bounds) {
+            let packet = &mut buf[b.start..packet_end];
+            let pn_offset = b.pn_offset - b.start;
+            let header_len = pn_offset + b.pn_len;
+            if let Some(at) = b.length_at {
+                // The Length field covers the packet number, payload and tag.
+                let len = (packet.len() - pn_offset) as u16;
+                let at = at - b.start;
+                packet[at..at + 2].copy_from_slice(&(0x4000 | len).to_be_bytes());
+            }
+            let (seal, hp): (&dyn PacketSeal, &dyn HeaderProtect) = match b.space {
+                SpaceId::Initial => {
+                    let k = &self.keys.initial.as_ref().expect("checked when built").0;
+                    (&k.packet, &k.header)
+                }
+                SpaceId::Handshake => {
+                    let k = self
+                        .keys
+                        .handshake_local
+                        .as_ref()
+                        .expect("checked when built");
+                    (&k.packet, &k.header)
+                }
+                SpaceId::Data => {
+                    let k = self.keys.one_rtt.as_ref().expect("checked when built");
+                    (&k.local, &k.local_hp)
+                }
+            };
+            let (header, payload) = packet.split_at_mut(header_len);
+            // Sealing cannot fail with keys we derived and a buffer we sized.
+            seal.seal(b.pn, header, payload)
+                .expect("sealing a packet we built");
+            apply_header_protection(packet, pn_offset, hp).expect("sample within the packet");
+        }
+        let mut discard_initial = false;
+        if record {
+            let n = built.len();
+            for (k, (b, &packet_end)) in built.into_iter().zip(&bounds).enumerate() {
+                let size = (packet_end - b.start) as u16;
+                let in_flight =
+                    b.ack_eliciting || k + 1 == n && end - start >= MIN_INITIAL_DATAGRAM_SIZE;
+                if b.space == SpaceId::Handshake && self.side == Side::Client {
+                    discard_initial = true;
+                }
+                if b.space == SpaceId::Data {
+                    if let Some(keys) = &mut self.keys.one_rtt {
+                        keys.first_sent_in_phase.get_or_insert(b.pn);
+                        keys.sealed += 1;
+                    }
+                }
+                if in_flight {
+                    self.bytes_in_flight += u64::from(size);
+                    self.cc.on_sent(now, b.pn, u64::from(size));
+                    self.pacer.on_sent(u64::from(size));
+                }
+                if b.ack_eliciting {
+                    if self.received_since_send {
+                        self.received_since_send = false;
+                        self.reset_idle_on_send(now);
+                    }
+                    self.last_ack_eliciting_sent = Some(now);
+                }
+                self.spaces[space_index(b.space)].recovery.on_sent(
+                    b.pn,
+                    SentPacket {
+                        time: now,
+                        size,
+                        ack_eliciting: b.ack_eliciting,
+                        in_flight,
+                        frames: b.frames,
+                    },
+                );
+            }
+        }
+        if discard_initial {
+            // RFC 9001 §4.9.1: a client discards Initial keys when it first sends a
+            // Handshake packet.
+            self.discard_space(SpaceId::Initial);
+        }
+        if record {
+            self.set_loss_timer(now);
+        }
+        end - start
+    }
+
+    fn reset_idle_on_send(&mut self, now: Timestamp) {
+        if let Some(idle) = self.idle_timeout {
+            self.idle_deadline = Some(now + idle.max(self.pto_period() * 3));
+        }
+    }
+
+    /// Builds the CONNECTION_CLOSE datagram of the closing phase (RFC 9000 §10.2.1): one
+    /// packet per space we have keys for, so a peer that has not finished the handshake
+    /// can read it. Before the handshake completes an application close is sent as a
+    /// transport APPLICATION_ERROR without the reason (§10.2.3).
+    fn transmit_close(
+        &mut self,
+        now: Timestamp,
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) -> Option<Transmit> {
+        let close = self.close.clone()?;
+        let mut max = self.max_datagram_size;
+        if !self.validated {
+            max = max.min((3 * self.amp_received).saturating_sub(self.amp_sent) as usize);
+        }
+        let mut built = Vec::new();
+        for space in SPACES {
+            if !self.keys.can_send(space) {
+                continue;
+            }
+            let room = max.saturating_sub(buf.len() - start);
+            let frame = match (close.reason, space) {
+                (CloseReason::Application { .. }, SpaceId::Initial | SpaceId::Handshake) => {
+                    ConnectionClose {
+                        reason: CloseReason::Transport {
+                            code: TransportErrorCode::APPLICATION_ERROR,
+                            frame_type: VarInt::ZERO,
+                        },
+                        phrase: &[],
+                    }
+                }
+                (reason, _) => ConnectionClose {
+                    reason,
+                    phrase: &close.phrase[..close.phrase.len().min(512)],
+                },
+            };
+            let frame = Frame::ConnectionClose(frame);
+            if room < MIN_PACKET_ROOM + frame.encoded_len() {
+                break;
+            }
+            let b = self.begin_packet(space, buf);
+            frame.encode(buf);
+            built.push(self.end_packet(b, buf, false, Vec::new()));
+        }
+        if built.is_empty() {
+            return None;
+        }
+        if self.side == Side::Client && built.iter().any(|b| b.space == SpaceId::Initial) {
+            let total = buf.len() - start;
+            let pad_to = MIN_INITIAL_DATAGRAM_SIZE.min(max);
+            if total < pad_to {
+                buf.resize(start + pad_to, 0);
+            }
+        }
+        let size = self.seal_all(now, buf, start, built, false);
+        if !self.validated {
+            self.amp_sent += size as u64;
+        }
+        Some(Transmit {
+            destination: self.remote,
+            size,
+            ecn: None,
+        })
+    }
+}

@@ -1,0 +1,202 @@
+//! Deadlines: loss detection and the probe timeout (RFC 9002 §6.2, Appendix A.8), delayed
+//! ACKs (RFC 9000 §13.2.1), idle timeout and keep-alive (§10.1), the closing and draining
+//! periods (§10.2), pacing (RFC 9002 §7.7) and the end of the previous key phase (RFC 9001
+//! §6.5).
+
+use super::{space_index, Connection, ConnectionError, EndpointEvent, Phase, SPACES};
+use crate::packet::SpaceId;
+use crate::time::Timestamp;
+use crate::Side;
+
+impl Connection {
+    /// The earliest time [`handle_timeout`](Self::handle_timeout) must be called.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        match self.phase {
+            Phase::Drained => return None,
+            Phase::Closing(t) | Phase::Draining(t) => return Some(t),
+            _ => {}
+        }
+        let mut t: Option<Timestamp> = None;
+        let mut take = |x: Option<Timestamp>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        take(self.loss_timer);
+        take(self.idle_deadline);
+        take(self.pace_until);
+        for s in &self.spaces {
+            take(s.ack_deadline());
+        }
+        if let (Some(k), Some(last)) = (self.config.keep_alive, self.last_ack_eliciting_sent) {
+            if self.handshake_complete {
+                take(Some(last + k));
+            }
+        }
+        if let Some(keys) = &self.keys.one_rtt {
+            take(keys.prev_remote.as_ref().map(|(_, t)| *t));
+        }
+        t
+    }
+
+    /// Handles every deadline that has passed.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        match self.phase {
+            Phase::Drained => return,
+            Phase::Closing(t) | Phase::Draining(t) => {
+                if now >= t {
+                    self.phase = Phase::Drained;
+                    self.endpoint_events.push_back(EndpointEvent::Drained);
+                }
+                return;
+            }
+            _ => {}
+        }
+        if self.idle_deadline.is_some_and(|t| now >= t) {
+            self.drain_now(ConnectionError::TimedOut);
+            return;
+        }
+        if self.pace_until.is_some_and(|t| now >= t) {
+            self.pace_until = None;
+        }
+        if let (Some(k), Some(last)) = (self.config.keep_alive, self.last_ack_eliciting_sent) {
+            if self.handshake_complete && now >= last + k {
+                self.ping_pending = true;
+                self.last_ack_eliciting_sent = Some(now);
+            }
+        }
+        if let Some(keys) = &mut self.keys.one_rtt {
+            if keys.prev_remote.as_ref().is_some_and(|(_, t)| now >= *t) {
+                keys.prev_remote = None;
+            }
+        }
+        if self.loss_timer.is_some_and(|t| now >= t) {
+            self.on_loss_timeout(now);
+        }
+    }
+
+    /// RFC 9002 Appendix A.9: OnLossDetectionTimeout.
+    fn on_loss_timeout(&mut self, now: Timestamp) {
+        self.loss_timer = None;
+        if let Some(space) = self.earliest_loss_time().map(|(_, s)| s) {
+            self.detect_lost(now, space);
+            self.set_loss_timer(now);
+            return;
+        }
+        let any_in_flight = self
+            .spaces
+            .iter()
+            .any(|s| s.recovery.ack_eliciting_in_flight > 0);
+        if !any_in_flight {
+            // The client's anti-deadlock probe (RFC 9002 §6.2.2.1).
+            let space = if self.keys.can_send(SpaceId::Handshake) {
+                SpaceId::Handshake
+            } else {
+                SpaceId::Initial
+            };
+            if self.keys.can_send(space) {
+                self.spaces[space_index(space)].probes = 1;
+            }
+        } else if let Some((_, space)) = self.pto_time_and_space(now) {
+            let s = &mut self.spaces[space_index(space)];
+            s.probes = 2;
+            // Probes carry data where there is some: resend unacknowledged CRYPTO data
+            // (RFC 9002 §6.2.4).
+            let unacked: Vec<(u64, u64)> = s
+                .recovery
+                .sent
+                .values()
+                .flat_map(|p| p.frames.iter())
+                .filter_map(|f| match f {
+                    crate::recovery::SentFrame::Crypto { offset, len } => Some((*offset, *len)),
+                    _ => None,
+                })
+                .collect();
+            for (offset, len) in unacked {
+                s.crypto_send.on_lost(offset..offset + len);
+            }
+        }
+        self.pto_count += 1;
+        self.set_loss_timer(now);
+    }
+
+    fn earliest_loss_time(&self) -> Option<(Timestamp, SpaceId)> {
+        SPACES
+            .iter()
+            .filter_map(|&s| {
+                self.spaces[space_index(s)]
+                    .recovery
+                    .loss_time
+                    .map(|t| (t, s))
+            })
+            .min_by_key(|(t, _)| *t)
+    }
+
+    /// RFC 9002 Appendix A.8: GetPtoTimeAndSpace.
+    fn pto_time_and_space(&self, now: Timestamp) -> Option<(Timestamp, SpaceId)> {
+        let backoff = 1u32 << self.pto_count.min(16);
+        let mut duration = self.rtt.pto_base() * backoff;
+        if self
+            .spaces
+            .iter()
+            .all(|s| s.recovery.ack_eliciting_in_flight == 0)
+        {
+            let space = if self.keys.can_send(SpaceId::Handshake) {
+                SpaceId::Handshake
+            } else {
+                SpaceId::Initial
+            };
+            return Some((now + duration, space));
+        }
+        let mut best: Option<(Timestamp, SpaceId)> = None;
+        for space in SPACES {
+            let s = &self.spaces[space_index(space)];
+            if s.recovery.ack_eliciting_in_flight == 0 {
+                continue;
+            }
+            if space == SpaceId::Data {
+                if !self.handshake_confirmed {
+                    return best;
+                }
+                let max_ack_delay = self
+                    .peer_params
+                    .as_ref()
+                    .map_or(25, |p| p.max_ack_delay.into_inner());
+                duration += std::time::Duration::from_millis(max_ack_delay) * backoff;
+            }
+            if let Some(last) = s.recovery.last_ack_eliciting {
+                let t = last + duration;
+                if best.is_none_or(|(b, _)| t < b) {
+                    best = Some((t, space));
+                }
+            }
+        }
+        best
+    }
+
+    /// RFC 9002 Appendix A.8: SetLossDetectionTimer.
+    pub(crate) fn set_loss_timer(&mut self, now: Timestamp) {
+        if self.is_closed() {
+            self.loss_timer = None;
+            return;
+        }
+        if let Some((t, _)) = self.earliest_loss_time() {
+            self.loss_timer = Some(t);
+            return;
+        }
+        // A server at its anti-amplification limit cannot send; arming would spin.
+        if self.side == Side::Server && !self.validated && 3 * self.amp_received <= self.amp_sent {
+            self.loss_timer = None;
+            return;
+        }
+        let any_in_flight = self
+            .spaces
+            .iter()
+            .any(|s| s.recovery.ack_eliciting_in_flight > 0);
+        if !any_in_flight && self.peer_validated_us {
+            self.loss_timer = None;
+            return;
+        }
+        self.loss_timer = self.pto_time_and_space(now).map(|(t, _)| t);
+    }
+}

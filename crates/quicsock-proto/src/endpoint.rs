@@ -1,0 +1,384 @@
+//! The endpoint: many connections behind one UDP socket (RFC 9000 §5.2). It routes each
+//! datagram by destination connection ID, accepts new connections on a server, answers
+//! unknown versions with Version Negotiation (§6), and drops what it cannot use without
+//! keeping state for it.
+//!
+//! The connection-ID table is keyed by IDs the peer chose (a client's first destination
+//! ID) as well as ours, so it uses std's SipHash with random keys: a peer cannot pick IDs
+//! that collide in the table (CID hash flooding).
+//!
+//! Stateless responses (Version Negotiation) wait in a queue of at most
+//! [`MAX_STATELESS`] datagrams; beyond that they are not generated.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::conn::{
+    Connection, ConnectionConfig, ConnectionError, Ecn, EndpointEvent, HandshakeDriver, Transmit,
+};
+use crate::packet::{
+    encode_version_negotiation, Header, ParsedPacket, Version, MIN_INITIAL_DATAGRAM_SIZE,
+};
+use crate::rng::{Random, SeededRandom};
+use crate::time::Timestamp;
+use crate::ConnectionId;
+
+/// Stateless responses queued at most.
+pub const MAX_STATELESS: usize = 64;
+
+/// Identifies a connection within its endpoint.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionHandle(pub usize);
+
+/// Makes a handshake driver for each connection a server accepts.
+pub type DriverFactory = Arc<dyn Fn() -> Box<dyn HandshakeDriver> + Send + Sync>;
+
+/// What a server does with new connections.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Settings for each accepted connection.
+    pub connection: ConnectionConfig,
+    /// The handshake driver of each accepted connection.
+    pub driver: DriverFactory,
+    /// Connections accepted but not yet taken with [`Endpoint::accept`], at most; more
+    /// are refused (their Initials dropped).
+    pub backlog: usize,
+    /// Connections at most.
+    pub max_connections: usize,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("backlog", &self.backlog)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings of an endpoint.
+#[derive(Clone, Debug)]
+pub struct EndpointConfig {
+    /// The length of the connection IDs this endpoint issues (used to parse short
+    /// headers).
+    pub cid_len: usize,
+    /// The versions this endpoint speaks.
+    pub versions: Vec<Version>,
+    /// Present on servers.
+    pub server: Option<ServerConfig>,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            cid_len: 8,
+            versions: Version::SUPPORTED.to_vec(),
+            server: None,
+        }
+    }
+}
+
+/// Many connections behind one socket.
+pub struct Endpoint {
+    config: EndpointConfig,
+    rng: Box<dyn Random>,
+    conns: Vec<Option<Connection>>,
+    free: Vec<usize>,
+    by_cid: HashMap<ConnectionId, ConnectionHandle, RandomState>,
+    /// Extra routing keys per connection (its IDs), to remove them when it drains.
+    cids_of: HashMap<ConnectionHandle, Vec<ConnectionId>>,
+    stateless: VecDeque<(SocketAddr, Vec<u8>)>,
+    accept_queue: VecDeque<ConnectionHandle>,
+    /// Where the last poll_transmit stopped, for round-robin fairness.
+    next_poll: usize,
+    live: usize,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("connections", &self.live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint drawing randomness from `rng`.
+    pub fn new(config: EndpointConfig, rng: Box<dyn Random>) -> Self {
+        Self {
+            config,
+            rng,
+            conns: Vec::new(),
+            free: Vec::new(),
+            by_cid: HashMap::default(),
+            cids_of: HashMap::new(),
+            stateless: VecDeque::new(),
+            accept_queue: VecDeque::new(),
+            next_poll: 0,
+            live: 0,
+        }
+    }
+
+    /// The number of live connections.
+    pub fn connection_count(&self) -> usize {
+        self.live
+    }
+
+    /// The connection behind `h`, if it still exists.
+    pub fn connection(&mut self, h: ConnectionHandle) -> Option<&mut Connection> {
+        self.conns.get_mut(h.0).and_then(Option::as_mut)
+    }
+
+    /// Handles of every live connection.
+    pub fn handles(&self) -> Vec<ConnectionHandle> {
+        (0..self.conns.len())
+            .filter(|i| self.conns[*i].is_some())
+            .map(ConnectionHandle)
+            .collect()
+    }
+
+    /// The next connection a server accepted.
+    pub fn accept(&mut self) -> Option<ConnectionHandle> {
+        self.accept_queue.pop_front()
+    }
+
+    fn fork_rng(&mut self) -> Box<dyn Random> {
+        Box::new(SeededRandom::new(self.rng.next_u64()))
+    }
+
+    fn insert(&mut self, conn: Connection, routes: &[ConnectionId]) -> ConnectionHandle {
+        let h = match self.free.pop() {
+            Some(i) => {
+                self.conns[i] = Some(conn);
+                ConnectionHandle(i)
+            }
+            None => {
+                self.conns.push(Some(conn));
+                ConnectionHandle(self.conns.len() - 1)
+            }
+        };
+        for cid in routes {
+            if !cid.is_empty() {
+                self.by_cid.insert(*cid, h);
+            }
+        }
+        self.cids_of.insert(h, routes.to_vec());
+        self.live += 1;
+        h
+    }
+
+    /// Opens a client connection to `remote`.
+    pub fn connect(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        mut config: ConnectionConfig,
+        driver: Box<dyn HandshakeDriver>,
+    ) -> Result<ConnectionHandle, ConnectionError> {
+        config.cid_len = self.config.cid_len;
+        let rng = self.fork_rng();
+        let conn = Connection::client(config, now, remote, rng, driver)?;
+        let cid = conn.local_cid();
+        let h = self.insert(conn, &[cid]);
+        self.after(h);
+        Ok(h)
+    }
+
+    /// Handles one datagram from `remote`; `data` is decrypted in place. Returns the
+    /// connection it went to, if any.
+    pub fn handle(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        ecn: Option<Ecn>,
+        data: &mut [u8],
+    ) -> Option<ConnectionHandle> {
+        let parsed = ParsedPacket::parse(data, self.config.cid_len).ok()?;
+        let dcid = parsed.header.dcid().copied().unwrap_or(ConnectionId::EMPTY);
+        if let Some(&h) = self.by_cid.get(&dcid) {
+            if let Some(conn) = self.conns[h.0].as_mut() {
+                conn.handle_datagram(now, remote, ecn, data);
+                self.after(h);
+                return Some(h);
+            }
+        }
+        match &parsed.header {
+            Header::Unsupported(u) => {
+                // RFC 9000 §6.1: answer a long enough datagram with Version Negotiation.
+                if self.config.server.is_some()
+                    && data.len() >= MIN_INITIAL_DATAGRAM_SIZE
+                    && self.stateless.len() < MAX_STATELESS
+                {
+                    let mut out = Vec::with_capacity(64);
+                    let unused = (self.rng.next_u64() & 0x7f) as u8;
+                    encode_version_negotiation(
+                        &mut out,
+                        u.scid,
+                        u.dcid,
+                        &self.config.versions,
+                        unused,
+                    );
+                    self.stateless.push_back((remote, out));
+                }
+                None
+            }
+            Header::Initial(h) => {
+                let (version, odcid, scid) = (h.version, h.dcid, h.scid);
+                self.accept_initial(now, remote, ecn, data, version, odcid, scid)
+            }
+            // Anything else for an unknown ID is dropped, keeping no state.
+            _ => None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn accept_initial(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        ecn: Option<Ecn>,
+        data: &mut [u8],
+        version: Version,
+        odcid: ConnectionId,
+        scid: ConnectionId,
+    ) -> Option<ConnectionHandle> {
+        let server = self.config.server.clone()?;
+        // RFC 9000 §14.1 and §7.2: a client Initial fills 1200 bytes and its destination
+        // ID is at least 8 bytes.
+        if data.len() < MIN_INITIAL_DATAGRAM_SIZE
+            || odcid.len() < 8
+            || !self.config.versions.contains(&version)
+        {
+            return None;
+        }
+        if self.accept_queue.len() >= server.backlog || self.live >= server.max_connections {
+            return None;
+        }
+        let mut config = server.connection.clone();
+        config.cid_len = self.config.cid_len;
+        config.version = version;
+        let mut local = [0; ConnectionId::MAX_LEN];
+        self.rng.fill(&mut local[..self.config.cid_len]);
+        let local = ConnectionId::from_slice(&local[..self.config.cid_len]).expect("at most 20");
+        let rng = self.fork_rng();
+        let conn = Connection::server(
+            config,
+            now,
+            remote,
+            rng,
+            (server.driver)(),
+            odcid,
+            scid,
+            local,
+        )
+        .ok()?;
+        let h = self.insert(conn, &[local, odcid]);
+        self.conns[h.0]
+            .as_mut()
+            .expect("just inserted")
+            .handle_datagram(now, remote, ecn, data);
+        self.accept_queue.push_back(h);
+        self.after(h);
+        Some(h)
+    }
+
+    /// Applies a connection's routing changes, and removes it once drained.
+    fn after(&mut self, h: ConnectionHandle) {
+        let mut drained = false;
+        while let Some(e) = self.conns[h.0]
+            .as_mut()
+            .and_then(Connection::poll_endpoint_event)
+        {
+            match e {
+                EndpointEvent::NewCid(cid, _) => {
+                    self.by_cid.insert(cid, h);
+                    self.cids_of.entry(h).or_default().push(cid);
+                }
+                EndpointEvent::RetiredCid(cid) => {
+                    if self.by_cid.get(&cid) == Some(&h) {
+                        self.by_cid.remove(&cid);
+                    }
+                }
+                EndpointEvent::Drained => drained = true,
+            }
+        }
+        if drained {
+            for cid in self.cids_of.remove(&h).unwrap_or_default() {
+                if self.by_cid.get(&cid) == Some(&h) {
+                    self.by_cid.remove(&cid);
+                }
+            }
+            self.accept_queue.retain(|x| *x != h);
+            // The connection object stays until the owner collects it with `remove`.
+        }
+    }
+
+    /// Removes a drained connection (or any connection, dropping it silently).
+    pub fn remove(&mut self, h: ConnectionHandle) -> Option<Connection> {
+        let conn = self.conns.get_mut(h.0)?.take()?;
+        for cid in self.cids_of.remove(&h).unwrap_or_default() {
+            if self.by_cid.get(&cid) == Some(&h) {
+                self.by_cid.remove(&cid);
+            }
+        }
+        self.free.push(h.0);
+        self.live -= 1;
+        Some(conn)
+    }
+
+    /// The next datagram to send: stateless responses first, then connections in turn.
+    pub fn poll_transmit(
+        &mut self,
+        now: Timestamp,
+        buf: &mut Vec<u8>,
+    ) -> Option<(Option<ConnectionHandle>, Transmit)> {
+        if let Some((dest, d)) = self.stateless.pop_front() {
+            buf.extend_from_slice(&d);
+            return Some((
+                None,
+                Transmit {
+                    destination: dest,
+                    size: d.len(),
+                    ecn: None,
+                },
+            ));
+        }
+        let n = self.conns.len();
+        for k in 0..n {
+            let i = (self.next_poll + k) % n;
+            let Some(conn) = self.conns[i].as_mut() else {
+                continue;
+            };
+            if let Some(t) = conn.poll_transmit(now, buf) {
+                self.next_poll = (i + 1) % n.max(1);
+                self.after(ConnectionHandle(i));
+                return Some((Some(ConnectionHandle(i)), t));
+            }
+        }
+        None
+    }
+
+    /// The earliest deadline of any connection.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.conns
+            .iter()
+            .flatten()
+            .filter_map(Connection::poll_timeout)
+            .min()
+    }
+
+    /// Handles the deadlines that passed.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        for i in 0..self.conns.len() {
+            let due = self.conns[i]
+                .as_ref()
+                .and_then(Connection::poll_timeout)
+                .is_some_and(|t| t <= now);
+            if due {
+                self.conns[i].as_mut().expect("checked").handle_timeout(now);
+                self.after(ConnectionHandle(i));
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Packet-number spaces (RFC 9000 §12.3): what we received in each space and when to
+//! acknowledge it (RFC 9000 §13.2), with a bounded record of received ranges.
+//!
+//! Received packet numbers are kept as ranges, at most [`MAX_ACK_RANGES`] of them: when a
+//! peer's packets arrive so scattered that more would be needed, the oldest range is
+//! forgotten and packets below it are treated as duplicates (their frames, if the peer
+//! still needs them, come again in new packets). Ranges the peer has seen acknowledged
+//! (an ACK of our ACK) are dropped the same way, so ACK frames stay small.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use crate::common::RangeSet;
+use crate::common::VarInt;
+use crate::frame::{encode_ack, EcnCounts};
+use crate::recovery::{SentFrame, SpaceRecovery};
+use crate::stream::{RecvBuffer, SendBuffer};
+use crate::time::Timestamp;
+
+/// The most ACK ranges remembered and sent per space.
+pub const MAX_ACK_RANGES: usize = 64;
+
+/// Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2).
+const ACK_ELICITING_THRESHOLD: u32 = 2;
+
+/// One packet-number space: its receive record, ACK state, loss-detection state and
+/// CRYPTO streams.
+#[derive(Debug, Default)]
+pub(crate) struct PacketSpace {
+    /// The next packet number we send.
+    pub(crate) next_pn: u64,
+    pub(crate) recovery: SpaceRecovery,
+    received: RangeSet,
+    /// Packets below this are treated as already received.
+    floor: u64,
+    largest_received: Option<(u64, Timestamp)>,
+    ack_eliciting_since_ack: u32,
+    /// An ACK must go out with the next packet.
+    ack_now: bool,
+    /// An ACK must go out by this time.
+    ack_deadline: Option<Timestamp>,
+    /// Something new was received since the last ACK sent.
+    ack_needed: bool,
+    pub(crate) ecn: EcnCounts,
+    /// Handshake bytes to send at this level.
+    pub(crate) crypto_send: SendBuffer,
+    /// Handshake bytes received at this level.
+    pub(crate) crypto_recv: RecvBuffer,
+    /// Probe packets to send on PTO (RFC 9002 §6.2.4).
+    pub(crate) probes: u8,
+}
+
+impl PacketSpace {
+    /// Whether `pn` was already received (or is too old to tell).
+    pub(crate) fn is_duplicate(&self, pn: u64) -> bool {
+        pn < self.floor || self.received.contains(pn)
+    }
+
+    /// Records a received packet. `max_ack_delay` is ours (how long we may wait).
+    pub(crate) fn on_received(
+        &mut self,
+        now: Timestamp,
+        pn: u64,
+        ack_eliciting: bool,
+        max_ack_delay: Duration,
+        immediate: bool,
+    ) {
+        let largest = self.largest_received.map(|(l, _)| l);
+        // Out of order (a gap below, or an older packet) is acknowledged at once
+        // (RFC 9000 §13.2.1).
+        let out_of_order = largest.is_some_and(|l| pn < l || pn > l + 1);
+        self.received.insert_one(pn);
+        while self.received.len() > MAX_ACK_RANGES {
+            if let Some(r) = self.received.pop_min() {
+                self.floor = r.end;
+            }
+        }
+        if largest.is_none_or(|l| pn > l) {
+            self.largest_received = Some((pn, now));
+        }
+        self.ack_needed = true;
+        if !ack_eliciting {
+            return;
+        }
+        self.ack_eliciting_since_ack += 1;
+        if immediate || out_of_order || self.ack_eliciting_since_ack >= ACK_ELICITING_THRESHOLD {
+            self.ack_now = true;
+        } else if self.ack_deadline.is_none() {
+            self.ack_deadline = Some(now + max_ack_delay);
+        }
+    }
+
+    /// Whether an ACK must be sent now.
+    pub(crate) fn wants_ack(&self, now: Timestamp) -> bool {
+        self.ack_needed && (self.ack_now || self.ack_deadline.is_some_and(|d| d <= now))
+    }
+
+    /// Whether an ACK could ride along in a packet being sent anyway.
+    pub(crate) fn can_ack(&self) -> bool {
+        self.ack_needed && !self.received.is_empty()
+    }
+
+    /// When the delayed ACK is due.
+    pub(crate) fn ack_deadline(&self) -> Option<Timestamp> {
+        if self.ack_needed && !self.ack_now {
+            self.ack_deadline
+        } else {
+            None
+        }
+    }
+
+    /// Writes an ACK frame if it fits in `max` bytes; returns the frame to record.
+    pub(crate) fn write_ack(
+        &mut self,
+        now: Timestamp,
+        ack_delay_exponent: u8,
+        out: &mut Vec<u8>,
+        max: usize,
+    ) -> Option<SentFrame> {
+        let (largest, at) = self.largest_received?;
+        let ranges: Vec<RangeInclusive<u64>> = self
+            .received
+            .iter()
+            .rev()
+            .map(|r| r.start..=r.end - 1)
+            .collect();
+        let micros = now.saturating_duration_since(at).as_micros() as u64;
+        let delay = VarInt::saturating(micros >> ack_delay_exponent);
+        let ecn = (self.ecn != EcnCounts::default()).then_some(&self.ecn);
+        let len = crate::frame::ack_encoded_len(&ranges, delay, ecn).ok()?;
+        if len > max {
+            return None;
+        }
+        encode_ack(out, &ranges, delay, ecn).ok()?;
+        self.ack_needed = false;
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.ack_eliciting_since_ack = 0;
+        Some(SentFrame::Ack { largest })
+    }
+
+    /// The peer received an ACK of ours covering up to `largest`: stop reporting older
+    /// ranges (RFC 9000 §13.2.4).
+    pub(crate) fn on_ack_acked(&mut self, largest: u64) {
+        if self.received.max().is_some_and(|m| m > largest) {
+            self.received.remove_below(largest + 1);
+            self.floor = self.floor.max(largest + 1);
+        }
+    }
+
+    /// Forgets the receive record (keys for this space were discarded).
+    pub(crate) fn discard(&mut self) {
+        self.ack_needed = false;
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.probes = 0;
+    }
+
+    /// The largest packet number received, for packet-number recovery.
+    pub(crate) fn largest_received(&self) -> Option<u64> {
+        self.largest_received.map(|(l, _)| l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acks_every_second_packet_or_after_the_delay() {
+        let mut s = PacketSpace::default();
+        let t = Timestamp::ZERO;
+        let d = Duration::from_millis(25);
+        s.on_received(t, 0, true, d, false);
+        assert!(!s.wants_ack(t));
+        assert_eq!(s.ack_deadline(), Some(t + d));
+        assert!(s.wants_ack(t + d));
+        s.on_received(t, 1, true, d, false);
+        assert!(s.wants_ack(t));
+        let mut out = Vec::new();
+        assert!(s.write_ack(t, 3, &mut out, 100).is_some());
+        assert!(!s.wants_ack(t + d));
+        // A gap is acknowledged at once.
+        s.on_received(t, 5, true, d, false);
+        assert!(s.wants_ack(t));
+        assert!(s.is_duplicate(1) && !s.is_duplicate(3));
+    }
+
+    #[test]
+    fn ranges_are_capped() {
+        let mut s = PacketSpace::default();
+        for i in 0..(MAX_ACK_RANGES as u64 + 10) {
+            s.on_received(Timestamp::ZERO, i * 2, false, Duration::ZERO, false);
+        }
+        assert_eq!(s.received.len(), MAX_ACK_RANGES);
+        assert!(s.is_duplicate(1), "below the floor counts as received");
+        let mut out = Vec::new();
+        s.write_ack(Timestamp::ZERO, 3, &mut out, 1200).unwrap();
+        assert!(out.len() < 300);
+    }
+}

@@ -1,0 +1,252 @@
+//! A deterministic network simulator: two endpoints joined by two [`LinkConfig`] links on
+//! virtual time, every random choice drawn from one seed. The same seed gives the same
+//! trace (checked by `sim_same_seed_same_trace`).
+//!
+//! The [`Pair`] moves datagrams between a client and a server endpoint and advances time
+//! to the next event (a datagram's arrival or a connection deadline). Scenarios drive the
+//! application through the connections between steps.
+
+mod link;
+#[cfg(test)]
+mod scenarios;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use link::{LinkConfig, LinkStats};
+
+use crate::conn::{Connection, ConnectionConfig, FixedSecretDriver};
+use crate::crypto::CipherSuite;
+use crate::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, ServerConfig};
+use crate::rng::SeededRandom;
+use crate::time::Timestamp;
+use crate::Side;
+use link::Link;
+
+/// The most loop iterations a run may take before it is declared stuck.
+const MAX_STEPS: u64 = 20_000_000;
+
+/// A client and a server endpoint on a simulated network.
+pub struct Pair {
+    /// The client endpoint.
+    pub client: Endpoint,
+    /// The server endpoint.
+    pub server: Endpoint,
+    /// The client's address.
+    pub client_addr: SocketAddr,
+    /// The server's address.
+    pub server_addr: SocketAddr,
+    /// Virtual time.
+    pub now: Timestamp,
+    c2s: Link,
+    s2c: Link,
+    /// A running hash of every datagram in either direction, for determinism checks.
+    pub trace: u64,
+    /// Bytes the server received from and sent to the client address (for the
+    /// anti-amplification check).
+    pub server_rx: u64,
+    /// See `server_rx`.
+    pub server_tx: u64,
+    /// Set to check, at every step, that an unvalidated server sends at most 3x what it
+    /// received; a violation is recorded here.
+    pub amplification_violation: Option<(u64, u64)>,
+    steps: u64,
+}
+
+/// Pieces to build a pair from.
+#[derive(Clone)]
+pub struct PairConfig {
+    /// The seed for links and endpoints.
+    pub seed: u64,
+    /// Client to server.
+    pub c2s: LinkConfig,
+    /// Server to client.
+    pub s2c: LinkConfig,
+    /// The client's connection settings.
+    pub client: ConnectionConfig,
+    /// The server's connection settings.
+    pub server: ConnectionConfig,
+    /// The cipher suite of the fixed-secret handshake.
+    pub suite: CipherSuite,
+}
+
+impl PairConfig {
+    /// Defaults with `seed`, the same link both ways.
+    pub fn new(seed: u64, link: LinkConfig) -> Self {
+        Self {
+            seed,
+            c2s: link.clone(),
+            s2c: link,
+            client: ConnectionConfig::default(),
+            server: ConnectionConfig::default(),
+            suite: CipherSuite::Aes128GcmSha256,
+        }
+    }
+}
+
+impl Pair {
+    /// A pair whose server uses the fixed-secret driver.
+    pub fn new(cfg: &PairConfig) -> Self {
+        let suite = cfg.suite;
+        let server = ServerConfig {
+            connection: cfg.server.clone(),
+            driver: Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
+            backlog: 1024,
+            max_connections: 100_000,
+        };
+        Self::with_server(cfg, server)
+    }
+
+    /// A pair with the given server settings.
+    pub fn with_server(cfg: &PairConfig, server: ServerConfig) -> Self {
+        let mut rng = SeededRandom::new(cfg.seed);
+        let client = Endpoint::new(
+            EndpointConfig::default(),
+            Box::new(SeededRandom::new(rng.next())),
+        );
+        let server = Endpoint::new(
+            EndpointConfig {
+                server: Some(server),
+                ..EndpointConfig::default()
+            },
+            Box::new(SeededRandom::new(rng.next())),
+        );
+        Self {
+            client,
+            server,
+            client_addr: "10.0.0.1:4433".parse().expect("literal"),
+            server_addr: "10.0.0.2:443".parse().expect("literal"),
+            now: Timestamp::ZERO,
+            c2s: Link::new(cfg.c2s.clone(), rng.next()),
+            s2c: Link::new(cfg.s2c.clone(), rng.next()),
+            trace: 0xcbf2_9ce4_8422_2325,
+            server_rx: 0,
+            server_tx: 0,
+            amplification_violation: None,
+            steps: 0,
+        }
+    }
+
+    /// Opens a client connection with the fixed-secret driver.
+    pub fn connect(&mut self, cfg: &PairConfig) -> ConnectionHandle {
+        let driver = Box::new(FixedSecretDriver::new(Side::Client, cfg.suite));
+        self.client
+            .connect(self.now, self.server_addr, cfg.client.clone(), driver)
+            .expect("client connection")
+    }
+
+    /// The client's connection.
+    pub fn client_conn(&mut self, h: ConnectionHandle) -> &mut Connection {
+        self.client.connection(h).expect("client connection exists")
+    }
+
+    /// The server's first accepted connection, if any.
+    pub fn server_conn(&mut self) -> Option<&mut Connection> {
+        let h = *self.server.handles().first()?;
+        self.server.connection(h)
+    }
+
+    fn mix(&mut self, d: &[u8]) {
+        for b in d {
+            self.trace = (self.trace ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.trace =
+            (self.trace ^ self.now.as_duration().as_nanos() as u64).wrapping_mul(0x100_0000_01b3);
+    }
+
+    /// One step: due timers, arrivals, transmissions, then time moves to the next event.
+    /// Returns false when nothing is left to happen.
+    pub fn step(&mut self) -> bool {
+        self.steps += 1;
+        assert!(self.steps < MAX_STEPS, "simulation stuck at {:?}", self.now);
+        let now = self.now;
+        self.client.handle_timeout(now);
+        self.server.handle_timeout(now);
+        while let Some(mut d) = self.c2s.recv(now) {
+            self.mix(&d);
+            self.server_rx += d.len() as u64;
+            self.server.handle(now, self.client_addr, None, &mut d);
+        }
+        while let Some(mut d) = self.s2c.recv(now) {
+            self.mix(&d);
+            self.client.handle(now, self.server_addr, None, &mut d);
+        }
+        let mut buf = Vec::with_capacity(1500);
+        loop {
+            buf.clear();
+            let Some((_, t)) = self.client.poll_transmit(now, &mut buf) else {
+                break;
+            };
+            self.c2s.send(now, buf[..t.size].to_vec());
+        }
+        loop {
+            buf.clear();
+            let Some((h, t)) = self.server.poll_transmit(now, &mut buf) else {
+                break;
+            };
+            self.server_tx += t.size as u64;
+            let validated = h
+                .and_then(|h| self.server.connection(h))
+                .is_none_or(|c| c.is_validated());
+            if !validated
+                && self.server_tx > 3 * self.server_rx
+                && self.amplification_violation.is_none()
+            {
+                self.amplification_violation = Some((self.server_rx, self.server_tx));
+            }
+            self.s2c.send(now, buf[..t.size].to_vec());
+        }
+        let next = [
+            self.client.poll_timeout(),
+            self.server.poll_timeout(),
+            self.c2s.next_arrival(),
+            self.s2c.next_arrival(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match next {
+            Some(t) => {
+                self.now = t.max(now + Duration::from_nanos(1));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Steps until `done` holds or `limit` of virtual time passes; returns whether `done`
+    /// held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Self) -> bool) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            if !self.step() {
+                return done(self);
+            }
+        }
+        done(self)
+    }
+
+    /// What the client-to-server link did.
+    pub fn c2s_stats(&self) -> &LinkStats {
+        &self.c2s.stats
+    }
+
+    /// What the server-to-client link did.
+    pub fn s2c_stats(&self) -> &LinkStats {
+        &self.s2c.stats
+    }
+
+    /// Changes the client-to-server link.
+    pub fn c2s_config(&mut self) -> &mut LinkConfig {
+        &mut self.c2s.config
+    }
+
+    /// Changes the server-to-client link.
+    pub fn s2c_config(&mut self) -> &mut LinkConfig {
+        &mut self.s2c.config
+    }
+}
