@@ -274,10 +274,13 @@ impl Endpoint {
         )
         .ok()?;
         let h = self.insert(conn, &[local, odcid]);
-        self.conns[h.0]
-            .as_mut()
-            .expect("just inserted")
-            .handle_datagram(now, remote, ecn, data);
+        let conn = self.conns[h.0].as_mut().expect("just inserted");
+        conn.handle_datagram(now, remote, ecn, data);
+        if !conn.has_received() {
+            // Nothing in it authenticated: keep no state for it.
+            self.remove(h);
+            return None;
+        }
         self.accept_queue.push_back(h);
         self.after(h);
         Some(h)

@@ -55,18 +55,26 @@ impl Pacer {
             self.window = window;
         }
         let rtt = rtt.max(Duration::from_micros(1));
-        if let Some(last) = self.last {
-            let elapsed = now.saturating_duration_since(last);
-            // rate = 1.25 * window / rtt  bytes per second.
-            let refill = u128::from(window) * 5 * elapsed.as_nanos() / (4 * rtt.as_nanos());
-            self.tokens = (u128::from(self.tokens) + refill).min(u128::from(self.capacity)) as u64;
+        match self.last {
+            Some(last) => {
+                let elapsed = now.saturating_duration_since(last);
+                // rate = 1.25 * window / rtt bytes per second.
+                let refill = u128::from(window) * 5 * elapsed.as_nanos() / (4 * rtt.as_nanos());
+                // Time too short to earn a whole byte is not lost: `last` stays.
+                if refill > 0 {
+                    self.tokens =
+                        (u128::from(self.tokens) + refill).min(u128::from(self.capacity)) as u64;
+                    self.last = Some(now);
+                }
+            }
+            None => self.last = Some(now),
         }
-        self.last = Some(now);
         if self.tokens >= bytes {
             return None;
         }
-        let missing = bytes - self.tokens;
-        let wait_nanos = u128::from(missing) * 4 * rtt.as_nanos() / (5 * u128::from(window.max(1)));
+        let missing = u128::from(bytes - self.tokens);
+        let per = 5 * u128::from(window.max(1));
+        let wait_nanos = (missing * 4 * rtt.as_nanos()).div_ceil(per);
         Some(now + Duration::from_nanos(wait_nanos.max(1) as u64))
     }
 

@@ -181,6 +181,8 @@ impl Connection {
             ));
         }
         self.handshake_complete = true;
+        // Early 1-RTT packets a server held may now be processed.
+        self.keys_changed = true;
         self.phase = super::Phase::Established;
         self.events.push_back(Event::HandshakeComplete);
         if self.side == Side::Server {

@@ -611,6 +611,16 @@ impl Connection {
         self.rtt.pto_base() + max_ack_delay
     }
 
+    /// The PTO period with the current exponential backoff.
+    pub(crate) fn backed_off_pto(&self) -> Duration {
+        self.pto_period() * (1u32 << self.pto_count.min(16))
+    }
+
+    /// Whether an authenticated packet from the peer was processed.
+    pub fn has_received(&self) -> bool {
+        self.received_any
+    }
+
     fn local_max_ack_delay(&self) -> Duration {
         Duration::from_millis(self.local_params.max_ack_delay.into_inner())
     }

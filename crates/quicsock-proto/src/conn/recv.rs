@@ -161,7 +161,11 @@ impl Connection {
         if info.ty == PacketType::ZeroRtt {
             return; // 0-RTT is not accepted.
         }
-        if !self.keys.can_receive(space) {
+        // RFC 9001 §5.7: a server does not process 1-RTT packets before the handshake
+        // completes; they wait with the packets whose keys are not there yet.
+        let early_one_rtt =
+            self.side == Side::Server && space == SpaceId::Data && !self.handshake_complete;
+        if !self.keys.can_receive(space) || early_one_rtt {
             // Keys may come later (RFC 9001 §5.7): keep a bounded number of packets.
             let later = match space {
                 SpaceId::Initial => false,
@@ -213,8 +217,8 @@ impl Connection {
         if self.spaces[space_index(space)].is_duplicate(pn.0) {
             return;
         }
-        // The peer's connection ID, from its first packet (RFC 9000 §7.2).
-        if self.side == Side::Client && !self.received_any {
+        // The peer's connection ID, from its first authenticated packet (RFC 9000 §7.2).
+        if !self.received_any {
             if let Some(scid) = info.scid {
                 self.remote_cids.set_initial(scid);
             }
@@ -241,9 +245,6 @@ impl Connection {
         if self.side == Side::Server && space == SpaceId::Handshake {
             self.validated = true;
             self.discard_space(SpaceId::Initial);
-        }
-        if self.side == Side::Client && space == SpaceId::Handshake {
-            self.peer_validated_us = true;
         }
         self.set_loss_timer(now);
     }
@@ -315,8 +316,8 @@ impl Connection {
 
     fn reset_idle(&mut self, now: Timestamp) {
         if let Some(idle) = self.idle_timeout {
-            // At least three PTOs (RFC 9000 §10.1).
-            self.idle_deadline = Some(now + idle.max(self.pto_period() * 3));
+            // At least three PTOs (RFC 9000 §10.1), backoff included.
+            self.idle_deadline = Some(now + idle.max(self.backed_off_pto() * 3));
         }
     }
 
@@ -474,6 +475,11 @@ impl Connection {
                 )
             })?;
         let largest = ack.largest.into_inner();
+        if space == SpaceId::Handshake {
+            // RFC 9002 §6.2.2.1: an acknowledged Handshake packet tells the client the
+            // server validated its address.
+            self.peer_validated_us = true;
+        }
         let rec = &mut self.spaces[i].recovery;
         rec.largest_acked = Some(rec.largest_acked.map_or(largest, |l| l.max(largest)));
         if acked.is_empty() {
@@ -607,7 +613,7 @@ impl Connection {
             })
     }
 
-    fn on_frame_lost(&mut self, space: SpaceId, f: &SentFrame) {
+    pub(crate) fn on_frame_lost(&mut self, space: SpaceId, f: &SentFrame) {
         match *f {
             SentFrame::Stream {
                 id,

@@ -481,7 +481,7 @@ impl Connection {
 
     fn reset_idle_on_send(&mut self, now: Timestamp) {
         if let Some(idle) = self.idle_timeout {
-            self.idle_deadline = Some(now + idle.max(self.pto_period() * 3));
+            self.idle_deadline = Some(now + idle.max(self.backed_off_pto() * 3));
         }
     }
 

@@ -39,6 +39,28 @@ impl Connection {
         t
     }
 
+    /// A description of every armed deadline, for diagnosing a stuck simulation.
+    pub fn debug_timers(&self) -> String {
+        format!(
+            "crypto_rx {:?} phase {:?} loss {:?} idle {:?} pace {:?} acks {:?} in_flight {} cwnd {} probes {:?} ae {:?} complete {} confirmed {} validated {} keys {:?} pto {}",
+            self.spaces.iter().map(|s| (s.crypto_recv.read_offset(), s.crypto_recv.buffered(), s.largest_received())).collect::<Vec<_>>(),
+            self.phase,
+            self.loss_timer,
+            self.idle_deadline,
+            self.pace_until,
+            self.spaces.iter().map(|s| s.ack_deadline()).collect::<Vec<_>>(),
+            self.bytes_in_flight,
+            self.cc.window(),
+            self.spaces.iter().map(|s| s.probes).collect::<Vec<_>>(),
+            self.spaces.iter().map(|s| s.recovery.ack_eliciting_in_flight).collect::<Vec<_>>(),
+            self.handshake_complete,
+            self.handshake_confirmed,
+            self.validated,
+            SPACES.iter().map(|s| (self.keys.can_send(*s), self.keys.can_receive(*s))).collect::<Vec<_>>(),
+            self.pto_count,
+        )
+    }
+
     /// Handles every deadline that has passed.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         match self.phase {
@@ -98,22 +120,21 @@ impl Connection {
                 self.spaces[space_index(space)].probes = 1;
             }
         } else if let Some((_, space)) = self.pto_time_and_space(now) {
-            let s = &mut self.spaces[space_index(space)];
-            s.probes = 2;
-            // Probes carry data where there is some: resend unacknowledged CRYPTO data
-            // (RFC 9002 §6.2.4).
-            let unacked: Vec<(u64, u64)> = s
+            let i = space_index(space);
+            self.spaces[i].probes = 2;
+            // Probes carry data where there is some (RFC 9002 §6.2.4): what the two oldest
+            // ack-eliciting packets in flight carried is queued again. The packets stay in
+            // flight; whichever copy is acknowledged first counts.
+            let frames: Vec<crate::recovery::SentFrame> = self.spaces[i]
                 .recovery
                 .sent
                 .values()
-                .flat_map(|p| p.frames.iter())
-                .filter_map(|f| match f {
-                    crate::recovery::SentFrame::Crypto { offset, len } => Some((*offset, *len)),
-                    _ => None,
-                })
+                .filter(|p| p.ack_eliciting)
+                .take(2)
+                .flat_map(|p| p.frames.iter().cloned())
                 .collect();
-            for (offset, len) in unacked {
-                s.crypto_send.on_lost(offset..offset + len);
+            for f in &frames {
+                self.on_frame_lost(space, f);
             }
         }
         self.pto_count += 1;

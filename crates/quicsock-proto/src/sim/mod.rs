@@ -25,7 +25,7 @@ use crate::Side;
 use link::Link;
 
 /// The most loop iterations a run may take before it is declared stuck.
-const MAX_STEPS: u64 = 20_000_000;
+const MAX_STEPS: u64 = 2_000_000;
 
 /// A client and a server endpoint on a simulated network.
 pub struct Pair {
@@ -159,7 +159,22 @@ impl Pair {
     /// Returns false when nothing is left to happen.
     pub fn step(&mut self) -> bool {
         self.steps += 1;
-        assert!(self.steps < MAX_STEPS, "simulation stuck at {:?}", self.now);
+        if self.steps >= MAX_STEPS {
+            let mut state = String::new();
+            for h in self.client.handles() {
+                state += &format!(
+                    "\nclient {}",
+                    self.client.connection(h).expect("live").debug_timers()
+                );
+            }
+            for h in self.server.handles() {
+                state += &format!(
+                    "\nserver {}",
+                    self.server.connection(h).expect("live").debug_timers()
+                );
+            }
+            panic!("simulation stuck at {:?}:{state}", self.now);
+        }
         let now = self.now;
         self.client.handle_timeout(now);
         self.server.handle_timeout(now);
