@@ -241,6 +241,9 @@ impl Pair {
             if !self.step() {
                 return done(self);
             }
+            // Time jumped to the next event; nothing happened at it yet, so a run that
+            // ends earlier can stop at its end.
+            self.now = self.now.min(end);
         }
         done(self)
     }

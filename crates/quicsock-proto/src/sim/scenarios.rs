@@ -318,3 +318,250 @@ fn debug_seed() {
         false
     });
 }
+
+#[test]
+fn sim_multiplexing_2000_streams() {
+    over_seeds("sim_multiplexing_2000_streams", 20, |seed| {
+        let link = LinkConfig {
+            bandwidth: Some(12_500_000),
+            ..LinkConfig::default()
+        };
+        let mut cfg = PairConfig::new(seed, link);
+        cfg.server.transport.initial_max_streams_bidi = crate::VarInt::from_u32(1000);
+        let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(10));
+        assert!(ok);
+        let start = pair.now;
+        let total = 2000usize;
+        let mut opened = Vec::new();
+        let mut echoed = std::collections::BTreeMap::new();
+        let mut partial: std::collections::BTreeMap<crate::StreamId, Vec<u8>> = Default::default();
+        let mut requests: std::collections::BTreeMap<crate::StreamId, Vec<u8>> = Default::default();
+        let mut done_server = std::collections::BTreeSet::new();
+        let mut buf = [0u8; 64];
+        let finished = pair.run_until(Duration::from_secs(60), |p| {
+            let now = p.now;
+            let c = p.client_conn(h);
+            // Open as many as the server allows; MAX_STREAMS raises the limit as streams
+            // close.
+            while opened.len() < total {
+                match c.open_stream(crate::Dir::Bi) {
+                    Ok(id) => {
+                        let msg = format!("stream {}", opened.len());
+                        c.write(id, msg.as_bytes(), true)
+                            .expect("fresh stream takes a short message");
+                        opened.push(id);
+                    }
+                    Err(_) => break,
+                }
+            }
+            // The server echoes each request back and finishes.
+            if let Some(s) = p.server_conn() {
+                while let Some(e) = s.poll_event() {
+                    if let Event::Stream(crate::stream::StreamEvent::Readable(id)) = e {
+                        while let Ok(r) = s.read(now, id, &mut buf) {
+                            let req = requests.entry(id).or_default();
+                            req.extend_from_slice(&buf[..r.len]);
+                            if r.fin && done_server.insert(id) {
+                                let _ = s.write(id, req, true);
+                            }
+                            if r.fin || r.len == 0 {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            let c = p.client_conn(h);
+            for id in &opened {
+                if echoed.contains_key(id) {
+                    continue;
+                }
+                while let Ok(r) = c.read(now, *id, &mut buf) {
+                    let got = partial.entry(*id).or_default();
+                    got.extend_from_slice(&buf[..r.len]);
+                    if r.fin {
+                        echoed.insert(*id, String::from_utf8_lossy(got).into_owned());
+                    }
+                    if r.fin || r.len == 0 {
+                        break;
+                    }
+                }
+            }
+            echoed.len() == total
+        });
+        assert!(
+            finished,
+            "seed {seed}: {} of {total} streams echoed",
+            echoed.len()
+        );
+        for (i, id) in opened.iter().enumerate() {
+            assert_eq!(echoed[id], format!("stream {i}"));
+        }
+        assert!(
+            opened.iter().any(|id| id.index() >= 1000),
+            "streams beyond the initial limit were opened"
+        );
+        pair.now - start
+    });
+}
+
+#[test]
+fn sim_flow_control_stall_resume() {
+    over_seeds("sim_flow_control_stall_resume", 20, |seed| {
+        let mut cfg = PairConfig::new(seed, LinkConfig::default());
+        cfg.server.transport.initial_max_stream_data_bidi_remote =
+            crate::VarInt::from_u32(16 * 1024);
+        cfg.server.transport.initial_max_data = crate::VarInt::from_u32(32 * 1024);
+        let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(10));
+        assert!(ok);
+        let data = pattern(256 * 1024, seed);
+        let id = pair.client_conn(h).open_stream(crate::Dir::Bi).unwrap();
+        let mut written = 0;
+        // The server does not read: the client stalls at the window.
+        pair.run_until(Duration::from_secs(2), |p| {
+            let c = p.client_conn(h);
+            while let Ok(n) = c.write(id, &data[written..], true) {
+                if n == 0 {
+                    break;
+                }
+                written += n;
+                if written == data.len() {
+                    break;
+                }
+            }
+            false
+        });
+        let server = pair.server_conn().unwrap();
+        let (readable, _) = server.streams().readable(id).unwrap();
+        assert_eq!(
+            readable,
+            16 * 1024,
+            "seed {seed}: exactly the stream window arrived"
+        );
+        let stalled_at = pair.now;
+        // The server reads: credit flows, the transfer resumes and completes.
+        let mut received = Vec::new();
+        let mut buf = vec![0; 8192];
+        let mut fin = false;
+        let done = pair.run_until(Duration::from_secs(30), |p| {
+            let now = p.now;
+            let c = p.client_conn(h);
+            while written < data.len() {
+                match c.write(id, &data[written..], true) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => written += n,
+                }
+            }
+            let s = p.server_conn().unwrap();
+            while let Ok(r) = s.read(now, id, &mut buf) {
+                received.extend_from_slice(&buf[..r.len]);
+                fin |= r.fin;
+                if r.len == 0 || r.fin {
+                    break;
+                }
+            }
+            fin
+        });
+        assert!(
+            done && received == data,
+            "seed {seed}: resumed transfer incomplete: written {written}, received {}, client {}, server {}",
+            received.len(),
+            pair.client_conn(h).debug_timers(),
+            pair.server_conn().unwrap().debug_timers()
+        );
+        pair.now - stalled_at
+    });
+}
+
+#[test]
+fn sim_idle_timeout() {
+    over_seeds("sim_idle_timeout", 20, |seed| {
+        let mut cfg = PairConfig::new(seed, LinkConfig::default());
+        cfg.client.transport.max_idle_timeout = crate::VarInt::from_u32(2_000);
+        cfg.server.transport.max_idle_timeout = crate::VarInt::from_u32(5_000);
+        let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(10));
+        assert!(ok);
+        let start = pair.now;
+        // Nothing to send: both sides time out after the smaller timeout (2 s), silently.
+        let closed = pair.run_until(Duration::from_secs(30), |p| {
+            p.client_conn(h).is_drained() && p.server_conn().is_some_and(|s| s.is_drained())
+        });
+        assert!(closed, "seed {seed}: idle connections were not closed");
+        assert_eq!(
+            pair.client_conn(h).error(),
+            Some(&crate::conn::ConnectionError::TimedOut)
+        );
+        let elapsed = pair.now - start;
+        assert!(
+            elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
+        elapsed
+    });
+}
+
+#[test]
+fn sim_keep_alive_prevents_idle_timeout() {
+    let mut cfg = PairConfig::new(1, LinkConfig::default());
+    cfg.client.transport.max_idle_timeout = crate::VarInt::from_u32(2_000);
+    cfg.client.keep_alive = Some(Duration::from_millis(500));
+    let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(10));
+    assert!(ok);
+    pair.run_until(Duration::from_secs(20), |_| false);
+    assert!(!pair.client_conn(h).is_closed());
+    assert!(!pair.server_conn().unwrap().is_closed());
+}
+
+#[test]
+fn sim_close_draining() {
+    over_seeds("sim_close_draining", 20, |seed| {
+        let cfg = PairConfig::new(seed, LinkConfig::default());
+        let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(10));
+        assert!(ok);
+        let start = pair.now;
+        let now = pair.now;
+        pair.client_conn(h)
+            .close(now, crate::VarInt::from_u32(42), b"bye");
+        let closed = pair.run_until(Duration::from_secs(30), |p| {
+            p.client_conn(h).is_drained() && p.server_conn().is_some_and(|s| s.is_drained())
+        });
+        assert!(closed, "seed {seed}");
+        let expected = crate::conn::CloseCode::Application {
+            code: 42,
+            reason: "bye".into(),
+        };
+        let server = pair.server_conn().unwrap();
+        assert_eq!(
+            server.error(),
+            Some(&crate::conn::ConnectionError::Peer(expected))
+        );
+        // Draining and closing last three PTOs, not zero (RFC 9000 §10.2).
+        let elapsed = pair.now - start;
+        assert!(elapsed > Duration::from_millis(50), "{elapsed:?}");
+        elapsed
+    });
+}
+
+#[test]
+fn sim_amplification_limit() {
+    over_seeds("sim_amplification_limit", 20, |seed| {
+        // The client's packets after its first flight are lost for a while, so the server
+        // has to stop at three times what it received.
+        let mut link = LinkConfig::default();
+        link.loss = 0.2;
+        let mut cfg = PairConfig::new(seed, link.clone());
+        cfg.c2s.blackhole = Some((
+            crate::Timestamp::ZERO + Duration::from_millis(1),
+            crate::Timestamp::ZERO + Duration::from_secs(3),
+        ));
+        // A server with a large first flight: a long transport-parameter extension.
+        cfg.server.transport.max_datagram_frame_size = Some(crate::VarInt::from_u32(65535));
+        let (pair, _, ok) = handshake(&cfg, Duration::from_secs(120));
+        assert!(ok, "seed {seed}");
+        assert_eq!(
+            pair.amplification_violation, None,
+            "seed {seed}: (received, sent)"
+        );
+        pair.now.as_duration()
+    });
+}
