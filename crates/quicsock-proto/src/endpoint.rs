@@ -195,7 +195,13 @@ impl Endpoint {
         data: &mut [u8],
     ) -> Option<ConnectionHandle> {
         let parsed = ParsedPacket::parse(data, self.config.cid_len).ok()?;
-        let dcid = parsed.header.dcid().copied().unwrap_or(ConnectionId::EMPTY);
+        let dcid = match &parsed.header {
+            // A Version Negotiation packet carries IDs as raw bytes.
+            Header::VersionNegotiation(vn) => {
+                ConnectionId::from_slice(vn.dcid).unwrap_or(ConnectionId::EMPTY)
+            }
+            h => h.dcid().copied().unwrap_or(ConnectionId::EMPTY),
+        };
         if let Some(&h) = self.by_cid.get(&dcid) {
             if let Some(conn) = self.conns[h.0].as_mut() {
                 conn.handle_datagram(now, remote, ecn, data);

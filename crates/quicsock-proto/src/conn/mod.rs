@@ -41,6 +41,8 @@ mod handshake;
 mod keys;
 mod recv;
 mod send;
+#[cfg(test)]
+mod tests;
 mod timers;
 
 use std::collections::VecDeque;
@@ -48,7 +50,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use close::{CloseCode, ConnectionError};
-pub use fixed::FixedSecretDriver;
+pub use fixed::{fixed_secret, FixedSecretDriver};
 pub use handshake::{Direction, HandshakeDriver, Level};
 
 use crate::cong::{Algorithm, Controller, Pacer};

@@ -322,7 +322,7 @@ impl Connection {
     }
 
     /// Processes every frame of a packet; returns whether it was ack-eliciting.
-    fn process_frames(
+    pub(crate) fn process_frames(
         &mut self,
         now: Timestamp,
         ty: PacketType,

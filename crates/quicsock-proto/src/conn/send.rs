@@ -549,4 +549,15 @@ impl Connection {
             ecn: None,
         })
     }
+
+    /// Test support: seals `frames` (raw frame bytes) into a packet of `space` with this
+    /// connection's keys, as a misbehaving peer would send them.
+    #[cfg(test)]
+    pub(crate) fn build_raw(&mut self, space: SpaceId, frames: &[u8], buf: &mut Vec<u8>) -> usize {
+        let start = buf.len();
+        let b = self.begin_packet(space, buf);
+        buf.extend_from_slice(frames);
+        let b = self.end_packet(b, buf, true, Vec::new());
+        self.seal_all(Timestamp::ZERO, buf, start, vec![b], false)
+    }
 }

@@ -1,0 +1,422 @@
+//! Bad input: each case closes the connection with the RFC error code (checked on the
+//! side that detects it and on the peer, which receives the CONNECTION_CLOSE), or is
+//! dropped without state.
+
+use std::time::Duration;
+
+use super::*;
+use crate::endpoint::ConnectionHandle;
+use crate::frame::{Frame, NewConnectionId, ResetStream};
+use crate::packet::{PacketType, SpaceId};
+use crate::sim::{LinkConfig, Pair, PairConfig};
+use crate::{TransportErrorCode as Code, VarInt};
+
+fn established() -> (Pair, ConnectionHandle) {
+    let cfg = PairConfig::new(7, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        p.client_conn(h).is_handshake_confirmed()
+            && p.server_conn().is_some_and(|c| c.is_handshake_confirmed())
+    });
+    assert!(ok);
+    (pair, h)
+}
+
+fn encode(frames: &[Frame<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in frames {
+        f.encode(&mut out);
+    }
+    out
+}
+
+/// Sends `frames` from the client in a packet of `space`; returns the server's close code
+/// and checks the client hears the same code in the server's CONNECTION_CLOSE.
+fn server_rejects(pair: &mut Pair, h: ConnectionHandle, space: SpaceId, frames: &[u8]) -> Code {
+    let mut d = Vec::new();
+    pair.client_conn(h).build_raw(space, frames, &mut d);
+    let now = pair.now;
+    let (addr, c) = (pair.client_addr, pair.server.handles()[0]);
+    pair.server.handle(now, addr, None, &mut d);
+    let server = pair.server.connection(c).expect("server connection");
+    let Some(ConnectionError::Local(close)) = server.error().cloned() else {
+        panic!("server did not close: {:?}", server.error());
+    };
+    let code = close.transport_code().expect("transport error");
+    pair.run_until(Duration::from_secs(2), |p| p.client_conn(h).is_closed());
+    match pair.client_conn(h).error() {
+        Some(ConnectionError::Peer(peer)) => assert_eq!(peer.transport_code(), Some(code)),
+        other => panic!("client did not hear the close: {other:?}"),
+    }
+    code
+}
+
+fn stream(id: u64, offset: u64, data: &[u8], fin: bool) -> Frame<'_> {
+    Frame::Stream(crate::frame::Stream {
+        id: StreamId::from(VarInt::saturating(id)),
+        offset: VarInt::saturating(offset),
+        fin,
+        explicit_len: true,
+        data,
+    })
+}
+
+#[test]
+fn frame_in_a_forbidden_packet_type_is_protocol_violation() {
+    // A STREAM frame in a Handshake packet, while the handshake runs (RFC 9000 §12.4).
+    let cfg = PairConfig::new(3, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.client_conn(h).keys.can_send(SpaceId::Handshake) && p.server_conn().is_some()
+    }));
+    let frames = encode(&[stream(0, 0, b"x", false)]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Handshake, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
+fn stream_beyond_the_limit_is_stream_limit_error() {
+    let (mut pair, h) = established();
+    // The server allows 100 client bidirectional streams: index 100 is over.
+    let frames = encode(&[stream(100 * 4, 0, b"x", false)]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::STREAM_LIMIT_ERROR
+    );
+}
+
+#[test]
+fn stream_data_on_a_receive_only_stream_is_stream_state_error() {
+    let (mut pair, h) = established();
+    // Stream 3 is server-initiated unidirectional: the client may not send on it.
+    let server = pair.server_conn().unwrap();
+    let id = server.open_stream(Dir::Uni).unwrap();
+    assert_eq!(id.into_inner(), 3);
+    let frames = encode(&[stream(3, 0, b"x", false)]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::STREAM_STATE_ERROR
+    );
+}
+
+#[test]
+fn stream_frame_for_an_unopened_local_stream_is_stream_state_error() {
+    let (mut pair, h) = established();
+    // Stream 1 is server-initiated bidirectional and the server never opened it.
+    let frames = encode(&[stream(1, 0, b"x", false)]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::STREAM_STATE_ERROR
+    );
+}
+
+#[test]
+fn max_stream_data_for_a_receive_only_stream_is_stream_state_error() {
+    let (mut pair, h) = established();
+    // Stream 2 is client-initiated unidirectional: the server only receives on it, so the
+    // client granting it credit is wrong.
+    let frames = encode(&[Frame::MaxStreamData {
+        id: StreamId::from(VarInt::from_u32(2)),
+        max: VarInt::from_u32(10),
+    }]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::STREAM_STATE_ERROR
+    );
+}
+
+#[test]
+fn data_beyond_the_stream_window_is_flow_control_error() {
+    let (mut pair, h) = established();
+    // The server's stream window is 1 MiB.
+    let frames = encode(&[stream(0, 1 << 20, b"x", false)]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::FLOW_CONTROL_ERROR
+    );
+}
+
+#[test]
+fn data_beyond_the_connection_window_is_flow_control_error() {
+    let (mut pair, h) = established();
+    // Five streams at the end of their 1 MiB windows exceed the 4 MiB connection window.
+    let mut frames = Vec::new();
+    for i in 0..5u64 {
+        frames.extend(encode(&[stream(i * 4, (1 << 20) - 1, b"x", false)]));
+    }
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::FLOW_CONTROL_ERROR
+    );
+}
+
+#[test]
+fn a_changed_final_size_is_final_size_error() {
+    let (mut pair, h) = established();
+    let frames = encode(&[
+        stream(0, 0, b"0123456789", true),
+        stream(0, 10, b"more", true),
+    ]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::FINAL_SIZE_ERROR
+    );
+}
+
+#[test]
+fn data_beyond_the_final_size_is_final_size_error() {
+    let (mut pair, h) = established();
+    let frames = encode(&[
+        stream(0, 0, b"0123456789", true),
+        stream(0, 8, b"xyz", false),
+    ]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::FINAL_SIZE_ERROR
+    );
+}
+
+#[test]
+fn a_reset_changing_the_final_size_is_final_size_error() {
+    let (mut pair, h) = established();
+    let reset = Frame::ResetStream(ResetStream {
+        id: StreamId::from(VarInt::ZERO),
+        error_code: VarInt::from_u32(1),
+        final_size: VarInt::from_u32(5),
+    });
+    let frames = encode(&[stream(0, 0, b"0123456789", false), reset]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::FINAL_SIZE_ERROR
+    );
+}
+
+#[test]
+fn an_ack_of_a_packet_never_sent_is_protocol_violation() {
+    let (mut pair, h) = established();
+    let mut frames = Vec::new();
+    crate::frame::encode_ack(&mut frames, &[1_000_000..=1_000_000], VarInt::ZERO, None).unwrap();
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
+fn crypto_data_beyond_the_buffer_is_crypto_buffer_exceeded() {
+    let (mut pair, h) = established();
+    // 4096 bytes out of order are accepted...
+    let ok = encode(&[Frame::Crypto(crate::frame::Crypto {
+        offset: VarInt::from_u32(4000),
+        data: &[0; 96],
+    })]);
+    let mut d = Vec::new();
+    pair.client_conn(h).build_raw(SpaceId::Data, &ok, &mut d);
+    let (now, addr) = (pair.now, pair.client_addr);
+    pair.server.handle(now, addr, None, &mut d);
+    assert!(!pair.server_conn().unwrap().is_closed());
+    // ...but not data past the buffering limit.
+    let far = encode(&[Frame::Crypto(crate::frame::Crypto {
+        offset: VarInt::from_u32(CRYPTO_BUFFER_LIMIT as u32),
+        data: &[0; 16],
+    })]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &far),
+        Code::CRYPTO_BUFFER_EXCEEDED
+    );
+}
+
+#[test]
+fn a_new_connection_id_flood_is_connection_id_limit_error() {
+    let (mut pair, h) = established();
+    // The limit is 4 active IDs; the client already issued three (sequences 1 to 3), so
+    // five more overflow it whatever is retired.
+    let frames: Vec<Frame<'_>> = (10..=14u8)
+        .map(|i| {
+            Frame::NewConnectionId(NewConnectionId {
+                sequence: VarInt::from_u32(u32::from(i)),
+                retire_prior_to: VarInt::ZERO,
+                id: ConnectionId::from_slice(&[i; 8]).unwrap(),
+                reset_token: [i; 16],
+            })
+        })
+        .collect();
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &encode(&frames)),
+        Code::CONNECTION_ID_LIMIT_ERROR
+    );
+}
+
+#[test]
+fn retiring_an_unissued_connection_id_is_protocol_violation() {
+    let (mut pair, h) = established();
+    let frames = encode(&[Frame::RetireConnectionId {
+        sequence: VarInt::from_u32(100),
+    }]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
+fn handshake_done_from_a_client_is_protocol_violation() {
+    let (mut pair, h) = established();
+    let frames = encode(&[Frame::HandshakeDone]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
+fn new_token_from_a_client_is_protocol_violation() {
+    let (mut pair, h) = established();
+    let frames = encode(&[Frame::NewToken { token: b"token" }]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
+fn a_datagram_frame_not_negotiated_is_protocol_violation() {
+    let (mut pair, h) = established();
+    let frames = encode(&[Frame::Datagram {
+        explicit_len: true,
+        data: b"hi",
+    }]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
+fn handshake_done_before_completion_is_protocol_violation() {
+    // A client whose handshake has not completed receives HANDSHAKE_DONE.
+    let cfg = PairConfig::new(5, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    let c = pair.client_conn(h);
+    assert!(!c.is_handshake_complete());
+    let err = c
+        .process_frames(Timestamp::ZERO, PacketType::OneRtt, &[0x1e])
+        .unwrap_err();
+    assert_eq!(err.code, Code::PROTOCOL_VIOLATION);
+    assert_eq!(
+        err.frame_type,
+        Some(crate::frame::FrameType::HANDSHAKE_DONE)
+    );
+}
+
+#[test]
+fn malformed_datagrams_before_the_handshake_leave_no_state() {
+    let cfg = PairConfig::new(9, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let from = pair.client_addr;
+    let mut garbage: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        vec![0xff],
+        vec![0xc0, 0, 0, 0, 1],
+        // A short header for an unknown connection ID.
+        [&[0x40u8][..], &[7; 40]].concat(),
+        // An Initial header with random bytes after it, padded to 1200.
+        {
+            let mut d = vec![
+                0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x44, 0xb0,
+            ];
+            d.resize(1200, 0xaa);
+            d
+        },
+        // A valid-looking Initial under 1200 bytes.
+        {
+            let mut d = vec![
+                0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x40, 0x30,
+            ];
+            d.resize(60, 0);
+            d
+        },
+        // An Initial whose destination ID is shorter than 8 bytes.
+        {
+            let mut d = vec![0xc3, 0, 0, 0, 1, 4, 1, 2, 3, 4, 0, 0, 0x44, 0xb0];
+            d.resize(1200, 0);
+            d
+        },
+    ];
+    let mut rng = crate::rng::SeededRandom::new(1);
+    for _ in 0..200 {
+        let mut d = vec![0; rng.below(1500) as usize];
+        crate::rng::Random::fill(&mut rng, &mut d);
+        garbage.push(d);
+    }
+    for mut d in garbage {
+        let now = pair.now;
+        assert_eq!(pair.server.handle(now, from, None, &mut d), None);
+    }
+    assert_eq!(pair.server.connection_count(), 0);
+    let mut buf = Vec::new();
+    // Random bytes may look like a long header of an unknown version: those (at least
+    // 1200 bytes) get a Version Negotiation, which keeps no state either.
+    while let Some((h, _)) = pair.server.poll_transmit(pair.now, &mut buf) {
+        assert_eq!(h, None, "only stateless responses");
+        buf.clear();
+    }
+}
+
+#[test]
+fn an_unknown_version_gets_version_negotiation_only_when_padded() {
+    let cfg = PairConfig::new(9, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let mut d = vec![
+        0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 8, 1, 2, 3, 4, 5, 6, 7, 8, 4, 9, 9, 9, 9,
+    ];
+    d.resize(1200, 0);
+    let now = pair.now;
+    let from = pair.client_addr;
+    pair.server.handle(now, from, None, &mut d.clone());
+    let mut buf = Vec::new();
+    let (h, t) = pair
+        .server
+        .poll_transmit(now, &mut buf)
+        .expect("a Version Negotiation");
+    assert_eq!(h, None);
+    let parsed = crate::packet::ParsedPacket::parse(&buf[..t.size], 8).unwrap();
+    let crate::packet::Header::VersionNegotiation(vn) = parsed.header else {
+        panic!("not a Version Negotiation packet");
+    };
+    assert!(vn.versions().any(|v| v == crate::packet::Version::V1));
+    // Echoes the client's IDs swapped (RFC 9000 §17.2.1).
+    assert_eq!(&vn.dcid[..], &[9, 9, 9, 9]);
+    d.truncate(1199);
+    pair.server.handle(now, from, None, &mut d);
+    buf.clear();
+    assert!(pair.server.poll_transmit(now, &mut buf).is_none());
+    assert_eq!(pair.server.connection_count(), 0);
+}
+
+#[test]
+fn a_client_gives_up_on_version_negotiation_without_its_version() {
+    let cfg = PairConfig::new(4, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    let scid = pair.client_conn(h).local_cid();
+    let mut vn = Vec::new();
+    crate::packet::encode_version_negotiation(
+        &mut vn,
+        &scid,
+        &[1, 2, 3, 4, 5, 6, 7, 8],
+        &[crate::packet::Version(0x1a2a_3a4a)],
+        0,
+    );
+    let (now, addr) = (pair.now, pair.server_addr);
+    pair.client.handle(now, addr, None, &mut vn);
+    assert_eq!(
+        pair.client_conn(h).error(),
+        Some(&ConnectionError::VersionMismatch)
+    );
+}
