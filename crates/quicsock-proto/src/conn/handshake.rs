@@ -72,6 +72,11 @@ pub trait HandshakeDriver: Send {
     fn server_name(&self) -> Option<&str> {
         None
     }
+
+    /// Whether the handshake resumed an earlier session, once known.
+    fn is_resumed(&self) -> Option<bool> {
+        None
+    }
 }
 
 impl Connection {

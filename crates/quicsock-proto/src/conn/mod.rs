@@ -103,16 +103,18 @@ pub struct ConnectionConfig {
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
-        let mut transport = TransportParameters::default();
-        transport.max_idle_timeout = VarInt::from_u32(30_000);
-        transport.initial_max_data = VarInt::from_u32(4 << 20);
-        transport.initial_max_stream_data_bidi_local = VarInt::from_u32(1 << 20);
-        transport.initial_max_stream_data_bidi_remote = VarInt::from_u32(1 << 20);
-        transport.initial_max_stream_data_uni = VarInt::from_u32(1 << 20);
-        transport.initial_max_streams_bidi = VarInt::from_u32(100);
-        transport.initial_max_streams_uni = VarInt::from_u32(100);
-        transport.active_connection_id_limit = VarInt::from_u32(4);
-        transport.max_udp_payload_size = VarInt::from_u32(65527);
+        let transport = TransportParameters {
+            max_idle_timeout: VarInt::from_u32(30_000),
+            initial_max_data: VarInt::from_u32(4 << 20),
+            initial_max_stream_data_bidi_local: VarInt::from_u32(1 << 20),
+            initial_max_stream_data_bidi_remote: VarInt::from_u32(1 << 20),
+            initial_max_stream_data_uni: VarInt::from_u32(1 << 20),
+            initial_max_streams_bidi: VarInt::from_u32(100),
+            initial_max_streams_uni: VarInt::from_u32(100),
+            active_connection_id_limit: VarInt::from_u32(4),
+            max_udp_payload_size: VarInt::from_u32(65527),
+            ..TransportParameters::default()
+        };
         Self {
             version: Version::V1,
             transport,
@@ -415,6 +417,16 @@ impl Connection {
     /// Which side this is.
     pub fn side(&self) -> Side {
         self.side
+    }
+
+    /// The QUIC version in use.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The cipher suite protecting 1-RTT packets, once their keys are installed.
+    pub fn one_rtt_suite(&self) -> Option<crate::crypto::CipherSuite> {
+        self.keys.one_rtt.as_ref().map(|k| k.suite)
     }
 
     /// The peer's address.

@@ -438,7 +438,6 @@ impl Connection {
                         self.events.push_back(Event::DatagramReceived);
                     }
                 }
-                _ => {}
             }
         }
         Ok(ack_eliciting)

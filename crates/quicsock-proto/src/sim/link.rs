@@ -126,7 +126,7 @@ impl Link {
             let i = self.rng.below(d.len().min(50) as u64) as usize;
             let old = d[i];
             while d[i] == old {
-                d[i] = self.rng.next() as u8;
+                d[i] = self.rng.next_u64() as u8;
             }
             self.stats.corrupted += 1;
         }

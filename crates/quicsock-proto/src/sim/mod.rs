@@ -103,14 +103,14 @@ impl Pair {
         let mut rng = SeededRandom::new(cfg.seed);
         let client = Endpoint::new(
             EndpointConfig::default(),
-            Box::new(SeededRandom::new(rng.next())),
+            Box::new(SeededRandom::new(rng.next_u64())),
         );
         let server = Endpoint::new(
             EndpointConfig {
                 server: Some(server),
                 ..EndpointConfig::default()
             },
-            Box::new(SeededRandom::new(rng.next())),
+            Box::new(SeededRandom::new(rng.next_u64())),
         );
         Self {
             client,
@@ -118,8 +118,8 @@ impl Pair {
             client_addr: "10.0.0.1:4433".parse().expect("literal"),
             server_addr: "10.0.0.2:443".parse().expect("literal"),
             now: Timestamp::ZERO,
-            c2s: Link::new(cfg.c2s.clone(), rng.next()),
-            s2c: Link::new(cfg.s2c.clone(), rng.next()),
+            c2s: Link::new(cfg.c2s.clone(), rng.next_u64()),
+            s2c: Link::new(cfg.s2c.clone(), rng.next_u64()),
             trace: 0xcbf2_9ce4_8422_2325,
             server_rx: 0,
             server_tx: 0,

@@ -547,9 +547,11 @@ fn sim_amplification_limit() {
     over_seeds("sim_amplification_limit", 20, |seed| {
         // The client's packets after its first flight are lost for a while, so the server
         // has to stop at three times what it received.
-        let mut link = LinkConfig::default();
-        link.loss = 0.2;
-        let mut cfg = PairConfig::new(seed, link.clone());
+        let link = LinkConfig {
+            loss: 0.2,
+            ..LinkConfig::default()
+        };
+        let mut cfg = PairConfig::new(seed, link);
         cfg.c2s.blackhole = Some((
             crate::Timestamp::ZERO + Duration::from_millis(1),
             crate::Timestamp::ZERO + Duration::from_secs(3),

@@ -870,45 +870,41 @@ impl Streams {
             SentFrame::StreamsBlocked(dir) => {
                 p.streams_blocked[di(dir)] = self.next_local[di(dir)] >= self.max_local[di(dir)]
             }
-            SentFrame::ResetStream(id) => {
+            SentFrame::ResetStream(id)
                 if self
                     .streams
                     .get(&id)
                     .and_then(|s| s.send.as_ref())
-                    .is_some_and(|s| s.state == SendState::ResetSent)
-                {
-                    p.reset.insert(id);
-                }
+                    .is_some_and(|s| s.state == SendState::ResetSent) =>
+            {
+                p.reset.insert(id);
             }
-            SentFrame::StopSending(id) => {
+            SentFrame::StopSending(id)
                 if self
                     .streams
                     .get(&id)
                     .and_then(|s| s.recv.as_ref())
-                    .is_some_and(|r| matches!(r.state, RecvState::Recv | RecvState::SizeKnown))
-                {
-                    p.stop.insert(id);
-                }
+                    .is_some_and(|r| matches!(r.state, RecvState::Recv | RecvState::SizeKnown)) =>
+            {
+                p.stop.insert(id);
             }
-            SentFrame::MaxStreamData(id) => {
+            SentFrame::MaxStreamData(id)
                 if self
                     .streams
                     .get(&id)
                     .and_then(|s| s.recv.as_ref())
-                    .is_some_and(|r| r.final_size.is_none())
-                {
-                    p.max_stream_data.insert(id);
-                }
+                    .is_some_and(|r| r.final_size.is_none()) =>
+            {
+                p.max_stream_data.insert(id);
             }
-            SentFrame::StreamDataBlocked(id) => {
+            SentFrame::StreamDataBlocked(id)
                 if self
                     .streams
                     .get(&id)
                     .and_then(|s| s.send.as_ref())
-                    .is_some_and(|s| s.credit.available() == 0)
-                {
-                    p.stream_data_blocked.insert(id);
-                }
+                    .is_some_and(|s| s.credit.available() == 0) =>
+            {
+                p.stream_data_blocked.insert(id);
             }
             _ => {}
         }

@@ -211,7 +211,7 @@ mod tests {
     fn a_range_never_crosses_a_chunk() {
         let mut b = SendBuffer::default();
         b.write(&vec![1; super::CHUNK]);
-        b.write(&vec![2; 10]);
+        b.write(&[2; 10]);
         let r = b.next(super::CHUNK + 100, u64::MAX).unwrap();
         assert_eq!(r, 0..super::CHUNK as u64);
         let r2 = b.next(100, u64::MAX).unwrap();

@@ -7,14 +7,15 @@ use crate::frame::Frames;
 use crate::packet::PacketType;
 
 fn params(window: u32, streams: u32) -> TransportParameters {
-    let mut p = TransportParameters::default();
-    p.initial_max_data = VarInt::from_u32(window * 4);
-    p.initial_max_stream_data_bidi_local = VarInt::from_u32(window);
-    p.initial_max_stream_data_bidi_remote = VarInt::from_u32(window);
-    p.initial_max_stream_data_uni = VarInt::from_u32(window);
-    p.initial_max_streams_bidi = VarInt::from_u32(streams);
-    p.initial_max_streams_uni = VarInt::from_u32(streams);
-    p
+    TransportParameters {
+        initial_max_data: VarInt::from_u32(window * 4),
+        initial_max_stream_data_bidi_local: VarInt::from_u32(window),
+        initial_max_stream_data_bidi_remote: VarInt::from_u32(window),
+        initial_max_stream_data_uni: VarInt::from_u32(window),
+        initial_max_streams_bidi: VarInt::from_u32(streams),
+        initial_max_streams_uni: VarInt::from_u32(streams),
+        ..TransportParameters::default()
+    }
 }
 
 fn pair(window: u32, streams: u32) -> (Streams, Streams) {

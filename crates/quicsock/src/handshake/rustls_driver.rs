@@ -1,0 +1,276 @@
+//! The rustls handshake driver (RFC 9001 §4 over rustls 0.23's QUIC API).
+//!
+//! Each connection gets its own copy of the application's rustls configuration with a
+//! [`SecretCapture`] as key log, so secrets go to the transport and nowhere else (lines
+//! are still forwarded to the configured key log). TLS messages cross the boundary per
+//! level; the bytes `write_hs` produces belong to the level in force before it reports a
+//! key change. TLS failures close the connection with CRYPTO_ERROR carrying the alert
+//! (RFC 9001 §4.8), for example `bad_certificate` (42) or `unknown_ca` (48) when the
+//! server's certificate does not verify and `no_application_protocol` (120) when no ALPN
+//! matches.
+
+use std::sync::Arc;
+
+use quicsock_proto::conn::{Connection, HandshakeDriver, Level};
+use quicsock_proto::crypto::CipherSuite;
+use quicsock_proto::packet::Version;
+use quicsock_proto::{Side, Timestamp, TransportError, TransportErrorCode};
+use rustls::pki_types::ServerName;
+use rustls::quic;
+
+use super::secrets::SecretCapture;
+
+/// TLS alert internal_error.
+const INTERNAL_ERROR: u8 = 80;
+/// TLS alert handshake_failure.
+const HANDSHAKE_FAILURE: u8 = 40;
+
+/// The rustls configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// The server name is not a valid DNS name or IP address.
+    #[error("invalid server name {0:?}")]
+    ServerName(String),
+}
+
+enum Role {
+    Client {
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+    },
+    Server {
+        config: Arc<rustls::ServerConfig>,
+    },
+}
+
+/// Drives a TLS 1.3 handshake with rustls over a connection's handshake boundary.
+pub struct RustlsDriver {
+    role: Role,
+    tls: Option<quic::Connection>,
+    capture: Arc<SecretCapture>,
+    write_level: Level,
+    peer_params_set: bool,
+    complete: bool,
+    last_error: Option<String>,
+}
+
+impl std::fmt::Debug for RustlsDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RustlsDriver")
+            .field("write_level", &self.write_level)
+            .field("complete", &self.complete)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RustlsDriver {
+    /// A client driver that connects to `server_name` (checked against the server's
+    /// certificate and sent as SNI).
+    pub fn client(
+        config: Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> Result<Self, TlsConfigError> {
+        let name = ServerName::try_from(server_name.to_owned())
+            .map_err(|_| TlsConfigError::ServerName(server_name.into()))?;
+        let capture = Arc::new(SecretCapture::new(config.key_log.clone()));
+        let mut config = (*config).clone();
+        config.key_log = capture.clone();
+        Ok(Self::new(
+            Role::Client {
+                config: Arc::new(config),
+                name,
+            },
+            capture,
+        ))
+    }
+
+    /// A server driver.
+    pub fn server(config: Arc<rustls::ServerConfig>) -> Self {
+        let capture = Arc::new(SecretCapture::new(config.key_log.clone()));
+        let mut config = (*config).clone();
+        config.key_log = capture.clone();
+        Self::new(
+            Role::Server {
+                config: Arc::new(config),
+            },
+            capture,
+        )
+    }
+
+    fn new(role: Role, capture: Arc<SecretCapture>) -> Self {
+        Self {
+            role,
+            tls: None,
+            capture,
+            write_level: Level::Initial,
+            peer_params_set: false,
+            complete: false,
+            last_error: None,
+        }
+    }
+
+    /// rustls's description of the last failure, for logs.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// The negotiated cipher suite, once known.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        let suite = self.tls.as_ref()?.negotiated_cipher_suite()?;
+        CipherSuite::from_tls_id(u16::from(suite.suite()))
+    }
+
+    fn side(&self) -> Side {
+        match self.role {
+            Role::Client { .. } => Side::Client,
+            Role::Server { .. } => Side::Server,
+        }
+    }
+
+    fn start(&mut self, conn: &Connection) -> Result<(), TransportError> {
+        let version = if conn.version() == Version::V2 {
+            quic::Version::V2
+        } else {
+            quic::Version::V1
+        };
+        let params = conn.local_transport_params();
+        let tls = match &self.role {
+            Role::Client { config, name } => {
+                quic::ClientConnection::new(config.clone(), version, name.clone(), params)
+                    .map(quic::Connection::from)
+            }
+            Role::Server { config } => quic::ServerConnection::new(config.clone(), version, params)
+                .map(quic::Connection::from),
+        };
+        match tls {
+            Ok(tls) => {
+                self.tls = Some(tls);
+                Ok(())
+            }
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                Err(TransportError::new(
+                    TransportErrorCode::crypto(INTERNAL_ERROR),
+                    "TLS configuration cannot be used for QUIC",
+                ))
+            }
+        }
+    }
+
+    /// Moves what TLS wants to send, and the secrets it derived, to the connection.
+    fn flush(&mut self, conn: &mut Connection) -> Result<(), TransportError> {
+        let side = self.side();
+        let tls = self.tls.as_mut().expect("started");
+        loop {
+            let mut out = Vec::new();
+            let change = tls.write_hs(&mut out);
+            if !out.is_empty() {
+                conn.write_handshake(self.write_level, &out);
+            }
+            match change {
+                Some(quic::KeyChange::Handshake { .. }) => self.write_level = Level::Handshake,
+                Some(quic::KeyChange::OneRtt { .. }) => self.write_level = Level::OneRtt,
+                None if out.is_empty() => break,
+                None => {}
+            }
+        }
+        let secrets = self.capture.take();
+        if !secrets.is_empty() {
+            let suite = tls
+                .negotiated_cipher_suite()
+                .and_then(|s| CipherSuite::from_tls_id(u16::from(s.suite())))
+                .ok_or(TransportError::new(
+                    TransportErrorCode::crypto(HANDSHAKE_FAILURE),
+                    "negotiated a cipher suite QUIC cannot use",
+                ))?;
+            for s in secrets {
+                conn.install_secret(s.level, s.direction(side), suite, &s.secret)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn take_peer_params(&mut self, conn: &mut Connection) -> Result<(), TransportError> {
+        if self.peer_params_set {
+            return Ok(());
+        }
+        let tls = self.tls.as_ref().expect("started");
+        if let Some(params) = tls.quic_transport_parameters() {
+            let params = params.to_vec();
+            self.peer_params_set = true;
+            conn.set_peer_transport_params(&params)?;
+        }
+        Ok(())
+    }
+
+    fn tls_error(&mut self, e: rustls::Error) -> TransportError {
+        let alert = self
+            .tls
+            .as_ref()
+            .and_then(|t| t.alert())
+            .map_or(INTERNAL_ERROR, u8::from);
+        self.last_error = Some(e.to_string());
+        let reason = match alert {
+            42 => "TLS: bad certificate",
+            43 => "TLS: unsupported certificate",
+            45 => "TLS: certificate expired",
+            46 => "TLS: certificate unknown",
+            48 => "TLS: unknown certificate authority",
+            40 => "TLS: handshake failure",
+            109 => "TLS: missing extension",
+            120 => "TLS: no application protocol",
+            _ => "TLS handshake failed",
+        };
+        TransportError::new(TransportErrorCode::crypto(alert), reason)
+    }
+}
+
+impl HandshakeDriver for RustlsDriver {
+    fn drive(&mut self, conn: &mut Connection, _now: Timestamp) -> Result<(), TransportError> {
+        if self.tls.is_none() {
+            self.start(conn)?;
+        }
+        while let Some((_level, data)) = conn.read_handshake() {
+            let tls = self.tls.as_mut().expect("started");
+            if let Err(e) = tls.read_hs(&data) {
+                // Whatever TLS wrote (its alert is carried by CRYPTO_ERROR instead) is moot.
+                return Err(self.tls_error(e));
+            }
+            // A server has the client's parameters once it read the ClientHello. A client
+            // waits for the end of the handshake: when it resumes a session, rustls reports
+            // the parameters remembered from that session until EncryptedExtensions arrive.
+            if matches!(self.role, Role::Server { .. }) {
+                self.take_peer_params(conn)?;
+            }
+        }
+        if !self.tls.as_ref().expect("started").is_handshaking() {
+            self.take_peer_params(conn)?;
+        }
+        self.flush(conn)?;
+        let tls = self.tls.as_ref().expect("started");
+        if !self.complete && !tls.is_handshaking() {
+            self.complete = true;
+            conn.handshake_complete()?;
+        }
+        Ok(())
+    }
+
+    fn alpn(&self) -> Option<&[u8]> {
+        self.tls.as_ref()?.alpn_protocol()
+    }
+
+    /// Whether the handshake resumed an earlier session (a PSK handshake, RFC 8446 §2.2),
+    /// once known.
+    fn is_resumed(&self) -> Option<bool> {
+        let kind = self.tls.as_ref()?.handshake_kind()?;
+        Some(kind == rustls::HandshakeKind::Resumed)
+    }
+
+    fn server_name(&self) -> Option<&str> {
+        match self.tls.as_ref()? {
+            quic::Connection::Server(s) => s.server_name(),
+            quic::Connection::Client(_) => None,
+        }
+    }
+}
