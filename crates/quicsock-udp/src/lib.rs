@@ -22,6 +22,9 @@
 //! and the burst goes out one datagram at a time; ECN marking that the kernel refuses is
 //! switched off the same way. [`Capabilities`] says what is in use.
 //!
+//! [`Waker`] and [`wait`] let an engine thread sleep until its socket is readable, another
+//! thread wakes it, or its next timer is due.
+//!
 //! Each `unsafe` block carries a `// SAFETY:` line. The address conversions live in
 //! `addr`, the control-message encoding and decoding in `cmsg`.
 
@@ -31,6 +34,9 @@ mod addr;
 mod cmsg;
 #[cfg(test)]
 mod tests;
+mod wake;
+
+pub use wake::{wait, wait_writable, Ready, Waker};
 
 use std::io::{self, IoSliceMut};
 use std::mem::{self, MaybeUninit};

@@ -298,6 +298,17 @@ impl Streams {
         (self.next_local[di(dir)], self.max_local[di(dir)])
     }
 
+    /// Whether stream `id` was ever opened, by either side (it may be closed and freed).
+    pub fn was_opened(&self, id: StreamId) -> bool {
+        let i = di(id.dir());
+        let next = if id.initiator() == self.side {
+            self.next_local[i]
+        } else {
+            self.next_remote[i]
+        };
+        id.index() < next
+    }
+
     /// Whether stream `id` exists (open in at least one direction).
     pub fn is_open(&self, id: StreamId) -> bool {
         self.streams.contains_key(&id)

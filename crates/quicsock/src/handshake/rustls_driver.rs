@@ -32,6 +32,9 @@ pub enum TlsConfigError {
     /// The server name is not a valid DNS name or IP address.
     #[error("invalid server name {0:?}")]
     ServerName(String),
+    /// The certificate chain or key was refused.
+    #[error("certificate or key refused: {0}")]
+    Certificate(String),
 }
 
 enum Role {

@@ -1,0 +1,64 @@
+//! What a client connection and a listener are made with: TLS (rustls), the transport
+//! settings of the protocol core, and the UDP socket's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use quicsock_proto::conn::ConnectionConfig as TransportConfig;
+pub use quicsock_udp::SocketConfig;
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// TLS 1.3: trust anchors, ALPN list, client certificate, session cache.
+    pub tls: Arc<rustls::ClientConfig>,
+    /// The name the server's certificate must carry, also sent as SNI.
+    pub server_name: String,
+    /// Transport parameters, windows, congestion control.
+    pub transport: TransportConfig,
+    /// The UDP socket.
+    pub socket: SocketConfig,
+    /// How long `connect` waits for the handshake.
+    pub handshake_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// A configuration with default transport and socket settings.
+    pub fn new(tls: Arc<rustls::ClientConfig>, server_name: impl Into<String>) -> Self {
+        Self {
+            tls,
+            server_name: server_name.into(),
+            transport: TransportConfig::default(),
+            socket: SocketConfig::default(),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How to accept connections.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// TLS 1.3: certificate chain and key, ALPN list, client authentication.
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Transport parameters, windows, congestion control.
+    pub transport: TransportConfig,
+    /// The UDP socket.
+    pub socket: SocketConfig,
+    /// Connections in their handshake or waiting for `accept`, at most.
+    pub backlog: usize,
+    /// Connections at most.
+    pub max_connections: usize,
+}
+
+impl ServerConfig {
+    /// A configuration with default transport and socket settings.
+    pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
+        Self {
+            tls,
+            transport: TransportConfig::default(),
+            socket: SocketConfig::default(),
+            backlog: 1024,
+            max_connections: 100_000,
+        }
+    }
+}

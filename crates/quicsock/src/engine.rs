@@ -1,0 +1,441 @@
+//! The engine: one per UDP socket, shared by the listener and every connection on it.
+//!
+//! # Threads and locks
+//!
+//! * One **engine thread** per UDP socket receives (`recvmmsg` with GRO), runs timers,
+//!   and transmits what nobody else did (ACKs, retransmissions, pacing-released packets,
+//!   handshake flights). It sleeps in `poll` on the socket and an eventfd [`Waker`] with
+//!   the endpoint's next deadline as timeout.
+//! * An **application thread** that sends builds and seals its own packets and sends them
+//!   (run-to-completion, like a kernel's process context), so a bulk sender and the
+//!   receive path run on different cores. A reader sends the flow-control credit its read
+//!   released the same way.
+//! * One mutex guards the protocol state (the [`Endpoint`] and what this crate keeps per
+//!   connection). Each connection has its own condition variable, on which its blocked
+//!   readers and writers wait. A second mutex, the **send lock**, orders transmissions:
+//!   a thread takes it before releasing the state lock, then makes its syscalls with only
+//!   the send lock held, so datagrams leave in the order they were numbered while the
+//!   engine thread can already take the state lock to process what arrived.
+//! * The engine thread runs while a listener or socket refers to it or a connection is
+//!   still closing or draining; then it exits and the UDP socket closes.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use quicsock_proto::conn::{Connection, Event};
+use quicsock_proto::endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
+use quicsock_proto::rng::SystemRandom;
+use quicsock_proto::stream::StreamEvent;
+use quicsock_proto::{StreamId, Timestamp, VarInt};
+use quicsock_udp::{
+    EcnCodepoint, RecvMeta, Transmit, UdpSocket, Waker, BATCH_SIZE, GRO_BUFFER_SIZE,
+};
+
+use crate::clock;
+
+/// Datagrams one transmit pass builds before it sends them.
+const TX_BATCH: usize = 64;
+/// `recvmmsg` calls per engine-loop turn before timers and transmissions get a turn.
+const RX_ROUNDS: usize = 8;
+/// Notifications kept per connection for the application, at most (older ones give way).
+pub(crate) const MAX_PENDING_EVENTS: usize = 1024;
+
+/// What this crate keeps per connection, beside the protocol state.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    /// Readers and writers of this connection wait here.
+    pub(crate) cond: Arc<Condvar>,
+    /// Streams with something to read, in the order they became readable.
+    pub(crate) readable: VecDeque<StreamId>,
+    /// The stream `send` with stream id -1 uses (reference §1.3).
+    pub(crate) active: Option<StreamId>,
+    /// Events for the application (notifications), oldest first.
+    pub(crate) events: VecDeque<Event>,
+    /// A `QuicSocket` owns this connection.
+    pub(crate) attached: bool,
+    /// The handshake completed.
+    pub(crate) established: bool,
+    /// Close once everything sent is acknowledged, or at this deadline.
+    pub(crate) linger: Option<(Timestamp, u64)>,
+}
+
+impl ConnState {
+    pub(crate) fn new(attached: bool) -> Self {
+        Self {
+            cond: Arc::new(Condvar::new()),
+            readable: VecDeque::new(),
+            active: None,
+            events: VecDeque::new(),
+            attached,
+            established: false,
+            linger: None,
+        }
+    }
+}
+
+/// The protocol state behind the engine's lock.
+pub(crate) struct State {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) conns: HashMap<ConnectionHandle, ConnState>,
+    /// Server connections whose handshake completed, waiting for `accept`.
+    pub(crate) accept_queue: VecDeque<ConnectionHandle>,
+    /// Woken when `accept_queue` grows.
+    pub(crate) accept_cond: Arc<Condvar>,
+    /// Whether a listener takes new connections.
+    pub(crate) listening: bool,
+    /// Listeners and sockets that refer to this engine.
+    pub(crate) handles: usize,
+    /// When the engine thread will wake by itself, so that others wake it earlier.
+    wake_at: Option<Timestamp>,
+    /// Connections that may have news.
+    dirty: Vec<ConnectionHandle>,
+}
+
+/// Datagrams built and waiting for their syscalls, in order.
+#[derive(Default)]
+struct TxBatch {
+    buf: Vec<u8>,
+    /// (start, len, destination, ecn)
+    datagrams: Vec<(usize, usize, SocketAddr, Option<EcnCodepoint>)>,
+}
+
+/// One UDP socket, its endpoint and its engine thread.
+pub(crate) struct Engine {
+    pub(crate) udp: UdpSocket,
+    waker: Waker,
+    pub(crate) state: Mutex<State>,
+    tx: Mutex<TxBatch>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("udp", &self.udp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine on `udp` with its thread started.
+    pub(crate) fn start(udp: UdpSocket, config: EndpointConfig) -> io::Result<Arc<Self>> {
+        udp.set_nonblocking(true)?;
+        let engine = Arc::new(Self {
+            udp,
+            waker: Waker::new()?,
+            state: Mutex::new(State {
+                endpoint: Endpoint::new(config, Box::new(SystemRandom)),
+                conns: HashMap::new(),
+                accept_queue: VecDeque::new(),
+                accept_cond: Arc::new(Condvar::new()),
+                listening: false,
+                handles: 1,
+                wake_at: None,
+                dirty: Vec::new(),
+            }),
+            tx: Mutex::new(TxBatch::default()),
+        });
+        let e = engine.clone();
+        std::thread::Builder::new()
+            .name("quicsock-engine".into())
+            .spawn(move || e.run())?;
+        Ok(engine)
+    }
+
+    /// The state, whoever panicked while holding it (the state stays consistent: every
+    /// protocol call completes or leaves it as it was).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the engine thread.
+    pub(crate) fn wake(&self) {
+        self.waker.wake();
+    }
+
+    /// A listener or socket stopped referring to the engine.
+    pub(crate) fn release(&self) {
+        self.lock().handles -= 1;
+        self.wake();
+    }
+
+    fn run(self: Arc<Self>) {
+        let mut storage = vec![vec![0u8; GRO_BUFFER_SIZE]; BATCH_SIZE];
+        let mut meta = [RecvMeta::default(); BATCH_SIZE];
+        loop {
+            let timeout = {
+                let mut st = self.lock();
+                if st.handles == 0 && st.conns.is_empty() && st.endpoint.connection_count() == 0 {
+                    return;
+                }
+                let next = st.next_deadline();
+                st.wake_at = next;
+                next.map(|t| t.saturating_duration_since(clock::now()))
+            };
+            let ready = match quicsock_udp::wait(&self.udp, &self.waker, timeout) {
+                Ok(r) => r,
+                Err(_) => {
+                    // poll itself failing leaves nothing to wait on; do not spin.
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+            };
+            if ready.woken {
+                self.waker.reset();
+            }
+            if ready.socket {
+                self.receive(&mut storage, &mut meta);
+            }
+            let mut st = self.lock();
+            let now = clock::now();
+            st.endpoint.handle_timeout(now);
+            st.lingering(now);
+            let all: Vec<ConnectionHandle> = st.conns.keys().copied().collect();
+            st.dirty.extend(all);
+            self.transmit(st);
+        }
+    }
+
+    /// Takes in what the socket has, a bounded number of batches.
+    fn receive(&self, storage: &mut [Vec<u8>], meta: &mut [RecvMeta]) {
+        for _ in 0..RX_ROUNDS {
+            let mut bufs: Vec<IoSliceMut<'_>> =
+                storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+            let n = match self.udp.recv(&mut bufs, meta) {
+                Ok(n) => n,
+                Err(_) => return,
+            };
+            let mut st = self.lock();
+            let now = clock::now();
+            for (buf, m) in storage.iter_mut().zip(meta.iter()).take(n) {
+                let ecn = m.ecn.map(|e| match e {
+                    EcnCodepoint::Ect0 => quicsock_proto::conn::Ecn::Ect0,
+                    EcnCodepoint::Ect1 => quicsock_proto::conn::Ecn::Ect1,
+                    EcnCodepoint::Ce => quicsock_proto::conn::Ecn::Ce,
+                });
+                for d in buf[..m.len].chunks_mut(m.stride) {
+                    if let Some(h) = st.endpoint.handle(now, m.addr, ecn, d) {
+                        st.dirty.push(h);
+                    }
+                }
+            }
+            st.process();
+            drop(st);
+            if n < BATCH_SIZE {
+                return;
+            }
+        }
+    }
+
+    /// Builds and sends every datagram the endpoint has now, then releases the state.
+    pub(crate) fn transmit<'a>(&'a self, mut st: MutexGuard<'a, State>) {
+        loop {
+            let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+            tx.buf.clear();
+            tx.datagrams.clear();
+            let now = clock::now();
+            while tx.datagrams.len() < TX_BATCH {
+                let start = tx.buf.len();
+                let Some((h, t)) = st.endpoint.poll_transmit(now, &mut tx.buf) else {
+                    break;
+                };
+                if let Some(h) = h {
+                    st.dirty.push(h);
+                }
+                let ecn = t.ecn.map(|e| match e {
+                    quicsock_proto::conn::Ecn::Ect0 => EcnCodepoint::Ect0,
+                    quicsock_proto::conn::Ecn::Ect1 => EcnCodepoint::Ect1,
+                    quicsock_proto::conn::Ecn::Ce => EcnCodepoint::Ce,
+                });
+                tx.datagrams.push((start, t.size, t.destination, ecn));
+            }
+            let full = tx.datagrams.len() == TX_BATCH;
+            st.process();
+            // Someone else's data may have a deadline (pacing) earlier than the engine's.
+            let next = st.next_deadline();
+            if next.is_some() && (st.wake_at.is_none() || next < st.wake_at) {
+                self.wake();
+            }
+            drop(st);
+            self.send_batch(&tx);
+            drop(tx);
+            if !full {
+                return;
+            }
+            st = self.lock();
+        }
+    }
+
+    /// Sends a batch, runs of equal-sized datagrams to one destination as one GSO send.
+    fn send_batch(&self, tx: &TxBatch) {
+        let d = &tx.datagrams;
+        let mut i = 0;
+        while i < d.len() {
+            let (start, size, dest, ecn) = d[i];
+            let mut j = i + 1;
+            let mut end = start + size;
+            // A run: same destination, ECN and size, contiguous; the last may be shorter.
+            while j < d.len() && d[j].2 == dest && d[j].3 == ecn && d[j].0 == end && d[j].1 <= size
+            {
+                end += d[j].1;
+                j += 1;
+                if d[j - 1].1 < size {
+                    break;
+                }
+            }
+            let t = Transmit {
+                destination: dest,
+                ecn,
+                contents: &tx.buf[start..end],
+                segment_size: (j - i > 1).then_some(size),
+                src_ip: None,
+            };
+            self.send_all(&t);
+            i = j;
+        }
+    }
+
+    /// Sends one burst, waiting for room in the socket buffer rather than dropping what
+    /// the connection already numbered (a drop would only cost a retransmission).
+    fn send_all(&self, t: &Transmit<'_>) {
+        let mut off = 0;
+        let mut tries = 0;
+        while off < t.contents.len() && tries < 100 {
+            let part = Transmit {
+                contents: &t.contents[off..],
+                ..t.clone()
+            };
+            match self.udp.send(&part) {
+                Ok(n) => off += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tries += 1;
+                    let _ = quicsock_udp::wait_writable(&self.udp, Duration::from_millis(10));
+                }
+                // The network refused it (unreachable, no route): as good as lost.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The UDP socket's address.
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.udp.local_addr()
+    }
+}
+
+impl State {
+    /// The next time the engine must act.
+    fn next_deadline(&self) -> Option<Timestamp> {
+        let linger = self
+            .conns
+            .values()
+            .filter_map(|c| c.linger.map(|l| l.0))
+            .min();
+        [self.endpoint.poll_timeout(), linger]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Closes connections whose owner closed them once their data is acknowledged or
+    /// their linger time ran out.
+    fn lingering(&mut self, now: Timestamp) {
+        let handles: Vec<(ConnectionHandle, Timestamp, u64)> = self
+            .conns
+            .iter()
+            .filter_map(|(h, c)| c.linger.map(|(t, code)| (*h, t, code)))
+            .collect();
+        for (h, deadline, code) in handles {
+            let Some(conn) = self.endpoint.connection(h) else {
+                continue;
+            };
+            if conn.is_closed() || conn.streams().all_acked() || now >= deadline {
+                conn.close(now, VarInt::from_u64(code).unwrap_or(VarInt::ZERO), b"");
+                if let Some(c) = self.conns.get_mut(&h) {
+                    c.linger = None;
+                }
+                self.dirty.push(h);
+            }
+        }
+    }
+
+    /// Moves what connections reported to where the application finds it, accepts
+    /// completed handshakes and forgets drained connections nobody holds.
+    pub(crate) fn process(&mut self) {
+        // New server connections.
+        while let Some(h) = self.endpoint.accept() {
+            if self.listening {
+                self.conns.insert(h, ConnState::new(false));
+                self.dirty.push(h);
+            } else if let Some(conn) = self.endpoint.connection(h) {
+                conn.close(clock::now(), VarInt::ZERO, b"not listening");
+            }
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        for h in dirty {
+            self.process_conn(h);
+        }
+    }
+
+    fn process_conn(&mut self, h: ConnectionHandle) {
+        let Some(cs) = self.conns.get_mut(&h) else {
+            // A connection this crate does not track (refused, or before accept).
+            if self.endpoint.connection(h).is_some_and(|c| c.is_drained()) {
+                self.endpoint.remove(h);
+            }
+            return;
+        };
+        let Some(conn) = self.endpoint.connection(h) else {
+            return;
+        };
+        let mut notify = false;
+        while let Some(e) = conn.poll_event() {
+            notify = true;
+            match &e {
+                Event::HandshakeComplete => {
+                    cs.established = true;
+                    if !cs.attached && conn.side() == quicsock_proto::Side::Server {
+                        self.accept_queue.push_back(h);
+                        self.accept_cond.notify_all();
+                    }
+                }
+                Event::Stream(StreamEvent::Readable(id)) if !cs.readable.contains(id) => {
+                    cs.readable.push_back(*id);
+                }
+                // A peer-initiated bidirectional stream becomes the active one, so a server
+                // can answer with a plain send (reference §1.3).
+                Event::Stream(StreamEvent::Opened(id)) if id.dir() == quicsock_proto::Dir::Bi => {
+                    cs.active = Some(*id);
+                }
+                _ => {}
+            }
+            if cs.events.len() >= MAX_PENDING_EVENTS {
+                cs.events.pop_front();
+            }
+            cs.events.push_back(e);
+        }
+        let drained = conn.is_drained();
+        if drained || conn.is_closed() {
+            notify = true;
+        }
+        if notify {
+            cs.cond.notify_all();
+        }
+        if drained && !cs.attached {
+            let was_queued = self.accept_queue.contains(&h);
+            if !was_queued {
+                self.conns.remove(&h);
+                self.endpoint.remove(h);
+            }
+        }
+    }
+
+    /// The connection behind `h`.
+    pub(crate) fn conn(&mut self, h: ConnectionHandle) -> Option<&mut Connection> {
+        self.endpoint.connection(h)
+    }
+}

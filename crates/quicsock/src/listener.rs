@@ -1,0 +1,123 @@
+//! [`QuicListener`]: bind, listen, accept (reference §1.1). New connections complete
+//! their handshake in the background; `accept` hands out those that did, in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quicsock_proto::endpoint::{EndpointConfig, ServerConfig as EndpointServer};
+use quicsock_udp::UdpSocket;
+
+use crate::clock;
+use crate::config::ServerConfig;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::handshake::RustlsDriver;
+use crate::socket::QuicSocket;
+
+/// Accepts QUIC connections on one UDP address.
+#[derive(Debug)]
+pub struct QuicListener {
+    engine: Arc<Engine>,
+    nonblocking: std::sync::atomic::AtomicBool,
+}
+
+impl QuicListener {
+    /// Binds `addr` and listens (an IPv6 wildcard address takes IPv4 clients too).
+    pub fn bind(addr: SocketAddr, config: &ServerConfig) -> Result<Self> {
+        let udp = UdpSocket::bind_with(addr, &config.socket)?;
+        let tls = config.tls.clone();
+        let server = EndpointServer {
+            connection: config.transport.clone(),
+            driver: Arc::new(move || Box::new(RustlsDriver::server(tls.clone()))),
+            backlog: config.backlog,
+            max_connections: config.max_connections,
+        };
+        let endpoint = EndpointConfig {
+            server: Some(server),
+            ..EndpointConfig::default()
+        };
+        let engine = Engine::start(udp, endpoint)?;
+        engine.lock().listening = true;
+        Ok(Self {
+            engine,
+            nonblocking: Default::default(),
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.engine.local_addr()?)
+    }
+
+    /// Makes `accept` return [`Error::WouldBlock`] instead of waiting.
+    pub fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking
+            .store(nonblocking, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The next connection whose handshake completed.
+    pub fn accept(&self) -> Result<QuicSocket> {
+        self.accept_timeout(None)
+    }
+
+    /// As [`accept`](Self::accept), waiting at most `timeout`.
+    pub fn accept_timeout(&self, timeout: Option<Duration>) -> Result<QuicSocket> {
+        let deadline = timeout.map(|t| clock::now() + t);
+        let mut st = self.engine.lock();
+        loop {
+            while let Some(h) = st.accept_queue.pop_front() {
+                let Some(cs) = st.conns.get_mut(&h) else {
+                    continue;
+                };
+                cs.attached = true;
+                let cond = cs.cond.clone();
+                st.handles += 1;
+                drop(st);
+                return Ok(QuicSocket::attach(self.engine.clone(), h, cond));
+            }
+            if self.nonblocking.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::WouldBlock);
+            }
+            let wait = match deadline {
+                Some(d) => {
+                    let now = clock::now();
+                    if now >= d {
+                        return Err(Error::TimedOut);
+                    }
+                    d.saturating_duration_since(now)
+                }
+                None => Duration::from_secs(3600),
+            };
+            let cond = st.accept_cond.clone();
+            st = cond
+                .wait_timeout(st, wait)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+}
+
+impl Drop for QuicListener {
+    fn drop(&mut self) {
+        let mut st = self.engine.lock();
+        st.listening = false;
+        // Connections never accepted are closed; accepted ones live on.
+        let now = clock::now();
+        let queued: Vec<_> = st.accept_queue.drain(..).collect();
+        let unattached: Vec<_> = st
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.attached)
+            .map(|(h, _)| *h)
+            .chain(queued)
+            .collect();
+        for h in unattached {
+            if let Some(c) = st.conn(h) {
+                c.close(now, quicsock_proto::VarInt::ZERO, b"listener closed");
+            }
+        }
+        drop(st);
+        self.engine.release();
+    }
+}

@@ -1,0 +1,551 @@
+//! [`QuicSocket`]: one QUIC connection with the verbs of a Linux QUIC socket — connect,
+//! send and recv with a stream id and flags (reference §1.3, §1.10), datagrams, close.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use quicsock_proto::conn::{ConnectionError, DatagramError};
+use quicsock_proto::endpoint::{ConnectionHandle, EndpointConfig};
+use quicsock_proto::stream::StreamError;
+use quicsock_proto::{Dir, StreamId, Timestamp, VarInt};
+use quicsock_udp::UdpSocket;
+
+use crate::clock;
+use crate::config::ClientConfig;
+use crate::engine::{Engine, State};
+use crate::error::{Error, Result};
+use crate::flags::Flags;
+use crate::handshake::RustlsDriver;
+
+/// How long `close` waits, by default, for what was sent to be acknowledged.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(30);
+
+/// Timeouts and modes a socket's calls follow.
+#[derive(Debug)]
+struct Modes {
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    linger: Duration,
+    /// The application error code and reason `close` sends.
+    close_code: u64,
+}
+
+/// One QUIC connection, used like a socket.
+///
+/// `send` and `recv` carry a stream id and [`Flags`] as Linux QUIC's `sendmsg`/`recvmsg`
+/// do. Blocking by default; [`set_nonblocking`](Self::set_nonblocking) or
+/// [`Flags::DONTWAIT`] make a call return [`Error::WouldBlock`] instead of waiting.
+/// Dropping the socket closes it in the background once everything sent is
+/// acknowledged (at most the linger time); [`close`](Self::close) does the same and waits.
+#[derive(Debug)]
+pub struct QuicSocket {
+    engine: Arc<Engine>,
+    h: ConnectionHandle,
+    cond: Arc<Condvar>,
+    nonblocking: AtomicBool,
+    modes: Mutex<Modes>,
+    closed: AtomicBool,
+}
+
+impl QuicSocket {
+    /// Connects to `remote` and completes the TLS handshake. The socket is bound to an
+    /// ephemeral port on the wildcard address of `remote`'s family.
+    pub fn connect(remote: SocketAddr, config: &ClientConfig) -> Result<Self> {
+        let local: SocketAddr = if remote.is_ipv6() {
+            "[::]:0".parse().expect("literal")
+        } else {
+            "0.0.0.0:0".parse().expect("literal")
+        };
+        let udp = UdpSocket::bind_with(local, &config.socket)?;
+        let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
+        let engine = Engine::start(udp, EndpointConfig::default())?;
+        let mut st = engine.lock();
+        let now = clock::now();
+        let h = match st
+            .endpoint
+            .connect(now, remote, config.transport.clone(), Box::new(driver))
+        {
+            Ok(h) => h,
+            Err(e) => {
+                drop(st);
+                engine.release();
+                return Err(Error::Handshake(e));
+            }
+        };
+        let cs = crate::engine::ConnState::new(true);
+        let cond = cs.cond.clone();
+        st.conns.insert(h, cs);
+        drop(st);
+        let sock = Self::attach(engine, h, cond);
+        sock.wait_established(config.handshake_timeout)?;
+        Ok(sock)
+    }
+
+    pub(crate) fn attach(engine: Arc<Engine>, h: ConnectionHandle, cond: Arc<Condvar>) -> Self {
+        engine.wake();
+        Self {
+            engine,
+            h,
+            cond,
+            nonblocking: AtomicBool::new(false),
+            modes: Mutex::new(Modes {
+                read_timeout: None,
+                write_timeout: None,
+                linger: DEFAULT_LINGER,
+                close_code: 0,
+            }),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn wait_established(&self, timeout: Duration) -> Result<()> {
+        let deadline = clock::now() + timeout;
+        let mut st = self.engine.lock();
+        loop {
+            let established = st.conns.get(&self.h).is_some_and(|c| c.established);
+            if established {
+                return Ok(());
+            }
+            let conn = st.conn(self.h);
+            match conn {
+                Some(c) if !c.is_closed() => {}
+                Some(c) => {
+                    let e = c.error().cloned().unwrap_or(ConnectionError::TimedOut);
+                    return Err(Error::Handshake(e));
+                }
+                None => return Err(Error::Handshake(ConnectionError::TimedOut)),
+            }
+            let now = clock::now();
+            if now >= deadline {
+                if let Some(c) = st.conn(self.h) {
+                    c.close(now, VarInt::ZERO, b"handshake timeout");
+                }
+                self.engine.transmit(st);
+                return Err(Error::Handshake(ConnectionError::TimedOut));
+            }
+            st = self.wait(st, deadline.saturating_duration_since(now));
+        }
+    }
+
+    fn wait<'a>(&self, st: MutexGuard<'a, State>, timeout: Duration) -> MutexGuard<'a, State> {
+        self.cond
+            .wait_timeout(st, timeout)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0)
+    }
+
+    fn modes(&self) -> MutexGuard<'_, Modes> {
+        self.modes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The deadline of a blocking call, or `None` when it must not block.
+    fn deadline(&self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Timestamp>> {
+        if flags.contains(Flags::DONTWAIT) || self.nonblocking.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(timeout.map(|t| clock::now() + t))
+    }
+
+    /// Waits for a change on the connection until `deadline`; `Err` when it passed or the
+    /// call must not block.
+    fn block<'a>(
+        &self,
+        st: MutexGuard<'a, State>,
+        deadline: Option<Option<Timestamp>>,
+    ) -> Result<MutexGuard<'a, State>> {
+        let Some(deadline) = deadline else {
+            return Err(Error::WouldBlock);
+        };
+        let wait = match deadline {
+            Some(d) => {
+                let now = clock::now();
+                if now >= d {
+                    return Err(Error::TimedOut);
+                }
+                d.saturating_duration_since(now)
+            }
+            None => Duration::from_secs(3600),
+        };
+        Ok(self.wait(st, wait))
+    }
+
+    /// Sends `data` on a stream, or as a datagram with [`Flags::DATAGRAM`].
+    ///
+    /// `stream_id` -1 means the active stream (the last one opened, or the last
+    /// bidirectional stream the peer opened) if it can still be sent on, else the next
+    /// bidirectional stream (unidirectional with [`Flags::STREAM_UNI`]). An explicit id must
+    /// be open, or [`Flags::STREAM_NEW`] opens it (and every lower id of its type).
+    /// [`Flags::STREAM_FIN`] ends the stream after `data`; an empty `data` needs it.
+    /// A blocking call queues all of `data`; a non-blocking one what fits, at least one
+    /// byte, or returns [`Error::WouldBlock`].
+    pub fn send(&self, data: &[u8], stream_id: i64, flags: Flags) -> Result<usize> {
+        if flags.0 & !Flags::SEND_ALLOWED.0 != 0 {
+            return Err(Error::InvalidArgument("unknown send flags"));
+        }
+        if flags.contains(Flags::DATAGRAM) {
+            return self.send_datagram(data);
+        }
+        let fin = flags.contains(Flags::STREAM_FIN);
+        if data.is_empty() && !fin {
+            return Err(Error::MessageSize(0));
+        }
+        let timeout = self.modes().write_timeout;
+        let deadline = self.deadline(flags, timeout);
+        let stream_wait = if flags.contains(Flags::STREAM_DONTWAIT) {
+            None
+        } else {
+            deadline
+        };
+        let mut st = self.engine.lock();
+        let id = loop {
+            match self.pick_stream(&mut st, stream_id, flags)? {
+                Some(id) => break id,
+                None => st = self.block(st, stream_wait)?,
+            }
+        };
+        let mut written = 0;
+        loop {
+            let conn = self.live(&mut st)?;
+            match conn.write(id, &data[written..], fin) {
+                Ok(n) => written += n,
+                Err(StreamError::Blocked(_)) => {}
+                Err(e) => return Err(stream_error(e, id)),
+            }
+            if written == data.len() {
+                break;
+            }
+            // Send what is queued, then wait for room.
+            self.engine.transmit(st);
+            st = self.engine.lock();
+            if written > 0 && deadline.is_none() {
+                return Ok(written);
+            }
+            st = match self.block(st, deadline) {
+                Ok(st) => st,
+                Err(e) if written > 0 && matches!(e, Error::TimedOut) => return Ok(written),
+                Err(e) => return Err(e),
+            };
+        }
+        if fin {
+            if let Some(cs) = st.conns.get_mut(&self.h) {
+                if cs.active == Some(id) {
+                    cs.active = None;
+                }
+            }
+        }
+        self.engine.transmit(st);
+        Ok(written)
+    }
+
+    /// The stream a send goes to; `None` when the peer's stream limit must rise first.
+    fn pick_stream(
+        &self,
+        st: &mut State,
+        stream_id: i64,
+        flags: Flags,
+    ) -> Result<Option<StreamId>> {
+        let active = st.conns.get(&self.h).and_then(|c| c.active);
+        let conn = self.live(st)?;
+        let dir = if flags.contains(Flags::STREAM_UNI) {
+            Dir::Uni
+        } else {
+            Dir::Bi
+        };
+        let id = if stream_id == -1 {
+            let usable = active.filter(|id| conn.streams().is_open(*id) && id.dir() == dir);
+            match usable {
+                Some(id) => id,
+                None => match conn.open_stream(dir) {
+                    Ok(id) => {
+                        if let Some(cs) = st.conns.get_mut(&self.h) {
+                            cs.active = Some(id);
+                        }
+                        id
+                    }
+                    Err(StreamError::LimitReached) => return Ok(None),
+                    Err(_) => return Err(Error::InvalidArgument("cannot open a stream now")),
+                },
+            }
+        } else {
+            let id = stream_from_i64(stream_id)
+                .ok_or(Error::InvalidArgument("stream id out of range"))?;
+            if flags.contains(Flags::STREAM_NEW) {
+                match conn.streams().open_id(id) {
+                    Ok(()) => {
+                        if let Some(cs) = st.conns.get_mut(&self.h) {
+                            cs.active = Some(id);
+                        }
+                    }
+                    Err(StreamError::LimitReached) => return Ok(None),
+                    Err(_) => {
+                        return Err(Error::InvalidArgument(
+                            "STREAM_NEW on a stream that is not new",
+                        ))
+                    }
+                }
+            } else if !conn.streams().is_open(id) {
+                return Err(if conn.streams().was_opened(id) {
+                    Error::StreamClosed(stream_id)
+                } else {
+                    Error::InvalidArgument("stream not open; use STREAM_NEW")
+                });
+            }
+            id
+        };
+        Ok(Some(id))
+    }
+
+    fn send_datagram(&self, data: &[u8]) -> Result<usize> {
+        let mut st = self.engine.lock();
+        let conn = self.live(&mut st)?;
+        match conn.send_datagram(data) {
+            Ok(()) => {}
+            Err(DatagramError::Unsupported) => {
+                return Err(Error::Unsupported("the peer does not accept datagrams"))
+            }
+            Err(DatagramError::TooLarge(max)) => return Err(Error::MessageSize(max)),
+            Err(DatagramError::Blocked) => return Err(Error::WouldBlock),
+            Err(_) => return Err(Error::InvalidArgument("datagram refused")),
+        }
+        self.engine.transmit(st);
+        Ok(data.len())
+    }
+
+    /// The connection, if it can still carry data.
+    fn live<'a>(&self, st: &'a mut State) -> Result<&'a mut quicsock_proto::conn::Connection> {
+        let conn = st
+            .conn(self.h)
+            .ok_or(Error::Closed(ConnectionError::TimedOut))?;
+        if conn.is_closed() {
+            return Err(Error::Closed(
+                conn.error().cloned().unwrap_or(ConnectionError::TimedOut),
+            ));
+        }
+        Ok(conn)
+    }
+
+    /// Receives the next data: stream data (the stream id and [`Flags::STREAM_FIN`] on the
+    /// last piece) or a datagram ([`Flags::DATAGRAM`]). One call returns data of one stream
+    /// only. Returns `(0, id, STREAM_FIN)` for a stream that ended with nothing left.
+    pub fn recv(&self, buf: &mut [u8], flags: Flags) -> Result<(usize, i64, Flags)> {
+        let timeout = self.modes().read_timeout;
+        let deadline = self.deadline(flags, timeout);
+        let mut st = self.engine.lock();
+        loop {
+            let now = clock::now();
+            if let Some(got) = self.try_recv(&mut st, now, buf)? {
+                // Reading may have released flow-control credit worth announcing.
+                self.engine.transmit(st);
+                return Ok(got);
+            }
+            let conn = st.conn(self.h);
+            if let Some(c) = conn.filter(|c| c.is_closed()) {
+                return Err(Error::Closed(
+                    c.error().cloned().unwrap_or(ConnectionError::TimedOut),
+                ));
+            }
+            if st.conn(self.h).is_none() {
+                return Err(Error::Closed(ConnectionError::TimedOut));
+            }
+            st = self.block(st, deadline)?;
+        }
+    }
+
+    fn try_recv(
+        &self,
+        st: &mut State,
+        now: Timestamp,
+        buf: &mut [u8],
+    ) -> Result<Option<(usize, i64, Flags)>> {
+        let Some(conn) = st.endpoint.connection(self.h) else {
+            return Ok(None);
+        };
+        if let Some(d) = conn.recv_datagram() {
+            let n = d.len().min(buf.len());
+            buf[..n].copy_from_slice(&d[..n]);
+            return Ok(Some((n, -1, Flags::DATAGRAM | Flags::EOR)));
+        }
+        let Some(cs) = st.conns.get_mut(&self.h) else {
+            return Ok(None);
+        };
+        while let Some(&id) = cs.readable.front() {
+            match conn.read(now, id, buf) {
+                Ok(r) if r.len > 0 || r.fin => {
+                    let more = conn.streams().readable(id).is_some_and(|(n, _)| n > 0);
+                    if r.fin || !more {
+                        cs.readable.pop_front();
+                    }
+                    let flags = if r.fin {
+                        Flags::STREAM_FIN
+                    } else {
+                        Flags::NONE
+                    };
+                    return Ok(Some((r.len, sid(id), flags)));
+                }
+                Ok(_) => {
+                    cs.readable.pop_front();
+                }
+                Err(StreamError::Reset(_, code)) => {
+                    cs.readable.pop_front();
+                    return Err(Error::StreamReset(sid(id), code));
+                }
+                Err(_) => {
+                    cs.readable.pop_front();
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes every call return [`Error::WouldBlock`] instead of waiting.
+    pub fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+    }
+
+    /// Bounds how long `recv` waits (`None`: no bound).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) {
+        self.modes().read_timeout = timeout;
+    }
+
+    /// Bounds how long `send` waits (`None`: no bound).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) {
+        self.modes().write_timeout = timeout;
+    }
+
+    /// How long `close` and drop wait for what was sent to be acknowledged.
+    pub fn set_linger(&self, linger: Duration) {
+        self.modes().linger = linger;
+    }
+
+    /// The application error code `close` sends (Linux QUIC's CONNECTION_CLOSE option).
+    pub fn set_close_code(&self, code: u64) {
+        self.modes().close_code = code;
+    }
+
+    /// The local address of the UDP socket.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.engine.local_addr()?)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> Result<SocketAddr> {
+        let mut st = self.engine.lock();
+        let conn = st
+            .conn(self.h)
+            .ok_or(Error::Closed(ConnectionError::TimedOut))?;
+        Ok(conn.remote_address())
+    }
+
+    /// The negotiated application protocol.
+    pub fn alpn(&self) -> Option<Vec<u8>> {
+        let mut st = self.engine.lock();
+        let conn = st.conn(self.h)?;
+        conn.driver()?.alpn().map(<[u8]>::to_vec)
+    }
+
+    /// Why the connection closed, once it did.
+    pub fn close_reason(&self) -> Option<ConnectionError> {
+        let mut st = self.engine.lock();
+        st.conn(self.h).and_then(|c| c.error().cloned())
+    }
+
+    /// Closes the connection at once with `code` and `reason`, dropping what was not
+    /// delivered yet (RFC 9000 §10.2).
+    pub fn abort(&self, code: u64, reason: &[u8]) {
+        let mut st = self.engine.lock();
+        if let Some(c) = st.conn(self.h) {
+            c.close(
+                clock::now(),
+                VarInt::from_u64(code).unwrap_or(VarInt::ZERO),
+                reason,
+            );
+        }
+        self.engine.transmit(st);
+    }
+
+    /// Closes the connection once everything sent is acknowledged (at most the linger
+    /// time), with the close code set by [`set_close_code`](Self::set_close_code), and
+    /// waits for that. Returns [`Error::TimedOut`] if data was still unacknowledged when
+    /// the linger time ran out.
+    pub fn close(self) -> Result<()> {
+        let (linger, code) = {
+            let m = self.modes();
+            (m.linger, m.close_code)
+        };
+        self.start_close(linger, code);
+        let deadline = clock::now() + linger + Duration::from_secs(1);
+        let mut st = self.engine.lock();
+        loop {
+            let Some(conn) = st.conn(self.h) else {
+                return Ok(());
+            };
+            if conn.is_closed() {
+                let acked = conn.streams().all_acked();
+                return match conn.error() {
+                    Some(ConnectionError::Local(_)) if acked => Ok(()),
+                    Some(ConnectionError::Local(_)) => Err(Error::TimedOut),
+                    Some(e) => Err(Error::Closed(e.clone())),
+                    None => Ok(()),
+                };
+            }
+            let now = clock::now();
+            if now >= deadline {
+                return Err(Error::TimedOut);
+            }
+            st = self.wait(st, deadline.saturating_duration_since(now));
+        }
+    }
+
+    fn start_close(&self, linger: Duration, code: u64) {
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.engine.lock();
+        let deadline = clock::now() + linger;
+        if let Some(cs) = st.conns.get_mut(&self.h) {
+            cs.linger = Some((deadline, code));
+        }
+        drop(st);
+        self.engine.wake();
+    }
+}
+
+impl Drop for QuicSocket {
+    fn drop(&mut self) {
+        let (linger, code) = {
+            let m = self.modes();
+            (m.linger, m.close_code)
+        };
+        self.start_close(linger, code);
+        let mut st = self.engine.lock();
+        if let Some(cs) = st.conns.get_mut(&self.h) {
+            cs.attached = false;
+        }
+        drop(st);
+        self.engine.release();
+    }
+}
+
+/// A stream id from the API's signed form.
+fn stream_from_i64(id: i64) -> Option<StreamId> {
+    let v = VarInt::from_u64(u64::try_from(id).ok()?).ok()?;
+    Some(StreamId::from(v))
+}
+
+/// A stream id in the API's signed form (ids are below 2^62).
+fn sid(id: StreamId) -> i64 {
+    id.into_inner() as i64
+}
+
+fn stream_error(e: StreamError, id: StreamId) -> Error {
+    match e {
+        StreamError::NotOpen(_) => Error::StreamClosed(sid(id)),
+        StreamError::Reset(_, code) => Error::StreamReset(sid(id), code),
+        StreamError::Stopped(_, code) => Error::StreamStopped(sid(id), code),
+        StreamError::LimitReached => Error::WouldBlock,
+        StreamError::Blocked(_) => Error::WouldBlock,
+        _ => Error::InvalidArgument("the stream does not allow this in its state"),
+    }
+}
