@@ -32,10 +32,12 @@
 
 mod addr;
 mod cmsg;
+mod cpu;
 #[cfg(test)]
 mod tests;
 mod wake;
 
+pub use cpu::pin_current_thread;
 pub use wake::{wait, wait_writable, Ready, Waker};
 
 use std::io::{self, IoSliceMut};

@@ -40,6 +40,6 @@ pub use config::{ClientConfig, ServerConfig, SocketConfig, TransportConfig};
 pub use error::{Error, Result};
 pub use flags::Flags;
 pub use listener::QuicListener;
-pub use socket::{QuicSocket, DEFAULT_LINGER};
+pub use socket::{QuicSocket, StreamHandle, DEFAULT_LINGER};
 
 pub use quicsock_proto as proto;

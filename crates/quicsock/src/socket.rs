@@ -208,6 +208,7 @@ impl QuicSocket {
         let mut written = 0;
         loop {
             let conn = self.live(&mut st)?;
+            let before = written;
             match conn.write(id, &data[written..], fin) {
                 Ok(n) => written += n,
                 Err(StreamError::Blocked(_)) => {}
@@ -216,12 +217,17 @@ impl QuicSocket {
             if written == data.len() {
                 break;
             }
-            // Send what is queued, then wait for room.
-            self.engine.transmit(st);
-            st = self.engine.lock();
+            if written > before {
+                // Send what was queued; then try again before waiting, since the lock was
+                // released and room may have appeared meanwhile.
+                self.engine.transmit(st);
+                st = self.engine.lock();
+                continue;
+            }
             if written > 0 && deadline.is_none() {
                 return Ok(written);
             }
+            // Nothing fits, and nothing changed since the lock was taken: wait for room.
             st = match self.block(st, deadline) {
                 Ok(st) => st,
                 Err(e) if written > 0 && matches!(e, Error::TimedOut) => return Ok(written),
@@ -350,6 +356,95 @@ impl QuicSocket {
                 return Err(Error::Closed(ConnectionError::TimedOut));
             }
             st = self.block(st, deadline)?;
+        }
+    }
+
+    /// Receives from one stream only: `(bytes, fin)`, `(0, true)` once the stream ended.
+    /// Other streams' data and datagrams wait for [`recv`](Self::recv).
+    pub fn recv_stream(
+        &self,
+        stream_id: i64,
+        buf: &mut [u8],
+        flags: Flags,
+    ) -> Result<(usize, bool)> {
+        let id =
+            stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
+        let timeout = self.modes().read_timeout;
+        let deadline = self.deadline(flags, timeout);
+        let mut st = self.engine.lock();
+        loop {
+            let now = clock::now();
+            let conn = st
+                .conn(self.h)
+                .ok_or(Error::Closed(ConnectionError::TimedOut))?;
+            match conn.read(now, id, buf) {
+                Ok(r) if r.len > 0 || r.fin => {
+                    self.engine.transmit(st);
+                    return Ok((r.len, r.fin));
+                }
+                Ok(_) => {}
+                Err(StreamError::Reset(_, code)) => {
+                    return Err(Error::StreamReset(stream_id, code))
+                }
+                Err(StreamError::NotOpen(_)) if conn.streams().was_opened(id) => {
+                    return Err(Error::StreamClosed(stream_id))
+                }
+                // A stream the peer has not opened yet: wait for it.
+                Err(StreamError::NotOpen(_)) => {}
+                Err(e) => return Err(stream_error(e, id)),
+            }
+            if conn.is_closed() {
+                return Err(Error::Closed(
+                    conn.error().cloned().unwrap_or(ConnectionError::TimedOut),
+                ));
+            }
+            st = self.block(st, deadline)?;
+        }
+    }
+
+    /// Opens the next stream of the given direction and returns its id (Linux QUIC's
+    /// STREAM_OPEN option); waits for the peer's stream limit unless non-blocking or
+    /// [`Flags::STREAM_DONTWAIT`].
+    pub fn open_stream(&self, flags: Flags) -> Result<i64> {
+        let dir = if flags.contains(Flags::STREAM_UNI) {
+            Dir::Uni
+        } else {
+            Dir::Bi
+        };
+        let timeout = self.modes().write_timeout;
+        let deadline = if flags.contains(Flags::STREAM_DONTWAIT) {
+            None
+        } else {
+            self.deadline(flags, timeout)
+        };
+        let mut st = self.engine.lock();
+        let mut announced = false;
+        loop {
+            let conn = self.live(&mut st)?;
+            match conn.open_stream(dir) {
+                Ok(id) => return Ok(sid(id)),
+                Err(StreamError::LimitReached) => {}
+                Err(_) => return Err(Error::InvalidArgument("cannot open a stream now")),
+            }
+            // The limit only rises with the peer's MAX_STREAMS; make sure it hears of
+            // STREAMS_BLOCKED once, then wait (checking again first: the lock was released).
+            if !announced {
+                announced = true;
+                self.engine.transmit(st);
+                st = self.engine.lock();
+                continue;
+            }
+            st = self.block(st, deadline)?;
+        }
+    }
+
+    /// A [`std::io::Read`] and [`std::io::Write`] handle on one stream: writes send on it,
+    /// reads return its data, [`StreamHandle::finish`] sends the FIN.
+    pub fn stream(&self, stream_id: i64) -> StreamHandle<'_> {
+        StreamHandle {
+            sock: self,
+            id: stream_id,
+            ended: false,
         }
     }
 
@@ -509,6 +604,52 @@ impl QuicSocket {
         }
         drop(st);
         self.engine.wake();
+    }
+}
+
+/// One stream of a [`QuicSocket`] as a byte stream (see [`QuicSocket::stream`]).
+#[derive(Debug)]
+pub struct StreamHandle<'a> {
+    sock: &'a QuicSocket,
+    id: i64,
+    ended: bool,
+}
+
+impl StreamHandle<'_> {
+    /// Ends the stream: the peer reads the data written so far, then end of file.
+    pub fn finish(&mut self) -> Result<()> {
+        self.sock.send(&[], self.id, Flags::STREAM_FIN).map(|_| ())
+    }
+
+    /// The stream id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl std::io::Read for StreamHandle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ended || buf.is_empty() {
+            return Ok(0);
+        }
+        let (n, fin) = self.sock.recv_stream(self.id, buf, Flags::NONE)?;
+        self.ended = fin;
+        Ok(n)
+    }
+}
+
+impl std::io::Write for StreamHandle<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.sock.send(buf, self.id, Flags::NONE)?)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Everything written is already handed to the connection, which sends it as fast
+        // as congestion control allows.
+        Ok(())
     }
 }
 

@@ -130,3 +130,32 @@ fn a_refused_handshake_is_a_typed_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn stream_handles_read_and_write_one_stream() {
+    use std::io::{Read, Write};
+    let (l, addr) = listener();
+    let server = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        let mut got = Vec::new();
+        s.stream(0).read_to_end(&mut got).unwrap();
+        let mut h = s.stream(0);
+        h.write_all(&(got.len() as u64).to_le_bytes()).unwrap();
+        h.finish().unwrap();
+        s.close().unwrap();
+        got
+    });
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let id = c.open_stream(Flags::NONE).unwrap();
+    assert_eq!(id, 0);
+    let mut h = c.stream(id);
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+    for chunk in data.chunks(65536) {
+        h.write_all(chunk).unwrap();
+    }
+    h.finish().unwrap();
+    let mut count = Vec::new();
+    h.read_to_end(&mut count).unwrap();
+    assert_eq!(count, (data.len() as u64).to_le_bytes());
+    assert!(server.join().unwrap() == data);
+}

@@ -1,0 +1,483 @@
+//! quicperf: goodput and request/response latency over QUIC (quicsock), plain TCP and TLS
+//! 1.3 over TCP, measured the same way.
+//!
+//! # The exchange
+//!
+//! The client opens one connection and writes an 8-byte header: the mode (0 bulk, 1
+//! request/response) and the message length (u32, little endian).
+//!
+//! * **Bulk:** the client writes messages of that length for the given time, then ends
+//!   its direction. The server counts what it read and answers with the count (u64, little
+//!   endian). Goodput is that count over the time from the first write to the answer, so
+//!   what was still queued when the time ran out is counted only once it arrived.
+//! * **Request/response:** the client writes one message and waits for the server's
+//!   echo of the same length, again and again; each round trip is a latency sample.
+
+mod transport;
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use transport::Conn;
+
+/// The ALPN quicperf uses.
+pub const ALPN: &[u8] = b"quicperf";
+/// The message sizes of the self-test (Linux QUIC's published table).
+pub const SELF_TEST_SIZES: [usize; 4] = [1024, 4096, 16384, 65536];
+/// The largest message length.
+pub const MAX_MSG_LEN: usize = 16 << 20;
+
+/// The transport measured.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Proto {
+    /// QUIC with quicsock.
+    Quic,
+    /// Plain TCP.
+    Tcp,
+    /// TLS 1.3 (rustls) over TCP.
+    Tls,
+}
+
+impl Proto {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Quic => "quic",
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+/// Why quicperf failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PerfError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// A certificate, key or CA file could not be used.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The listening address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, io::Error),
+    /// The server could not be reached or refused the connection.
+    #[error("cannot connect to {0}: {1}")]
+    Connect(SocketAddr, io::Error),
+    /// The connection failed during the measurement.
+    #[error("connection failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// TLS material for both sides.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// The client's configuration.
+    pub client: Arc<rustls::ClientConfig>,
+    /// The server's configuration.
+    pub server: Arc<rustls::ServerConfig>,
+    /// The name the client checks.
+    pub server_name: String,
+    /// The UDP payload size QUIC starts with.
+    pub mtu: u16,
+}
+
+/// A self-signed certificate for `localhost` and its key.
+pub fn self_signed() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let key = rcgen::generate_simple_self_signed(vec![
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+    ])
+    .expect("rcgen makes a certificate for fixed names");
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    (vec![key.cert.der().clone()], der.into())
+}
+
+/// A certificate chain and key from PEM files.
+pub fn load_cert(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), PerfError> {
+    let bad = |path: &Path, reason: String| PerfError::File {
+        path: path.to_owned(),
+        reason,
+    };
+    let chain: Vec<_> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad(cert, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad(cert, "no certificate in the file".into()));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
+    Ok((chain, key_der))
+}
+
+/// The server's TLS configuration.
+pub fn server_tls(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, PerfError> {
+    quicsock::tls::server_config(chain, key, &[ALPN]).map_err(|e| PerfError::Usage(e.to_string()))
+}
+
+/// The client's TLS configuration: trust the certificates in `ca`, or none (`insecure`).
+pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, PerfError> {
+    let Some(ca) = ca else {
+        return Ok(quicsock::tls::insecure_client_config(&[ALPN]));
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let bad = |reason: String| PerfError::File {
+        path: ca.to_owned(),
+        reason,
+    };
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
+        roots
+            .add(cert.map_err(|e| bad(e.to_string()))?)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate in the file".into()));
+    }
+    Ok(quicsock::tls::client_config(roots, &[ALPN]))
+}
+
+/// Serves clients until the process is killed. `ready` gets the bound address.
+pub fn serve(
+    proto: Proto,
+    addr: SocketAddr,
+    tls: &Tls,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), PerfError> {
+    let server = transport::Server::bind(proto, addr, tls)?;
+    ready(server.local_addr()?);
+    loop {
+        let conn = match server.accept() {
+            Ok(c) => c,
+            // A failed handshake concerns that client only.
+            Err(_) => continue,
+        };
+        std::thread::spawn(move || {
+            let _ = serve_one(conn);
+        });
+    }
+}
+
+fn serve_one(mut conn: Box<dyn Conn>) -> io::Result<()> {
+    let mut header = [0u8; 8];
+    conn.read_exact(&mut header)?;
+    let len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
+    if len == 0 || len > MAX_MSG_LEN {
+        return Err(io::Error::other("bad message length"));
+    }
+    let mut buf = vec![0u8; len.max(64 * 1024)];
+    match header[0] {
+        0 => {
+            let mut total: u64 = 0;
+            loop {
+                match conn.read(&mut buf)? {
+                    0 => break,
+                    n => total += n as u64,
+                }
+            }
+            conn.write_all(&total.to_le_bytes())?;
+            conn.finish()
+        }
+        1 => loop {
+            // Echo each request; a clean end of stream ends the exchange.
+            let mut off = 0;
+            while off < len {
+                match conn.read(&mut buf[off..len])? {
+                    0 if off == 0 => return conn.finish(),
+                    0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                    n => off += n,
+                }
+            }
+            conn.write_all(&buf[..len])?;
+        },
+        _ => Err(io::Error::other("unknown mode")),
+    }
+}
+
+/// What one client run measured.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The transport.
+    pub proto: Proto,
+    /// The message length.
+    pub msg_len: usize,
+    /// Bytes the server received (bulk) or moved both ways (request/response).
+    pub bytes: u64,
+    /// Seconds measured.
+    pub seconds: f64,
+    /// Goodput in Gbit/s.
+    pub gbps: f64,
+    /// Request/response figures.
+    pub rr: Option<RrStats>,
+}
+
+/// Request/response figures.
+#[derive(Clone, Debug)]
+pub struct RrStats {
+    /// Transactions per second.
+    pub tps: f64,
+    /// Latency percentiles in microseconds: 50, 90, 99, 99.9.
+    pub p50_us: f64,
+    /// 90th percentile.
+    pub p90_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// 99.9th percentile.
+    pub p999_us: f64,
+}
+
+impl Report {
+    /// One JSON object with the figures.
+    pub fn to_json(&self) -> String {
+        let mut s = format!(
+            "{{\"proto\":\"{}\",\"msg_len\":{},\"bytes\":{},\"seconds\":{:.6},\"gbps\":{:.6}",
+            self.proto.name(),
+            self.msg_len,
+            self.bytes,
+            self.seconds,
+            self.gbps
+        );
+        if let Some(rr) = &self.rr {
+            let _ = write!(
+                s,
+                ",\"tps\":{:.1},\"p50_us\":{:.1},\"p90_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1}",
+                rr.tps, rr.p50_us, rr.p90_us, rr.p99_us, rr.p999_us
+            );
+        }
+        s.push('}');
+        s
+    }
+}
+
+/// What a client run does.
+#[derive(Clone, Debug)]
+pub struct ClientRun {
+    /// The transport.
+    pub proto: Proto,
+    /// The server.
+    pub addr: SocketAddr,
+    /// Bytes per message.
+    pub msg_len: usize,
+    /// How long to send.
+    pub time: Duration,
+    /// Request/response instead of bulk.
+    pub rr: bool,
+}
+
+/// Runs one client measurement.
+pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
+    if run.msg_len == 0 || run.msg_len > MAX_MSG_LEN {
+        return Err(PerfError::Usage(format!(
+            "--msg-len must be 1..={MAX_MSG_LEN}"
+        )));
+    }
+    let mut conn = transport::connect(run.proto, run.addr, tls)?;
+    let mut header = [0u8; 8];
+    header[0] = u8::from(run.rr);
+    header[4..8].copy_from_slice(&(run.msg_len as u32).to_le_bytes());
+    conn.write_all(&header)?;
+    let msg: Vec<u8> = (0..run.msg_len).map(|i| (i % 251) as u8).collect();
+    if run.rr {
+        return request_response(run, conn.as_mut(), &msg);
+    }
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+    while start.elapsed() < run.time {
+        conn.write_all(&msg)?;
+    }
+    conn.finish()?;
+    let mut count = [0u8; 8];
+    conn.read_exact(&mut count)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let bytes = u64::from_le_bytes(count);
+    Ok(Report {
+        proto: run.proto,
+        msg_len: run.msg_len,
+        bytes,
+        seconds,
+        gbps: bytes as f64 * 8.0 / seconds / 1e9,
+        rr: None,
+    })
+}
+
+fn request_response(run: &ClientRun, conn: &mut dyn Conn, msg: &[u8]) -> Result<Report, PerfError> {
+    let mut back = vec![0u8; msg.len()];
+    let mut samples = Vec::new();
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+    while start.elapsed() < run.time {
+        #[allow(clippy::disallowed_methods)]
+        let t = Instant::now();
+        conn.write_all(msg)?;
+        conn.read_exact(&mut back)?;
+        samples.push(t.elapsed());
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    conn.finish()?;
+    samples.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1));
+        samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
+    let bytes = 2 * (samples.len() * msg.len()) as u64;
+    Ok(Report {
+        proto: run.proto,
+        msg_len: run.msg_len,
+        bytes,
+        seconds,
+        gbps: bytes as f64 * 8.0 / seconds / 1e9,
+        rr: Some(RrStats {
+            tps: samples.len() as f64 / seconds,
+            p50_us: pct(0.5),
+            p90_us: pct(0.9),
+            p99_us: pct(0.99),
+            p999_us: pct(0.999),
+        }),
+    })
+}
+
+/// A server in a child process (this executable's `server` command), pinned to a CPU.
+struct ChildServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ChildServer {
+    fn start(exe: &Path, proto: Proto, cpu: Option<usize>, mtu: u16) -> Result<Self, PerfError> {
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--proto",
+            proto.name(),
+            "--mtu",
+        ])
+        .arg(mtu.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        if let Some(cpu) = cpu {
+            cmd.arg("--cpu").arg(cpu.to_string());
+        }
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("server did not start: {line:?}")))?;
+        Ok(Self { child, addr })
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The loopback self-test: for each message size, QUIC, TCP and TLS over TCP, each with a
+/// server in its own process on CPU 1 and the client on CPU 0 (when there are two).
+/// Progress goes to `progress`; returns the reports, QUIC, TCP and TLS per size.
+pub fn self_test(
+    exe: &Path,
+    time: Duration,
+    sizes: &[usize],
+    mtu: u16,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Report>, PerfError> {
+    let two_cpus = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let (client_cpu, server_cpu) = if two_cpus {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    };
+    let (chain, key) = self_signed();
+    let tls = Tls {
+        client: client_tls(None)?,
+        server: server_tls(chain, key)?,
+        server_name: "localhost".into(),
+        mtu,
+    };
+    let mut reports = Vec::new();
+    for &msg_len in sizes {
+        for proto in [Proto::Quic, Proto::Tcp, Proto::Tls] {
+            let server = ChildServer::start(exe, proto, server_cpu, mtu)?;
+            let run = ClientRun {
+                proto,
+                addr: server.addr,
+                msg_len,
+                time,
+                rr: false,
+            };
+            // The client's threads (QUIC's engine thread included) inherit the pinning.
+            let report = std::thread::scope(|s| {
+                s.spawn(|| {
+                    if let Some(cpu) = client_cpu {
+                        let _ = quicsock_udp::pin_current_thread(cpu);
+                    }
+                    run_client(&run, &tls)
+                })
+                .join()
+                .unwrap_or_else(|_| Err(PerfError::Io(io::Error::other("client panicked"))))
+            })?;
+            progress(&format!(
+                "{:>6} bytes  {:<4}  {:>7.2} Gbit/s  ({} bytes in {:.2} s)",
+                msg_len,
+                proto.name(),
+                report.gbps,
+                report.bytes,
+                report.seconds
+            ));
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}
+
+/// The self-test table: one row per message size.
+pub fn table(reports: &[Report]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "goodput, Gbit/s (one connection, one stream, loopback)");
+    let _ = writeln!(
+        s,
+        "{:>9} | {:>8} | {:>8} | {:>8} | {:>9} | {:>9}",
+        "msg_len", "quic", "tcp", "tls/tcp", "quic/tcp", "quic/tls"
+    );
+    let _ = writeln!(s, "{}", "-".repeat(67));
+    for row in reports.chunks(3) {
+        let [q, t, l] = row else { continue };
+        let _ = writeln!(
+            s,
+            "{:>9} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2}x | {:>8.2}x",
+            q.msg_len,
+            q.gbps,
+            t.gbps,
+            l.gbps,
+            q.gbps / t.gbps,
+            q.gbps / l.gbps
+        );
+    }
+    s
+}

@@ -1,0 +1,197 @@
+//! The three transports quicperf measures, behind one byte-stream interface: QUIC
+//! (quicsock, one bidirectional stream), plain TCP, and TLS 1.3 over TCP (rustls, the same
+//! certificate and cipher suites as QUIC).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+
+use quicsock::{Flags, QuicListener, QuicSocket};
+
+use super::{PerfError, Proto, Tls};
+
+/// A connected byte stream: what the measurements need of each transport.
+pub(crate) trait Conn: Send {
+    /// Writes all of `buf`.
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Reads some bytes; 0 at the end of the stream.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Ends our direction: the peer reads end of file after what was written.
+    fn finish(&mut self) -> io::Result<()>;
+
+    /// Reads exactly `buf.len()` bytes.
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut off = 0;
+        while off < buf.len() {
+            match self.read(&mut buf[off..])? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => off += n,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// QUIC: the client's first bidirectional stream, stream 0.
+pub(crate) struct QuicConn {
+    sock: QuicSocket,
+    ended: bool,
+}
+
+impl Conn for QuicConn {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.sock.send(buf, 0, Flags::NONE)?;
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        let (n, fin) = self.sock.recv_stream(0, buf, Flags::NONE)?;
+        self.ended = fin;
+        Ok(n)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.sock.send(&[], 0, Flags::STREAM_FIN)?;
+        Ok(())
+    }
+}
+
+impl Conn for TcpStream {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        Write::write_all(self, buf)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(self, buf)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+/// TLS over TCP, either side (`C` is rustls's client or server connection).
+pub(crate) struct TlsConn<C> {
+    tls: rustls::StreamOwned<C, TcpStream>,
+}
+
+impl<C, S> Conn for TlsConn<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<S>> + Send,
+    S: rustls::SideData,
+{
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        Write::write_all(&mut self.tls, buf)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(&mut self.tls, buf)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.tls.conn.send_close_notify();
+        Write::flush(&mut self.tls)
+    }
+}
+
+/// A bound server of one protocol.
+pub(crate) enum Server {
+    Quic(QuicListener),
+    Tcp(TcpListener, Option<Arc<rustls::ServerConfig>>),
+}
+
+impl Server {
+    pub(crate) fn bind(proto: Proto, addr: SocketAddr, tls: &Tls) -> Result<Self, PerfError> {
+        Ok(match proto {
+            Proto::Quic => {
+                let mut config = quicsock::ServerConfig::new(tls.server.clone());
+                config.transport.max_datagram_size = tls.mtu;
+                Self::Quic(
+                    QuicListener::bind(addr, &config)
+                        .map_err(|e| PerfError::Bind(addr, e.into()))?,
+                )
+            }
+            Proto::Tcp => Self::Tcp(
+                TcpListener::bind(addr).map_err(|e| PerfError::Bind(addr, e))?,
+                None,
+            ),
+            Proto::Tls => Self::Tcp(
+                TcpListener::bind(addr).map_err(|e| PerfError::Bind(addr, e))?,
+                Some(tls.server.clone()),
+            ),
+        })
+    }
+
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            Self::Quic(l) => Ok(l.local_addr()?),
+            Self::Tcp(l, _) => l.local_addr(),
+        }
+    }
+
+    /// The next connection.
+    pub(crate) fn accept(&self) -> io::Result<Box<dyn Conn>> {
+        match self {
+            Self::Quic(l) => Ok(Box::new(QuicConn {
+                sock: l.accept()?,
+                ended: false,
+            })),
+            Self::Tcp(l, tls) => {
+                let (tcp, _) = l.accept()?;
+                tcp.set_nodelay(true)?;
+                Ok(match tls {
+                    None => Box::new(tcp),
+                    Some(config) => {
+                        let conn = rustls::ServerConnection::new(config.clone())
+                            .map_err(io::Error::other)?;
+                        Box::new(TlsConn {
+                            tls: rustls::StreamOwned::new(conn, tcp),
+                        })
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Connects with `proto`.
+pub(crate) fn connect(
+    proto: Proto,
+    addr: SocketAddr,
+    tls: &Tls,
+) -> Result<Box<dyn Conn>, PerfError> {
+    let refused = |e: io::Error| PerfError::Connect(addr, e);
+    Ok(match proto {
+        Proto::Quic => {
+            let mut config =
+                quicsock::ClientConfig::new(tls.client.clone(), tls.server_name.clone());
+            config.transport.max_datagram_size = tls.mtu;
+            let sock = QuicSocket::connect(addr, &config).map_err(|e| refused(e.into()))?;
+            let id = sock
+                .open_stream(Flags::NONE)
+                .map_err(|e| refused(e.into()))?;
+            debug_assert_eq!(id, 0);
+            Box::new(QuicConn { sock, ended: false })
+        }
+        Proto::Tcp | Proto::Tls => {
+            let tcp = TcpStream::connect(addr).map_err(refused)?;
+            tcp.set_nodelay(true).map_err(refused)?;
+            if proto == Proto::Tcp {
+                Box::new(tcp)
+            } else {
+                let name = rustls::pki_types::ServerName::try_from(tls.server_name.clone())
+                    .map_err(|_| {
+                        PerfError::Usage(format!("invalid server name {:?}", tls.server_name))
+                    })?;
+                let conn = rustls::ClientConnection::new(tls.client.clone(), name)
+                    .map_err(|e| refused(io::Error::other(e)))?;
+                Box::new(TlsConn {
+                    tls: rustls::StreamOwned::new(conn, tcp),
+                })
+            }
+        }
+    })
+}
