@@ -259,6 +259,8 @@ pub struct Connection {
     handshake_unread: [bool; 3],
     /// A datagram arrived in the closing phase: answer with CONNECTION_CLOSE.
     close_due: bool,
+    /// The destination connection ID of the packet whose frames are being processed.
+    packet_dcid: ConnectionId,
 }
 
 impl std::fmt::Debug for Connection {
@@ -409,6 +411,7 @@ impl Connection {
             keys_changed: false,
             handshake_unread: [false; 3],
             close_due: false,
+            packet_dcid: ConnectionId::EMPTY,
         })
     }
 

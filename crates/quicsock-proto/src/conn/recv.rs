@@ -223,7 +223,7 @@ impl Connection {
                 self.remote_cids.set_initial(scid);
             }
         }
-        let _ = info.dcid;
+        self.packet_dcid = info.dcid;
         self.received_any = true;
         let payload = packet[header_len..header_len + payload_len].to_vec();
         let ack_eliciting = match self.process_frames(now, info.ty, &payload) {
@@ -350,7 +350,8 @@ impl Connection {
                     self.remote_cids.on_new(&f, empty)?;
                 }
                 Frame::RetireConnectionId { sequence } => {
-                    let current = self.local_cid_for_packet();
+                    // RFC 9000 §19.16: not the ID this very packet was sent to.
+                    let current = self.packet_dcid;
                     if let Some(cid) = self.local_cids.on_retire(sequence.into_inner(), &current)? {
                         self.emit_retired(cid);
                         self.issue_cids();
@@ -445,14 +446,6 @@ impl Connection {
 
     /// The connection ID the current packet was addressed to. Without migration every
     /// packet from the peer uses the one it picked; take the lowest active.
-    fn local_cid_for_packet(&self) -> ConnectionId {
-        self.local_cids
-            .active
-            .values()
-            .next()
-            .map_or(ConnectionId::EMPTY, |(c, _)| *c)
-    }
-
     /// An ACK frame (RFC 9002 §6, Appendix A.7).
     fn on_ack_frame(
         &mut self,

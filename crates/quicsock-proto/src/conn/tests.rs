@@ -264,6 +264,21 @@ fn retiring_an_unissued_connection_id_is_protocol_violation() {
 }
 
 #[test]
+fn retiring_the_connection_id_the_packet_was_sent_to_is_protocol_violation() {
+    // The client's packets go to the server's first ID (sequence 0); retiring it in one of
+    // them is refused (RFC 9000 §19.16). Retiring it from a packet sent to another of the
+    // server's IDs is legal; the quinn interop tests exercise that.
+    let (mut pair, h) = established();
+    let frames = encode(&[Frame::RetireConnectionId {
+        sequence: VarInt::ZERO,
+    }]);
+    assert_eq!(
+        server_rejects(&mut pair, h, SpaceId::Data, &frames),
+        Code::PROTOCOL_VIOLATION
+    );
+}
+
+#[test]
 fn handshake_done_from_a_client_is_protocol_violation() {
     let (mut pair, h) = established();
     let frames = encode(&[Frame::HandshakeDone]);
