@@ -93,6 +93,9 @@ enum Cmd {
         /// UDP payload size QUIC uses.
         #[arg(long, default_value_t = 1452)]
         mtu: u16,
+        /// Seconds to wait for the connection to be set up.
+        #[arg(long, default_value_t = 10.0)]
+        connect_timeout: f64,
     },
 }
 
@@ -173,6 +176,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             proto,
             cpu,
             mtu,
+            connect_timeout,
         }) => {
             pin(cpu)?;
             let (chain, key) = perf::self_signed();
@@ -188,6 +192,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 msg_len,
                 time: seconds(time, "--time")?,
                 rr,
+                connect_timeout: seconds(connect_timeout, "--connect-timeout")?,
             };
             let report = perf::run_client(&run, &tls)?;
             if json {

@@ -280,6 +280,8 @@ pub struct ClientRun {
     pub time: Duration,
     /// Request/response instead of bulk.
     pub rr: bool,
+    /// How long to wait for the connection to be set up.
+    pub connect_timeout: Duration,
 }
 
 /// Runs one client measurement.
@@ -289,7 +291,7 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
             "--msg-len must be 1..={MAX_MSG_LEN}"
         )));
     }
-    let mut conn = transport::connect(run.proto, run.addr, tls)?;
+    let mut conn = transport::connect(run.proto, run.addr, tls, run.connect_timeout)?;
     let mut header = [0u8; 8];
     header[0] = u8::from(run.rr);
     header[4..8].copy_from_slice(&(run.msg_len as u32).to_le_bytes());
@@ -430,6 +432,7 @@ pub fn self_test(
                 msg_len,
                 time,
                 rr: false,
+                connect_timeout: Duration::from_secs(10),
             };
             // The client's threads (QUIC's engine thread included) inherit the pinning.
             let report = std::thread::scope(|s| {

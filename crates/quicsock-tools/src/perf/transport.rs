@@ -162,6 +162,7 @@ pub(crate) fn connect(
     proto: Proto,
     addr: SocketAddr,
     tls: &Tls,
+    timeout: std::time::Duration,
 ) -> Result<Box<dyn Conn>, PerfError> {
     let refused = |e: io::Error| PerfError::Connect(addr, e);
     Ok(match proto {
@@ -169,6 +170,7 @@ pub(crate) fn connect(
             let mut config =
                 quicsock::ClientConfig::new(tls.client.clone(), tls.server_name.clone());
             config.transport.max_datagram_size = tls.mtu;
+            config.handshake_timeout = timeout;
             let sock = QuicSocket::connect(addr, &config).map_err(|e| refused(e.into()))?;
             let id = sock
                 .open_stream(Flags::NONE)
@@ -177,7 +179,7 @@ pub(crate) fn connect(
             Box::new(QuicConn { sock, ended: false })
         }
         Proto::Tcp | Proto::Tls => {
-            let tcp = TcpStream::connect(addr).map_err(refused)?;
+            let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(refused)?;
             tcp.set_nodelay(true).map_err(refused)?;
             if proto == Proto::Tcp {
                 Box::new(tcp)

@@ -1,0 +1,168 @@
+//! quicperf as a user runs it: the self-test, the two sides as separate processes, JSON
+//! output, and what bad arguments and unreachable servers give.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn quicperf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_quicperf"))
+}
+
+#[test]
+fn self_test_prints_a_table_with_every_transport() {
+    let out = quicperf()
+        .args(["--time", "0.3", "--sizes", "1024,65536"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("quic/tcp"), "{table}");
+    for size in ["1024", "65536"] {
+        let row = table
+            .lines()
+            .find(|l| l.trim_start().starts_with(size))
+            .expect("a row per size");
+        let cells: Vec<f64> = row
+            .split('|')
+            .skip(1)
+            .map(|c| c.trim().trim_end_matches('x').parse().unwrap())
+            .collect();
+        assert_eq!(cells.len(), 5, "{row}");
+        assert!(
+            cells.iter().all(|g| *g > 0.0),
+            "every transport moved data: {row}"
+        );
+    }
+    // A progress line per cell.
+    let progress = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        progress.lines().filter(|l| l.contains("Gbit/s")).count(),
+        6,
+        "{progress}"
+    );
+}
+
+#[test]
+fn server_and_client_processes_with_json_and_rr() {
+    let mut server = quicperf()
+        .args(["server", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let out = quicperf()
+        .args([
+            "client",
+            "--connect",
+            &addr,
+            "--insecure",
+            "--msg-len",
+            "4096",
+            "--time",
+            "0.3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for key in [
+        "\"gbps\":",
+        "\"bytes\":",
+        "\"seconds\":",
+        "\"msg_len\":4096",
+    ] {
+        assert!(json.contains(key), "{json}");
+    }
+    let out = quicperf()
+        .args([
+            "client",
+            "--connect",
+            &addr,
+            "--insecure",
+            "--msg-len",
+            "64",
+            "--time",
+            "0.3",
+            "--rr",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("transactions/s") && text.contains("p99"),
+        "{text}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// The one-line error and the exit status of a failed run.
+fn fails(args: &[&str]) -> String {
+    let out = quicperf().args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.trim().is_empty(), "{args:?}: no message");
+    err
+}
+
+#[test]
+fn bad_arguments_and_unreachable_servers_fail_with_a_message() {
+    assert!(fails(&["client", "--connect", "nowhere", "--insecure"]).contains("invalid"));
+    assert!(
+        fails(&["client", "--connect", "127.0.0.1:1"]).contains("--ca"),
+        "a trust choice is required"
+    );
+    assert!(fails(&[
+        "client",
+        "--connect",
+        "127.0.0.1:1",
+        "--insecure",
+        "--msg-len",
+        "0"
+    ])
+    .contains("--msg-len"));
+    assert!(fails(&["--time=-1"]).contains("--time"));
+    let e = fails(&[
+        "server",
+        "--cert",
+        "/nonexistent/cert.pem",
+        "--key",
+        "/nonexistent/key.pem",
+    ]);
+    assert!(e.contains("/nonexistent/cert.pem"), "{e}");
+    // Nothing listens on these ports.
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = quiet.local_addr().unwrap().to_string();
+    let e = fails(&[
+        "client",
+        "--connect",
+        &addr,
+        "--insecure",
+        "--connect-timeout",
+        "0.5",
+    ]);
+    assert!(e.starts_with("quicperf: cannot connect to"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = tcp.local_addr().unwrap().to_string();
+    drop(tcp);
+    let e = fails(&["client", "--connect", &addr, "--insecure", "--proto", "tcp"]);
+    assert!(e.contains("cannot connect"), "{e}");
+}
