@@ -60,6 +60,8 @@ pub(crate) struct ConnState {
     pub(crate) established: bool,
     /// Close once everything sent is acknowledged, or at this deadline.
     pub(crate) linger: Option<(Timestamp, u64)>,
+    /// Bytes written since the application's thread last transmitted.
+    pub(crate) unflushed: usize,
 }
 
 impl ConnState {
@@ -72,6 +74,7 @@ impl ConnState {
             attached,
             established: false,
             linger: None,
+            unflushed: 0,
         }
     }
 }

@@ -19,6 +19,10 @@ use crate::error::{Error, Result};
 use crate::flags::Flags;
 use crate::handshake::RustlsDriver;
 
+/// Bytes of small writes held back while packets are in flight before a write sends them
+/// itself.
+const COALESCE_BYTES: usize = 32 * 1024;
+
 /// How long `close` waits, by default, for what was sent to be acknowledged.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(30);
 
@@ -30,6 +34,8 @@ struct Modes {
     linger: Duration,
     /// The application error code and reason `close` sends.
     close_code: u64,
+    /// Send every write at once instead of coalescing small ones.
+    nodelay: bool,
 }
 
 /// One QUIC connection, used like a socket.
@@ -95,6 +101,7 @@ impl QuicSocket {
                 write_timeout: None,
                 linger: DEFAULT_LINGER,
                 close_code: 0,
+                nodelay: false,
             }),
             closed: AtomicBool::new(false),
         }
@@ -234,14 +241,23 @@ impl QuicSocket {
                 Err(e) => return Err(e),
             };
         }
-        if fin {
-            if let Some(cs) = st.conns.get_mut(&self.h) {
-                if cs.active == Some(id) {
-                    cs.active = None;
-                }
-            }
+        // Small writes coalesce (Linux QUIC's Nagle-like rule, reference §1.10): while
+        // packets are in flight, their ACKs make the engine send what was queued, so a
+        // write goes out at once only when the connection is idle, enough is queued for a
+        // full burst, the stream ends, or coalescing is off.
+        let idle = st.conn(self.h).is_none_or(|c| c.bytes_in_flight() == 0);
+        let nodelay = self.modes().nodelay;
+        let Some(cs) = st.conns.get_mut(&self.h) else {
+            return Ok(written);
+        };
+        if fin && cs.active == Some(id) {
+            cs.active = None;
         }
-        self.engine.transmit(st);
+        cs.unflushed += written;
+        if fin || idle || nodelay || cs.unflushed >= COALESCE_BYTES {
+            cs.unflushed = 0;
+            self.engine.transmit(st);
+        }
         Ok(written)
     }
 
@@ -507,6 +523,12 @@ impl QuicSocket {
     /// Bounds how long `send` waits (`None`: no bound).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) {
         self.modes().write_timeout = timeout;
+    }
+
+    /// Sends each write at once rather than coalescing small writes while packets are in
+    /// flight (Linux QUIC's `stream_data_nodelay`).
+    pub fn set_nodelay(&self, nodelay: bool) {
+        self.modes().nodelay = nodelay;
     }
 
     /// How long `close` and drop wait for what was sent to be acknowledged.

@@ -1,0 +1,216 @@
+//! quicsock against the quinn crate in the same harness: for each message size, a server in
+//! its own process pinned to CPU 1 and a client pinned to CPU 0, one connection, one stream,
+//! bulk transfer with quicperf's exchange (an 8-byte header, the messages, the server's
+//! byte count). quicsock runs as `quicperf server` / `quicperf client --json`; quinn runs
+//! as this benchmark's own executable in server mode and in-process as the client, both on
+//! a single-threaded tokio runtime, with the same 1452-byte UDP payload.
+//!
+//! `cargo bench -p quicsock-tools --bench quinn_baseline [-- SECONDS [SIZE...]]`
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SERVER_ENV: &str = "QUICSOCK_BENCH_QUINN_SERVER";
+const MTU: u16 = 1452;
+
+fn transport() -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.initial_mtu(MTU);
+    t.min_mtu(MTU);
+    t.mtu_discovery_config(None);
+    Arc::new(t)
+}
+
+fn pin(cpu: usize) {
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() > cpu) {
+        quicsock_udp::pin_current_thread(cpu).expect("pin");
+    }
+}
+
+/// quinn's fastest set-up here: one thread per process (a two-worker runtime measured
+/// slower on the one pinned CPU).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn quinn_server() {
+    pin(1);
+    let rt = runtime();
+    rt.block_on(async {
+        let (chain, key) = quicsock_tools::perf::self_signed();
+        let tls = quicsock_tools::perf::server_tls(chain, key).unwrap();
+        let mut config = quinn::ServerConfig::with_crypto(Arc::new(
+            QuicServerConfig::try_from((*tls).clone()).unwrap(),
+        ));
+        config.transport_config(transport());
+        let ep = quinn::Endpoint::server(config, "127.0.0.1:0".parse().unwrap()).unwrap();
+        println!("listening on {}", ep.local_addr().unwrap());
+        while let Some(incoming) = ep.accept().await {
+            tokio::spawn(async move {
+                let Ok(conn) = incoming.await else { return };
+                let Ok((mut send, mut recv)) = conn.accept_bi().await else {
+                    return;
+                };
+                let mut header = [0u8; 8];
+                if recv.read_exact(&mut header).await.is_err() {
+                    return;
+                }
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut total = 0u64;
+                while let Ok(Some(n)) = recv.read(&mut buf).await {
+                    total += n as u64;
+                }
+                let _ = send.write_all(&total.to_le_bytes()).await;
+                let _ = send.finish();
+                let _ = conn.closed().await;
+            });
+        }
+    });
+}
+
+fn quinn_client(addr: SocketAddr, msg_len: usize, time: Duration) -> f64 {
+    pin(0);
+    let rt = runtime();
+    rt.block_on(async {
+        let tls = quicsock::tls::insecure_client_config(&[quicsock_tools::perf::ALPN]);
+        let mut config = quinn::ClientConfig::new(Arc::new(
+            QuicClientConfig::try_from((*tls).clone()).unwrap(),
+        ));
+        config.transport_config(transport());
+        let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+        ep.set_default_client_config(config);
+        let conn = ep.connect(addr, "localhost").unwrap().await.unwrap();
+        let (mut send, mut recv) = conn.open_bi().await.unwrap();
+        let mut header = [0u8; 8];
+        header[4..8].copy_from_slice(&(msg_len as u32).to_le_bytes());
+        send.write_all(&header).await.unwrap();
+        let msg: Vec<u8> = (0..msg_len).map(|i| (i % 251) as u8).collect();
+        let start = Instant::now();
+        while start.elapsed() < time {
+            send.write_all(&msg).await.unwrap();
+        }
+        send.finish().unwrap();
+        let mut count = [0u8; 8];
+        recv.read_exact(&mut count).await.unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        conn.close(0u32.into(), b"");
+        u64::from_le_bytes(count) as f64 * 8.0 / secs / 1e9
+    })
+}
+
+struct Server(Child, SocketAddr);
+
+impl Server {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("server address")
+            .parse()
+            .unwrap();
+        Self(child, addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn quicsock_run(msg_len: usize, time: Duration) -> f64 {
+    let exe = env!("CARGO_BIN_EXE_quicperf");
+    let mtu = MTU.to_string();
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--cpu",
+        "1",
+        "--mtu",
+        &mtu,
+    ]);
+    let server = Server::start(cmd);
+    let out = Command::new(exe)
+        .args([
+            "client",
+            "--insecure",
+            "--cpu",
+            "0",
+            "--json",
+            "--mtu",
+            &mtu,
+        ])
+        .args(["--connect", &server.1.to_string()])
+        .args([
+            "--msg-len",
+            &msg_len.to_string(),
+            "--time",
+            &time.as_secs_f64().to_string(),
+        ])
+        .output()
+        .expect("client runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = String::from_utf8(out.stdout).unwrap();
+    let gbps = json
+        .split("\"gbps\":")
+        .nth(1)
+        .and_then(|s| s.split([',', '}']).next())
+        .expect("gbps");
+    gbps.parse().unwrap()
+}
+
+fn main() {
+    if std::env::var_os(SERVER_ENV).is_some() {
+        return quinn_server();
+    }
+    // `cargo bench` passes `--bench`; the rest are ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let time = Duration::from_secs_f64(args.first().and_then(|s| s.parse().ok()).unwrap_or(5.0));
+    let sizes: Vec<usize> = args.iter().skip(1).filter_map(|s| s.parse().ok()).collect();
+    let sizes = if sizes.is_empty() {
+        vec![1024, 65536]
+    } else {
+        sizes
+    };
+    println!("one connection, one stream, loopback, {time:?} per run, UDP payload {MTU}");
+    println!(
+        "{:>9} | {:>13} | {:>12} | {:>7}",
+        "msg_len", "quicsock Gb/s", "quinn Gb/s", "ratio"
+    );
+    for msg_len in sizes {
+        let q = quicsock_run(msg_len, time);
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.env(SERVER_ENV, "1");
+        let server = Server::start(cmd);
+        let addr = server.1;
+        let n = std::thread::spawn(move || quinn_client(addr, msg_len, time))
+            .join()
+            .unwrap();
+        drop(server);
+        println!("{msg_len:>9} | {q:>13.2} | {n:>12.2} | {:>6.2}x", q / n);
+    }
+}
