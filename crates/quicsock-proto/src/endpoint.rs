@@ -86,6 +86,9 @@ pub struct Endpoint {
     conns: Vec<Option<Connection>>,
     free: Vec<usize>,
     by_cid: HashMap<ConnectionId, ConnectionHandle, RandomState>,
+    /// The last route used: a burst of datagrams for one connection skips the hash.
+    /// Cleared whenever a route is removed.
+    last_route: Option<(ConnectionId, ConnectionHandle)>,
     /// Extra routing keys per connection (its IDs), to remove them when it drains.
     cids_of: HashMap<ConnectionHandle, Vec<ConnectionId>>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
@@ -112,6 +115,7 @@ impl Endpoint {
             conns: Vec::new(),
             free: Vec::new(),
             by_cid: HashMap::default(),
+            last_route: None,
             cids_of: HashMap::new(),
             stateless: VecDeque::new(),
             accept_queue: VecDeque::new(),
@@ -161,6 +165,7 @@ impl Endpoint {
         for cid in routes {
             if !cid.is_empty() {
                 self.by_cid.insert(*cid, h);
+                self.last_route = None;
             }
         }
         self.cids_of.insert(h, routes.to_vec());
@@ -202,7 +207,12 @@ impl Endpoint {
             }
             h => h.dcid().copied().unwrap_or(ConnectionId::EMPTY),
         };
-        if let Some(&h) = self.by_cid.get(&dcid) {
+        let route = match self.last_route {
+            Some((cid, h)) if cid == dcid => Some(h),
+            _ => self.by_cid.get(&dcid).copied(),
+        };
+        if let Some(h) = route {
+            self.last_route = Some((dcid, h));
             if let Some(conn) = self.conns[h.0].as_mut() {
                 conn.handle_datagram(now, remote, ecn, data);
                 self.after(h);
@@ -302,11 +312,13 @@ impl Endpoint {
             match e {
                 EndpointEvent::NewCid(cid, _) => {
                     self.by_cid.insert(cid, h);
+                    self.last_route = None;
                     self.cids_of.entry(h).or_default().push(cid);
                 }
                 EndpointEvent::RetiredCid(cid) => {
                     if self.by_cid.get(&cid) == Some(&h) {
                         self.by_cid.remove(&cid);
+                        self.last_route = None;
                     }
                 }
                 EndpointEvent::Drained => drained = true,
@@ -317,6 +329,7 @@ impl Endpoint {
                 if self.by_cid.get(&cid) == Some(&h) {
                     self.by_cid.remove(&cid);
                 }
+                self.last_route = None;
             }
             self.accept_queue.retain(|x| *x != h);
             // The connection object stays until the owner collects it with `remove`.
@@ -330,6 +343,7 @@ impl Endpoint {
             if self.by_cid.get(&cid) == Some(&h) {
                 self.by_cid.remove(&cid);
             }
+            self.last_route = None;
         }
         self.free.push(h.0);
         self.live -= 1;

@@ -227,12 +227,17 @@ impl Connection {
 
     /// Runs the handshake driver, then retries packets that waited for keys.
     pub(crate) fn run_driver(&mut self, now: Timestamp) {
-        if let Some(mut driver) = self.driver.take() {
-            let result = driver.drive(self, now);
-            self.driver = Some(driver);
-            if let Err(e) = result {
-                self.close_with_error(now, e);
-                return;
+        // Once the handshake completed, the driver only has work when handshake bytes
+        // arrive (a NewSessionTicket, say): not on every datagram of a transfer.
+        let idle = self.handshake_complete && !self.handshake_unread.iter().any(|u| *u);
+        if !idle {
+            if let Some(mut driver) = self.driver.take() {
+                let result = driver.drive(self, now);
+                self.driver = Some(driver);
+                if let Err(e) = result {
+                    self.close_with_error(now, e);
+                    return;
+                }
             }
         }
         if self.keys_changed && !self.buffered.is_empty() {

@@ -1,40 +1,69 @@
 //! The receive side's reassembly buffer: data that arrived out of order, kept until the
 //! application reads it in order.
 //!
-//! Overlapping and duplicate data is stored once: only the parts not already held are
-//! inserted. Memory is therefore bounded by the span between the read offset and the
+//! Data that continues the in-order prefix (the common case) is appended to one ring buffer
+//! (`ready`): one copy in, one copy out, no allocation per packet once the ring has grown.
+//! Data beyond a gap waits in `chunks`, keyed by offset, and moves into the ring when the
+//! gap fills. Overlapping and duplicate data is stored once: only the parts not already
+//! held are kept. Memory is therefore bounded by the span between the read offset and the
 //! highest offset received, which flow control bounds by the advertised window (RFC 9000
 //! §4.1); a frame beyond the window never reaches this buffer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A ring that empties keeps at most this much capacity, so idle streams stay small.
+const KEEP_CAPACITY: usize = 256 * 1024;
 
 /// Out-of-order stream (or CRYPTO) data, addressed by offset.
 #[derive(Debug, Default)]
 pub(crate) struct RecvBuffer {
-    /// start offset -> bytes; non-overlapping, all at or above `read`.
+    /// In-order bytes from `read` to `end`, not yet read.
+    ready: VecDeque<u8>,
+    /// start offset -> bytes, beyond a gap: non-overlapping, all above `end`.
     chunks: BTreeMap<u64, Vec<u8>>,
     /// Offset of the next byte the application will read.
     read: u64,
-    /// Bytes held.
-    buffered: usize,
-    /// The end of the data held in order from `read`: `readable()` is `end - read`.
-    /// Chunks link up only at exactly this offset (they never overlap), so keeping it
-    /// costs O(1) per chunk instead of a walk over every chunk per call.
+    /// One past the in-order bytes held: `read + ready.len()`.
     end: u64,
+    /// Bytes held in `chunks`.
+    parked: usize,
 }
 
 impl RecvBuffer {
     /// Stores `data` received at `offset`, skipping what was read or is already held.
     /// Returns how many new bytes were stored.
     pub(crate) fn insert(&mut self, mut offset: u64, mut data: &[u8]) -> usize {
-        if offset < self.read {
-            let skip = (self.read - offset).min(data.len() as u64) as usize;
-            data = &data[skip..];
-            offset = self.read;
-        }
         let mut stored = 0;
         while !data.is_empty() {
-            // A held chunk covering `offset` trims the front.
+            // What is below `end` was read or is in the ring already.
+            if offset < self.end {
+                let skip = (self.end - offset).min(data.len() as u64) as usize;
+                data = &data[skip..];
+                offset += skip as u64;
+                continue;
+            }
+            if offset == self.end {
+                // In order: append up to the next parked chunk, then pull in every chunk
+                // that now continues the ring.
+                let next = self.chunks.keys().next().copied().unwrap_or(u64::MAX);
+                let take = (next - offset).min(data.len() as u64) as usize;
+                self.ready.extend(&data[..take]);
+                self.end += take as u64;
+                stored += take;
+                data = &data[take..];
+                offset += take as u64;
+                while let Some(entry) = self.chunks.first_entry() {
+                    if *entry.key() != self.end {
+                        break;
+                    }
+                    let chunk = entry.remove();
+                    self.parked -= chunk.len();
+                    self.end += chunk.len() as u64;
+                    self.ready.extend(&chunk);
+                }
+                continue;
+            }
+            // Beyond a gap: a parked chunk covering `offset` trims the front.
             if let Some((&s, c)) = self.chunks.range(..=offset).next_back() {
                 let end = s + c.len() as u64;
                 if end > offset {
@@ -44,7 +73,7 @@ impl RecvBuffer {
                     continue;
                 }
             }
-            // Otherwise insert up to the next held chunk.
+            // Otherwise park up to the next chunk.
             let next = self
                 .chunks
                 .range(offset..)
@@ -52,13 +81,10 @@ impl RecvBuffer {
                 .map_or(u64::MAX, |(&s, _)| s);
             let take = (next - offset).min(data.len() as u64) as usize;
             self.chunks.insert(offset, data[..take].to_vec());
+            self.parked += take;
             stored += take;
             data = &data[take..];
             offset += take as u64;
-        }
-        self.buffered += stored;
-        while let Some(c) = self.chunks.get(&self.end) {
-            self.end += c.len() as u64;
         }
         stored
     }
@@ -70,7 +96,7 @@ impl RecvBuffer {
 
     /// Bytes held.
     pub(crate) fn buffered(&self) -> usize {
-        self.buffered
+        self.ready.len() + self.parked
     }
 
     /// How many bytes are readable in order right now.
@@ -80,47 +106,39 @@ impl RecvBuffer {
 
     /// Copies in-order data into `buf`; returns the count.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
-        let mut n = 0;
-        while n < buf.len() {
-            let Some(mut entry) = self.chunks.first_entry() else {
-                break;
-            };
-            if *entry.key() != self.read {
-                break;
-            }
-            let chunk = entry.get_mut();
-            let take = chunk.len().min(buf.len() - n);
-            buf[n..n + take].copy_from_slice(&chunk[..take]);
-            n += take;
-            self.read += take as u64;
-            if take == chunk.len() {
-                entry.remove();
-            } else {
-                let rest = chunk.split_off(take);
-                entry.remove();
-                self.chunks.insert(self.read, rest);
-            }
-        }
-        self.buffered -= n;
+        let n = buf.len().min(self.ready.len());
+        let (a, b) = self.ready.as_slices();
+        let from_a = n.min(a.len());
+        buf[..from_a].copy_from_slice(&a[..from_a]);
+        buf[from_a..n].copy_from_slice(&b[..n - from_a]);
+        self.ready.drain(..n);
+        self.read += n as u64;
+        self.shrink_if_empty();
         n
     }
 
-    /// Takes the next in-order chunk whole, if any.
+    /// Takes every in-order byte, if any.
     pub(crate) fn read_chunk(&mut self) -> Option<Vec<u8>> {
-        let entry = self.chunks.first_entry()?;
-        if *entry.key() != self.read {
+        if self.ready.is_empty() {
             return None;
         }
-        let chunk = entry.remove();
+        let chunk: Vec<u8> = self.ready.drain(..).collect();
         self.read += chunk.len() as u64;
-        self.buffered -= chunk.len();
+        self.shrink_if_empty();
         Some(chunk)
+    }
+
+    fn shrink_if_empty(&mut self) {
+        if self.ready.is_empty() && self.ready.capacity() > KEEP_CAPACITY {
+            self.ready.shrink_to(KEEP_CAPACITY);
+        }
     }
 
     /// Drops everything held (after a reset).
     pub(crate) fn clear(&mut self) {
+        self.ready = VecDeque::new();
         self.chunks.clear();
-        self.buffered = 0;
+        self.parked = 0;
         self.end = self.read;
     }
 }
