@@ -225,8 +225,8 @@ impl Connection {
         }
         self.packet_dcid = info.dcid;
         self.received_any = true;
-        let payload = packet[header_len..header_len + payload_len].to_vec();
-        let ack_eliciting = match self.process_frames(now, info.ty, &payload) {
+        let payload = &packet[header_len..header_len + payload_len];
+        let ack_eliciting = match self.process_frames(now, info.ty, payload) {
             Ok(e) => e,
             Err(e) => {
                 self.close_with_error(now, e);

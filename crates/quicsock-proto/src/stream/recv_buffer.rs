@@ -11,8 +11,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-/// A ring that empties keeps at most this much capacity, so idle streams stay small.
-const KEEP_CAPACITY: usize = 256 * 1024;
+/// A ring that empties keeps at most this much capacity, so idle streams stay small while a
+/// busy one, which empties at every read, does not give its memory back and fault it in
+/// again each time.
+const KEEP_CAPACITY: usize = 4 << 20;
 
 /// Out-of-order stream (or CRYPTO) data, addressed by offset.
 #[derive(Debug, Default)]
