@@ -27,9 +27,11 @@ fn main() {
         .collect();
     let mb: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(256);
     let payload: u16 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1452);
-    let mut config = ConnectionConfig::default();
-    config.pacing = false;
-    config.max_datagram_size = payload;
+    let config = ConnectionConfig {
+        pacing: false,
+        max_datagram_size: payload,
+        ..ConnectionConfig::default()
+    };
     let suite = CipherSuite::Aes128GcmSha256;
     let server_config = ServerConfig {
         connection: config.clone(),
