@@ -3,10 +3,14 @@
 //! * `quicperf` ([`perf`]) — goodput and request/response latency over QUIC, with plain
 //!   TCP and TLS over TCP measured the same way; with no arguments, the loopback
 //!   self-test.
+//! * `quic-server` and `quic-client` ([`hq`]) — HTTP/0.9 over QUIC (ALPN `hq-interop`),
+//!   the protocol of the QUIC Interop Runner: serve a directory, download URLs.
 //! * `quic-inspect` ([`inspect`]) — decodes a datagram: splits its coalesced packets,
 //!   removes Initial protection with keys derived from the connection IDs, and prints the
 //!   headers and frames.
 #![forbid(unsafe_code)]
 
+pub mod certs;
+pub mod hq;
 pub mod inspect;
 pub mod perf;

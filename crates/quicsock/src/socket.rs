@@ -562,6 +562,12 @@ impl QuicSocket {
         conn.driver()?.alpn().map(<[u8]>::to_vec)
     }
 
+    /// The cipher suite protecting the connection's 1-RTT packets.
+    pub fn cipher_suite(&self) -> Option<quicsock_proto::crypto::CipherSuite> {
+        let mut st = self.engine.lock();
+        st.conn(self.h)?.one_rtt_suite()
+    }
+
     /// Why the connection closed, once it did.
     pub fn close_reason(&self) -> Option<ConnectionError> {
         let mut st = self.engine.lock();

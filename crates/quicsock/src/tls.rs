@@ -13,13 +13,41 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(aws_lc_rs::default_provider())
 }
 
+/// The crypto provider with only TLS_CHACHA20_POLY1305_SHA256, for peers and tests that
+/// must use ChaCha20-Poly1305 (the interop runner's chacha20 case).
+pub fn chacha20_only() -> Arc<CryptoProvider> {
+    let mut p = aws_lc_rs::default_provider();
+    p.cipher_suites = vec![aws_lc_rs::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
+    Arc::new(p)
+}
+
+/// Logs TLS secrets in the NSS key-log format to the file named by `SSLKEYLOGFILE`, for
+/// Wireshark; the transport keeps taking its secrets either way.
+pub fn log_keys_to_env_file(config: &mut Arc<rustls::ClientConfig>) {
+    Arc::make_mut(config).key_log = Arc::new(rustls::KeyLogFile::new());
+}
+
+/// As [`log_keys_to_env_file`], for a server.
+pub fn server_log_keys_to_env_file(config: &mut Arc<rustls::ServerConfig>) {
+    Arc::make_mut(config).key_log = Arc::new(rustls::KeyLogFile::new());
+}
+
 fn alpn_list(alpn: &[&[u8]]) -> Vec<Vec<u8>> {
     alpn.iter().map(|a| a.to_vec()).collect()
 }
 
 /// A client that trusts `roots` and offers `alpn`.
 pub fn client_config(roots: RootCertStore, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
-    let mut c = rustls::ClientConfig::builder_with_provider(provider())
+    client_config_with(provider(), roots, alpn)
+}
+
+/// As [`client_config`], with a crypto provider of the caller's (its cipher suites).
+pub fn client_config_with(
+    provider: Arc<CryptoProvider>,
+    roots: RootCertStore,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    let mut c = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("aws-lc-rs supports TLS 1.3")
         .with_root_certificates(roots)
@@ -32,11 +60,19 @@ pub fn client_config(roots: RootCertStore, alpn: &[&[u8]]) -> Arc<rustls::Client
 /// server proves it holds the certificate's key), but nothing ties that key to a name:
 /// for tests and benchmarks only.
 pub fn insecure_client_config(alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
-    let mut c = rustls::ClientConfig::builder_with_provider(provider())
+    insecure_client_config_with(provider(), alpn)
+}
+
+/// As [`insecure_client_config`], with a crypto provider of the caller's.
+pub fn insecure_client_config_with(
+    provider: Arc<CryptoProvider>,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    let mut c = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("aws-lc-rs supports TLS 1.3")
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
         .with_no_client_auth();
     c.alpn_protocols = alpn_list(alpn);
     Arc::new(c)
@@ -48,7 +84,17 @@ pub fn server_config(
     key: PrivateKeyDer<'static>,
     alpn: &[&[u8]],
 ) -> Result<Arc<rustls::ServerConfig>, TlsConfigError> {
-    let mut c = rustls::ServerConfig::builder_with_provider(provider())
+    server_config_with(provider(), chain, key, alpn)
+}
+
+/// As [`server_config`], with a crypto provider of the caller's.
+pub fn server_config_with(
+    provider: Arc<CryptoProvider>,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    alpn: &[&[u8]],
+) -> Result<Arc<rustls::ServerConfig>, TlsConfigError> {
+    let mut c = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("aws-lc-rs supports TLS 1.3")
         .with_no_client_auth()

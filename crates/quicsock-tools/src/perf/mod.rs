@@ -18,12 +18,11 @@ mod transport;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use transport::Conn;
@@ -63,13 +62,8 @@ pub enum PerfError {
     #[error("{0}")]
     Usage(String),
     /// A certificate, key or CA file could not be used.
-    #[error("{path}: {reason}")]
-    File {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    File(#[from] crate::certs::FileError),
     /// The listening address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, io::Error),
@@ -94,37 +88,7 @@ pub struct Tls {
     pub mtu: u16,
 }
 
-/// A self-signed certificate for `localhost` and its key.
-pub fn self_signed() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let key = rcgen::generate_simple_self_signed(vec![
-        "localhost".into(),
-        "127.0.0.1".into(),
-        "::1".into(),
-    ])
-    .expect("rcgen makes a certificate for fixed names");
-    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
-    (vec![key.cert.der().clone()], der.into())
-}
-
-/// A certificate chain and key from PEM files.
-pub fn load_cert(
-    cert: &Path,
-    key: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), PerfError> {
-    let bad = |path: &Path, reason: String| PerfError::File {
-        path: path.to_owned(),
-        reason,
-    };
-    let chain: Vec<_> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| bad(cert, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(cert, e.to_string()))?;
-    if chain.is_empty() {
-        return Err(bad(cert, "no certificate in the file".into()));
-    }
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
-    Ok((chain, key_der))
-}
+pub use crate::certs::{load_cert, self_signed};
 
 /// The server's TLS configuration.
 pub fn server_tls(
@@ -136,23 +100,10 @@ pub fn server_tls(
 
 /// The client's TLS configuration: trust the certificates in `ca`, or none (`insecure`).
 pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, PerfError> {
-    let Some(ca) = ca else {
-        return Ok(quicsock::tls::insecure_client_config(&[ALPN]));
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    let bad = |reason: String| PerfError::File {
-        path: ca.to_owned(),
-        reason,
-    };
-    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| bad(e.to_string()))? {
-        roots
-            .add(cert.map_err(|e| bad(e.to_string()))?)
-            .map_err(|e| bad(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(bad("no certificate in the file".into()));
-    }
-    Ok(quicsock::tls::client_config(roots, &[ALPN]))
+    Ok(match ca {
+        None => quicsock::tls::insecure_client_config(&[ALPN]),
+        Some(ca) => quicsock::tls::client_config(crate::certs::load_roots(ca)?, &[ALPN]),
+    })
 }
 
 /// Serves clients until the process is killed. `ready` gets the bound address.

@@ -1,0 +1,93 @@
+//! quic-client: downloads URLs over HTTP/0.9 on QUIC (ALPN `hq-interop`) into a directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use quicsock_tools::{certs, hq};
+
+#[derive(Parser)]
+#[command(
+    name = "quic-client",
+    version,
+    about = "Download URLs over HTTP/0.9 on QUIC (hq-interop)"
+)]
+struct Cli {
+    /// The directory downloads are stored in.
+    #[arg(long)]
+    output: PathBuf,
+    /// CA certificates (PEM) to verify the server with.
+    #[arg(
+        long,
+        conflicts_with = "insecure",
+        required_unless_present = "insecure"
+    )]
+    ca: Option<PathBuf>,
+    /// Accept any server certificate.
+    #[arg(long)]
+    insecure: bool,
+    /// Offer only TLS_CHACHA20_POLY1305_SHA256.
+    #[arg(long)]
+    chacha20: bool,
+    /// Append TLS secrets to this file (NSS key-log format).
+    #[arg(long)]
+    keylog: Option<PathBuf>,
+    /// Seconds without progress before giving up.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// https:// URLs, all on one server.
+    #[arg(required = true)]
+    urls: Vec<String>,
+}
+
+fn run(cli: Cli) -> Result<(), hq::HqError> {
+    if !cli.output.is_dir() {
+        return Err(hq::HqError::Usage(format!(
+            "{}: not a directory",
+            cli.output.display()
+        )));
+    }
+    let urls = cli
+        .urls
+        .iter()
+        .map(|u| hq::Url::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let provider = if cli.chacha20 {
+        quicsock::tls::chacha20_only()
+    } else {
+        std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    };
+    let mut tls = match &cli.ca {
+        Some(ca) => {
+            quicsock::tls::client_config_with(provider, certs::load_roots(ca)?, &[hq::ALPN])
+        }
+        None => quicsock::tls::insecure_client_config_with(provider, &[hq::ALPN]),
+    };
+    if let Some(path) = &cli.keylog {
+        std::env::set_var("SSLKEYLOGFILE", path);
+        quicsock::tls::log_keys_to_env_file(&mut tls);
+    }
+    let mut config = quicsock::ClientConfig::new(tls, urls[0].host.clone());
+    config.handshake_timeout = Duration::from_secs(cli.timeout);
+    let sizes = hq::download(
+        &urls,
+        &cli.output,
+        &config,
+        Duration::from_secs(cli.timeout),
+    )?;
+    for (u, n) in urls.iter().zip(sizes) {
+        eprintln!("{}: {n} bytes", u.path);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quic-client: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

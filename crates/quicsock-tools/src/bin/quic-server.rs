@@ -1,0 +1,74 @@
+//! quic-server: serves a directory over HTTP/0.9 on QUIC (ALPN `hq-interop`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use quicsock_tools::{certs, hq};
+
+#[derive(Parser)]
+#[command(
+    name = "quic-server",
+    version,
+    about = "Serve a directory over HTTP/0.9 on QUIC (hq-interop)"
+)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "[::]:443")]
+    listen: SocketAddr,
+    /// Certificate chain (PEM).
+    #[arg(long)]
+    cert: PathBuf,
+    /// Private key (PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// The directory to serve.
+    #[arg(long)]
+    root: PathBuf,
+    /// Offer only TLS_CHACHA20_POLY1305_SHA256.
+    #[arg(long)]
+    chacha20: bool,
+    /// Append TLS secrets to this file (NSS key-log format).
+    #[arg(long)]
+    keylog: Option<PathBuf>,
+}
+
+fn run(cli: Cli) -> Result<(), hq::HqError> {
+    if !cli.root.is_dir() {
+        return Err(hq::HqError::Usage(format!(
+            "{}: not a directory",
+            cli.root.display()
+        )));
+    }
+    let (chain, key) = certs::load_cert(&cli.cert, &cli.key)?;
+    let provider = if cli.chacha20 {
+        quicsock::tls::chacha20_only()
+    } else {
+        std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    };
+    let mut tls = quicsock::tls::server_config_with(provider, chain, key, &[hq::ALPN])
+        .map_err(|e| hq::HqError::Usage(e.to_string()))?;
+    if let Some(path) = &cli.keylog {
+        // rustls's key-log file is named by the environment.
+        std::env::set_var("SSLKEYLOGFILE", path);
+        quicsock::tls::server_log_keys_to_env_file(&mut tls);
+    }
+    let listener = quicsock::QuicListener::bind(cli.listen, &hq::server_config(tls))?;
+    eprintln!(
+        "quic-server: serving {} on {}",
+        cli.root.display(),
+        listener.local_addr()?
+    );
+    hq::serve(&listener, &cli.root)
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quic-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! HTTP/0.9 over QUIC (ALPN `hq-interop`), as the QUIC Interop Runner speaks it: the client
+//! opens a bidirectional stream per file and sends `GET /path\r\n` with FIN; the server
+//! answers with the file's bytes and FIN.
+//!
+//! The server serves one directory and refuses paths that leave it; each connection runs on
+//! its own thread. The client sends every request first (as many streams as the server
+//! allows at once), then stores each response under the URL's file name.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quicsock::{ClientConfig, Flags, QuicListener, QuicSocket, ServerConfig};
+
+/// The ALPN of HTTP/0.9 over QUIC.
+pub const ALPN: &[u8] = b"hq-interop";
+/// The longest request line accepted.
+const MAX_REQUEST: usize = 4096;
+
+/// Why a transfer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HqError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// A certificate, key or CA file could not be used.
+    #[error(transparent)]
+    File(#[from] crate::certs::FileError),
+    /// The QUIC layer failed.
+    #[error(transparent)]
+    Quic(#[from] quicsock::Error),
+    /// A file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(PathBuf, io::Error),
+    /// The server answered a request with an error or nothing.
+    #[error("{0}: {1}")]
+    Response(String, String),
+}
+
+/// Serves `root` on `listener` until the process is killed.
+pub fn serve(listener: &QuicListener, root: &Path) -> Result<(), HqError> {
+    let root = Arc::new(
+        root.canonicalize()
+            .map_err(|e| HqError::Io(root.to_owned(), e))?,
+    );
+    loop {
+        let sock = match listener.accept() {
+            Ok(s) => s,
+            Err(quicsock::Error::Io(e)) => return Err(HqError::Io(root.to_path_buf(), e)),
+            // One client's failed handshake concerns that client only.
+            Err(_) => continue,
+        };
+        let root = root.clone();
+        if let (Ok(peer), Some(suite)) = (sock.peer_addr(), sock.cipher_suite()) {
+            eprintln!("connection from {peer}: {suite:?}");
+        }
+        std::thread::spawn(move || serve_connection(&sock, &root));
+    }
+}
+
+/// Answers every request on one connection until the client closes it.
+pub fn serve_connection(sock: &QuicSocket, root: &Path) {
+    let mut requests: HashMap<i64, Vec<u8>> = HashMap::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let (n, id, flags) = match sock.recv(&mut buf, Flags::NONE) {
+            Ok(r) => r,
+            Err(quicsock::Error::StreamReset(..)) => continue,
+            Err(_) => return,
+        };
+        if flags.contains(Flags::DATAGRAM) {
+            continue;
+        }
+        let req = requests.entry(id).or_default();
+        if req.len() + n > MAX_REQUEST {
+            requests.remove(&id);
+            let _ = sock.send(b"", id, Flags::STREAM_FIN);
+            continue;
+        }
+        req.extend_from_slice(&buf[..n]);
+        if flags.contains(Flags::STREAM_FIN) {
+            let req = requests.remove(&id).unwrap_or_default();
+            if respond(sock, id, &req, root).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The file a request names, if it is a GET for a file under `root`.
+pub fn resolve(request: &[u8], root: &Path) -> Option<PathBuf> {
+    let line = std::str::from_utf8(request).ok()?;
+    let line = line
+        .strip_suffix("\r\n")
+        .or_else(|| line.strip_suffix('\n'))
+        .unwrap_or(line);
+    let path = line.strip_prefix("GET ")?.trim();
+    let rel = Path::new(path.strip_prefix('/')?);
+    // Only plain names: no `..`, no absolute parts, no empty path.
+    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    Some(root.join(rel))
+}
+
+fn respond(sock: &QuicSocket, id: i64, request: &[u8], root: &Path) -> Result<(), quicsock::Error> {
+    let Some(file) = resolve(request, root).and_then(|p| File::open(p).ok()) else {
+        // HTTP/0.9 has no status: an unknown file is an empty answer.
+        sock.send(b"", id, Flags::STREAM_FIN)?;
+        return Ok(());
+    };
+    let mut file = io::BufReader::with_capacity(256 * 1024, file);
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(_) => break,
+        };
+        sock.send(&chunk[..n], id, Flags::NONE)?;
+    }
+    sock.send(b"", id, Flags::STREAM_FIN)?;
+    Ok(())
+}
+
+/// One URL to fetch: where to connect, the name to check, the path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    /// Host as written.
+    pub host: String,
+    /// Port (443 if absent).
+    pub port: u16,
+    /// The path, starting with `/`.
+    pub path: String,
+}
+
+impl Url {
+    /// Parses `https://host[:port]/path` (IPv6 hosts in brackets).
+    pub fn parse(url: &str) -> Result<Self, HqError> {
+        let bad = || HqError::Usage(format!("not an https URL: {url}"));
+        let rest = url.strip_prefix("https://").ok_or_else(bad)?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(bad)?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| bad())?,
+                None if after.is_empty() => 443,
+                None => return Err(bad()),
+            };
+            (h.to_owned(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| bad())?),
+                None => (authority.to_owned(), 443),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Self {
+            host,
+            port,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The file name the download is stored under.
+    pub fn file_name(&self) -> Option<&str> {
+        self.path
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+    }
+
+    fn addr(&self) -> Result<SocketAddr, HqError> {
+        (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| HqError::Usage(format!("cannot resolve {}: {e}", self.host)))?
+            .next()
+            .ok_or_else(|| HqError::Usage(format!("{} has no address", self.host)))
+    }
+}
+
+/// Downloads every URL (all on the first URL's server, one connection) into `out`.
+/// Returns the bytes stored per file.
+pub fn download(
+    urls: &[Url],
+    out: &Path,
+    config: &ClientConfig,
+    timeout: Duration,
+) -> Result<Vec<u64>, HqError> {
+    let first = urls
+        .first()
+        .ok_or_else(|| HqError::Usage("no URL given".into()))?;
+    if urls
+        .iter()
+        .any(|u| u.host != first.host || u.port != first.port)
+    {
+        return Err(HqError::Usage("every URL must name the same server".into()));
+    }
+    let mut files = Vec::new();
+    for u in urls {
+        let name = u
+            .file_name()
+            .ok_or_else(|| HqError::Usage(format!("no file name in {}", u.path)))?;
+        let path = out.join(name);
+        let f = File::create(&path).map_err(|e| HqError::Io(path.clone(), e))?;
+        files.push((path, io::BufWriter::with_capacity(256 * 1024, f), 0u64));
+    }
+    let mut config = config.clone();
+    config.server_name.clone_from(&first.host);
+    let sock = QuicSocket::connect(first.addr()?, &config)?;
+    if let Some(suite) = sock.cipher_suite() {
+        eprintln!("connected to {}: {suite:?}", first.host);
+    }
+    sock.set_read_timeout(Some(timeout));
+    let mut by_stream: HashMap<i64, usize> = HashMap::new();
+    let mut next = 0;
+    let mut open = 0usize;
+    let mut buf = vec![0u8; 256 * 1024];
+    while next < urls.len() || open > 0 {
+        // Issue requests while the server lets us open streams.
+        while next < urls.len() {
+            let id = match sock.open_stream(Flags::STREAM_DONTWAIT) {
+                Ok(id) => id,
+                Err(quicsock::Error::WouldBlock) if open > 0 => break,
+                Err(quicsock::Error::WouldBlock) => sock.open_stream(Flags::NONE)?,
+                Err(e) => return Err(e.into()),
+            };
+            sock.send(
+                format!("GET {}\r\n", urls[next].path).as_bytes(),
+                id,
+                Flags::STREAM_FIN,
+            )?;
+            by_stream.insert(id, next);
+            next += 1;
+            open += 1;
+        }
+        let (n, id, flags) = match sock.recv(&mut buf, Flags::NONE) {
+            Ok(r) => r,
+            Err(quicsock::Error::StreamReset(id, code)) => {
+                let url = by_stream.get(&id).map_or("?", |i| urls[*i].path.as_str());
+                return Err(HqError::Response(
+                    url.to_owned(),
+                    format!("stream reset with code {code}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(&i) = by_stream.get(&id) else {
+            continue;
+        };
+        let (path, w, len) = &mut files[i];
+        w.write_all(&buf[..n])
+            .map_err(|e| HqError::Io(path.clone(), e))?;
+        *len += n as u64;
+        if flags.contains(Flags::STREAM_FIN) {
+            w.flush().map_err(|e| HqError::Io(path.clone(), e))?;
+            by_stream.remove(&id);
+            open -= 1;
+        }
+    }
+    sock.close().ok();
+    Ok(files.into_iter().map(|(_, _, len)| len).collect())
+}
+
+/// The server's QUIC configuration.
+pub fn server_config(tls: Arc<rustls::ServerConfig>) -> ServerConfig {
+    let mut c = ServerConfig::new(tls);
+    // At most 1000 streams at first, raised with MAX_STREAMS (the interop runner's
+    // multiplexing case requires it).
+    c.transport.transport.initial_max_streams_bidi = quicsock::proto::VarInt::from_u32(1000);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_requests() {
+        let u = Url::parse("https://127.0.0.1:4433/dir/1M.bin").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str(), u.file_name()),
+            ("127.0.0.1", 4433, "/dir/1M.bin", Some("1M.bin"))
+        );
+        let u = Url::parse("https://[::1]:8443/x").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("::1", 8443));
+        assert_eq!(Url::parse("https://server/f").unwrap().port, 443);
+        for bad in [
+            "http://a/b",
+            "https://:1/x",
+            "https://[::1/x",
+            "https://a:port/x",
+        ] {
+            assert!(Url::parse(bad).is_err(), "{bad}");
+        }
+        let root = Path::new("/srv/www");
+        assert_eq!(
+            resolve(b"GET /a/b.txt\r\n", root),
+            Some(root.join("a/b.txt"))
+        );
+        assert_eq!(resolve(b"GET /file", root), Some(root.join("file")));
+        for bad in [
+            &b"GET /../etc/passwd\r\n"[..],
+            b"GET /\r\n",
+            b"PUT /x\r\n",
+            b"GET x\r\n",
+            b"\xff",
+        ] {
+            assert_eq!(
+                resolve(bad, root),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Interoperability with aioquic (PyPI), an independent QUIC implementation in Python:
+//! `quic-client` downloading from an aioquic hq-interop server, and an aioquic client
+//! downloading from `quic-server`; 1 MB and 10 MB files compared byte for byte, with the
+//! default cipher suites and with ChaCha20-Poly1305 only.
+//!
+//! The peer is `interop/aioquic/hq.py`. Its Python comes from `QUICSOCK_INTEROP_PYTHON`
+//! (set by `.ci/run`), or else from a virtual environment these tests make under `target/`
+//! with the aioquic of `interop/aioquic/requirements.txt` from PyPI. A test fails, never skips, when the peer cannot be set up.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A Python with aioquic, made once per test run.
+fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    static SETUP: Mutex<()> = Mutex::new(());
+    let _guard = SETUP.lock().unwrap_or_else(|e| e.into_inner());
+    PYTHON
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("QUICSOCK_INTEROP_PYTHON") {
+                let p = PathBuf::from(p);
+                assert!(
+                    has_aioquic(&p),
+                    "QUICSOCK_INTEROP_PYTHON={} cannot import aioquic",
+                    p.display()
+                );
+                return p;
+            }
+            let venv = workspace().join("target/interop-venv");
+            let py = venv.join("bin/python");
+            if !has_aioquic(&py) {
+                let ok = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status();
+                assert!(
+                    ok.is_ok_and(|s| s.success()),
+                    "cannot make a Python venv at {} (python3 -m venv)",
+                    venv.display()
+                );
+                let reqs = workspace().join("interop/aioquic/requirements.txt");
+                let ok = Command::new(&py)
+                    .args(["-m", "pip", "install", "-q", "-r"])
+                    .arg(&reqs)
+                    .status();
+                assert!(
+                    ok.is_ok_and(|s| s.success()),
+                    "cannot pip install {} into {}",
+                    reqs.display(),
+                    venv.display()
+                );
+            }
+            assert!(
+                has_aioquic(&py),
+                "aioquic is not importable from {}",
+                py.display()
+            );
+            py
+        })
+        .clone()
+}
+
+fn has_aioquic(py: &Path) -> bool {
+    Command::new(py)
+        .args(["-c", "import aioquic"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A scratch directory with a CA, a server certificate signed by it, and the files to
+/// serve.
+struct Fixture {
+    dir: PathBuf,
+}
+
+impl Fixture {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("quicsock-interop-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("www")).unwrap();
+        std::fs::create_dir_all(dir.join("dl")).unwrap();
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "quicsock interop CA");
+        ca.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let ca = ca.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut leaf = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+        leaf.distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf = leaf.signed_by(&key, &ca, &ca_key).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.join("chain.pem"), format!("{}{}", leaf.pem(), ca.pem())).unwrap();
+        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+        for (name, len) in [("1M.bin", 1_000_000usize), ("10M.bin", 10_000_000)] {
+            let mut x: u64 = len as u64 ^ 0x9e37_79b9_7f4a_7c15;
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            std::fs::write(dir.join("www").join(name), data).unwrap();
+        }
+        Self { dir }
+    }
+
+    fn path(&self, p: &str) -> String {
+        self.dir.join(p).to_str().unwrap().to_owned()
+    }
+
+    /// Both files arrived intact.
+    fn check_downloads(&self) {
+        for name in ["1M.bin", "10M.bin"] {
+            let sent = std::fs::read(self.dir.join("www").join(name)).unwrap();
+            let got = std::fs::read(self.dir.join("dl").join(name)).unwrap_or_default();
+            assert_eq!(got.len(), sent.len(), "{name}: length");
+            assert!(got == sent, "{name}: content differs");
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A server process, killed when dropped; `ready` is the line it prints when listening.
+struct Server {
+    child: Child,
+    stderr: Option<std::process::ChildStderr>,
+}
+
+impl Server {
+    fn start(mut cmd: Command, ready_on_stderr: bool) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let mut line = String::new();
+        let mut stderr = child.stderr.take();
+        if ready_on_stderr {
+            let mut r = BufReader::new(stderr.take().unwrap());
+            r.read_line(&mut line).unwrap();
+            stderr = Some(r.into_inner());
+        } else {
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+        }
+        assert!(
+            line.contains("listening on") || line.contains("serving"),
+            "server did not start: {line:?}"
+        );
+        Self { child, stderr }
+    }
+
+    /// Everything the server wrote to stderr, after stopping it.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut s = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn urls(port: u16) -> Vec<String> {
+    ["1M.bin", "10M.bin"]
+        .iter()
+        .map(|f| format!("https://localhost:{port}/{f}"))
+        .collect()
+}
+
+fn aioquic_client_downloads_from_quic_server(chacha20: bool) {
+    let fx = Fixture::new(if chacha20 { "c2q-chacha" } else { "c2q" });
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quic-server"));
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")]).args([
+        "--cert",
+        &fx.path("chain.pem"),
+        "--key",
+        &fx.path("key.pem"),
+        "--root",
+        &fx.path("www"),
+    ]);
+    if chacha20 {
+        cmd.arg("--chacha20");
+    }
+    let server = Server::start(cmd, true);
+    let mut client = Command::new(python());
+    client
+        .arg(workspace().join("interop/aioquic/hq.py"))
+        .args([
+            "client",
+            "--output",
+            &fx.path("dl"),
+            "--ca",
+            &fx.path("ca.pem"),
+        ])
+        .args(urls(port));
+    if chacha20 {
+        client.arg("--chacha20");
+    }
+    let out = client.output().unwrap();
+    let log = server.stop();
+    assert!(
+        out.status.success(),
+        "aioquic client: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fx.check_downloads();
+    // With the default suites both sides prefer an AES-GCM suite.
+    let suite = if chacha20 {
+        "ChaCha20Poly1305Sha256"
+    } else {
+        "GcmSha"
+    };
+    assert!(
+        log.contains(suite),
+        "server log names the {suite} suite: {log}"
+    );
+}
+
+fn quic_client_downloads_from_aioquic_server(chacha20: bool) {
+    let fx = Fixture::new(if chacha20 { "q2c-chacha" } else { "q2c" });
+    let port = free_port();
+    let mut cmd = Command::new(python());
+    cmd.arg(workspace().join("interop/aioquic/hq.py"))
+        .args(["server", "--port", &port.to_string()])
+        .args([
+            "--cert",
+            &fx.path("chain.pem"),
+            "--key",
+            &fx.path("key.pem"),
+            "--root",
+            &fx.path("www"),
+        ]);
+    if chacha20 {
+        cmd.arg("--chacha20");
+    }
+    let server = Server::start(cmd, false);
+    let mut client = Command::new(env!("CARGO_BIN_EXE_quic-client"));
+    client
+        .args(["--output", &fx.path("dl"), "--ca", &fx.path("ca.pem")])
+        .args(urls(port));
+    if chacha20 {
+        client.arg("--chacha20");
+    }
+    let out = client.output().unwrap();
+    drop(server);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "quic-client: {log}");
+    fx.check_downloads();
+    let suite = if chacha20 {
+        "ChaCha20Poly1305Sha256"
+    } else {
+        "GcmSha"
+    };
+    assert!(
+        log.contains(suite),
+        "client log names the {suite} suite: {log}"
+    );
+}
+
+#[test]
+fn interop_aioquic_client_downloads_from_quic_server() {
+    aioquic_client_downloads_from_quic_server(false);
+}
+
+#[test]
+fn interop_aioquic_client_downloads_from_quic_server_chacha20() {
+    aioquic_client_downloads_from_quic_server(true);
+}
+
+#[test]
+fn interop_aioquic_server_serves_quic_client() {
+    quic_client_downloads_from_aioquic_server(false);
+}
+
+#[test]
+fn interop_aioquic_server_serves_quic_client_chacha20() {
+    quic_client_downloads_from_aioquic_server(true);
+}

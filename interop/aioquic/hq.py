@@ -1,0 +1,141 @@
+"""HTTP/0.9 over QUIC (ALPN hq-interop) with aioquic: an independent peer for quicsock's
+interop tests.
+
+    hq.py server --cert CHAIN --key KEY --root DIR [--host H] [--port P] [--chacha20]
+    hq.py client --output DIR (--ca CA | --insecure) [--chacha20] URL...
+
+The server prints "listening on HOST:PORT" once it is ready and serves until killed. The
+client stores each URL's response under its file name and exits 0 when every response
+ended with FIN.
+"""
+
+import argparse
+import asyncio
+import os
+import ssl
+import sys
+from urllib.parse import urlparse
+
+from aioquic.asyncio import connect, serve
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import ConnectionTerminated, StreamDataReceived
+from aioquic.tls import CipherSuite
+
+ALPN = ["hq-interop"]
+
+
+class Server(QuicConnectionProtocol):
+    root = "."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requests = {}
+
+    def quic_event_received(self, event):
+        if not isinstance(event, StreamDataReceived):
+            return
+        buf = self.requests.get(event.stream_id, b"") + event.data
+        self.requests[event.stream_id] = buf
+        if not event.end_stream:
+            return
+        del self.requests[event.stream_id]
+        line = buf.decode("ascii", "replace").strip()
+        body = b""
+        if line.startswith("GET /"):
+            name = os.path.normpath(line[5:])
+            path = os.path.join(self.root, name)
+            if not name.startswith("..") and os.path.isfile(path):
+                with open(path, "rb") as f:
+                    body = f.read()
+        self._quic.send_stream_data(event.stream_id, body, end_stream=True)
+        self.transmit()
+
+
+class Client(QuicConnectionProtocol):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.responses = {}
+        self.waiting = {}
+        self.closed = asyncio.get_event_loop().create_future()
+
+    async def get(self, path):
+        stream_id = self._quic.get_next_available_stream_id()
+        done = asyncio.get_event_loop().create_future()
+        self.responses[stream_id] = []
+        self.waiting[stream_id] = done
+        self._quic.send_stream_data(stream_id, f"GET {path}\r\n".encode(), end_stream=True)
+        self.transmit()
+        return await done
+
+    def quic_event_received(self, event):
+        if isinstance(event, StreamDataReceived) and event.stream_id in self.responses:
+            self.responses[event.stream_id].append(event.data)
+            if event.end_stream:
+                data = b"".join(self.responses.pop(event.stream_id))
+                self.waiting.pop(event.stream_id).set_result(data)
+        elif isinstance(event, ConnectionTerminated):
+            for f in self.waiting.values():
+                if not f.done():
+                    f.set_exception(ConnectionError(f"connection closed: {event.reason_phrase}"))
+
+
+def configuration(args, is_client):
+    config = QuicConfiguration(is_client=is_client, alpn_protocols=ALPN)
+    if args.chacha20:
+        config.cipher_suites = [CipherSuite.CHACHA20_POLY1305_SHA256]
+    return config
+
+
+async def run_server(args):
+    config = configuration(args, False)
+    config.load_cert_chain(args.cert, args.key)
+    Server.root = args.root
+    await serve(args.host, args.port, configuration=config, create_protocol=Server)
+    print(f"listening on {args.host}:{args.port}", flush=True)
+    await asyncio.Future()
+
+
+async def run_client(args):
+    config = configuration(args, True)
+    if args.insecure:
+        config.verify_mode = ssl.CERT_NONE
+    else:
+        config.load_verify_locations(args.ca)
+    urls = [urlparse(u) for u in args.urls]
+    host, port = urls[0].hostname, urls[0].port or 443
+    config.server_name = host
+    async with connect(host, port, configuration=config, create_protocol=Client) as client:
+        bodies = await asyncio.gather(*(client.get(u.path) for u in urls))
+        for u, body in zip(urls, bodies):
+            with open(os.path.join(args.output, os.path.basename(u.path)), "wb") as f:
+                f.write(body)
+            print(f"{u.path}: {len(body)} bytes", file=sys.stderr)
+        client.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("server")
+    s.add_argument("--cert", required=True)
+    s.add_argument("--key", required=True)
+    s.add_argument("--root", required=True)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=4433)
+    s.add_argument("--chacha20", action="store_true")
+    c = sub.add_parser("client")
+    c.add_argument("--output", required=True)
+    c.add_argument("--ca")
+    c.add_argument("--insecure", action="store_true")
+    c.add_argument("--chacha20", action="store_true")
+    c.add_argument("urls", nargs="+")
+    args = p.parse_args()
+    if args.command == "server":
+        asyncio.run(run_server(args))
+    else:
+        asyncio.run(asyncio.wait_for(run_client(args), timeout=60))
+
+
+if __name__ == "__main__":
+    main()
