@@ -38,7 +38,7 @@ mod tests;
 mod wake;
 
 pub use cpu::pin_current_thread;
-pub use wake::{wait, wait_writable, Ready, Waker};
+pub use wake::{poll_fd, wait, wait_writable, Ready, Waker};
 
 use std::io::{self, IoSliceMut};
 use std::mem::{self, MaybeUninit};

@@ -113,6 +113,25 @@ pub fn wait_writable(socket: &impl AsFd, timeout: Duration) -> io::Result<bool> 
     Ok(fd.revents & libc::POLLOUT != 0)
 }
 
+/// What `poll` says of any descriptor within `timeout`: (readable, writable).
+pub fn poll_fd(fd: &impl AsFd, timeout: Duration) -> io::Result<(bool, bool)> {
+    let mut p = libc::pollfd {
+        fd: fd.as_fd().as_raw_fd(),
+        events: libc::POLLIN | libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: one live pollfd.
+    let r = unsafe { libc::poll(&raw mut p, 1, ms) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((
+        p.revents & libc::POLLIN != 0,
+        p.revents & libc::POLLOUT != 0,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ use quicsock_udp::{
 };
 
 use crate::clock;
+use crate::readiness::Readiness;
 
 /// Datagrams one transmit pass builds before it sends them.
 const TX_BATCH: usize = 64;
@@ -62,6 +63,8 @@ pub(crate) struct ConnState {
     pub(crate) linger: Option<(Timestamp, u64)>,
     /// Bytes written since the application's thread last transmitted.
     pub(crate) unflushed: usize,
+    /// The pollable descriptor, once someone asked for it.
+    pub(crate) readiness: Option<Readiness>,
 }
 
 impl ConnState {
@@ -75,6 +78,7 @@ impl ConnState {
             established: false,
             linger: None,
             unflushed: 0,
+            readiness: None,
         }
     }
 }
@@ -89,6 +93,8 @@ pub(crate) struct State {
     pub(crate) accept_cond: Arc<Condvar>,
     /// Whether a listener takes new connections.
     pub(crate) listening: bool,
+    /// The listener's pollable descriptor, once someone asked for it.
+    pub(crate) listener_readiness: Option<Readiness>,
     /// Listeners and sockets that refer to this engine.
     pub(crate) handles: usize,
     /// When the engine thread will wake by itself, so that others wake it earlier.
@@ -134,6 +140,7 @@ impl Engine {
                 accept_queue: VecDeque::new(),
                 accept_cond: Arc::new(Condvar::new()),
                 listening: false,
+                listener_readiness: None,
                 handles: 1,
                 wake_at: None,
                 dirty: Vec::new(),
@@ -381,7 +388,36 @@ impl State {
         dirty.dedup();
         for h in dirty {
             self.process_conn(h);
+            self.refresh_readiness(h);
         }
+        let pending = !self.accept_queue.is_empty();
+        if let Some(r) = self.listener_readiness.as_mut() {
+            r.set(pending, false);
+        }
+    }
+
+    /// Makes the connection's pollable descriptor, if it has one, show whether `recv` and
+    /// `send` would block now.
+    pub(crate) fn refresh_readiness(&mut self, h: ConnectionHandle) {
+        let Some(cs) = self.conns.get_mut(&h) else {
+            return;
+        };
+        let Some(r) = cs.readiness.as_mut() else {
+            return;
+        };
+        let (readable, writable) = match self.endpoint.connection(h) {
+            // A closed connection answers at once, with its error.
+            None => (true, true),
+            Some(c) if c.is_closed() => (true, true),
+            Some(c) => {
+                let readable =
+                    c.has_datagram() || cs.readable.iter().any(|id| c.streams().has_readable(*id));
+                let credit = c.streams().connection_send_credit() > 0;
+                let writable = credit && cs.active.is_none_or(|id| c.streams().can_write(id));
+                (readable, writable)
+            }
+        };
+        r.set(readable, writable);
     }
 
     fn process_conn(&mut self, h: ConnectionHandle) {
@@ -435,6 +471,11 @@ impl State {
                 self.endpoint.remove(h);
             }
         }
+    }
+
+    /// Marks a connection for processing at the next transmit.
+    pub(crate) fn dirty_push(&mut self, h: ConnectionHandle) {
+        self.dirty.push(h);
     }
 
     /// The connection behind `h`.

@@ -31,6 +31,7 @@ mod error;
 mod flags;
 pub mod handshake;
 mod listener;
+mod readiness;
 mod socket;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! their handshake in the background; `accept` hands out those that did, in order.
 
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::config::ServerConfig;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::handshake::RustlsDriver;
+use crate::readiness::Readiness;
 use crate::socket::QuicSocket;
 
 /// Accepts QUIC connections on one UDP address.
@@ -20,6 +22,7 @@ use crate::socket::QuicSocket;
 pub struct QuicListener {
     engine: Arc<Engine>,
     nonblocking: std::sync::atomic::AtomicBool,
+    poll_fd: std::sync::OnceLock<OwnedFd>,
 }
 
 impl QuicListener {
@@ -42,12 +45,31 @@ impl QuicListener {
         Ok(Self {
             engine,
             nonblocking: Default::default(),
+            poll_fd: std::sync::OnceLock::new(),
         })
     }
 
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         Ok(self.engine.local_addr()?)
+    }
+
+    /// A descriptor that polls readable when `accept` would not block, for epoll, mio or
+    /// tokio's `AsyncFd`. Only poll it. Made on the first call.
+    pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.poll_fd.get() {
+            return Ok(fd.as_fd());
+        }
+        let mut st = self.engine.lock();
+        if self.poll_fd.get().is_none() {
+            let mut r = Readiness::new()?;
+            r.set(!st.accept_queue.is_empty(), false);
+            let dup = r.dup()?;
+            st.listener_readiness = Some(r);
+            let _ = self.poll_fd.set(dup);
+        }
+        drop(st);
+        Ok(self.poll_fd.get().expect("set above").as_fd())
     }
 
     /// Makes `accept` return [`Error::WouldBlock`] instead of waiting.
@@ -73,6 +95,10 @@ impl QuicListener {
                 cs.attached = true;
                 let cond = cs.cond.clone();
                 st.handles += 1;
+                let pending = !st.accept_queue.is_empty();
+                if let Some(r) = st.listener_readiness.as_mut() {
+                    r.set(pending, false);
+                }
                 drop(st);
                 return Ok(QuicSocket::attach(self.engine.clone(), h, cond));
             }
@@ -95,6 +121,24 @@ impl QuicListener {
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
+    }
+}
+
+impl AsFd for QuicListener {
+    /// The pollable descriptor ([`QuicListener::pollable`]).
+    ///
+    /// # Panics
+    ///
+    /// When the process is out of file descriptors; `pollable` reports that as an error.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.pollable()
+            .expect("a pollable descriptor for the listener")
+    }
+}
+
+impl AsRawFd for QuicListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
     }
 }
 

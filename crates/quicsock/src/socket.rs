@@ -2,6 +2,7 @@
 //! send and recv with a stream id and flags (reference §1.3, §1.10), datagrams, close.
 
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub struct QuicSocket {
     nonblocking: AtomicBool,
     modes: Mutex<Modes>,
     closed: AtomicBool,
+    /// The pollable descriptor handed out (a duplicate of the engine's end).
+    poll_fd: std::sync::OnceLock<OwnedFd>,
 }
 
 impl QuicSocket {
@@ -104,7 +107,14 @@ impl QuicSocket {
                 nodelay: false,
             }),
             closed: AtomicBool::new(false),
+            poll_fd: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends what the connection has and refreshes its readiness.
+    fn flush(&self, mut st: MutexGuard<'_, State>) {
+        st.dirty_push(self.h);
+        self.engine.transmit(st);
     }
 
     fn wait_established(&self, timeout: Duration) -> Result<()> {
@@ -129,7 +139,7 @@ impl QuicSocket {
                 if let Some(c) = st.conn(self.h) {
                     c.close(now, VarInt::ZERO, b"handshake timeout");
                 }
-                self.engine.transmit(st);
+                self.flush(st);
                 return Err(Error::Handshake(ConnectionError::TimedOut));
             }
             st = self.wait(st, deadline.saturating_duration_since(now));
@@ -227,7 +237,7 @@ impl QuicSocket {
             if written > before {
                 // Send what was queued; then try again before waiting, since the lock was
                 // released and room may have appeared meanwhile.
-                self.engine.transmit(st);
+                self.flush(st);
                 st = self.engine.lock();
                 continue;
             }
@@ -256,7 +266,9 @@ impl QuicSocket {
         cs.unflushed += written;
         if fin || idle || nodelay || cs.unflushed >= COALESCE_BYTES {
             cs.unflushed = 0;
-            self.engine.transmit(st);
+            self.flush(st);
+        } else {
+            st.refresh_readiness(self.h);
         }
         Ok(written)
     }
@@ -331,7 +343,7 @@ impl QuicSocket {
             Err(DatagramError::Blocked) => return Err(Error::WouldBlock),
             Err(_) => return Err(Error::InvalidArgument("datagram refused")),
         }
-        self.engine.transmit(st);
+        self.flush(st);
         Ok(data.len())
     }
 
@@ -359,7 +371,7 @@ impl QuicSocket {
             let now = clock::now();
             if let Some(got) = self.try_recv(&mut st, now, buf)? {
                 // Reading may have released flow-control credit worth announcing.
-                self.engine.transmit(st);
+                self.flush(st);
                 return Ok(got);
             }
             let conn = st.conn(self.h);
@@ -395,7 +407,7 @@ impl QuicSocket {
                 .ok_or(Error::Closed(ConnectionError::TimedOut))?;
             match conn.read(now, id, buf) {
                 Ok(r) if r.len > 0 || r.fin => {
-                    self.engine.transmit(st);
+                    self.flush(st);
                     return Ok((r.len, r.fin));
                 }
                 Ok(_) => {}
@@ -446,7 +458,7 @@ impl QuicSocket {
             // STREAMS_BLOCKED once, then wait (checking again first: the lock was released).
             if !announced {
                 announced = true;
-                self.engine.transmit(st);
+                self.flush(st);
                 st = self.engine.lock();
                 continue;
             }
@@ -562,6 +574,27 @@ impl QuicSocket {
         conn.driver()?.alpn().map(<[u8]>::to_vec)
     }
 
+    /// A descriptor that polls readable when `recv` would not block and writable when
+    /// `send` (on the active stream) would not block, for epoll, mio or tokio's `AsyncFd`.
+    /// Only poll it: reading or writing it breaks the signal. Made on the first call.
+    pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.poll_fd.get() {
+            return Ok(fd.as_fd());
+        }
+        let mut st = self.engine.lock();
+        if self.poll_fd.get().is_none() {
+            let r = crate::readiness::Readiness::new()?;
+            let dup = r.dup()?;
+            if let Some(cs) = st.conns.get_mut(&self.h) {
+                cs.readiness = Some(r);
+            }
+            st.refresh_readiness(self.h);
+            let _ = self.poll_fd.set(dup);
+        }
+        drop(st);
+        Ok(self.poll_fd.get().expect("set above").as_fd())
+    }
+
     /// The cipher suite protecting the connection's 1-RTT packets.
     pub fn cipher_suite(&self) -> Option<quicsock_proto::crypto::CipherSuite> {
         let mut st = self.engine.lock();
@@ -585,7 +618,7 @@ impl QuicSocket {
                 reason,
             );
         }
-        self.engine.transmit(st);
+        self.flush(st);
     }
 
     /// Closes the connection once everything sent is acknowledged (at most the linger
@@ -632,6 +665,24 @@ impl QuicSocket {
         }
         drop(st);
         self.engine.wake();
+    }
+}
+
+impl AsFd for QuicSocket {
+    /// The pollable descriptor ([`QuicSocket::pollable`]).
+    ///
+    /// # Panics
+    ///
+    /// When the process is out of file descriptors; `pollable` reports that as an error.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.pollable()
+            .expect("a pollable descriptor for the socket")
+    }
+}
+
+impl AsRawFd for QuicSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
     }
 }
 

@@ -159,3 +159,75 @@ fn stream_handles_read_and_write_one_stream() {
     assert_eq!(count, (data.len() as u64).to_le_bytes());
     assert!(server.join().unwrap() == data);
 }
+
+/// Polls `fd` until `want` holds for (readable, writable), at most two seconds.
+#[allow(clippy::disallowed_methods)]
+fn poll_until(fd: &impl std::os::fd::AsFd, want: impl Fn((bool, bool)) -> bool) -> (bool, bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let got = quicsock_udp::poll_fd(fd, Duration::from_millis(10)).unwrap();
+        if want(got) || std::time::Instant::now() > deadline {
+            return got;
+        }
+    }
+}
+
+#[test]
+fn pollable_descriptors_follow_accept_recv_and_send() {
+    let mut config = server_config();
+    config.transport.transport.initial_max_data = quicsock_proto::VarInt::from_u32(64 * 1024);
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let lfd = l.pollable().unwrap();
+    assert_eq!(
+        quicsock_udp::poll_fd(&lfd, Duration::ZERO).unwrap(),
+        (false, false)
+    );
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    assert_eq!(
+        poll_until(&lfd, |r| r.0),
+        (true, false),
+        "a handshake completed: accept would not block"
+    );
+    let s = l.accept().unwrap();
+    assert_eq!(
+        quicsock_udp::poll_fd(&l, Duration::ZERO).unwrap(),
+        (false, false)
+    );
+
+    // Nothing to read yet; room to write.
+    assert_eq!(poll_until(&c, |r| r == (false, true)), (false, true));
+    assert_eq!(poll_until(&s, |r| r == (false, true)), (false, true));
+    c.send(b"ping", -1, Flags::NONE).unwrap();
+    assert!(
+        poll_until(&s, |r| r.0).0,
+        "data arrived: recv would not block"
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 4);
+    assert!(
+        !quicsock_udp::poll_fd(&s, Duration::ZERO).unwrap().0,
+        "read everything"
+    );
+
+    // Writable needs connection flow-control credit (reference §1.1): the server allows
+    // 64 KiB and does not read, so once they are sent the client is not writable.
+    let chunk = vec![7u8; 100_000];
+    c.send(&chunk, 0, Flags::NONE).unwrap();
+    assert!(!poll_until(&c, |r| !r.1).1, "no credit left: not writable");
+    // The server reads; its MAX_DATA brings credit back.
+    let mut got = 0;
+    let mut big = vec![0u8; 65536];
+    while got < chunk.len() {
+        got += s.recv(&mut big, Flags::NONE).unwrap().0;
+    }
+    assert!(poll_until(&c, |r| r.1).1, "credit again: writable");
+
+    // Closed: both report ready, and the calls return the error at once.
+    c.abort(5, b"done");
+    assert_eq!(poll_until(&s, |r| r == (true, true)), (true, true));
+    assert!(matches!(
+        s.recv(&mut buf, Flags::NONE),
+        Err(Error::Closed(_))
+    ));
+}

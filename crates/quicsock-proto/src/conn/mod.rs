@@ -580,6 +580,11 @@ impl Connection {
         Ok(())
     }
 
+    /// Whether a received DATAGRAM payload waits to be read.
+    pub fn has_datagram(&self) -> bool {
+        !self.datagrams_in.is_empty()
+    }
+
     /// The next received DATAGRAM payload.
     pub fn recv_datagram(&mut self) -> Option<Vec<u8>> {
         self.datagrams_in.pop_front()

@@ -947,13 +947,32 @@ impl Streams {
 
     /// Ids of streams that have data waiting to be read, FIN or reset included.
     pub fn readable_streams(&self) -> impl Iterator<Item = StreamId> + '_ {
-        self.streams.iter().filter_map(|(id, s)| {
-            let r = s.recv.as_ref()?;
-            (r.buf.readable() > 0
-                || r.state == RecvState::ResetRecvd
-                || (r.final_size == Some(r.buf.read_offset()) && r.state != RecvState::DataRead))
-                .then_some(*id)
-        })
+        self.streams
+            .keys()
+            .copied()
+            .filter(|id| self.has_readable(*id))
+    }
+
+    /// Whether a read of `id` would return something now: data, the FIN, or the reset.
+    pub fn has_readable(&self, id: StreamId) -> bool {
+        let Some(r) = self.streams.get(&id).and_then(|s| s.recv.as_ref()) else {
+            return false;
+        };
+        r.buf.readable() > 0
+            || r.state == RecvState::ResetRecvd
+            || (r.final_size == Some(r.buf.read_offset()) && r.state != RecvState::DataRead)
+    }
+
+    /// Whether a write to `id` would take at least one byte now (send buffer room and
+    /// a stream that can still send).
+    pub fn can_write(&self, id: StreamId) -> bool {
+        let Some(send) = self.streams.get(&id).and_then(|s| s.send.as_ref()) else {
+            return false;
+        };
+        send.stop_code.is_none()
+            && send.state.is_writable()
+            && !send.fin
+            && send.buf.buffered() < self.config.send_buffer
     }
 }
 
