@@ -44,7 +44,9 @@ pub struct ServerConfig {
     pub transport: TransportConfig,
     /// The UDP socket.
     pub socket: SocketConfig,
-    /// Connections in their handshake or waiting for `accept`, at most.
+    /// Connections in their handshake or waiting for `accept`, at most; beyond it new
+    /// connections are refused (CONNECTION_REFUSED), so a flood of Initials holds at most
+    /// this much state.
     pub backlog: usize,
     /// Connections at most.
     pub max_connections: usize,
@@ -57,7 +59,7 @@ impl ServerConfig {
             tls,
             transport: TransportConfig::default(),
             socket: SocketConfig::default(),
-            backlog: 1024,
+            backlog: 256,
             max_connections: 100_000,
         }
     }

@@ -93,6 +93,8 @@ pub(crate) struct State {
     pub(crate) accept_cond: Arc<Condvar>,
     /// Whether a listener takes new connections.
     pub(crate) listening: bool,
+    /// Connections not yet accepted, at most.
+    pub(crate) backlog: usize,
     /// The listener's pollable descriptor, once someone asked for it.
     pub(crate) listener_readiness: Option<Readiness>,
     /// Listeners and sockets that refer to this engine.
@@ -140,6 +142,7 @@ impl Engine {
                 accept_queue: VecDeque::new(),
                 accept_cond: Arc::new(Condvar::new()),
                 listening: false,
+                backlog: 0,
                 listener_readiness: None,
                 handles: 1,
                 wake_at: None,
@@ -374,13 +377,15 @@ impl State {
     /// Moves what connections reported to where the application finds it, accepts
     /// completed handshakes and forgets drained connections nobody holds.
     pub(crate) fn process(&mut self) {
-        // New server connections.
+        // New server connections. The backlog bounds those nobody accepted yet (in their
+        // handshake or waiting for `accept`); beyond it a new one is refused at once.
         while let Some(h) = self.endpoint.accept() {
-            if self.listening {
+            let waiting = self.conns.values().filter(|c| !c.attached).count();
+            if self.listening && waiting < self.backlog {
                 self.conns.insert(h, ConnState::new(false));
                 self.dirty.push(h);
             } else if let Some(conn) = self.endpoint.connection(h) {
-                conn.close(clock::now(), VarInt::ZERO, b"not listening");
+                conn.refuse(clock::now());
             }
         }
         let mut dirty = std::mem::take(&mut self.dirty);

@@ -41,7 +41,11 @@ impl QuicListener {
             ..EndpointConfig::default()
         };
         let engine = Engine::start(udp, endpoint)?;
-        engine.lock().listening = true;
+        {
+            let mut st = engine.lock();
+            st.listening = true;
+            st.backlog = config.backlog;
+        }
         Ok(Self {
             engine,
             nonblocking: Default::default(),
@@ -70,6 +74,22 @@ impl QuicListener {
         }
         drop(st);
         Ok(self.poll_fd.get().expect("set above").as_fd())
+    }
+
+    /// Connections not yet accepted: in their handshake or waiting for `accept` (at most
+    /// the backlog).
+    pub fn pending_count(&self) -> usize {
+        self.engine
+            .lock()
+            .conns
+            .values()
+            .filter(|c| !c.attached)
+            .count()
+    }
+
+    /// Connections the endpoint holds in any state, closing and draining ones included.
+    pub fn connection_count(&self) -> usize {
+        self.engine.lock().endpoint.connection_count()
     }
 
     /// Makes `accept` return [`Error::WouldBlock`] instead of waiting.

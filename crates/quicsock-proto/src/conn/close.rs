@@ -133,6 +133,15 @@ impl Connection {
         );
     }
 
+    /// Refuses the connection: CONNECTION_CLOSE with CONNECTION_REFUSED (RFC 9000 §20.1),
+    /// as a server does when it cannot take more connections.
+    pub fn refuse(&mut self, now: Timestamp) {
+        self.close_with_error(
+            now,
+            TransportError::new(TransportErrorCode::CONNECTION_REFUSED, "server busy"),
+        );
+    }
+
     /// Closes the connection for a transport error we detected.
     pub(crate) fn close_with_error(&mut self, now: Timestamp, e: TransportError) {
         if self.is_closed() {

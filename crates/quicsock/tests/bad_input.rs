@@ -1,0 +1,270 @@
+//! Hostile and broken peers against a real listener on loopback: garbage datagrams, an
+//! Initial flood and a peer that vanishes. None of them may block, slow or crash another
+//! connection or the listener, and none may make it keep state beyond its bounds.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quicsock::handshake::RustlsDriver;
+use quicsock::proto::conn::ConnectionError;
+use quicsock::proto::endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
+use quicsock::proto::rng::{Random, SeededRandom};
+use quicsock::proto::{Dir, Timestamp, VarInt};
+use quicsock::{tls, ClientConfig, Error, Flags, QuicListener, QuicSocket, ServerConfig};
+
+const ALPN: &[u8] = b"bad-input";
+
+fn server(backlog: usize, idle_ms: u32) -> (QuicListener, SocketAddr) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    let tls = tls::server_config(vec![key.cert.der().clone()], der.into(), &[ALPN]).unwrap();
+    let mut config = ServerConfig::new(tls);
+    config.backlog = backlog;
+    config.transport.transport.max_idle_timeout = VarInt::from_u32(idle_ms);
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    (l, addr)
+}
+
+fn client(addr: SocketAddr) -> QuicSocket {
+    QuicSocket::connect(
+        addr,
+        &ClientConfig::new(tls::insecure_client_config(&[ALPN]), "localhost"),
+    )
+    .unwrap()
+}
+
+/// Sends `len` bytes on a new stream and checks the server counted them all.
+fn transfer(c: &QuicSocket, s: &QuicSocket, len: usize) {
+    let id = c.open_stream(Flags::NONE).unwrap();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut buf = vec![0u8; 65536];
+            let mut total = 0;
+            loop {
+                let (n, fin) = s.recv_stream(id, &mut buf, Flags::NONE).unwrap();
+                total += n;
+                if fin {
+                    return total;
+                }
+            }
+        });
+        let chunk = vec![0xabu8; 65536];
+        let mut sent = 0;
+        while sent < len {
+            let n = chunk.len().min(len - sent);
+            c.send(&chunk[..n], id, Flags::NONE).unwrap();
+            sent += n;
+        }
+        c.send(b"", id, Flags::STREAM_FIN).unwrap();
+        assert_eq!(reader.join().unwrap(), len);
+    });
+}
+
+/// A client driven by hand over a plain UDP socket: the protocol core and rustls, with the
+/// test deciding when (and whether) it runs.
+struct RawClient {
+    ep: Endpoint,
+    h: ConnectionHandle,
+    udp: UdpSocket,
+    epoch: std::time::Instant,
+}
+
+impl RawClient {
+    #[allow(clippy::disallowed_methods)]
+    fn new(udp: UdpSocket, server: SocketAddr, seed: u64) -> Self {
+        let epoch = std::time::Instant::now();
+        let mut ep = Endpoint::new(EndpointConfig::default(), Box::new(SeededRandom::new(seed)));
+        let driver =
+            RustlsDriver::client(tls::insecure_client_config(&[ALPN]), "localhost").unwrap();
+        let h = ep
+            .connect(
+                Timestamp::ZERO,
+                server,
+                quicsock::TransportConfig::default(),
+                Box::new(driver),
+            )
+            .unwrap();
+        Self { ep, h, udp, epoch }
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(self.epoch.elapsed())
+    }
+
+    /// Sends what the connection has.
+    fn flush(&mut self) {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let now = self.now();
+            let Some((_, t)) = self.ep.poll_transmit(now, &mut buf) else {
+                break;
+            };
+            let _ = self.udp.send_to(&buf[..t.size], t.destination);
+        }
+    }
+
+    /// Runs the connection until `done` or `limit`.
+    #[allow(clippy::disallowed_methods)]
+    fn run(&mut self, limit: Duration, mut done: impl FnMut(&mut Self) -> bool) -> bool {
+        let end = std::time::Instant::now() + limit;
+        self.udp
+            .set_read_timeout(Some(Duration::from_millis(5)))
+            .unwrap();
+        let mut buf = vec![0u8; 65536];
+        while std::time::Instant::now() < end {
+            self.flush();
+            if done(self) {
+                return true;
+            }
+            if let Ok((n, from)) = self.udp.recv_from(&mut buf) {
+                let now = self.now();
+                self.ep.handle(now, from, None, &mut buf[..n]);
+            }
+            let now = self.now();
+            self.ep.handle_timeout(now);
+        }
+        false
+    }
+}
+
+#[test]
+fn garbage_datagrams_leave_the_listener_and_a_transfer_unharmed() {
+    let (l, addr) = server(64, 30_000);
+    let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A real first flight, to send broken copies of.
+    let mut raw = RawClient::new(UdpSocket::bind("127.0.0.1:0").unwrap(), addr, 7);
+    let mut initial = Vec::new();
+    let t = raw.ep.poll_transmit(raw.now(), &mut initial).unwrap();
+    initial.truncate(t.1.size);
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        (l, s)
+    });
+    let c = client(addr);
+    let (l, s) = t.join().unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| transfer(&c, &s, 20_000_000));
+        let mut rng = SeededRandom::new(1);
+        let mut d = vec![0u8; 1500];
+        for i in 0..8000u64 {
+            let len = match i % 4 {
+                // Random bytes of any size.
+                0 => 1 + rng.next_u64() as usize % 1500,
+                // Long headers that claim to be Initials (v1), random IDs and payload.
+                1 => {
+                    rng.fill(&mut d[..1200]);
+                    d[0] = 0xc0 | (d[0] & 0x0f);
+                    d[1..5].copy_from_slice(&1u32.to_be_bytes());
+                    d[5] = 8;
+                    1200
+                }
+                // A real Initial, truncated or with one byte changed.
+                2 => {
+                    let cut = 1 + rng.next_u64() as usize % initial.len();
+                    d[..initial.len()].copy_from_slice(&initial);
+                    if rng.next_u64() % 2 == 0 {
+                        cut
+                    } else {
+                        d[rng.next_u64() as usize % initial.len()] ^=
+                            1 + (rng.next_u64() as u8 & 0x7f);
+                        initial.len()
+                    }
+                }
+                // Short headers for IDs that do not exist.
+                _ => {
+                    rng.fill(&mut d[..100]);
+                    d[0] = 0x40 | (d[0] & 0x3f);
+                    100
+                }
+            };
+            let _ = attacker.send_to(&d[..len], addr);
+        }
+    });
+    // No state was kept for any of it (but for an intact copy of the real Initial, which
+    // is a genuine handshake attempt); the listener still takes a new client.
+    assert!(
+        l.connection_count() <= 2,
+        "{} connections",
+        l.connection_count()
+    );
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c2 = client(addr);
+    let s2 = t.join().unwrap();
+    transfer(&c2, &s2, 100_000);
+}
+
+#[test]
+fn an_initial_flood_holds_no_more_than_the_backlog() {
+    let (l, addr) = server(8, 1_000);
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        (l, s)
+    });
+    let c = client(addr);
+    let (l, s) = t.join().unwrap();
+    // 200 real first flights (real ClientHellos) from one socket, never answered.
+    let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut most = 0;
+    std::thread::scope(|scope| {
+        scope.spawn(|| transfer(&c, &s, 5_000_000));
+        for i in 0..200 {
+            let mut raw = RawClient::new(attacker.try_clone().unwrap(), addr, 100 + i);
+            raw.flush();
+            most = most.max(l.pending_count());
+        }
+    });
+    assert!(
+        most <= 8,
+        "{most} connections waiting beyond a backlog of 8"
+    );
+    // The half-open handshakes time out (1 s idle, at least three PTOs); then new clients
+    // are taken again.
+    let mut waited = Duration::ZERO;
+    while l.pending_count() > 0 && waited < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+        waited += Duration::from_millis(100);
+    }
+    assert_eq!(
+        l.pending_count(),
+        0,
+        "half-open handshakes still held after {waited:?}"
+    );
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c2 = client(addr);
+    let s2 = t.join().unwrap();
+    transfer(&c2, &s2, 100_000);
+}
+
+#[test]
+fn a_vanished_peer_times_out_without_disturbing_others() {
+    let (l, addr) = server(64, 1_000);
+    let l = Arc::new(l);
+    // A client that completes the handshake, sends a little, then is never heard again.
+    let mut raw = RawClient::new(UdpSocket::bind("127.0.0.1:0").unwrap(), addr, 9);
+    assert!(raw.run(Duration::from_secs(5), |r| r
+        .ep
+        .connection(r.h)
+        .is_some_and(|c| c.is_handshake_confirmed())));
+    let conn = raw.ep.connection(raw.h).unwrap();
+    let id = conn.open_stream(Dir::Bi).unwrap();
+    conn.write(id, b"hello, then silence", false).unwrap();
+    raw.flush();
+    let gone = l.accept().unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _, _) = gone.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(&buf[..n], b"hello, then silence");
+    // Meanwhile another client transfers as usual, and the silent one times out.
+    let l2 = l.clone();
+    let t = std::thread::spawn(move || l2.accept().unwrap());
+    let c = client(addr);
+    let s = t.join().unwrap();
+    transfer(&c, &s, 5_000_000);
+    gone.set_read_timeout(Some(Duration::from_secs(10)));
+    match gone.recv(&mut buf, Flags::NONE) {
+        Err(Error::Closed(ConnectionError::TimedOut)) => {}
+        other => panic!("expected the idle timeout, got {other:?}"),
+    }
+}
