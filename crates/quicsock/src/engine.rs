@@ -35,6 +35,7 @@ use quicsock_udp::{
 };
 
 use crate::clock;
+use crate::events::QuicEvent;
 use crate::readiness::Readiness;
 
 /// Datagrams one transmit pass builds before it sends them.
@@ -53,14 +54,20 @@ pub(crate) struct ConnState {
     pub(crate) readable: VecDeque<StreamId>,
     /// The stream `send` with stream id -1 uses (reference §1.3).
     pub(crate) active: Option<StreamId>,
-    /// Events for the application (notifications), oldest first.
-    pub(crate) events: VecDeque<Event>,
+    /// Events for the application (notifications of the enabled types), oldest first.
+    pub(crate) events: VecDeque<QuicEvent>,
+    /// The enabled event types, one bit per [`EventType`].
+    pub(crate) event_mask: u16,
+    /// The last NEW_TOKEN the server sent (clients).
+    pub(crate) token: Option<Vec<u8>>,
+    /// The unread rest of an event or datagram a short `recv` buffer cut, and its kind.
+    pub(crate) partial: Option<(Vec<u8>, crate::Flags)>,
     /// A `QuicSocket` owns this connection.
     pub(crate) attached: bool,
     /// The handshake completed.
     pub(crate) established: bool,
     /// Close once everything sent is acknowledged, or at this deadline.
-    pub(crate) linger: Option<(Timestamp, u64)>,
+    pub(crate) linger: Option<Linger>,
     /// Bytes written since the application's thread last transmitted.
     pub(crate) unflushed: usize,
     /// The pollable descriptor, once someone asked for it.
@@ -74,6 +81,9 @@ impl ConnState {
             readable: VecDeque::new(),
             active: None,
             events: VecDeque::new(),
+            event_mask: 0,
+            token: None,
+            partial: None,
             attached,
             established: false,
             linger: None,
@@ -81,6 +91,17 @@ impl ConnState {
             readiness: None,
         }
     }
+}
+
+/// A close waiting for the connection's data to be acknowledged.
+#[derive(Debug)]
+pub(crate) struct Linger {
+    /// Close anyway at this time.
+    pub(crate) deadline: Timestamp,
+    /// The application error code.
+    pub(crate) code: u64,
+    /// The reason phrase.
+    pub(crate) phrase: Vec<u8>,
 }
 
 /// The protocol state behind the engine's lock.
@@ -93,6 +114,8 @@ pub(crate) struct State {
     pub(crate) accept_cond: Arc<Condvar>,
     /// Whether a listener takes new connections.
     pub(crate) listening: bool,
+    /// The event types accepted connections start with (set on the listener).
+    pub(crate) listener_event_mask: u16,
     /// Connections not yet accepted, at most.
     pub(crate) backlog: usize,
     /// The listener's pollable descriptor, once someone asked for it.
@@ -142,6 +165,7 @@ impl Engine {
                 accept_queue: VecDeque::new(),
                 accept_cond: Arc::new(Condvar::new()),
                 listening: false,
+                listener_event_mask: 0,
                 backlog: 0,
                 listener_readiness: None,
                 handles: 1,
@@ -344,7 +368,7 @@ impl State {
         let linger = self
             .conns
             .values()
-            .filter_map(|c| c.linger.map(|l| l.0))
+            .filter_map(|c| c.linger.as_ref().map(|l| l.deadline))
             .min();
         [self.endpoint.poll_timeout(), linger]
             .into_iter()
@@ -355,19 +379,24 @@ impl State {
     /// Closes connections whose owner closed them once their data is acknowledged or
     /// their linger time ran out.
     fn lingering(&mut self, now: Timestamp) {
-        let handles: Vec<(ConnectionHandle, Timestamp, u64)> = self
+        let handles: Vec<ConnectionHandle> = self
             .conns
             .iter()
-            .filter_map(|(h, c)| c.linger.map(|(t, code)| (*h, t, code)))
+            .filter(|(_, c)| c.linger.is_some())
+            .map(|(h, _)| *h)
             .collect();
-        for (h, deadline, code) in handles {
+        for h in handles {
             let Some(conn) = self.endpoint.connection(h) else {
                 continue;
             };
+            let Some(cs) = self.conns.get_mut(&h) else {
+                continue;
+            };
+            let deadline = cs.linger.as_ref().map_or(now, |l| l.deadline);
             if conn.is_closed() || conn.streams().all_acked() || now >= deadline {
-                conn.close(now, VarInt::from_u64(code).unwrap_or(VarInt::ZERO), b"");
-                if let Some(c) = self.conns.get_mut(&h) {
-                    c.linger = None;
+                if let Some(l) = cs.linger.take() {
+                    let code = VarInt::from_u64(l.code).unwrap_or(VarInt::ZERO);
+                    conn.close(now, code, &l.phrase);
                 }
                 self.dirty.push(h);
             }
@@ -382,7 +411,9 @@ impl State {
         while let Some(h) = self.endpoint.accept() {
             let waiting = self.conns.values().filter(|c| !c.attached).count();
             if self.listening && waiting < self.backlog {
-                self.conns.insert(h, ConnState::new(false));
+                let mut cs = ConnState::new(false);
+                cs.event_mask = self.listener_event_mask;
+                self.conns.insert(h, cs);
                 self.dirty.push(h);
             } else if let Some(conn) = self.endpoint.connection(h) {
                 conn.refuse(clock::now());
@@ -415,8 +446,10 @@ impl State {
             None => (true, true),
             Some(c) if c.is_closed() => (true, true),
             Some(c) => {
-                let readable =
-                    c.has_datagram() || cs.readable.iter().any(|id| c.streams().has_readable(*id));
+                let readable = cs.partial.is_some()
+                    || !cs.events.is_empty()
+                    || c.has_datagram()
+                    || cs.readable.iter().any(|id| c.streams().has_readable(*id));
                 let credit = c.streams().connection_send_credit() > 0;
                 let writable = credit && cs.active.is_none_or(|id| c.streams().can_write(id));
                 (readable, writable)
@@ -457,10 +490,26 @@ impl State {
                 }
                 _ => {}
             }
-            if cs.events.len() >= MAX_PENDING_EVENTS {
-                cs.events.pop_front();
+            if let Event::NewToken(t) = &e {
+                cs.token = Some(t.clone());
             }
-            cs.events.push_back(e);
+            if cs.event_mask != 0 {
+                let side = conn.side();
+                let key_phase = conn.key_phase();
+                let streams = conn.streams();
+                let max_stream = |dir| {
+                    let (_, max) = streams.local_counts(dir);
+                    quicsock_proto::StreamId::new(side, dir, max.saturating_sub(1))
+                        .map_or(0, |id| id.into_inner())
+                };
+                let ev = QuicEvent::from_core(&e, key_phase, max_stream);
+                if let Some(ev) = ev.filter(|ev| cs.event_mask & ev.event_type().bit() != 0) {
+                    // Like a full receive buffer in Linux QUIC, a full queue drops the new one.
+                    if cs.events.len() < MAX_PENDING_EVENTS {
+                        cs.events.push_back(ev);
+                    }
+                }
+            }
         }
         let drained = conn.is_drained();
         if drained || conn.is_closed() {

@@ -17,6 +17,7 @@
 //!
 //! * [`QuicListener`] and [`QuicSocket`]: the verbs (`listener`, `socket`).
 //! * [`Flags`]: the message flags, with Linux QUIC's values.
+//! * [`events`]: the in-band events `recv` returns when enabled, in Linux QUIC's layout.
 //! * [`Error`]: one error type with the errno of each case.
 //! * [`handshake`]: the rustls driver over the protocol core's handshake boundary.
 //! * [`tls`]: rustls configurations for QUIC.
@@ -28,6 +29,7 @@ mod clock;
 mod config;
 mod engine;
 mod error;
+pub mod events;
 mod flags;
 pub mod handshake;
 mod listener;
@@ -39,6 +41,7 @@ pub mod tls;
 
 pub use config::{ClientConfig, ServerConfig, SocketConfig, TransportConfig};
 pub use error::{Error, Result};
+pub use events::{EventType, QuicEvent};
 pub use flags::Flags;
 pub use listener::QuicListener;
 pub use socket::{QuicSocket, StreamHandle, DEFAULT_LINGER};

@@ -76,6 +76,17 @@ impl QuicListener {
         Ok(self.poll_fd.get().expect("set above").as_fd())
     }
 
+    /// Enables or disables one type of in-band event for the connections this listener
+    /// accepts from now on (they inherit the listener's choice, as in Linux QUIC).
+    pub fn set_event(&self, ty: crate::EventType, on: bool) {
+        let mut st = self.engine.lock();
+        if on {
+            st.listener_event_mask |= ty.bit();
+        } else {
+            st.listener_event_mask &= !ty.bit();
+        }
+    }
+
     /// Connections not yet accepted: in their handshake or waiting for `accept` (at most
     /// the backlog).
     pub fn pending_count(&self) -> usize {

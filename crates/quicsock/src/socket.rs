@@ -17,6 +17,7 @@ use crate::clock;
 use crate::config::ClientConfig;
 use crate::engine::{Engine, State};
 use crate::error::{Error, Result};
+use crate::events::EventType;
 use crate::flags::Flags;
 use crate::handshake::RustlsDriver;
 
@@ -37,6 +38,8 @@ struct Modes {
     close_code: u64,
     /// Send every write at once instead of coalescing small ones.
     nodelay: bool,
+    /// The reason phrase `close` sends.
+    close_phrase: Vec<u8>,
 }
 
 /// One QUIC connection, used like a socket.
@@ -105,6 +108,7 @@ impl QuicSocket {
                 linger: DEFAULT_LINGER,
                 close_code: 0,
                 nodelay: false,
+                close_phrase: Vec::new(),
             }),
             closed: AtomicBool::new(false),
             poll_fd: std::sync::OnceLock::new(),
@@ -482,14 +486,40 @@ impl QuicSocket {
         now: Timestamp,
         buf: &mut [u8],
     ) -> Result<Option<(usize, i64, Flags)>> {
+        // The rest of an event or datagram a short buffer cut, then events (reference
+        // §1.5), then datagrams and stream data. A whole item read ends with EOR.
+        let Some(cs) = st.conns.get_mut(&self.h) else {
+            return Ok(None);
+        };
+        let item = match cs.partial.take() {
+            Some(item) => Some(item),
+            None => cs
+                .events
+                .pop_front()
+                .map(|ev| (ev.to_bytes(), Flags::NOTIFICATION)),
+        };
+        let item = match item {
+            Some(item) => Some(item),
+            None => st
+                .endpoint
+                .connection(self.h)
+                .and_then(|c| c.recv_datagram())
+                .map(|d| (d, Flags::DATAGRAM)),
+        };
+        if let Some((bytes, kind)) = item {
+            let n = bytes.len().min(buf.len());
+            buf[..n].copy_from_slice(&bytes[..n]);
+            if n < bytes.len() {
+                if let Some(cs) = st.conns.get_mut(&self.h) {
+                    cs.partial = Some((bytes[n..].to_vec(), kind));
+                }
+                return Ok(Some((n, -1, kind)));
+            }
+            return Ok(Some((n, -1, kind | Flags::EOR)));
+        }
         let Some(conn) = st.endpoint.connection(self.h) else {
             return Ok(None);
         };
-        if let Some(d) = conn.recv_datagram() {
-            let n = d.len().min(buf.len());
-            buf[..n].copy_from_slice(&d[..n]);
-            return Ok(Some((n, -1, Flags::DATAGRAM | Flags::EOR)));
-        }
         let Some(cs) = st.conns.get_mut(&self.h) else {
             return Ok(None);
         };
@@ -553,6 +583,21 @@ impl QuicSocket {
         self.modes().close_code = code;
     }
 
+    /// The application error code and reason phrase (at most 64 bytes) `close`,
+    /// `shutdown` and drop send (Linux QUIC's CONNECTION_CLOSE option).
+    pub fn set_close_info(&self, code: u64, phrase: &[u8]) -> Result<()> {
+        if phrase.len() > 64 {
+            return Err(Error::InvalidArgument("close phrase longer than 64 bytes"));
+        }
+        if VarInt::from_u64(code).is_err() {
+            return Err(Error::InvalidArgument("error code above 2^62"));
+        }
+        let mut m = self.modes();
+        m.close_code = code;
+        m.close_phrase = phrase.to_vec();
+        Ok(())
+    }
+
     /// The local address of the UDP socket.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         Ok(self.engine.local_addr()?)
@@ -572,6 +617,116 @@ impl QuicSocket {
         let mut st = self.engine.lock();
         let conn = st.conn(self.h)?;
         conn.driver()?.alpn().map(<[u8]>::to_vec)
+    }
+
+    /// Enables or disables one type of in-band event (Linux QUIC's EVENT option); all are
+    /// off at first. Enabled events come out of `recv` before any data.
+    pub fn set_event(&self, ty: EventType, on: bool) {
+        let mut st = self.engine.lock();
+        if let Some(cs) = st.conns.get_mut(&self.h) {
+            if on {
+                cs.event_mask |= ty.bit();
+            } else {
+                cs.event_mask &= !ty.bit();
+            }
+        }
+    }
+
+    /// Whether events of `ty` are enabled.
+    pub fn event_enabled(&self, ty: EventType) -> bool {
+        let st = self.engine.lock();
+        st.conns
+            .get(&self.h)
+            .is_some_and(|cs| cs.event_mask & ty.bit() != 0)
+    }
+
+    /// The connection once the handshake is done, for the options that need it
+    /// (Linux QUIC's ESTABLISHED state).
+    fn established<'a>(
+        &self,
+        st: &'a mut State,
+    ) -> Result<&'a mut quicsock_proto::conn::Connection> {
+        let conn = self.live(st)?;
+        if !conn.is_handshake_complete() {
+            return Err(Error::InvalidArgument("the handshake is not complete"));
+        }
+        Ok(conn)
+    }
+
+    /// Abandons sending on a stream with an application error code: RESET_STREAM
+    /// (Linux QUIC's STREAM_RESET option). Later sends on it fail.
+    pub fn reset_stream(&self, stream_id: i64, code: u64) -> Result<()> {
+        let id =
+            stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
+        let code =
+            VarInt::from_u64(code).map_err(|_| Error::InvalidArgument("error code above 2^62"))?;
+        let mut st = self.engine.lock();
+        let conn = self.established(&mut st)?;
+        conn.streams()
+            .reset(id, code)
+            .map_err(|e| stream_error(e, id))?;
+        self.flush(st);
+        Ok(())
+    }
+
+    /// Asks the peer to stop sending on a stream: STOP_SENDING (Linux QUIC's
+    /// STREAM_STOP_SENDING option).
+    pub fn stop_sending(&self, stream_id: i64, code: u64) -> Result<()> {
+        let id =
+            stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
+        let code =
+            VarInt::from_u64(code).map_err(|_| Error::InvalidArgument("error code above 2^62"))?;
+        let mut st = self.engine.lock();
+        let conn = self.established(&mut st)?;
+        conn.streams()
+            .stop_sending(id, code)
+            .map_err(|e| stream_error(e, id))?;
+        self.flush(st);
+        Ok(())
+    }
+
+    /// Starts a 1-RTT key update (Linux QUIC's KEY_UPDATE option). Refused before the
+    /// handshake is confirmed and while the previous update is not yet complete.
+    pub fn update_key(&self) -> Result<()> {
+        let mut st = self.engine.lock();
+        let conn = self.established(&mut st)?;
+        conn.initiate_key_update(clock::now())
+            .map_err(|e| match e {
+                quicsock_proto::conn::KeyUpdateError::InProgress => {
+                    Error::InvalidArgument("a key update is in progress")
+                }
+                _ => Error::InvalidArgument("the handshake is not confirmed"),
+            })?;
+        self.flush(st);
+        Ok(())
+    }
+
+    /// The transport parameters: ours, or the peer's (`remote`) once received (Linux
+    /// QUIC's TRANSPORT_PARAM option).
+    pub fn transport_params(
+        &self,
+        remote: bool,
+    ) -> Option<quicsock_proto::transport_params::TransportParameters> {
+        let mut st = self.engine.lock();
+        let conn = st.conn(self.h)?;
+        if remote {
+            conn.peer_params().cloned()
+        } else {
+            Some(conn.local_params().clone())
+        }
+    }
+
+    /// The last address-validation token the server sent in NEW_TOKEN (clients; Linux
+    /// QUIC's TOKEN option).
+    pub fn token(&self) -> Option<Vec<u8>> {
+        self.engine.lock().conns.get(&self.h)?.token.clone()
+    }
+
+    /// Starts closing: once everything sent is acknowledged (at most the linger time) the
+    /// connection closes with the code of [`set_close_info`](Self::set_close_info). Later
+    /// sends fail; `recv` returns what is left, then the close.
+    pub fn shutdown(&self) {
+        self.start_close();
     }
 
     /// A descriptor that polls readable when `recv` would not block and writable when
@@ -626,11 +781,7 @@ impl QuicSocket {
     /// waits for that. Returns [`Error::TimedOut`] if data was still unacknowledged when
     /// the linger time ran out.
     pub fn close(self) -> Result<()> {
-        let (linger, code) = {
-            let m = self.modes();
-            (m.linger, m.close_code)
-        };
-        self.start_close(linger, code);
+        let linger = self.start_close();
         let deadline = clock::now() + linger + Duration::from_secs(1);
         let mut st = self.engine.lock();
         loop {
@@ -654,17 +805,28 @@ impl QuicSocket {
         }
     }
 
-    fn start_close(&self, linger: Duration, code: u64) {
+    /// Has the engine close the connection once its data is acknowledged; returns the
+    /// linger time.
+    fn start_close(&self) -> Duration {
+        let (linger, code, phrase) = {
+            let m = self.modes();
+            (m.linger, m.close_code, m.close_phrase.clone())
+        };
         if self.closed.swap(true, Ordering::Relaxed) {
-            return;
+            return linger;
         }
         let mut st = self.engine.lock();
         let deadline = clock::now() + linger;
         if let Some(cs) = st.conns.get_mut(&self.h) {
-            cs.linger = Some((deadline, code));
+            cs.linger = Some(crate::engine::Linger {
+                deadline,
+                code,
+                phrase,
+            });
         }
         drop(st);
         self.engine.wake();
+        linger
     }
 }
 
@@ -734,11 +896,7 @@ impl std::io::Write for StreamHandle<'_> {
 
 impl Drop for QuicSocket {
     fn drop(&mut self) {
-        let (linger, code) = {
-            let m = self.modes();
-            (m.linger, m.close_code)
-        };
-        self.start_close(linger, code);
+        self.start_close();
         let mut st = self.engine.lock();
         if let Some(cs) = st.conns.get_mut(&self.h) {
             cs.attached = false;

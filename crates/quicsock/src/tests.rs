@@ -231,3 +231,197 @@ fn pollable_descriptors_follow_accept_recv_and_send() {
         Err(Error::Closed(_))
     ));
 }
+
+/// A connected pair with `listener_events` enabled on the listener before the connection.
+fn pair_with_events(listener_events: &[crate::EventType]) -> (QuicSocket, QuicSocket) {
+    let (l, addr) = listener();
+    for ty in listener_events {
+        l.set_event(*ty, true);
+    }
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let s = t.join().unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5)));
+    s.set_read_timeout(Some(Duration::from_secs(5)));
+    (c, s)
+}
+
+fn next_event(s: &QuicSocket) -> crate::QuicEvent {
+    let mut buf = [0u8; 256];
+    let (n, id, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(
+        (id, flags),
+        (-1, Flags::NOTIFICATION | Flags::EOR),
+        "an event comes first"
+    );
+    crate::QuicEvent::from_bytes(&buf[..n]).expect("a known event")
+}
+
+#[test]
+fn events_come_before_data_in_linux_layout() {
+    use crate::events::stream_state;
+    use crate::{EventType, QuicEvent};
+    let (c, s) = pair_with_events(&[EventType::StreamUpdate, EventType::ConnectionClose]);
+    assert!(
+        s.event_enabled(EventType::StreamUpdate),
+        "inherited from the listener"
+    );
+    assert!(!c.event_enabled(EventType::StreamUpdate), "off by default");
+    c.send(b"x", -1, Flags::STREAM_FIN).unwrap();
+    // A short buffer reads an event in pieces; the last piece carries EOR.
+    let mut piece = [0u8; 10];
+    let (n, id, flags) = s.recv(&mut piece, Flags::NONE).unwrap();
+    assert_eq!((n, id, flags), (10, -1, Flags::NOTIFICATION));
+    let mut whole = piece.to_vec();
+    let (n, _, flags) = s.recv(&mut piece, Flags::NONE).unwrap();
+    assert_eq!(flags, Flags::NOTIFICATION);
+    whole.extend_from_slice(&piece[..n]);
+    let (n, _, flags) = s.recv(&mut piece, Flags::NONE).unwrap();
+    assert_eq!(flags, Flags::NOTIFICATION | Flags::EOR);
+    whole.extend_from_slice(&piece[..n]);
+    assert_eq!(
+        QuicEvent::from_bytes(&whole).unwrap(),
+        QuicEvent::StreamUpdate {
+            id: 0,
+            state: stream_state::RECV_RECV,
+            errcode: 0,
+            final_size: 0
+        }
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        s.recv(&mut buf, Flags::NONE).unwrap(),
+        (1, 0, Flags::STREAM_FIN)
+    );
+    // The server resets its side of stream 0; the client, with the event on, hears it.
+    c.set_event(EventType::StreamUpdate, true);
+    s.send(b"abc", 0, Flags::NONE).unwrap();
+    s.reset_stream(0, 77).unwrap();
+    assert!(matches!(
+        s.send(b"more", 0, Flags::NONE),
+        Err(Error::InvalidArgument(_))
+    ));
+    let mut buf = [0u8; 256];
+    let ev = loop {
+        match c.recv(&mut buf, Flags::NONE) {
+            Ok((n, -1, f)) if f.contains(Flags::NOTIFICATION) => {
+                let ev = QuicEvent::from_bytes(&buf[..n]).unwrap();
+                // SEND_RECVD for the client's own stream may come first.
+                if matches!(ev, QuicEvent::StreamUpdate { state, .. } if state == stream_state::RECV_RESET_RECVD)
+                {
+                    break ev;
+                }
+            }
+            // The data sent before the reset may or may not arrive first.
+            Ok(_) | Err(Error::StreamReset(0, 77)) => continue,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(
+        matches!(
+            ev,
+            QuicEvent::StreamUpdate {
+                id: 0,
+                state: stream_state::RECV_RESET_RECVD,
+                errcode: 77,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    // The client closes with a code and phrase: the server's event carries them.
+    c.set_close_info(9, b"bye").unwrap();
+    c.close().unwrap();
+    assert_eq!(
+        next_event(&s),
+        QuicEvent::ConnectionClose {
+            errcode: 9,
+            frame: 0,
+            phrase: b"bye".to_vec()
+        }
+    );
+    assert!(matches!(
+        s.recv(&mut buf, Flags::NONE),
+        Err(Error::Closed(_))
+    ));
+}
+
+#[test]
+fn options_follow_their_state_rules() {
+    use crate::{EventType, QuicEvent};
+    let (c, s) = pair_with_events(&[]);
+    // Stream options need a stream that exists and a state that allows them.
+    assert!(matches!(c.reset_stream(8, 1), Err(Error::StreamClosed(8))));
+    assert!(matches!(
+        c.stop_sending(-5, 1),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.reset_stream(0, 1 << 62),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.set_close_info(1, &[b'x'; 65]),
+        Err(Error::InvalidArgument(_))
+    ));
+    // STOP_SENDING from the server: the client's next send on the stream fails with it.
+    c.send(b"hello", -1, Flags::NONE).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 5);
+    s.stop_sending(0, 33).unwrap();
+    let mut stopped = false;
+    for _ in 0..200 {
+        match c.send(b"more", 0, Flags::NONE) {
+            Err(Error::StreamStopped(0, 33)) => {
+                stopped = true;
+                break;
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(stopped, "STOP_SENDING reached the client");
+    // Transport parameters: ours and the peer's.
+    let mine = c.transport_params(false).unwrap();
+    let peer = c.transport_params(true).unwrap();
+    assert_eq!(
+        peer.initial_max_data,
+        s.transport_params(false).unwrap().initial_max_data
+    );
+    assert_eq!(
+        mine.initial_source_connection_id,
+        s.transport_params(true)
+            .unwrap()
+            .initial_source_connection_id
+    );
+    // A key update: the peer's event; a second one at once is refused.
+    s.set_event(EventType::KeyUpdate, true);
+    let mut updated = false;
+    for _ in 0..200 {
+        match c.update_key() {
+            Ok(()) => {
+                updated = true;
+                break;
+            }
+            // The client's handshake is confirmed when HANDSHAKE_DONE arrives.
+            Err(Error::InvalidArgument(_)) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(updated);
+    assert!(
+        matches!(c.update_key(), Err(Error::InvalidArgument(_))),
+        "one update at a time"
+    );
+    c.send(b"in the new phase", -1, Flags::STREAM_NEW).ok();
+    let id = c.open_stream(Flags::NONE).unwrap();
+    c.send(b"new keys", id, Flags::STREAM_FIN).unwrap();
+    assert_eq!(next_event(&s), QuicEvent::KeyUpdate { phase: 1 });
+    // After close, sends fail with the reason.
+    c.abort(3, b"done");
+    assert!(matches!(
+        c.send(b"x", id, Flags::NONE),
+        Err(Error::Closed(_))
+    ));
+    assert!(matches!(c.reset_stream(id, 1), Err(Error::Closed(_))));
+}

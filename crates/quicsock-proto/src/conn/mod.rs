@@ -494,6 +494,11 @@ impl Connection {
         self.bytes_in_flight
     }
 
+    /// Our transport parameters.
+    pub fn local_params(&self) -> &TransportParameters {
+        &self.local_params
+    }
+
     /// The peer's transport parameters, once received.
     pub fn peer_params(&self) -> Option<&TransportParameters> {
         self.peer_params.as_ref()
