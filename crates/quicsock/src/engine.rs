@@ -36,6 +36,7 @@ use quicsock_udp::{
 
 use crate::clock;
 use crate::events::QuicEvent;
+use crate::handshake::dispatch::{self, ListenerTable};
 use crate::readiness::Readiness;
 
 /// Datagrams one transmit pass builds before it sends them.
@@ -62,6 +63,8 @@ pub(crate) struct ConnState {
     pub(crate) token: Option<Vec<u8>>,
     /// The unread rest of an event or datagram a short `recv` buffer cut, and its kind.
     pub(crate) partial: Option<(Vec<u8>, crate::Flags)>,
+    /// The listener a server connection belongs to, once its handshake completed.
+    pub(crate) listener: Option<u64>,
     /// A `QuicSocket` owns this connection.
     pub(crate) attached: bool,
     /// The handshake completed.
@@ -84,6 +87,7 @@ impl ConnState {
             event_mask: 0,
             token: None,
             partial: None,
+            listener: None,
             attached,
             established: false,
             linger: None,
@@ -104,22 +108,44 @@ pub(crate) struct Linger {
     pub(crate) phrase: Vec<u8>,
 }
 
+/// One listener of the socket.
+#[derive(Debug)]
+pub(crate) struct ListenerState {
+    /// Which listener.
+    pub(crate) id: u64,
+    /// Its connections whose handshake completed, waiting for `accept`.
+    pub(crate) accept_queue: VecDeque<ConnectionHandle>,
+    /// Woken when `accept_queue` grows.
+    pub(crate) accept_cond: Arc<Condvar>,
+    /// The event types its connections start with.
+    pub(crate) event_mask: u16,
+    /// Connections in their handshake or waiting, at most.
+    pub(crate) backlog: usize,
+    /// Its pollable descriptor, once someone asked for it.
+    pub(crate) readiness: Option<Readiness>,
+}
+
+impl ListenerState {
+    pub(crate) fn new(id: u64, backlog: usize) -> Self {
+        Self {
+            id,
+            accept_queue: VecDeque::new(),
+            accept_cond: Arc::new(Condvar::new()),
+            event_mask: 0,
+            backlog,
+            readiness: None,
+        }
+    }
+}
+
 /// The protocol state behind the engine's lock.
 pub(crate) struct State {
     pub(crate) endpoint: Endpoint,
     pub(crate) conns: HashMap<ConnectionHandle, ConnState>,
-    /// Server connections whose handshake completed, waiting for `accept`.
-    pub(crate) accept_queue: VecDeque<ConnectionHandle>,
-    /// Woken when `accept_queue` grows.
-    pub(crate) accept_cond: Arc<Condvar>,
-    /// Whether a listener takes new connections.
-    pub(crate) listening: bool,
-    /// The event types accepted connections start with (set on the listener).
-    pub(crate) listener_event_mask: u16,
-    /// Connections not yet accepted, at most.
-    pub(crate) backlog: usize,
-    /// The listener's pollable descriptor, once someone asked for it.
-    pub(crate) listener_readiness: Option<Readiness>,
+    /// The listeners on this socket (several with disjoint ALPN lists, reference §2.1).
+    pub(crate) listeners: Vec<ListenerState>,
+    /// Their ALPN lists and TLS configurations, shared with the handshake drivers.
+    pub(crate) table: ListenerTable,
     /// Listeners and sockets that refer to this engine.
     pub(crate) handles: usize,
     /// When the engine thread will wake by itself, so that others wake it earlier.
@@ -154,7 +180,11 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// An engine on `udp` with its thread started.
-    pub(crate) fn start(udp: UdpSocket, config: EndpointConfig) -> io::Result<Arc<Self>> {
+    pub(crate) fn start(
+        udp: UdpSocket,
+        config: EndpointConfig,
+        table: ListenerTable,
+    ) -> io::Result<Arc<Self>> {
         udp.set_nonblocking(true)?;
         let engine = Arc::new(Self {
             udp,
@@ -162,12 +192,8 @@ impl Engine {
             state: Mutex::new(State {
                 endpoint: Endpoint::new(config, Box::new(SystemRandom)),
                 conns: HashMap::new(),
-                accept_queue: VecDeque::new(),
-                accept_cond: Arc::new(Condvar::new()),
-                listening: false,
-                listener_event_mask: 0,
-                backlog: 0,
-                listener_readiness: None,
+                listeners: Vec::new(),
+                table,
                 handles: 1,
                 wake_at: None,
                 dirty: Vec::new(),
@@ -410,9 +436,12 @@ impl State {
         // handshake or waiting for `accept`); beyond it a new one is refused at once.
         while let Some(h) = self.endpoint.accept() {
             let waiting = self.conns.values().filter(|c| !c.attached).count();
-            if self.listening && waiting < self.backlog {
+            let backlog = self.listeners.iter().map(|l| l.backlog).max().unwrap_or(0);
+            if waiting < backlog {
+                // Which listener it belongs to is known once its ClientHello is read; until
+                // then it reports what any listener asked for.
                 let mut cs = ConnState::new(false);
-                cs.event_mask = self.listener_event_mask;
+                cs.event_mask = self.listeners.iter().fold(0, |m, l| m | l.event_mask);
                 self.conns.insert(h, cs);
                 self.dirty.push(h);
             } else if let Some(conn) = self.endpoint.connection(h) {
@@ -426,9 +455,11 @@ impl State {
             self.process_conn(h);
             self.refresh_readiness(h);
         }
-        let pending = !self.accept_queue.is_empty();
-        if let Some(r) = self.listener_readiness.as_mut() {
-            r.set(pending, false);
+        for l in &mut self.listeners {
+            let pending = !l.accept_queue.is_empty();
+            if let Some(r) = l.readiness.as_mut() {
+                r.set(pending, false);
+            }
         }
     }
 
@@ -476,8 +507,20 @@ impl State {
                 Event::HandshakeComplete => {
                     cs.established = true;
                     if !cs.attached && conn.side() == quicsock_proto::Side::Server {
-                        self.accept_queue.push_back(h);
-                        self.accept_cond.notify_all();
+                        // The listener serving the negotiated protocol takes it.
+                        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+                        let owner = dispatch::owner(&table, conn.driver().and_then(|d| d.alpn()));
+                        drop(table);
+                        match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
+                            Some(l) => {
+                                cs.listener = Some(l.id);
+                                cs.event_mask = l.event_mask;
+                                l.accept_queue.push_back(h);
+                                l.accept_cond.notify_all();
+                            }
+                            // Its listener closed meanwhile.
+                            None => conn.close(clock::now(), VarInt::ZERO, b"listener closed"),
+                        }
                     }
                 }
                 Event::Stream(StreamEvent::Readable(id)) if !cs.readable.contains(id) => {
@@ -519,7 +562,7 @@ impl State {
             cs.cond.notify_all();
         }
         if drained && !cs.attached {
-            let was_queued = self.accept_queue.contains(&h);
+            let was_queued = self.listeners.iter().any(|l| l.accept_queue.contains(&h));
             if !was_queued {
                 self.conns.remove(&h);
                 self.endpoint.remove(h);

@@ -1,9 +1,18 @@
 //! [`QuicListener`]: bind, listen, accept (reference §1.1). New connections complete
 //! their handshake in the background; `accept` hands out those that did, in order.
+//!
+//! Several listeners in one process may bind the same address and port with disjoint ALPN
+//! lists (reference §2.1): they share one UDP socket and engine, and each new connection
+//! goes to the listener serving the first protocol its client offers that any of them
+//! serves (a listener with an empty ALPN list takes the others). A client offering none of
+//! them is refused with the TLS no_application_protocol alert. The transport settings of the
+//! first listener on an address apply to all of its connections.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use quicsock_proto::endpoint::{EndpointConfig, ServerConfig as EndpointServer};
@@ -11,28 +20,69 @@ use quicsock_udp::UdpSocket;
 
 use crate::clock;
 use crate::config::ServerConfig;
-use crate::engine::Engine;
+use crate::engine::{Engine, ListenerState, State};
 use crate::error::{Error, Result};
-use crate::handshake::RustlsDriver;
+use crate::handshake::dispatch::{DispatchDriver, ListenerTable, ListenerTls};
 use crate::readiness::Readiness;
 use crate::socket::QuicSocket;
+
+/// Engines with listeners, by bound address, so a second listener can share the port.
+static BOUND: Mutex<Option<HashMap<SocketAddr, Weak<Engine>>>> = Mutex::new(None);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Accepts QUIC connections on one UDP address.
 #[derive(Debug)]
 pub struct QuicListener {
     engine: Arc<Engine>,
-    nonblocking: std::sync::atomic::AtomicBool,
+    id: u64,
+    nonblocking: AtomicBool,
     poll_fd: std::sync::OnceLock<OwnedFd>,
 }
 
 impl QuicListener {
-    /// Binds `addr` and listens (an IPv6 wildcard address takes IPv4 clients too).
+    /// Binds `addr` and listens (an IPv6 wildcard address takes IPv4 clients too). If
+    /// another listener of this process is bound to `addr` (with a port other than 0),
+    /// this one shares its socket and serves the protocols of its own ALPN list, which
+    /// must not overlap the others'.
     pub fn bind(addr: SocketAddr, config: &ServerConfig) -> Result<Self> {
+        let entry = |id| ListenerTls {
+            id,
+            alpns: config.tls.alpn_protocols.clone(),
+            tls: config.tls.clone(),
+        };
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut bound = BOUND.lock().unwrap_or_else(|e| e.into_inner());
+        let map = bound.get_or_insert_with(HashMap::new);
+        map.retain(|_, e| e.strong_count() > 0);
+        if addr.port() != 0 {
+            if let Some(engine) = map.get(&addr).and_then(Weak::upgrade) {
+                let mut st = engine.lock();
+                let mut table = st.table.write().unwrap_or_else(|e| e.into_inner());
+                let clash = table.iter().any(|l| {
+                    l.alpns.is_empty() && config.tls.alpn_protocols.is_empty()
+                        || l.alpns
+                            .iter()
+                            .any(|a| config.tls.alpn_protocols.contains(a))
+                });
+                if clash {
+                    return Err(Error::InvalidArgument(
+                        "another listener on this address serves one of these ALPNs",
+                    ));
+                }
+                table.push(entry(id));
+                drop(table);
+                st.listeners.push(ListenerState::new(id, config.backlog));
+                st.handles += 1;
+                drop(st);
+                return Ok(Self::new(engine, id));
+            }
+        }
         let udp = UdpSocket::bind_with(addr, &config.socket)?;
-        let tls = config.tls.clone();
+        let table: ListenerTable = Arc::new(std::sync::RwLock::new(vec![entry(id)]));
+        let drivers = table.clone();
         let server = EndpointServer {
             connection: config.transport.clone(),
-            driver: Arc::new(move || Box::new(RustlsDriver::server(tls.clone()))),
+            driver: Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))),
             backlog: config.backlog,
             max_connections: config.max_connections,
         };
@@ -40,17 +90,30 @@ impl QuicListener {
             server: Some(server),
             ..EndpointConfig::default()
         };
-        let engine = Engine::start(udp, endpoint)?;
-        {
-            let mut st = engine.lock();
-            st.listening = true;
-            st.backlog = config.backlog;
-        }
-        Ok(Self {
+        let engine = Engine::start(udp, endpoint, table)?;
+        engine
+            .lock()
+            .listeners
+            .push(ListenerState::new(id, config.backlog));
+        map.insert(engine.local_addr()?, Arc::downgrade(&engine));
+        Ok(Self::new(engine, id))
+    }
+
+    fn new(engine: Arc<Engine>, id: u64) -> Self {
+        Self {
             engine,
-            nonblocking: Default::default(),
+            id,
+            nonblocking: AtomicBool::new(false),
             poll_fd: std::sync::OnceLock::new(),
-        })
+        }
+    }
+
+    /// This listener's state in the engine.
+    fn mine<'a>(&self, st: &'a mut MutexGuard<'_, State>) -> &'a mut ListenerState {
+        st.listeners
+            .iter_mut()
+            .find(|l| l.id == self.id)
+            .expect("a listener's state lives as long as the listener")
     }
 
     /// The address the listener is bound to.
@@ -67,9 +130,10 @@ impl QuicListener {
         let mut st = self.engine.lock();
         if self.poll_fd.get().is_none() {
             let mut r = Readiness::new()?;
-            r.set(!st.accept_queue.is_empty(), false);
             let dup = r.dup()?;
-            st.listener_readiness = Some(r);
+            let me = self.mine(&mut st);
+            r.set(!me.accept_queue.is_empty(), false);
+            me.readiness = Some(r);
             let _ = self.poll_fd.set(dup);
         }
         drop(st);
@@ -80,15 +144,16 @@ impl QuicListener {
     /// accepts from now on (they inherit the listener's choice, as in Linux QUIC).
     pub fn set_event(&self, ty: crate::EventType, on: bool) {
         let mut st = self.engine.lock();
+        let me = self.mine(&mut st);
         if on {
-            st.listener_event_mask |= ty.bit();
+            me.event_mask |= ty.bit();
         } else {
-            st.listener_event_mask &= !ty.bit();
+            me.event_mask &= !ty.bit();
         }
     }
 
-    /// Connections not yet accepted: in their handshake or waiting for `accept` (at most
-    /// the backlog).
+    /// Connections not yet accepted on this socket: in their handshake or waiting for
+    /// `accept` (at most the backlog).
     pub fn pending_count(&self) -> usize {
         self.engine
             .lock()
@@ -98,15 +163,15 @@ impl QuicListener {
             .count()
     }
 
-    /// Connections the endpoint holds in any state, closing and draining ones included.
+    /// Connections the socket's endpoint holds in any state, closing and draining ones
+    /// included.
     pub fn connection_count(&self) -> usize {
         self.engine.lock().endpoint.connection_count()
     }
 
     /// Makes `accept` return [`Error::WouldBlock`] instead of waiting.
     pub fn set_nonblocking(&self, nonblocking: bool) {
-        self.nonblocking
-            .store(nonblocking, std::sync::atomic::Ordering::Relaxed);
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
     }
 
     /// The next connection whose handshake completed.
@@ -119,21 +184,22 @@ impl QuicListener {
         let deadline = timeout.map(|t| clock::now() + t);
         let mut st = self.engine.lock();
         loop {
-            while let Some(h) = st.accept_queue.pop_front() {
+            while let Some(h) = self.mine(&mut st).accept_queue.pop_front() {
                 let Some(cs) = st.conns.get_mut(&h) else {
                     continue;
                 };
                 cs.attached = true;
                 let cond = cs.cond.clone();
                 st.handles += 1;
-                let pending = !st.accept_queue.is_empty();
-                if let Some(r) = st.listener_readiness.as_mut() {
+                let me = self.mine(&mut st);
+                let pending = !me.accept_queue.is_empty();
+                if let Some(r) = me.readiness.as_mut() {
                     r.set(pending, false);
                 }
                 drop(st);
                 return Ok(QuicSocket::attach(self.engine.clone(), h, cond));
             }
-            if self.nonblocking.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(Error::WouldBlock);
             }
             let wait = match deadline {
@@ -146,7 +212,7 @@ impl QuicListener {
                 }
                 None => Duration::from_secs(3600),
             };
-            let cond = st.accept_cond.clone();
+            let cond = self.mine(&mut st).accept_cond.clone();
             st = cond
                 .wait_timeout(st, wait)
                 .map(|(g, _)| g)
@@ -176,18 +242,29 @@ impl AsRawFd for QuicListener {
 impl Drop for QuicListener {
     fn drop(&mut self) {
         let mut st = self.engine.lock();
-        st.listening = false;
-        // Connections never accepted are closed; accepted ones live on.
+        let i = st.listeners.iter().position(|l| l.id == self.id);
+        let queued: Vec<_> = i
+            .map(|i| st.listeners.remove(i))
+            .map(|l| l.accept_queue.into())
+            .unwrap_or_default();
+        st.table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|l| l.id != self.id);
+        // Its connections never accepted are closed; accepted ones live on. The last
+        // listener also closes those still in their handshake.
+        let last = st.listeners.is_empty();
+        let mut close: Vec<_> = queued;
+        if last {
+            close.extend(
+                st.conns
+                    .iter()
+                    .filter(|(_, c)| !c.attached)
+                    .map(|(h, _)| *h),
+            );
+        }
         let now = clock::now();
-        let queued: Vec<_> = st.accept_queue.drain(..).collect();
-        let unattached: Vec<_> = st
-            .conns
-            .iter()
-            .filter(|(_, c)| !c.attached)
-            .map(|(h, _)| *h)
-            .chain(queued)
-            .collect();
-        for h in unattached {
+        for h in close {
             if let Some(c) = st.conn(h) {
                 c.close(now, quicsock_proto::VarInt::ZERO, b"listener closed");
             }

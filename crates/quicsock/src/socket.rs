@@ -72,7 +72,7 @@ impl QuicSocket {
         };
         let udp = UdpSocket::bind_with(local, &config.socket)?;
         let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
-        let engine = Engine::start(udp, EndpointConfig::default())?;
+        let engine = Engine::start(udp, EndpointConfig::default(), Default::default())?;
         let mut st = engine.lock();
         let now = clock::now();
         let h = match st

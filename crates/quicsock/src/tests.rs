@@ -117,7 +117,7 @@ fn a_refused_handshake_is_a_typed_error() {
     cfg.tls = tls::insecure_client_config(&[b"other"]);
     match QuicSocket::connect(addr, &cfg) {
         Err(Error::Handshake(e)) => {
-            assert!(e.to_string().contains("no application protocol"), "{e}")
+            assert!(e.to_string().contains("alert 120"), "{e}")
         }
         other => panic!("{other:?}"),
     }
@@ -424,4 +424,72 @@ fn options_follow_their_state_rules() {
         Err(Error::Closed(_))
     ));
     assert!(matches!(c.reset_stream(id, 1), Err(Error::Closed(_))));
+}
+
+fn server_config_alpn(alpn: &[&[u8]]) -> ServerConfig {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    ServerConfig::new(tls::server_config(vec![key.cert.der().clone()], der.into(), alpn).unwrap())
+}
+
+fn connect_offering(addr: std::net::SocketAddr, alpn: &[&[u8]]) -> crate::Result<QuicSocket> {
+    let mut config = ClientConfig::new(tls::insecure_client_config(alpn), "localhost");
+    config.handshake_timeout = Duration::from_secs(5);
+    QuicSocket::connect(addr, &config)
+}
+
+#[test]
+fn listeners_share_a_port_and_split_connections_by_alpn() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let smb = QuicListener::bind(addr, &server_config_alpn(&[b"smb"])).unwrap();
+    let web = QuicListener::bind(addr, &server_config_alpn(&[b"h3", b"hq-interop"])).unwrap();
+    assert_eq!(
+        smb.local_addr().unwrap(),
+        web.local_addr().unwrap(),
+        "one UDP socket"
+    );
+    match QuicListener::bind(addr, &server_config_alpn(&[b"hq-interop"])) {
+        Err(Error::InvalidArgument(_)) => {}
+        other => panic!("an overlapping ALPN list must be refused: {other:?}"),
+    }
+    // The first protocol the client offers that a listener serves decides.
+    let c = connect_offering(addr, &[b"nfs", b"hq-interop", b"smb"]).unwrap();
+    let s = web.accept_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(s.alpn().as_deref(), Some(&b"hq-interop"[..]));
+    let c2 = connect_offering(addr, &[b"smb"]).unwrap();
+    let s2 = smb.accept_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(s2.alpn().as_deref(), Some(&b"smb"[..]));
+    smb.set_nonblocking(true);
+    web.set_nonblocking(true);
+    assert!(matches!(smb.accept(), Err(Error::WouldBlock)));
+    assert!(matches!(web.accept(), Err(Error::WouldBlock)));
+    // Both connections work.
+    for (c, s) in [(&c, &s), (&c2, &s2)] {
+        c.send(b"hi", -1, Flags::STREAM_FIN).unwrap();
+        let mut buf = [0u8; 8];
+        s.set_read_timeout(Some(Duration::from_secs(5)));
+        assert_eq!(
+            s.recv(&mut buf, Flags::NONE).unwrap(),
+            (2, 0, Flags::STREAM_FIN)
+        );
+    }
+    // No listener serves "nfs": refused with no_application_protocol.
+    match connect_offering(addr, &[b"nfs"]) {
+        Err(Error::Handshake(e)) => assert!(e.to_string().contains("alert 120"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // Once the smb listener is gone its protocol is refused; the other still serves.
+    drop(smb);
+    assert!(matches!(
+        connect_offering(addr, &[b"smb"]),
+        Err(Error::Handshake(_))
+    ));
+    let _c3 = connect_offering(addr, &[b"h3"]).unwrap();
+    web.set_nonblocking(false);
+    assert!(web.accept_timeout(Some(Duration::from_secs(5))).is_ok());
 }

@@ -7,6 +7,8 @@
 //! * The fixed-secret test driver lives in the protocol core
 //!   ([`quicsock_proto::conn::FixedSecretDriver`]).
 
+pub(crate) mod client_hello;
+pub(crate) mod dispatch;
 mod rustls_driver;
 mod secrets;
 #[cfg(test)]

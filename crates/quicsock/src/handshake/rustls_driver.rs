@@ -207,6 +207,50 @@ impl RustlsDriver {
         Ok(())
     }
 
+    /// Advances the handshake with `pending` (handshake bytes already taken from the
+    /// connection, such as a ClientHello read to pick a listener) and what arrived since.
+    pub(crate) fn drive_with(
+        &mut self,
+        conn: &mut Connection,
+        pending: &[u8],
+    ) -> Result<(), TransportError> {
+        if self.tls.is_none() {
+            self.start(conn)?;
+        }
+        if !pending.is_empty() {
+            self.absorb(conn, pending)?;
+        }
+        while let Some((_level, data)) = conn.read_handshake() {
+            self.absorb(conn, &data)?;
+        }
+        if !self.tls.as_ref().expect("started").is_handshaking() {
+            self.take_peer_params(conn)?;
+        }
+        self.flush(conn)?;
+        let tls = self.tls.as_ref().expect("started");
+        if !self.complete && !tls.is_handshaking() {
+            self.complete = true;
+            conn.handshake_complete()?;
+        }
+        Ok(())
+    }
+
+    /// Hands received handshake bytes to TLS.
+    fn absorb(&mut self, conn: &mut Connection, data: &[u8]) -> Result<(), TransportError> {
+        let tls = self.tls.as_mut().expect("started");
+        if let Err(e) = tls.read_hs(data) {
+            // Whatever TLS wrote (its alert is carried by CRYPTO_ERROR instead) is moot.
+            return Err(self.tls_error(e));
+        }
+        // A server has the client's parameters once it read the ClientHello. A client
+        // waits for the end of the handshake: when it resumes a session, rustls reports
+        // the parameters remembered from that session until EncryptedExtensions arrive.
+        if matches!(self.role, Role::Server { .. }) {
+            self.take_peer_params(conn)?;
+        }
+        Ok(())
+    }
+
     fn tls_error(&mut self, e: rustls::Error) -> TransportError {
         let alert = self
             .tls
@@ -231,32 +275,7 @@ impl RustlsDriver {
 
 impl HandshakeDriver for RustlsDriver {
     fn drive(&mut self, conn: &mut Connection, _now: Timestamp) -> Result<(), TransportError> {
-        if self.tls.is_none() {
-            self.start(conn)?;
-        }
-        while let Some((_level, data)) = conn.read_handshake() {
-            let tls = self.tls.as_mut().expect("started");
-            if let Err(e) = tls.read_hs(&data) {
-                // Whatever TLS wrote (its alert is carried by CRYPTO_ERROR instead) is moot.
-                return Err(self.tls_error(e));
-            }
-            // A server has the client's parameters once it read the ClientHello. A client
-            // waits for the end of the handshake: when it resumes a session, rustls reports
-            // the parameters remembered from that session until EncryptedExtensions arrive.
-            if matches!(self.role, Role::Server { .. }) {
-                self.take_peer_params(conn)?;
-            }
-        }
-        if !self.tls.as_ref().expect("started").is_handshaking() {
-            self.take_peer_params(conn)?;
-        }
-        self.flush(conn)?;
-        let tls = self.tls.as_ref().expect("started");
-        if !self.complete && !tls.is_handshaking() {
-            self.complete = true;
-            conn.handshake_complete()?;
-        }
-        Ok(())
+        self.drive_with(conn, &[])
     }
 
     fn alpn(&self) -> Option<&[u8]> {
