@@ -570,6 +570,20 @@ impl State {
         }
     }
 
+    /// A call found nothing to read (`read`) or no room to write: the descriptor shows
+    /// that until the engine's next refresh, which then makes the change back an edge.
+    pub(crate) fn would_block(&mut self, h: ConnectionHandle, read: bool) {
+        if let Some(r) = self.conns.get_mut(&h).and_then(|c| c.readiness.as_mut()) {
+            let (readable, writable) = r.state();
+            if read {
+                r.set(false, writable);
+            } else {
+                r.set(readable, false);
+            }
+        }
+        self.dirty.push(h);
+    }
+
     /// Marks a connection for processing at the next transmit.
     pub(crate) fn dirty_push(&mut self, h: ConnectionHandle) {
         self.dirty.push(h);

@@ -21,6 +21,7 @@
 //! * [`Error`]: one error type with the errno of each case.
 //! * [`handshake`]: the rustls driver over the protocol core's handshake boundary.
 //! * [`tls`]: rustls configurations for QUIC.
+//! * [`tokio_io`] (feature `tokio`): async connect, accept and streams for tokio.
 //! * `engine`: the thread per UDP socket and the locking (its module docs say who runs
 //!   receive, timers and transmit).
 #![forbid(unsafe_code)]
@@ -38,6 +39,8 @@ mod socket;
 #[cfg(test)]
 mod tests;
 pub mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio_io;
 
 pub use config::{ClientConfig, ServerConfig, SocketConfig, TransportConfig};
 pub use error::{Error, Result};

@@ -40,6 +40,11 @@ impl Readiness {
         })
     }
 
+    /// What it shows now: (readable, writable).
+    pub(crate) fn state(&self) -> (bool, bool) {
+        (self.readable, self.writable)
+    }
+
     /// Shows `readable` and `writable`; a syscall or two only when they change.
     pub(crate) fn set(&mut self, readable: bool, writable: bool) {
         if readable != self.readable {

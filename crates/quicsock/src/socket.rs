@@ -25,6 +25,13 @@ use crate::handshake::RustlsDriver;
 /// itself.
 const COALESCE_BYTES: usize = 32 * 1024;
 
+/// What a blocked call waits for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Waiting {
+    Read,
+    Write,
+}
+
 /// How long `close` waits, by default, for what was sent to be acknowledged.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(30);
 
@@ -173,10 +180,14 @@ impl QuicSocket {
     /// call must not block.
     fn block<'a>(
         &self,
-        st: MutexGuard<'a, State>,
+        mut st: MutexGuard<'a, State>,
         deadline: Option<Option<Timestamp>>,
+        waiting_to: Waiting,
     ) -> Result<MutexGuard<'a, State>> {
         let Some(deadline) = deadline else {
+            // The pollable descriptor now shows what the caller found, so that the change
+            // back is an edge an edge-triggered poller (tokio) sees.
+            st.would_block(self.h, waiting_to == Waiting::Read);
             return Err(Error::WouldBlock);
         };
         let wait = match deadline {
@@ -223,7 +234,7 @@ impl QuicSocket {
         let id = loop {
             match self.pick_stream(&mut st, stream_id, flags)? {
                 Some(id) => break id,
-                None => st = self.block(st, stream_wait)?,
+                None => st = self.block(st, stream_wait, Waiting::Write)?,
             }
         };
         let mut written = 0;
@@ -249,7 +260,7 @@ impl QuicSocket {
                 return Ok(written);
             }
             // Nothing fits, and nothing changed since the lock was taken: wait for room.
-            st = match self.block(st, deadline) {
+            st = match self.block(st, deadline, Waiting::Write) {
                 Ok(st) => st,
                 Err(e) if written > 0 && matches!(e, Error::TimedOut) => return Ok(written),
                 Err(e) => return Err(e),
@@ -387,7 +398,7 @@ impl QuicSocket {
             if st.conn(self.h).is_none() {
                 return Err(Error::Closed(ConnectionError::TimedOut));
             }
-            st = self.block(st, deadline)?;
+            st = self.block(st, deadline, Waiting::Read)?;
         }
     }
 
@@ -430,7 +441,7 @@ impl QuicSocket {
                     conn.error().cloned().unwrap_or(ConnectionError::TimedOut),
                 ));
             }
-            st = self.block(st, deadline)?;
+            st = self.block(st, deadline, Waiting::Read)?;
         }
     }
 
@@ -466,7 +477,7 @@ impl QuicSocket {
                 st = self.engine.lock();
                 continue;
             }
-            st = self.block(st, deadline)?;
+            st = self.block(st, deadline, Waiting::Write)?;
         }
     }
 

@@ -493,3 +493,47 @@ fn listeners_share_a_port_and_split_connections_by_alpn() {
     web.set_nonblocking(false);
     assert!(web.accept_timeout(Some(Duration::from_secs(5))).is_ok());
 }
+
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_connect_accept_and_async_streams() {
+    use crate::tokio_io::{AsyncQuicListener, AsyncQuicSocket};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let l = AsyncQuicListener::bind("127.0.0.1:0".parse().unwrap(), &server_config()).unwrap();
+        let addr = l.get_ref().local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let s = l.accept().await.unwrap();
+            let mut stream = s.stream(0);
+            let mut got = Vec::new();
+            stream.read_to_end(&mut got).await.unwrap();
+            stream
+                .write_all(&(got.len() as u64).to_le_bytes())
+                .await
+                .unwrap();
+            stream.shutdown().await.unwrap();
+            // Keep the connection until the client has the answer.
+            let mut buf = [0u8; 8];
+            let _ = s.recv(&mut buf).await;
+            got
+        });
+        let c = AsyncQuicSocket::connect(addr, client_config())
+            .await
+            .unwrap();
+        let id = c.open_stream(Flags::NONE).await.unwrap();
+        let mut stream = c.stream(id);
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 249) as u8).collect();
+        stream.write_all(&data).await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut count = Vec::new();
+        stream.read_to_end(&mut count).await.unwrap();
+        assert_eq!(count, (data.len() as u64).to_le_bytes());
+        c.get_ref().abort(0, b"");
+        assert!(server.await.unwrap() == data);
+    });
+}
