@@ -271,6 +271,16 @@ pub fn download(
     Ok(files.into_iter().map(|(_, _, len)| len).collect())
 }
 
+/// The crypto provider: every TLS 1.3 suite, or ChaCha20-Poly1305 only (the interop
+/// runner's chacha20 case).
+pub fn provider(chacha20_only: bool) -> Arc<rustls::crypto::CryptoProvider> {
+    if chacha20_only {
+        quicsock::tls::chacha20_only()
+    } else {
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    }
+}
+
 /// The server's QUIC configuration.
 pub fn server_config(tls: Arc<rustls::ServerConfig>) -> ServerConfig {
     let mut c = ServerConfig::new(tls);

@@ -124,20 +124,19 @@ impl QuicListener {
     /// A descriptor that polls readable when `accept` would not block, for epoll, mio or
     /// tokio's `AsyncFd`. Only poll it. Made on the first call.
     pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
-        if let Some(fd) = self.poll_fd.get() {
-            return Ok(fd.as_fd());
-        }
-        let mut st = self.engine.lock();
-        if self.poll_fd.get().is_none() {
+        crate::readiness::lazily(&self.poll_fd, || {
+            let mut st = self.engine.lock();
+            let me = self.mine(&mut st);
+            // Another thread may have made it meanwhile: share that one.
+            if let Some(r) = me.readiness.as_ref() {
+                return r.dup();
+            }
             let mut r = Readiness::new()?;
             let dup = r.dup()?;
-            let me = self.mine(&mut st);
             r.set(!me.accept_queue.is_empty(), false);
             me.readiness = Some(r);
-            let _ = self.poll_fd.set(dup);
-        }
-        drop(st);
-        Ok(self.poll_fd.get().expect("set above").as_fd())
+            Ok(dup)
+        })
     }
 
     /// Enables or disables one type of in-band event for the connections this listener

@@ -78,6 +78,22 @@ impl Readiness {
     }
 }
 
+/// The descriptor in `cell`, made by `make` on the first call (once, even when several
+/// threads ask at the same time: `make` runs under the engine's lock).
+pub(crate) fn lazily(
+    cell: &std::sync::OnceLock<OwnedFd>,
+    make: impl FnOnce() -> io::Result<OwnedFd>,
+) -> crate::Result<std::os::fd::BorrowedFd<'_>> {
+    use std::os::fd::AsFd;
+    if let Some(fd) = cell.get() {
+        return Ok(fd.as_fd());
+    }
+    let fd = make()?;
+    // A thread that lost the race drops its duplicate; the first one stands.
+    let _ = cell.set(fd);
+    Ok(cell.get().expect("set above").as_fd())
+}
+
 fn drain(mut s: &UnixStream) {
     let mut buf = [0u8; 4096];
     while matches!(s.read(&mut buf), Ok(n) if n > 0) {}

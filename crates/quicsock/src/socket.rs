@@ -667,31 +667,37 @@ impl QuicSocket {
     /// Abandons sending on a stream with an application error code: RESET_STREAM
     /// (Linux QUIC's STREAM_RESET option). Later sends on it fail.
     pub fn reset_stream(&self, stream_id: i64, code: u64) -> Result<()> {
-        let id =
-            stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
-        let code =
-            VarInt::from_u64(code).map_err(|_| Error::InvalidArgument("error code above 2^62"))?;
-        let mut st = self.engine.lock();
-        let conn = self.established(&mut st)?;
-        conn.streams()
-            .reset(id, code)
-            .map_err(|e| stream_error(e, id))?;
-        self.flush(st);
-        Ok(())
+        self.stream_signal(stream_id, code, quicsock_proto::stream::Streams::reset)
     }
 
     /// Asks the peer to stop sending on a stream: STOP_SENDING (Linux QUIC's
     /// STREAM_STOP_SENDING option).
     pub fn stop_sending(&self, stream_id: i64, code: u64) -> Result<()> {
+        self.stream_signal(
+            stream_id,
+            code,
+            quicsock_proto::stream::Streams::stop_sending,
+        )
+    }
+
+    /// Sends a stream's RESET_STREAM or STOP_SENDING with an application error code.
+    fn stream_signal(
+        &self,
+        stream_id: i64,
+        code: u64,
+        signal: fn(
+            &mut quicsock_proto::stream::Streams,
+            StreamId,
+            VarInt,
+        ) -> Result<(), StreamError>,
+    ) -> Result<()> {
         let id =
             stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
         let code =
             VarInt::from_u64(code).map_err(|_| Error::InvalidArgument("error code above 2^62"))?;
         let mut st = self.engine.lock();
         let conn = self.established(&mut st)?;
-        conn.streams()
-            .stop_sending(id, code)
-            .map_err(|e| stream_error(e, id))?;
+        signal(conn.streams(), id, code).map_err(|e| stream_error(e, id))?;
         self.flush(st);
         Ok(())
     }
@@ -744,21 +750,20 @@ impl QuicSocket {
     /// `send` (on the active stream) would not block, for epoll, mio or tokio's `AsyncFd`.
     /// Only poll it: reading or writing it breaks the signal. Made on the first call.
     pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
-        if let Some(fd) = self.poll_fd.get() {
-            return Ok(fd.as_fd());
-        }
-        let mut st = self.engine.lock();
-        if self.poll_fd.get().is_none() {
+        crate::readiness::lazily(&self.poll_fd, || {
+            let mut st = self.engine.lock();
+            // Another thread may have made it meanwhile: share that one.
+            if let Some(r) = st.conns.get(&self.h).and_then(|cs| cs.readiness.as_ref()) {
+                return r.dup();
+            }
             let r = crate::readiness::Readiness::new()?;
             let dup = r.dup()?;
             if let Some(cs) = st.conns.get_mut(&self.h) {
                 cs.readiness = Some(r);
             }
             st.refresh_readiness(self.h);
-            let _ = self.poll_fd.set(dup);
-        }
-        drop(st);
-        Ok(self.poll_fd.get().expect("set above").as_fd())
+            Ok(dup)
+        })
     }
 
     /// The cipher suite protecting the connection's 1-RTT packets.

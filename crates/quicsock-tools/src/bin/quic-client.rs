@@ -53,11 +53,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         .iter()
         .map(|u| hq::Url::parse(u))
         .collect::<Result<Vec<_>, _>>()?;
-    let provider = if cli.chacha20 {
-        quicsock::tls::chacha20_only()
-    } else {
-        std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-    };
+    let provider = hq::provider(cli.chacha20);
     let mut tls = match &cli.ca {
         Some(ca) => {
             quicsock::tls::client_config_with(provider, certs::load_roots(ca)?, &[hq::ALPN])

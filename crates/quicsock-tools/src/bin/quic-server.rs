@@ -42,11 +42,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         )));
     }
     let (chain, key) = certs::load_cert(&cli.cert, &cli.key)?;
-    let provider = if cli.chacha20 {
-        quicsock::tls::chacha20_only()
-    } else {
-        std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-    };
+    let provider = hq::provider(cli.chacha20);
     let mut tls = quicsock::tls::server_config_with(provider, chain, key, &[hq::ALPN])
         .map_err(|e| hq::HqError::Usage(e.to_string()))?;
     if let Some(path) = &cli.keylog {
