@@ -36,7 +36,7 @@ impl ClientConfig {
 }
 
 /// How to accept connections.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// TLS 1.3: certificate chain and key, ALPN list, client authentication.
     pub tls: Arc<rustls::ServerConfig>,
@@ -50,6 +50,20 @@ pub struct ServerConfig {
     pub backlog: usize,
     /// Connections at most.
     pub max_connections: usize,
+    /// A handshake driver of the caller's for each new connection instead of rustls with
+    /// `tls` (another TLS library, or the fixed-secret test driver). ALPN dispatch across
+    /// listeners needs rustls, so a listener with its own driver does not share its port.
+    pub driver: Option<quicsock_proto::endpoint::DriverFactory>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("backlog", &self.backlog)
+            .field("max_connections", &self.max_connections)
+            .field("own_driver", &self.driver.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerConfig {
@@ -61,6 +75,7 @@ impl ServerConfig {
             socket: SocketConfig::default(),
             backlog: 256,
             max_connections: 100_000,
+            driver: None,
         }
     }
 }

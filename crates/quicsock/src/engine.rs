@@ -508,9 +508,14 @@ impl State {
                     cs.established = true;
                     if !cs.attached && conn.side() == quicsock_proto::Side::Server {
                         // The listener serving the negotiated protocol takes it.
-                        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-                        let owner = dispatch::owner(&table, conn.driver().and_then(|d| d.alpn()));
-                        drop(table);
+                        // With one listener (or a driver of the application's) it is
+                        // that listener's; else the one serving the negotiated protocol.
+                        let owner = if self.listeners.len() == 1 {
+                            Some(self.listeners[0].id)
+                        } else {
+                            let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+                            dispatch::owner(&table, conn.driver().and_then(|d| d.alpn()))
+                        };
                         match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
                             Some(l) => {
                                 cs.listener = Some(l.id);

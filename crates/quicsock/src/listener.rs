@@ -54,7 +54,7 @@ impl QuicListener {
         let mut bound = BOUND.lock().unwrap_or_else(|e| e.into_inner());
         let map = bound.get_or_insert_with(HashMap::new);
         map.retain(|_, e| e.strong_count() > 0);
-        if addr.port() != 0 {
+        if addr.port() != 0 && config.driver.is_none() {
             if let Some(engine) = map.get(&addr).and_then(Weak::upgrade) {
                 let mut st = engine.lock();
                 let mut table = st.table.write().unwrap_or_else(|e| e.into_inner());
@@ -80,9 +80,13 @@ impl QuicListener {
         let udp = UdpSocket::bind_with(addr, &config.socket)?;
         let table: ListenerTable = Arc::new(std::sync::RwLock::new(vec![entry(id)]));
         let drivers = table.clone();
+        let driver = config
+            .driver
+            .clone()
+            .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))));
         let server = EndpointServer {
             connection: config.transport.clone(),
-            driver: Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))),
+            driver,
             backlog: config.backlog,
             max_connections: config.max_connections,
         };

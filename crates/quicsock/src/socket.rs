@@ -72,19 +72,30 @@ impl QuicSocket {
     /// Connects to `remote` and completes the TLS handshake. The socket is bound to an
     /// ephemeral port on the wildcard address of `remote`'s family.
     pub fn connect(remote: SocketAddr, config: &ClientConfig) -> Result<Self> {
+        let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
+        Self::connect_with_driver(remote, config, Box::new(driver))
+    }
+
+    /// Connects with a handshake driver of the caller's instead of rustls (the handshake
+    /// boundary of DESIGN.md: another TLS library, or the fixed-secret test driver of
+    /// Linux QUIC's selftest). `config.tls` and `config.server_name` are not used.
+    pub fn connect_with_driver(
+        remote: SocketAddr,
+        config: &ClientConfig,
+        driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
+    ) -> Result<Self> {
         let local: SocketAddr = if remote.is_ipv6() {
             "[::]:0".parse().expect("literal")
         } else {
             "0.0.0.0:0".parse().expect("literal")
         };
         let udp = UdpSocket::bind_with(local, &config.socket)?;
-        let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
         let engine = Engine::start(udp, EndpointConfig::default(), Default::default())?;
         let mut st = engine.lock();
         let now = clock::now();
         let h = match st
             .endpoint
-            .connect(now, remote, config.transport.clone(), Box::new(driver))
+            .connect(now, remote, config.transport.clone(), driver)
         {
             Ok(h) => h,
             Err(e) => {
