@@ -17,8 +17,16 @@ pub(crate) use sent::SentFrame;
 
 use crate::time::Timestamp;
 
-/// The packet reordering threshold (RFC 9002 §6.1.1, kPacketThreshold).
+/// The packet reordering threshold (RFC 9002 §6.1.1, kPacketThreshold) a space starts with.
 pub const PACKET_THRESHOLD: u64 = 3;
+/// The packet threshold grows with the reordering seen, up to this (RFC 9002 §6.1.1
+/// allows larger thresholds; Linux TCP caps its reordering degree the same way).
+pub const MAX_PACKET_THRESHOLD: u64 = 256;
+/// The time threshold in eighths of the RTT: 9/8 at first (kTimeThreshold), growing with
+/// the reordering seen up to twice the RTT.
+const TIME_THRESHOLD_EIGHTHS: (u32, u32) = (9, 16);
+/// Packets declared lost that are remembered, to notice when one was only late.
+const MAX_REMEMBERED_LOSSES: usize = 4096;
 /// Persistent congestion: this many PTO periods of loss (RFC 9002 §7.6.1).
 pub const PERSISTENT_CONGESTION_THRESHOLD: u32 = 3;
 
@@ -33,7 +41,12 @@ pub(crate) struct SentPacket {
 }
 
 /// The loss-detection state of one packet-number space.
-#[derive(Debug, Default)]
+///
+/// Reordering adapts the thresholds: when an ACK arrives for a packet already declared
+/// lost, the packet threshold rises to the reordering distance seen and the time threshold
+/// by a quarter RTT (RFC 9002 §6.1.1 and §6.1.2 allow both), so a path that reorders stops
+/// costing retransmissions and congestion-window cuts.
+#[derive(Debug)]
 pub(crate) struct SpaceRecovery {
     pub(crate) sent: BTreeMap<u64, SentPacket>,
     pub(crate) largest_acked: Option<u64>,
@@ -41,6 +54,31 @@ pub(crate) struct SpaceRecovery {
     pub(crate) loss_time: Option<Timestamp>,
     pub(crate) last_ack_eliciting: Option<Timestamp>,
     pub(crate) ack_eliciting_in_flight: usize,
+    /// Packets declared lost, with the largest acknowledged packet number at the time: an
+    /// ACK for one of them shows a loss that was reordering.
+    lost_recently: BTreeMap<u64, u64>,
+    /// The packet threshold now (grows on spurious losses).
+    packet_threshold: u64,
+    /// The time threshold now, in eighths of the RTT (grows on spurious losses).
+    time_eighths: u32,
+    /// Losses found to be spurious.
+    pub(crate) spurious_losses: u64,
+}
+
+impl Default for SpaceRecovery {
+    fn default() -> Self {
+        Self {
+            sent: BTreeMap::new(),
+            largest_acked: None,
+            loss_time: None,
+            last_ack_eliciting: None,
+            ack_eliciting_in_flight: 0,
+            lost_recently: BTreeMap::new(),
+            packet_threshold: PACKET_THRESHOLD,
+            time_eighths: TIME_THRESHOLD_EIGHTHS.0,
+            spurious_losses: 0,
+        }
+    }
 }
 
 /// An acknowledged ACK range referred to a packet we never sent.
@@ -70,6 +108,19 @@ impl SpaceRecovery {
             if *range.end() >= next_pn {
                 return Err(AckOfUnsent);
             }
+            let late: Vec<(u64, u64)> = self
+                .lost_recently
+                .range(range.clone())
+                .map(|(pn, largest)| (*pn, *largest))
+                .collect();
+            for (pn, largest_then) in late {
+                // Declared lost, yet here: it was only reordered by this much.
+                self.lost_recently.remove(&pn);
+                self.spurious_losses += 1;
+                let distance = (largest_then - pn + 1).min(MAX_PACKET_THRESHOLD);
+                self.packet_threshold = self.packet_threshold.max(distance);
+                self.time_eighths = (self.time_eighths + 2).min(TIME_THRESHOLD_EIGHTHS.1);
+            }
             let pns: Vec<u64> = self.sent.range(range).map(|(pn, _)| *pn).collect();
             for pn in pns {
                 let p = self.sent.remove(&pn).expect("just listed");
@@ -94,10 +145,12 @@ impl SpaceRecovery {
         let Some(largest) = self.largest_acked else {
             return;
         };
+        // `loss_delay` is 9/8 of the RTT; scale it to the threshold this path needs.
+        let loss_delay = loss_delay * self.time_eighths / TIME_THRESHOLD_EIGHTHS.0;
         let lost_send_time = Timestamp::from_duration(now.as_duration().saturating_sub(loss_delay));
         let mut lost_pns = Vec::new();
         for (&pn, p) in self.sent.range(..largest) {
-            if p.time <= lost_send_time || largest >= pn + PACKET_THRESHOLD {
+            if p.time <= lost_send_time || largest >= pn + self.packet_threshold {
                 lost_pns.push(pn);
             } else {
                 let t = p.time + loss_delay;
@@ -105,6 +158,10 @@ impl SpaceRecovery {
             }
         }
         for pn in lost_pns {
+            if self.lost_recently.len() >= MAX_REMEMBERED_LOSSES {
+                self.lost_recently.pop_first();
+            }
+            self.lost_recently.insert(pn, largest);
             let p = self.sent.remove(&pn).expect("just listed");
             if p.ack_eliciting {
                 self.ack_eliciting_in_flight -= 1;
@@ -117,6 +174,7 @@ impl SpaceRecovery {
     /// leave the congestion window's accounting.
     pub(crate) fn discard(&mut self) -> Vec<SentPacket> {
         self.loss_time = None;
+        self.lost_recently.clear();
         self.last_ack_eliciting = None;
         self.ack_eliciting_in_flight = 0;
         std::mem::take(&mut self.sent).into_values().collect()
@@ -189,6 +247,41 @@ mod tests {
             s.loss_time,
             Some(Timestamp::ZERO + Duration::from_millis(65))
         );
+    }
+
+    #[test]
+    fn late_packets_raise_the_thresholds() {
+        let mut s = SpaceRecovery::default();
+        for pn in 0..20 {
+            s.on_sent(pn, pkt(pn));
+        }
+        let mut acked = Vec::new();
+        // 10 is acknowledged first: 0..=7 fall to the packet threshold.
+        s.on_ack([10..=10].into_iter(), 20, &mut acked).unwrap();
+        s.largest_acked = Some(10);
+        let mut lost = Vec::new();
+        s.detect_lost(
+            Timestamp::ZERO + Duration::from_millis(10),
+            Duration::from_secs(1),
+            &mut lost,
+        );
+        assert_eq!(lost.len(), 8);
+        // Then 0 arrives after all: it was reordered by 11 packets, not lost.
+        s.on_ack([0..=0].into_iter(), 20, &mut acked).unwrap();
+        assert_eq!(
+            (s.spurious_losses, s.packet_threshold, s.time_eighths),
+            (1, 11, 11)
+        );
+        // Now 12 packets of reordering are tolerated before a loss is declared.
+        s.on_ack([19..=19].into_iter(), 20, &mut acked).unwrap();
+        s.largest_acked = Some(19);
+        let mut lost = Vec::new();
+        s.detect_lost(
+            Timestamp::ZERO + Duration::from_millis(20),
+            Duration::from_secs(1),
+            &mut lost,
+        );
+        assert_eq!(lost.iter().map(|(pn, _)| *pn).collect::<Vec<_>>(), vec![8]);
     }
 
     #[test]
