@@ -393,6 +393,12 @@ impl Endpoint {
 
     /// Handles the deadlines that passed.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.handle_timeout_into(now, &mut Vec::new());
+    }
+
+    /// As [`handle_timeout`](Self::handle_timeout), adding the connections whose deadlines
+    /// passed to `touched`, so that the owner looks only at those.
+    pub fn handle_timeout_into(&mut self, now: Timestamp, touched: &mut Vec<ConnectionHandle>) {
         for i in 0..self.conns.len() {
             let due = self.conns[i]
                 .as_ref()
@@ -401,6 +407,7 @@ impl Endpoint {
             if due {
                 self.conns[i].as_mut().expect("checked").handle_timeout(now);
                 self.after(ConnectionHandle(i));
+                touched.push(ConnectionHandle(i));
             }
         }
     }

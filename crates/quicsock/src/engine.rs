@@ -253,10 +253,10 @@ impl Engine {
             }
             let mut st = self.lock();
             let now = clock::now();
-            st.endpoint.handle_timeout(now);
+            let mut touched = std::mem::take(&mut st.dirty);
+            st.endpoint.handle_timeout_into(now, &mut touched);
+            st.dirty = touched;
             st.lingering(now);
-            let all: Vec<ConnectionHandle> = st.conns.keys().copied().collect();
-            st.dirty.extend(all);
             self.transmit(st);
         }
     }
