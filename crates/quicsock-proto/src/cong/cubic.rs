@@ -160,6 +160,10 @@ impl Controller for Cubic {
         self.window
     }
 
+    fn snapshot(&self) -> Box<dyn Controller> {
+        Box::new(self.clone())
+    }
+
     fn in_slow_start(&self) -> bool {
         self.window < self.ssthresh
     }

@@ -66,6 +66,10 @@ pub trait Controller: Debug + Send {
 
     /// The maximum datagram size changed (after path MTU discovery).
     fn set_mss(&mut self, mss: u64);
+
+    /// A copy of the controller's state, kept before a congestion event so that the event
+    /// can be undone if its losses prove spurious (RFC 9438 §4.9).
+    fn snapshot(&self) -> Box<dyn Controller>;
 }
 
 /// Which congestion controller a connection uses.

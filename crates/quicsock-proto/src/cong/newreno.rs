@@ -74,6 +74,10 @@ impl Controller for NewReno {
         self.window
     }
 
+    fn snapshot(&self) -> Box<dyn Controller> {
+        Box::new(self.clone())
+    }
+
     fn in_slow_start(&self) -> bool {
         self.window < self.ssthresh
     }

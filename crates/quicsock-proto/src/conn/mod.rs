@@ -261,6 +261,10 @@ pub struct Connection {
     close_due: bool,
     /// The destination connection ID of the packet whose frames are being processed.
     packet_dcid: ConnectionId,
+    /// How to undo the last congestion event if its losses prove spurious.
+    undo: Option<recv::CongestionUndo>,
+    /// Congestion events undone because their losses proved spurious.
+    congestion_undos: u64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -412,6 +416,8 @@ impl Connection {
             handshake_unread: [false; 3],
             close_due: false,
             packet_dcid: ConnectionId::EMPTY,
+            undo: None,
+            congestion_undos: 0,
         })
     }
 
@@ -487,6 +493,13 @@ impl Connection {
     /// The congestion window in bytes.
     pub fn congestion_window(&self) -> u64 {
         self.cc.window()
+    }
+
+    /// Packets declared lost that were acknowledged after all (reordering), and the
+    /// congestion events undone for that (RFC 9438 §4.9).
+    pub fn spurious_losses(&self) -> (u64, u64) {
+        let lost = self.spaces.iter().map(|s| s.recovery.spurious_losses).sum();
+        (lost, self.congestion_undos)
     }
 
     /// Bytes in flight.

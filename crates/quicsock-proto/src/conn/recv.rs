@@ -31,6 +31,17 @@ struct Info {
     long: bool,
 }
 
+/// The losses of a congestion event at most, for it to be undone when they prove spurious.
+const MAX_UNDO_LOSSES: usize = 256;
+
+/// How to undo the last congestion event.
+pub(crate) struct CongestionUndo {
+    /// Its lost packets not yet acknowledged after all.
+    lost: Vec<(SpaceId, u64)>,
+    /// The controller before the event.
+    before: Box<dyn crate::cong::Controller>,
+}
+
 impl Connection {
     /// Processes one datagram from `remote`. `data` is decrypted in place.
     pub fn handle_datagram(
@@ -466,6 +477,10 @@ impl Connection {
                     "ACK of a packet never sent",
                 )
             })?;
+        let spurious = std::mem::take(&mut self.spaces[i].recovery.newly_spurious);
+        if !spurious.is_empty() {
+            self.on_spurious_losses(space, &spurious);
+        }
         let largest = ack.largest.into_inner();
         if space == SpaceId::Handshake {
             // RFC 9002 §6.2.2.1: an acknowledged Handshake packet tells the client the
@@ -593,7 +608,47 @@ impl Connection {
             let duration =
                 (self.rtt.pto_base() + self.peer_max_ack_delay()) * PERSISTENT_CONGESTION_THRESHOLD;
             let persistent = is_persistent_congestion(&lost, self.first_rtt_sample, duration);
+            let before = self.cc.snapshot();
+            let window = self.cc.window();
             self.cc.on_congestion_event(now, sent, persistent);
+            let lost_pns = lost
+                .iter()
+                .filter(|(_, p)| p.in_flight)
+                .map(|(pn, _)| (space, *pn));
+            if persistent {
+                self.undo = None;
+            } else if self.cc.window() != window || self.undo.is_none() {
+                // A new reduction: remember how to undo it.
+                self.undo = Some(CongestionUndo {
+                    lost: lost_pns.collect(),
+                    before,
+                });
+            } else if let Some(undo) = self.undo.as_mut() {
+                // More losses in the same recovery period belong to the same event.
+                undo.lost.extend(lost_pns);
+            }
+            if self
+                .undo
+                .as_ref()
+                .is_some_and(|u| u.lost.len() > MAX_UNDO_LOSSES)
+            {
+                self.undo = None;
+            }
+        }
+    }
+
+    /// Packets declared lost were acknowledged after all. When every loss of the last
+    /// congestion event proves spurious, the event is undone (RFC 9438 §4.9).
+    fn on_spurious_losses(&mut self, space: SpaceId, pns: &[u64]) {
+        let Some(undo) = self.undo.as_mut() else {
+            return;
+        };
+        undo.lost
+            .retain(|(s, pn)| !(*s == space && pns.contains(pn)));
+        if undo.lost.is_empty() {
+            let undo = self.undo.take().expect("checked");
+            self.cc = undo.before;
+            self.congestion_undos += 1;
         }
     }
 

@@ -63,6 +63,8 @@ pub(crate) struct SpaceRecovery {
     time_eighths: u32,
     /// Losses found to be spurious.
     pub(crate) spurious_losses: u64,
+    /// Packet numbers found spurious by the last ACK, for the connection to take.
+    pub(crate) newly_spurious: Vec<u64>,
 }
 
 impl Default for SpaceRecovery {
@@ -77,6 +79,7 @@ impl Default for SpaceRecovery {
             packet_threshold: PACKET_THRESHOLD,
             time_eighths: TIME_THRESHOLD_EIGHTHS.0,
             spurious_losses: 0,
+            newly_spurious: Vec::new(),
         }
     }
 }
@@ -117,6 +120,7 @@ impl SpaceRecovery {
                 // Declared lost, yet here: it was only reordered by this much.
                 self.lost_recently.remove(&pn);
                 self.spurious_losses += 1;
+                self.newly_spurious.push(pn);
                 let distance = (largest_then - pn + 1).min(MAX_PACKET_THRESHOLD);
                 self.packet_threshold = self.packet_threshold.max(distance);
                 self.time_eighths = (self.time_eighths + 2).min(TIME_THRESHOLD_EIGHTHS.1);

@@ -218,6 +218,38 @@ fn sim_transfer_reorder_duplicate() {
     });
 }
 
+/// Reordering is told from loss: late packets raise the thresholds and undo the window
+/// cut their "loss" caused.
+#[test]
+fn sim_reordering_undoes_spurious_congestion_events() {
+    let link = LinkConfig {
+        jitter: Duration::from_millis(8),
+        bandwidth: Some(12_500_000),
+        ..LinkConfig::default()
+    };
+    let cfg = PairConfig::new(3, link);
+    let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(10));
+    assert!(ok);
+    let id = pair.client_conn(h).open_stream(crate::Dir::Uni).unwrap();
+    let data = pattern(1 << 20, 3);
+    let mut written = 0;
+    pair.run_until(Duration::from_secs(30), |p| {
+        let c = p.client_conn(h);
+        while written < data.len() {
+            match c.write(id, &data[written..], true) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => written += n,
+            }
+        }
+        c.streams().all_acked() && written == data.len()
+    });
+    let (spurious, undone) = pair.client_conn(h).spurious_losses();
+    assert!(
+        spurious > 0 && undone > 0,
+        "spurious {spurious}, undone {undone}"
+    );
+}
+
 #[test]
 fn sim_long_rtt_750ms() {
     over_seeds("sim_long_rtt_750ms", 20, |seed| {
