@@ -12,6 +12,7 @@
 //! data never exceeds the windows we advertised; streams exist only up to the limit.
 
 mod flow;
+mod id_hash;
 mod recv;
 mod recv_buffer;
 mod send;
@@ -148,7 +149,7 @@ const DIRS: [Dir; 2] = [Dir::Bi, Dir::Uni];
 pub struct Streams {
     side: Side,
     config: StreamConfig,
-    streams: HashMap<StreamId, Stream>,
+    streams: HashMap<StreamId, Stream, id_hash::IdHash>,
     /// Streams with data or a FIN to send, served round-robin.
     send_queue: VecDeque<StreamId>,
     pending: Pending,
@@ -179,7 +180,7 @@ impl Streams {
     pub fn new(side: Side, local: &TransportParameters, config: StreamConfig) -> Self {
         Self {
             side,
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             send_queue: VecDeque::new(),
             pending: Pending::default(),
             events: VecDeque::new(),
