@@ -54,6 +54,10 @@ pub struct ServerConfig {
     /// `tls` (another TLS library, or the fixed-secret test driver). ALPN dispatch across
     /// listeners needs rustls, so a listener with its own driver does not share its port.
     pub driver: Option<quicsock_proto::endpoint::DriverFactory>,
+    /// `accept` hands out connections before their handshake, and the application drives
+    /// it through the socket's handshake calls ([`crate::server_handshake`] runs rustls so),
+    /// as with a Linux QUIC listener. `tls` is then not used by the transport.
+    pub manual_handshake: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -62,6 +66,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("backlog", &self.backlog)
             .field("max_connections", &self.max_connections)
             .field("own_driver", &self.driver.is_some())
+            .field("manual_handshake", &self.manual_handshake)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +81,7 @@ impl ServerConfig {
             backlog: 256,
             max_connections: 100_000,
             driver: None,
+            manual_handshake: false,
         }
     }
 }

@@ -123,6 +123,9 @@ pub(crate) struct ListenerState {
     pub(crate) backlog: usize,
     /// Its pollable descriptor, once someone asked for it.
     pub(crate) readiness: Option<Readiness>,
+    /// `accept` hands out connections before their handshake, which the application
+    /// drives (`server_handshake`).
+    pub(crate) early: bool,
 }
 
 impl ListenerState {
@@ -134,6 +137,7 @@ impl ListenerState {
             event_mask: 0,
             backlog,
             readiness: None,
+            early: false,
         }
     }
 }
@@ -442,6 +446,15 @@ impl State {
                 // then it reports what any listener asked for.
                 let mut cs = ConnState::new(false);
                 cs.event_mask = self.listeners.iter().fold(0, |m, l| m | l.event_mask);
+                if let [l] = &mut self.listeners[..] {
+                    if l.early {
+                        // Its application drives the handshake: accept hands it out now,
+                        // with the ClientHello waiting (as Linux QUIC's accept does).
+                        cs.listener = Some(l.id);
+                        l.accept_queue.push_back(h);
+                        l.accept_cond.notify_all();
+                    }
+                }
                 self.conns.insert(h, cs);
                 self.dirty.push(h);
             } else if let Some(conn) = self.endpoint.connection(h) {
@@ -506,7 +519,10 @@ impl State {
             match &e {
                 Event::HandshakeComplete => {
                     cs.established = true;
-                    if !cs.attached && conn.side() == quicsock_proto::Side::Server {
+                    if !cs.attached
+                        && cs.listener.is_none()
+                        && conn.side() == quicsock_proto::Side::Server
+                    {
                         // The listener serving the negotiated protocol takes it.
                         // With one listener (or a driver of the application's) it is
                         // that listener's; else the one serving the negotiated protocol.
@@ -528,7 +544,10 @@ impl State {
                         }
                     }
                 }
-                Event::Stream(StreamEvent::Readable(id)) if !cs.readable.contains(id) => {
+                // A reset is read too: `recv` reports it as the stream's end.
+                Event::Stream(StreamEvent::Readable(id) | StreamEvent::Reset(id, _))
+                    if !cs.readable.contains(id) =>
+                {
                     cs.readable.push_back(*id);
                 }
                 // A peer-initiated bidirectional stream becomes the active one, so a server
@@ -560,7 +579,8 @@ impl State {
             }
         }
         let drained = conn.is_drained();
-        if drained || conn.is_closed() {
+        // A handshake driven through socket calls waits for the peer's flights.
+        if drained || conn.is_closed() || conn.has_handshake_data() {
             notify = true;
         }
         if notify {

@@ -36,6 +36,7 @@ pub mod handshake;
 mod listener;
 mod readiness;
 mod socket;
+mod socket_handshake;
 #[cfg(test)]
 mod tests;
 pub mod tls;
@@ -48,5 +49,6 @@ pub use events::{EventType, QuicEvent};
 pub use flags::Flags;
 pub use listener::QuicListener;
 pub use socket::{QuicSocket, StreamHandle, DEFAULT_LINGER};
+pub use socket_handshake::{client_handshake, server_handshake};
 
 pub use quicsock_proto as proto;

@@ -54,7 +54,8 @@ impl QuicListener {
         let mut bound = BOUND.lock().unwrap_or_else(|e| e.into_inner());
         let map = bound.get_or_insert_with(HashMap::new);
         map.retain(|_, e| e.strong_count() > 0);
-        if addr.port() != 0 && config.driver.is_none() {
+        let own_driver = config.driver.is_some() || config.manual_handshake;
+        if addr.port() != 0 && !own_driver {
             if let Some(engine) = map.get(&addr).and_then(Weak::upgrade) {
                 let mut st = engine.lock();
                 let mut table = st.table.write().unwrap_or_else(|e| e.into_inner());
@@ -80,10 +81,14 @@ impl QuicListener {
         let udp = UdpSocket::bind_with(addr, &config.socket)?;
         let table: ListenerTable = Arc::new(std::sync::RwLock::new(vec![entry(id)]));
         let drivers = table.clone();
-        let driver = config
-            .driver
-            .clone()
-            .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))));
+        let driver: quicsock_proto::endpoint::DriverFactory = if config.manual_handshake {
+            Arc::new(|| Box::new(crate::socket_handshake::ManualDriver))
+        } else {
+            config
+                .driver
+                .clone()
+                .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))))
+        };
         let server = EndpointServer {
             connection: config.transport.clone(),
             driver,
@@ -95,11 +100,13 @@ impl QuicListener {
             ..EndpointConfig::default()
         };
         let engine = Engine::start(udp, endpoint, table)?;
-        engine
-            .lock()
-            .listeners
-            .push(ListenerState::new(id, config.backlog));
-        map.insert(engine.local_addr()?, Arc::downgrade(&engine));
+        let mut me = ListenerState::new(id, config.backlog);
+        me.early = config.manual_handshake;
+        engine.lock().listeners.push(me);
+        // Only listeners that dispatch by ALPN with rustls can share their port.
+        if !own_driver {
+            map.insert(engine.local_addr()?, Arc::downgrade(&engine));
+        }
         Ok(Self::new(engine, id))
     }
 

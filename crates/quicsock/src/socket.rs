@@ -84,6 +84,30 @@ impl QuicSocket {
         config: &ClientConfig,
         driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
     ) -> Result<Self> {
+        let sock = Self::open(remote, config, driver)?;
+        sock.wait_established(config.handshake_timeout)?;
+        Ok(sock)
+    }
+
+    /// Connects without a handshake: the application drives it through the socket's
+    /// handshake calls ([`recv_handshake`](Self::recv_handshake),
+    /// [`send_handshake`](Self::send_handshake), [`set_crypto_secret`](Self::set_crypto_secret),
+    /// [`transport_param_ext`](Self::transport_param_ext), ...), as a Linux QUIC socket
+    /// leaves it to userspace after `connect`; [`crate::client_handshake`] runs rustls that
+    /// way. Nothing is sent until the application sends its ClientHello.
+    pub fn connect_without_handshake(remote: SocketAddr, config: &ClientConfig) -> Result<Self> {
+        Self::open(
+            remote,
+            config,
+            Box::new(crate::socket_handshake::ManualDriver),
+        )
+    }
+
+    fn open(
+        remote: SocketAddr,
+        config: &ClientConfig,
+        driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
+    ) -> Result<Self> {
         let local: SocketAddr = if remote.is_ipv6() {
             "[::]:0".parse().expect("literal")
         } else {
@@ -108,9 +132,7 @@ impl QuicSocket {
         let cond = cs.cond.clone();
         st.conns.insert(h, cs);
         drop(st);
-        let sock = Self::attach(engine, h, cond);
-        sock.wait_established(config.handshake_timeout)?;
-        Ok(sock)
+        Ok(Self::attach(engine, h, cond))
     }
 
     pub(crate) fn attach(engine: Arc<Engine>, h: ConnectionHandle, cond: Arc<Condvar>) -> Self {
@@ -584,6 +606,11 @@ impl QuicSocket {
         self.modes().read_timeout = timeout;
     }
 
+    /// How long `recv` waits.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.modes().read_timeout
+    }
+
     /// Bounds how long `send` waits (`None`: no bound).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) {
         self.modes().write_timeout = timeout;
@@ -639,6 +666,133 @@ impl QuicSocket {
         let mut st = self.engine.lock();
         let conn = st.conn(self.h)?;
         conn.driver()?.alpn().map(<[u8]>::to_vec)
+    }
+
+    /// The connection while its handshake runs (Linux QUIC's ESTABLISHING state), for the
+    /// handshake calls.
+    fn establishing<'a>(
+        &self,
+        st: &'a mut State,
+    ) -> Result<&'a mut quicsock_proto::conn::Connection> {
+        let conn = self.live(st)?;
+        if conn.is_handshake_complete() {
+            return Err(Error::InvalidArgument("the handshake is complete"));
+        }
+        Ok(conn)
+    }
+
+    /// The next handshake message bytes the peer sent, with their level (reference §1.9);
+    /// waits for them unless non-blocking.
+    pub fn recv_handshake(&self) -> Result<(quicsock_proto::conn::Level, Vec<u8>)> {
+        let timeout = self.modes().read_timeout;
+        let deadline = self.deadline(Flags::NONE, timeout);
+        let mut st = self.engine.lock();
+        loop {
+            let conn = self.live(&mut st)?;
+            if let Some(got) = conn.read_handshake() {
+                return Ok(got);
+            }
+            st = self.block(st, deadline, Waiting::Read)?;
+        }
+    }
+
+    /// Handshake bytes received, if any, without waiting.
+    pub(crate) fn try_recv_handshake(&self) -> Option<(quicsock_proto::conn::Level, Vec<u8>)> {
+        let mut st = self.engine.lock();
+        st.conn(self.h)?.read_handshake()
+    }
+
+    /// Sends handshake message bytes at `level` in CRYPTO frames.
+    pub fn send_handshake(&self, level: quicsock_proto::conn::Level, data: &[u8]) -> Result<()> {
+        if level == quicsock_proto::conn::Level::ZeroRtt {
+            return Err(Error::InvalidArgument(
+                "no handshake messages at the 0-RTT level",
+            ));
+        }
+        let mut st = self.engine.lock();
+        self.live(&mut st)?.write_handshake(level, data);
+        self.flush(st);
+        Ok(())
+    }
+
+    /// Installs a TLS secret (Linux QUIC's CRYPTO_SECRET option); the transport derives
+    /// the packet keys itself. Only while the handshake runs.
+    pub fn set_crypto_secret(
+        &self,
+        level: quicsock_proto::conn::Level,
+        dir: quicsock_proto::conn::Direction,
+        suite: quicsock_proto::crypto::CipherSuite,
+        secret: &[u8],
+    ) -> Result<()> {
+        let mut st = self.engine.lock();
+        let conn = self.establishing(&mut st)?;
+        conn.install_secret(level, dir, suite, secret)
+            .map_err(|_| Error::InvalidArgument("a secret of the wrong length for the suite"))?;
+        // Packets that waited for these keys are processed now.
+        conn.drive_handshake(clock::now());
+        self.flush(st);
+        Ok(())
+    }
+
+    /// Our quic_transport_parameters extension body, for the TLS library to send (Linux
+    /// QUIC's TRANSPORT_PARAM_EXT option, get).
+    pub fn transport_param_ext(&self) -> Result<Vec<u8>> {
+        let mut st = self.engine.lock();
+        Ok(self.establishing(&mut st)?.local_transport_params())
+    }
+
+    /// The peer's quic_transport_parameters extension body, as the TLS library received it
+    /// (TRANSPORT_PARAM_EXT, set): decoded and checked against the connection IDs. A bad
+    /// one closes the connection with TRANSPORT_PARAMETER_ERROR.
+    pub fn set_transport_param_ext(&self, body: &[u8]) -> Result<()> {
+        let mut st = self.engine.lock();
+        let conn = self.establishing(&mut st)?;
+        if let Err(e) = conn.set_peer_transport_params(body) {
+            conn.close_transport(clock::now(), e);
+            let err = conn.error().cloned().unwrap_or(ConnectionError::TimedOut);
+            self.flush(st);
+            return Err(Error::Handshake(err));
+        }
+        Ok(())
+    }
+
+    /// Tells the transport the TLS handshake completed: it needs the peer's transport
+    /// parameters and the 1-RTT secrets. A server then confirms it and sends
+    /// HANDSHAKE_DONE.
+    pub fn complete_handshake(&self) -> Result<()> {
+        let mut st = self.engine.lock();
+        let conn = self.establishing(&mut st)?;
+        if let Err(e) = conn.handshake_complete() {
+            conn.close_transport(clock::now(), e);
+            let err = conn.error().cloned().unwrap_or(ConnectionError::TimedOut);
+            self.flush(st);
+            return Err(Error::Handshake(err));
+        }
+        self.flush(st);
+        Ok(())
+    }
+
+    /// Closes the connection with a transport error, such as the CRYPTO_ERROR of a TLS
+    /// alert.
+    pub(crate) fn close_transport(&self, e: quicsock_proto::TransportError) {
+        let mut st = self.engine.lock();
+        if let Some(c) = st.conn(self.h) {
+            c.close_transport(clock::now(), e);
+        }
+        self.flush(st);
+    }
+
+    /// Whether the handshake completed.
+    pub fn is_established(&self) -> bool {
+        let mut st = self.engine.lock();
+        st.conn(self.h).is_some_and(|c| c.is_handshake_complete())
+    }
+
+    /// The QUIC version of the connection.
+    pub fn version(&self) -> quicsock_proto::packet::Version {
+        let mut st = self.engine.lock();
+        st.conn(self.h)
+            .map_or(quicsock_proto::packet::Version::V1, |c| c.version())
     }
 
     /// Enables or disables one type of in-band event (Linux QUIC's EVENT option); all are

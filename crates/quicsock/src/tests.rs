@@ -297,9 +297,10 @@ fn events_come_before_data_in_linux_layout() {
     c.set_event(EventType::StreamUpdate, true);
     s.send(b"abc", 0, Flags::NONE).unwrap();
     s.reset_stream(0, 77).unwrap();
+    // Refused while the reset is in flight; once it is acknowledged the stream is gone.
     assert!(matches!(
         s.send(b"more", 0, Flags::NONE),
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidArgument(_) | Error::StreamClosed(0))
     ));
     let mut buf = [0u8; 256];
     let ev = loop {
@@ -381,6 +382,14 @@ fn options_follow_their_state_rules() {
         }
     }
     assert!(stopped, "STOP_SENDING reached the client");
+    // The client answered with RESET_STREAM carrying the same code (RFC 9000 §3.5).
+    loop {
+        match s.recv(&mut buf, Flags::NONE) {
+            Ok(_) => continue,
+            Err(Error::StreamReset(0, 33)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
     // Transport parameters: ours and the peer's.
     let mine = c.transport_params(false).unwrap();
     let peer = c.transport_params(true).unwrap();
@@ -573,5 +582,88 @@ fn fixed_secret_driver_over_real_sockets() {
             (13, 0, Flags::STREAM_FIN)
         );
         assert_eq!(&buf[..13], b"fixed secrets");
+    }
+}
+
+/// libquic's model: the socket exists before its handshake, and TLS runs over the
+/// socket's handshake calls (CRYPTO_SECRET, TRANSPORT_PARAM_EXT and handshake messages).
+#[test]
+fn handshakes_driven_through_socket_calls() {
+    use crate::{client_handshake, server_handshake};
+    // A client that drives rustls itself, against an ordinary listener.
+    let (l, addr) = listener();
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = QuicSocket::connect_without_handshake(addr, &client_config()).unwrap();
+    assert!(!c.is_established());
+    assert!(!c.transport_param_ext().unwrap().is_empty());
+    client_handshake(
+        &c,
+        tls::insecure_client_config(&[b"test"]),
+        "localhost",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(c.is_established());
+    let s = t.join().unwrap();
+    c.send(b"over a hand-driven handshake", -1, Flags::STREAM_FIN)
+        .unwrap();
+    let mut buf = [0u8; 64];
+    s.set_read_timeout(Some(Duration::from_secs(5)));
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 28);
+    // The handshake calls belong to the handshake.
+    use quicsock_proto::conn::{Direction, Level};
+    use quicsock_proto::crypto::CipherSuite;
+    assert!(matches!(
+        c.set_crypto_secret(
+            Level::Handshake,
+            Direction::Read,
+            CipherSuite::Aes128GcmSha256,
+            &[0; 32]
+        ),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.transport_param_ext(),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.complete_handshake(),
+        Err(Error::InvalidArgument(_))
+    ));
+
+    // A listener whose application drives each server handshake, with an ordinary client.
+    let mut config = server_config();
+    config.manual_handshake = true;
+    let tls_config = config.tls.clone();
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        assert!(
+            !s.is_established(),
+            "accepted before the handshake, as Linux QUIC does"
+        );
+        server_handshake(&s, tls_config, Duration::from_secs(5)).unwrap();
+        let mut buf = [0u8; 64];
+        s.set_read_timeout(Some(Duration::from_secs(5)));
+        let (n, _, _) = s.recv(&mut buf, Flags::NONE).unwrap();
+        buf[..n].to_vec()
+    });
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    assert_eq!(c.alpn().as_deref(), Some(&b"test"[..]));
+    c.send(b"hello", -1, Flags::STREAM_FIN).unwrap();
+    assert_eq!(t.join().unwrap(), b"hello");
+
+    // A TLS failure is the handshake's error, and the peer hears the alert.
+    let (_l, addr) = listener();
+    let c = QuicSocket::connect_without_handshake(addr, &client_config()).unwrap();
+    match client_handshake(
+        &c,
+        tls::insecure_client_config(&[b"nope"]),
+        "localhost",
+        Duration::from_secs(5),
+    ) {
+        Err(Error::Handshake(e)) => assert!(e.to_string().contains("alert 120"), "{e}"),
+        other => panic!("{other:?}"),
     }
 }

@@ -133,6 +133,12 @@ impl Connection {
         );
     }
 
+    /// Closes the connection with a transport error, such as the CRYPTO_ERROR of a TLS
+    /// alert from a handshake driven outside the connection.
+    pub fn close_transport(&mut self, now: Timestamp, e: TransportError) {
+        self.close_with_error(now, e);
+    }
+
     /// Refuses the connection: CONNECTION_CLOSE with CONNECTION_REFUSED (RFC 9000 §20.1),
     /// as a server does when it cannot take more connections.
     pub fn refuse(&mut self, now: Timestamp) {

@@ -259,6 +259,17 @@ impl Connection {
         self.keys_changed = false;
     }
 
+    /// Runs the handshake driver and processes the packets that waited for keys installed
+    /// since: for an owner that drives the handshake itself through the boundary methods.
+    pub fn drive_handshake(&mut self, now: Timestamp) {
+        self.run_driver(now);
+    }
+
+    /// Whether handshake bytes arrived that were not read yet.
+    pub fn has_handshake_data(&self) -> bool {
+        self.handshake_unread.iter().any(|u| *u)
+    }
+
     /// The driver, for its negotiated parameters (ALPN, server name).
     pub fn driver(&self) -> Option<&dyn HandshakeDriver> {
         self.driver.as_deref()

@@ -19,6 +19,7 @@ use rustls::pki_types::ServerName;
 use rustls::quic;
 
 use super::secrets::SecretCapture;
+use super::Boundary;
 
 /// TLS alert internal_error.
 const INTERNAL_ERROR: u8 = 80;
@@ -131,7 +132,7 @@ impl RustlsDriver {
         }
     }
 
-    fn start(&mut self, conn: &Connection) -> Result<(), TransportError> {
+    fn start(&mut self, conn: &impl Boundary) -> Result<(), TransportError> {
         let version = if conn.version() == Version::V2 {
             quic::Version::V2
         } else {
@@ -162,7 +163,7 @@ impl RustlsDriver {
     }
 
     /// Moves what TLS wants to send, and the secrets it derived, to the connection.
-    fn flush(&mut self, conn: &mut Connection) -> Result<(), TransportError> {
+    fn flush(&mut self, conn: &mut impl Boundary) -> Result<(), TransportError> {
         let side = self.side();
         let tls = self.tls.as_mut().expect("started");
         loop {
@@ -194,7 +195,7 @@ impl RustlsDriver {
         Ok(())
     }
 
-    fn take_peer_params(&mut self, conn: &mut Connection) -> Result<(), TransportError> {
+    fn take_peer_params(&mut self, conn: &mut impl Boundary) -> Result<(), TransportError> {
         if self.peer_params_set {
             return Ok(());
         }
@@ -211,7 +212,7 @@ impl RustlsDriver {
     /// connection, such as a ClientHello read to pick a listener) and what arrived since.
     pub(crate) fn drive_with(
         &mut self,
-        conn: &mut Connection,
+        conn: &mut impl Boundary,
         pending: &[u8],
     ) -> Result<(), TransportError> {
         if self.tls.is_none() {
@@ -236,7 +237,7 @@ impl RustlsDriver {
     }
 
     /// Hands received handshake bytes to TLS.
-    fn absorb(&mut self, conn: &mut Connection, data: &[u8]) -> Result<(), TransportError> {
+    fn absorb(&mut self, conn: &mut impl Boundary, data: &[u8]) -> Result<(), TransportError> {
         let tls = self.tls.as_mut().expect("started");
         if let Err(e) = tls.read_hs(data) {
             // Whatever TLS wrote (its alert is carried by CRYPTO_ERROR instead) is moot.
