@@ -667,3 +667,65 @@ fn handshakes_driven_through_socket_calls() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The errors of reference §1.10 for send misuse, and datagrams both ways.
+#[test]
+fn send_misuse_is_typed_and_datagrams_round_trip() {
+    let mut config = server_config();
+    config.transport.transport.max_datagram_frame_size =
+        Some(quicsock_proto::VarInt::from_u32(1500));
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let mut cc = client_config();
+    cc.transport.transport.max_datagram_frame_size = Some(quicsock_proto::VarInt::from_u32(1500));
+    let c = QuicSocket::connect(addr, &cc).unwrap();
+    let s = t.join().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5)));
+    c.set_read_timeout(Some(Duration::from_secs(5)));
+    // After FIN the stream takes no more (EINVAL); STREAM_NEW on an open stream is EINVAL.
+    c.send(b"last", 0, Flags::STREAM_NEW | Flags::STREAM_FIN)
+        .unwrap();
+    assert!(matches!(
+        c.send(b"more", 0, Flags::NONE),
+        Err(Error::InvalidArgument(_))
+    ));
+    c.send(b"x", 4, Flags::STREAM_NEW).unwrap();
+    assert!(matches!(
+        c.send(b"y", 4, Flags::STREAM_NEW),
+        Err(Error::InvalidArgument(_))
+    ));
+    // A stream id beyond 2^62 or negative other than -1.
+    assert!(matches!(
+        c.send(b"z", -2, Flags::NONE),
+        Err(Error::InvalidArgument(_))
+    ));
+    // Datagrams: too large for a packet is EMSGSIZE with the limit; others arrive whole.
+    match c.send(&[0u8; 1400], -1, Flags::DATAGRAM) {
+        Err(Error::MessageSize(max)) => assert!(max < 1400 && max > 1000, "{max}"),
+        other => panic!("{other:?}"),
+    }
+    c.send(b"unreliable", -1, Flags::DATAGRAM).unwrap();
+    let mut buf = [0u8; 64];
+    let got = loop {
+        let (n, id, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+        if flags.contains(Flags::DATAGRAM) {
+            assert_eq!(id, -1);
+            assert!(flags.contains(Flags::EOR));
+            break buf[..n].to_vec();
+        }
+    };
+    assert_eq!(got, b"unreliable");
+    s.send(b"back", -1, Flags::DATAGRAM).unwrap();
+    let got = loop {
+        let (n, _, flags) = c.recv(&mut buf, Flags::NONE).unwrap();
+        if flags.contains(Flags::DATAGRAM) {
+            break buf[..n].to_vec();
+        }
+    };
+    assert_eq!(got, b"back");
+    // Errors carry Linux QUIC's errno.
+    assert_eq!(Error::MessageSize(0).errno(), 90);
+    assert_eq!(Error::StreamClosed(0).errno(), 60);
+    assert_eq!(Error::WouldBlock.errno(), 11);
+}
