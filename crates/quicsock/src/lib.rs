@@ -13,6 +13,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # From Linux QUIC
+//!
+//! | Linux QUIC | quicsock |
+//! | --- | --- |
+//! | `socket` + `bind` + `listen` | [`QuicListener::bind`] (listeners sharing an address split connections by ALPN) |
+//! | `accept` | [`QuicListener::accept`] (after the handshake; with `manual_handshake`, before it) |
+//! | `connect` + `quic_client_handshake` | [`QuicSocket::connect`], or [`QuicSocket::connect_without_handshake`] + [`client_handshake`] |
+//! | `quic_server_handshake` | [`server_handshake`] on a socket from a `manual_handshake` listener |
+//! | `sendmsg` / `recvmsg` with `quic_stream_info` | [`QuicSocket::send`] / [`QuicSocket::recv`] with a stream id and [`Flags`] |
+//! | `QUIC_SOCKOPT_EVENT` | [`QuicSocket::set_event`], [`QuicListener::set_event`]; events in [`events`] |
+//! | `STREAM_OPEN` / `STREAM_RESET` / `STREAM_STOP_SENDING` | [`QuicSocket::open_stream`] / [`QuicSocket::reset_stream`] / [`QuicSocket::stop_sending`] |
+//! | `CONNECTION_CLOSE` | [`QuicSocket::set_close_info`], [`QuicSocket::close_reason`] |
+//! | `KEY_UPDATE` | [`QuicSocket::update_key`] |
+//! | `TRANSPORT_PARAM` / `CONFIG` | [`TransportConfig`] in [`ClientConfig`] / [`ServerConfig`]; [`QuicSocket::transport_params`] |
+//! | `ALPN` | the rustls configuration's `alpn_protocols`; [`QuicSocket::alpn`] |
+//! | `TOKEN` (client get) | [`QuicSocket::token`] |
+//! | `SESSION_TICKET` | resumption through the rustls configuration's session store and ticketer |
+//! | `CRYPTO_SECRET` / `TRANSPORT_PARAM_EXT` | [`QuicSocket::set_crypto_secret`] / [`QuicSocket::transport_param_ext`], [`QuicSocket::set_transport_param_ext`] |
+//! | handshake messages with `QUIC_HANDSHAKE_INFO` | [`QuicSocket::recv_handshake`] / [`QuicSocket::send_handshake`] |
+//! | `SO_RCVTIMEO` / `SO_SNDTIMEO` / `O_NONBLOCK` / `SO_LINGER` | `set_read_timeout` / `set_write_timeout` / `set_nonblocking` / `set_linger` |
+//! | `shutdown` / `close` | [`QuicSocket::shutdown`] / [`QuicSocket::close`] (or drop, in the background) |
+//! | `poll` / epoll | [`QuicSocket::pollable`], [`QuicListener::pollable`] (`AsFd`) |
+//! | errno | [`Error::errno`] |
+//!
 //! # Layout
 //!
 //! * [`QuicListener`] and [`QuicSocket`]: the verbs (`listener`, `socket`).
