@@ -904,6 +904,23 @@ impl QuicSocket {
         self.engine.lock().conns.get(&self.h)?.token.clone()
     }
 
+    /// The last NewSessionTicket message the server sent, raw (clients; Linux QUIC's
+    /// SESSION_TICKET option, get). rustls also keeps it in the client configuration's
+    /// session store, from which a later `connect` with the same configuration resumes.
+    pub fn session_ticket(&self) -> Option<Vec<u8>> {
+        let mut st = self.engine.lock();
+        st.conn(self.h)?
+            .driver()?
+            .session_ticket()
+            .map(<[u8]>::to_vec)
+    }
+
+    /// Whether the handshake resumed an earlier session.
+    pub fn is_resumed(&self) -> Option<bool> {
+        let mut st = self.engine.lock();
+        st.conn(self.h)?.driver()?.is_resumed()
+    }
+
     /// Starts closing: once everything sent is acknowledged (at most the linger time) the
     /// connection closes with the code of [`set_close_info`](Self::set_close_info). Later
     /// sends fail; `recv` returns what is left, then the close.

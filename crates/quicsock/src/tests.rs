@@ -729,3 +729,35 @@ fn send_misuse_is_typed_and_datagrams_round_trip() {
     assert_eq!(Error::StreamClosed(0).errno(), 60);
     assert_eq!(Error::WouldBlock.errno(), 11);
 }
+
+/// SESSION_TICKET: the client sees the server's ticket, and a second connection with the
+/// same configuration resumes.
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn session_tickets_and_resumption() {
+    let (l, addr) = listener();
+    let l = std::sync::Arc::new(l);
+    let config = client_config();
+    let accept = |l: &std::sync::Arc<QuicListener>| {
+        let l = l.clone();
+        std::thread::spawn(move || l.accept().unwrap())
+    };
+    let t = accept(&l);
+    let c = QuicSocket::connect(addr, &config).unwrap();
+    let _s = t.join().unwrap();
+    assert_eq!(c.is_resumed(), Some(false));
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    let ticket = loop {
+        // The ticket travels in CRYPTO frames after the handshake.
+        if let Some(t) = c.session_ticket() {
+            break t;
+        }
+        assert!(std::time::Instant::now() < end, "no session ticket");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(ticket[0], 4, "a NewSessionTicket message");
+    let t = accept(&l);
+    let c2 = QuicSocket::connect(addr, &config).unwrap();
+    let _s2 = t.join().unwrap();
+    assert_eq!(c2.is_resumed(), Some(true));
+}

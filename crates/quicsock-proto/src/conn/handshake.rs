@@ -77,6 +77,11 @@ pub trait HandshakeDriver: Send {
     fn is_resumed(&self) -> Option<bool> {
         None
     }
+
+    /// The last session ticket the server sent (clients), as the raw TLS message.
+    fn session_ticket(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl Connection {

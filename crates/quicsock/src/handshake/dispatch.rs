@@ -118,6 +118,10 @@ impl HandshakeDriver for DispatchDriver {
     fn is_resumed(&self) -> Option<bool> {
         self.inner.as_ref()?.is_resumed()
     }
+
+    fn session_ticket(&self) -> Option<&[u8]> {
+        self.inner.as_ref()?.session_ticket()
+    }
 }
 
 #[cfg(test)]

@@ -57,6 +57,10 @@ pub struct RustlsDriver {
     peer_params_set: bool,
     complete: bool,
     last_error: Option<String>,
+    /// 1-RTT handshake bytes (NewSessionTicket messages) not yet a whole message.
+    ticket_buf: Vec<u8>,
+    /// The last whole NewSessionTicket message (clients).
+    ticket: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for RustlsDriver {
@@ -111,6 +115,8 @@ impl RustlsDriver {
             peer_params_set: false,
             complete: false,
             last_error: None,
+            ticket_buf: Vec::new(),
+            ticket: None,
         }
     }
 
@@ -221,7 +227,10 @@ impl RustlsDriver {
         if !pending.is_empty() {
             self.absorb(conn, pending)?;
         }
-        while let Some((_level, data)) = conn.read_handshake() {
+        while let Some((level, data)) = conn.read_handshake() {
+            if level == Level::OneRtt && matches!(self.role, Role::Client { .. }) {
+                self.keep_ticket(&data);
+            }
             self.absorb(conn, &data)?;
         }
         if !self.tls.as_ref().expect("started").is_handshaking() {
@@ -250,6 +259,31 @@ impl RustlsDriver {
             self.take_peer_params(conn)?;
         }
         Ok(())
+    }
+
+    /// Keeps a copy of each whole NewSessionTicket message (TLS handshake type 4) the
+    /// server sends after the handshake, for the application (Linux QUIC's SESSION_TICKET).
+    fn keep_ticket(&mut self, data: &[u8]) {
+        const NEW_SESSION_TICKET: u8 = 4;
+        const MAX_TICKET: usize = 4096;
+        self.ticket_buf.extend_from_slice(data);
+        while self.ticket_buf.len() >= 4 {
+            let len = usize::from(self.ticket_buf[1]) << 16
+                | usize::from(self.ticket_buf[2]) << 8
+                | usize::from(self.ticket_buf[3]);
+            if len + 4 > MAX_TICKET {
+                // Not a message this copy keeps; rustls judges it anyway.
+                self.ticket_buf.clear();
+                return;
+            }
+            if self.ticket_buf.len() < len + 4 {
+                return;
+            }
+            let msg: Vec<u8> = self.ticket_buf.drain(..len + 4).collect();
+            if msg[0] == NEW_SESSION_TICKET {
+                self.ticket = Some(msg);
+            }
+        }
     }
 
     fn tls_error(&mut self, e: rustls::Error) -> TransportError {
@@ -288,6 +322,10 @@ impl HandshakeDriver for RustlsDriver {
     fn is_resumed(&self) -> Option<bool> {
         let kind = self.tls.as_ref()?.handshake_kind()?;
         Some(kind == rustls::HandshakeKind::Resumed)
+    }
+
+    fn session_ticket(&self) -> Option<&[u8]> {
+        self.ticket.as_deref()
     }
 
     fn server_name(&self) -> Option<&str> {
