@@ -93,6 +93,8 @@ pub struct Endpoint {
     cids_of: HashMap<ConnectionHandle, Vec<ConnectionId>>,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     accept_queue: VecDeque<ConnectionHandle>,
+    /// Makes and checks address-validation tokens (servers).
+    token_key: crate::token::TokenKey,
     /// Where the last poll_transmit stopped, for round-robin fairness.
     next_poll: usize,
     live: usize,
@@ -108,10 +110,13 @@ impl std::fmt::Debug for Endpoint {
 
 impl Endpoint {
     /// An endpoint drawing randomness from `rng`.
-    pub fn new(config: EndpointConfig, rng: Box<dyn Random>) -> Self {
+    pub fn new(config: EndpointConfig, mut rng: Box<dyn Random>) -> Self {
+        let mut secret = [0; 32];
+        rng.fill(&mut secret);
         Self {
             config,
             rng,
+            token_key: crate::token::TokenKey::new(&secret),
             conns: Vec::new(),
             free: Vec::new(),
             by_cid: HashMap::default(),
@@ -241,7 +246,11 @@ impl Endpoint {
             }
             Header::Initial(h) => {
                 let (version, odcid, scid) = (h.version, h.dcid, h.scid);
-                self.accept_initial(now, remote, ecn, data, version, odcid, scid)
+                // RFC 9000 §8.1.3: a token from an earlier connection validates the address.
+                let valid_token = !h.token.is_empty()
+                    && self.config.server.is_some()
+                    && self.token_key.check(h.token, remote.ip(), now);
+                self.accept_initial(now, remote, ecn, data, version, odcid, scid, valid_token)
             }
             // Anything else for an unknown ID is dropped, keeping no state.
             _ => None,
@@ -258,6 +267,7 @@ impl Endpoint {
         version: Version,
         odcid: ConnectionId,
         scid: ConnectionId,
+        valid_token: bool,
     ) -> Option<ConnectionHandle> {
         let server = self.config.server.clone()?;
         // RFC 9000 §14.1 and §7.2: a client Initial fills 1200 bytes and its destination
@@ -291,6 +301,9 @@ impl Endpoint {
         .ok()?;
         let h = self.insert(conn, &[local, odcid]);
         let conn = self.conns[h.0].as_mut().expect("just inserted");
+        if valid_token {
+            conn.validate_address();
+        }
         conn.handle_datagram(now, remote, ecn, data);
         if !conn.has_received() {
             // Nothing in it authenticated: keep no state for it.
@@ -302,8 +315,32 @@ impl Endpoint {
         Some(h)
     }
 
-    /// Applies a connection's routing changes, and removes it once drained.
+    /// Gives server connection `h` a fresh address-validation token now, in a NEW_TOKEN
+    /// frame (the endpoint already gives one after each handshake).
+    pub fn send_new_token(
+        &mut self,
+        h: ConnectionHandle,
+        now: Timestamp,
+    ) -> Result<(), crate::conn::NewTokenError> {
+        let conn = self
+            .conns
+            .get_mut(h.0)
+            .and_then(Option::as_mut)
+            .ok_or(crate::conn::NewTokenError::NotEstablished)?;
+        let token = self.token_key.mint(conn.remote_address().ip(), now);
+        conn.send_new_token(token)
+    }
+
+    /// Applies a connection's routing changes, gives a new server connection its
+    /// address-validation token, and removes it once drained.
     fn after(&mut self, h: ConnectionHandle) {
+        if let Some(conn) = self.conns[h.0].as_mut().filter(|c| c.wants_token()) {
+            // The clock of the tokens is the endpoint's: `now` is not at hand here, but a
+            // connection's own timestamps are on it.
+            let now = conn.last_activity();
+            let token = self.token_key.mint(conn.remote_address().ip(), now);
+            let _ = conn.send_new_token(token);
+        }
         let mut drained = false;
         while let Some(e) = self.conns[h.0]
             .as_mut()

@@ -46,6 +46,7 @@ pub mod rng;
 pub mod sim;
 pub mod stream;
 pub mod time;
+pub mod token;
 pub mod transport_params;
 
 pub use common::{ConnectionId, Dir, Reader, Side, StreamId, VarInt};

@@ -20,6 +20,10 @@ pub struct ClientConfig {
     pub socket: SocketConfig,
     /// How long `connect` waits for the handshake.
     pub handshake_timeout: Duration,
+    /// An address-validation token from an earlier connection to the same server
+    /// ([`QuicSocket::token`](crate::QuicSocket::token)), sent in the Initial packets so the
+    /// server can skip its amplification limit (Linux QUIC's TOKEN option, client set).
+    pub token: Option<Vec<u8>>,
 }
 
 impl ClientConfig {
@@ -31,6 +35,7 @@ impl ClientConfig {
             transport: TransportConfig::default(),
             socket: SocketConfig::default(),
             handshake_timeout: Duration::from_secs(10),
+            token: None,
         }
     }
 }

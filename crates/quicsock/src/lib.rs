@@ -28,8 +28,8 @@
 //! | `KEY_UPDATE` | [`QuicSocket::update_key`] |
 //! | `TRANSPORT_PARAM` / `CONFIG` | [`TransportConfig`] in [`ClientConfig`] / [`ServerConfig`]; [`QuicSocket::transport_params`] |
 //! | `ALPN` | the rustls configuration's `alpn_protocols`; [`QuicSocket::alpn`] |
-//! | `TOKEN` (client get) | [`QuicSocket::token`] |
-//! | `SESSION_TICKET` | resumption through the rustls configuration's session store and ticketer |
+//! | `TOKEN` | client get [`QuicSocket::token`], client set [`ClientConfig::token`], server set [`QuicSocket::send_token`] |
+//! | `SESSION_TICKET` | client get [`QuicSocket::session_ticket`]; resumption through the rustls configuration's session store and ticketer ([`QuicSocket::is_resumed`]) |
 //! | `CRYPTO_SECRET` / `TRANSPORT_PARAM_EXT` | [`QuicSocket::set_crypto_secret`] / [`QuicSocket::transport_param_ext`], [`QuicSocket::set_transport_param_ext`] |
 //! | handshake messages with `QUIC_HANDSHAKE_INFO` | [`QuicSocket::recv_handshake`] / [`QuicSocket::send_handshake`] |
 //! | `SO_RCVTIMEO` / `SO_SNDTIMEO` / `O_NONBLOCK` / `SO_LINGER` | `set_read_timeout` / `set_write_timeout` / `set_nonblocking` / `set_linger` |

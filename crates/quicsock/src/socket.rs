@@ -128,6 +128,9 @@ impl QuicSocket {
                 return Err(Error::Handshake(e));
             }
         };
+        if let (Some(t), Some(c)) = (config.token.clone(), st.conn(h)) {
+            c.set_initial_token(t);
+        }
         let cs = crate::engine::ConnState::new(true);
         let cond = cs.cond.clone();
         st.conns.insert(h, cs);
@@ -919,6 +922,26 @@ impl QuicSocket {
     pub fn is_resumed(&self) -> Option<bool> {
         let mut st = self.engine.lock();
         st.conn(self.h)?.driver()?.is_resumed()
+    }
+
+    /// Sends the client a fresh address-validation token in NEW_TOKEN (servers; Linux
+    /// QUIC's TOKEN option, server set). [`Error::WouldBlock`] while the previous one is
+    /// not acknowledged.
+    pub fn send_token(&self) -> Result<()> {
+        let mut st = self.engine.lock();
+        self.established(&mut st)?;
+        let h = self.h;
+        match st.endpoint.send_new_token(h, clock::now()) {
+            Ok(()) => {}
+            Err(quicsock_proto::conn::NewTokenError::InFlight) => return Err(Error::WouldBlock),
+            Err(_) => {
+                return Err(Error::InvalidArgument(
+                    "only an established server sends tokens",
+                ))
+            }
+        }
+        self.flush(st);
+        Ok(())
     }
 
     /// Starts closing: once everything sent is acknowledged (at most the linger time) the

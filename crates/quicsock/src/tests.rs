@@ -761,3 +761,49 @@ fn session_tickets_and_resumption() {
     let _s2 = t.join().unwrap();
     assert_eq!(c2.is_resumed(), Some(true));
 }
+
+/// TOKEN: the server's NEW_TOKEN reaches the client, which presents it next time.
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn address_validation_tokens() {
+    let (l, addr) = listener();
+    let l = std::sync::Arc::new(l);
+    let l2 = l.clone();
+    let t = std::thread::spawn(move || l2.accept().unwrap());
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let s = t.join().unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    let token = loop {
+        if let Some(t) = c.token() {
+            break t;
+        }
+        assert!(std::time::Instant::now() < end, "no NEW_TOKEN");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Clients do not send tokens; a server sends one more on request.
+    assert!(matches!(c.send_token(), Err(Error::InvalidArgument(_))));
+    let mut sent = false;
+    for _ in 0..200 {
+        match s.send_token() {
+            Ok(()) => {
+                sent = true;
+                break;
+            }
+            // The automatic one is still in flight.
+            Err(Error::WouldBlock) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(sent);
+    // The next connection presents it.
+    let mut config = client_config();
+    config.token = Some(token);
+    let l2 = l.clone();
+    let t = std::thread::spawn(move || l2.accept().unwrap());
+    let c2 = QuicSocket::connect(addr, &config).unwrap();
+    let s2 = t.join().unwrap();
+    c2.send(b"validated", -1, Flags::STREAM_FIN).unwrap();
+    let mut buf = [0u8; 16];
+    s2.set_read_timeout(Some(Duration::from_secs(5)));
+    assert_eq!(s2.recv(&mut buf, Flags::NONE).unwrap().0, 9);
+}

@@ -265,6 +265,24 @@ pub struct Connection {
     undo: Option<recv::CongestionUndo>,
     /// Congestion events undone because their losses proved spurious.
     congestion_undos: u64,
+    /// The NEW_TOKEN to send (servers), and where it stands.
+    new_token: Option<Vec<u8>>,
+    new_token_state: TokenState,
+    /// A token was given to this client once (the endpoint gives one per connection).
+    token_issued: bool,
+    /// The `now` of the latest call that took one.
+    last_now: Timestamp,
+}
+
+/// Where a server's NEW_TOKEN stands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TokenState {
+    /// Nothing to send.
+    Idle,
+    /// To be sent (again, after a loss).
+    Pending,
+    /// Sent, not yet acknowledged.
+    InFlight,
 }
 
 impl std::fmt::Debug for Connection {
@@ -418,6 +436,10 @@ impl Connection {
             packet_dcid: ConnectionId::EMPTY,
             undo: None,
             congestion_undos: 0,
+            new_token: None,
+            new_token_state: TokenState::Idle,
+            token_issued: false,
+            last_now: now,
         })
     }
 
@@ -610,6 +632,56 @@ impl Connection {
 
     // ----- lifecycle -----
 
+    /// Sends `token` in a NEW_TOKEN frame (servers, after the handshake; RFC 9000 §8.1.3),
+    /// for the client to present in a later connection's Initial.
+    pub fn send_new_token(&mut self, token: Vec<u8>) -> Result<(), NewTokenError> {
+        if self.side != Side::Server {
+            return Err(NewTokenError::NotServer);
+        }
+        if !self.handshake_complete || self.is_closed() {
+            return Err(NewTokenError::NotEstablished);
+        }
+        if token.is_empty() {
+            return Err(NewTokenError::Empty);
+        }
+        if self.new_token_state != TokenState::Idle {
+            return Err(NewTokenError::InFlight);
+        }
+        self.new_token = Some(token);
+        self.new_token_state = TokenState::Pending;
+        self.token_issued = true;
+        Ok(())
+    }
+
+    /// Whether this server connection has completed its handshake and was not given a
+    /// token yet: the endpoint then gives it one.
+    /// The latest time the connection was handled at (for the endpoint's tokens).
+    pub(crate) fn last_activity(&self) -> Timestamp {
+        self.last_now
+    }
+
+    pub(crate) fn wants_token(&self) -> bool {
+        self.side == Side::Server
+            && self.handshake_complete
+            && !self.token_issued
+            && !self.is_closed()
+    }
+
+    /// The address-validation token to put in the client's Initial packets (from an
+    /// earlier connection's NEW_TOKEN). Set it before the first datagram is sent; a Retry
+    /// replaces it.
+    pub fn set_initial_token(&mut self, token: Vec<u8>) {
+        if self.side == Side::Client && self.retry_scid.is_none() {
+            self.token = token;
+        }
+    }
+
+    /// The address counts as validated (a valid token came with the first Initial): the
+    /// anti-amplification limit no longer applies (RFC 9000 §8.1).
+    pub(crate) fn validate_address(&mut self) {
+        self.validated = true;
+    }
+
     /// Sends PING (an ack-eliciting packet) at the next opportunity.
     pub fn ping(&mut self) {
         self.ping_pending = true;
@@ -703,6 +775,24 @@ pub enum DatagramError {
     /// The send queue is full.
     #[error("datagram send queue is full")]
     Blocked,
+}
+
+/// A NEW_TOKEN could not be queued.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NewTokenError {
+    /// Only servers send NEW_TOKEN.
+    #[error("only a server sends NEW_TOKEN")]
+    NotServer,
+    /// The handshake is not complete, or the connection is closed.
+    #[error("the connection is not established")]
+    NotEstablished,
+    /// A token must not be empty.
+    #[error("empty token")]
+    Empty,
+    /// The previous NEW_TOKEN is not yet acknowledged.
+    #[error("a NEW_TOKEN is already in flight")]
+    InFlight,
 }
 
 /// A key update could not start.

@@ -51,6 +51,7 @@ impl Connection {
         _ecn: Option<Ecn>,
         data: &mut [u8],
     ) {
+        self.last_now = self.last_now.max(now);
         match self.phase {
             Phase::Drained | Phase::Draining(_) => return,
             Phase::Closing(_) => {
@@ -560,6 +561,10 @@ impl Connection {
                 .crypto_send
                 .on_ack(offset..offset + len),
             SentFrame::Ack { largest } => self.spaces[space_index(space)].on_ack_acked(largest),
+            SentFrame::NewToken => {
+                self.new_token_state = super::TokenState::Idle;
+                self.new_token = None;
+            }
             SentFrame::NewConnectionId(_)
             | SentFrame::RetireConnectionId(_)
             | SentFrame::HandshakeDone
@@ -672,6 +677,9 @@ impl Connection {
                 .crypto_send
                 .on_lost(offset..offset + len),
             SentFrame::HandshakeDone => self.handshake_done_pending = true,
+            SentFrame::NewToken if self.new_token_state == super::TokenState::InFlight => {
+                self.new_token_state = super::TokenState::Pending;
+            }
             SentFrame::NewConnectionId(seq) => {
                 if self.local_cids.active.contains_key(&seq) {
                     self.local_cids.pending.insert(seq);

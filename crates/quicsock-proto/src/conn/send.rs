@@ -246,6 +246,7 @@ impl Connection {
         }
         self.ping_pending
             || self.handshake_done_pending
+            || self.new_token_state == super::TokenState::Pending
             || !self.path_responses.is_empty()
             || !self.local_cids.pending.is_empty()
             || !self.remote_cids.retire_pending.is_empty()
@@ -282,6 +283,17 @@ impl Connection {
                 self.handshake_done_pending = false;
                 sent.push(SentFrame::HandshakeDone);
                 ack_eliciting = true;
+            }
+            if self.new_token_state == super::TokenState::Pending {
+                if let Some(token) = &self.new_token {
+                    let f = Frame::NewToken { token };
+                    if left(buf) >= f.encoded_len() {
+                        f.encode(buf);
+                        self.new_token_state = super::TokenState::InFlight;
+                        sent.push(SentFrame::NewToken);
+                        ack_eliciting = true;
+                    }
+                }
             }
             while let Some(data) = self.path_responses.front().copied() {
                 if left(buf) < 9 {

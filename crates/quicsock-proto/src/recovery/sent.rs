@@ -35,6 +35,8 @@ pub(crate) enum SentFrame {
     NewConnectionId(u64),
     RetireConnectionId(u64),
     HandshakeDone,
+    /// A NEW_TOKEN frame (its token is the connection's).
+    NewToken,
     Ping,
     PathResponse,
     Datagram,

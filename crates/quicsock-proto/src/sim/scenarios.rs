@@ -599,3 +599,56 @@ fn sim_amplification_limit() {
         pair.now.as_duration()
     });
 }
+
+/// RFC 9000 §8.1.3: the server gives a NEW_TOKEN after the handshake; a later connection
+/// from the same address presenting it is validated by its first Initial, so the server is
+/// not held to three times what it received. A changed token changes nothing but that.
+#[test]
+fn sim_new_token_validates_the_next_connection() {
+    let cfg = PairConfig::new(5, LinkConfig::default());
+    let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(5));
+    assert!(ok);
+    let mut token = None;
+    pair.run_until(Duration::from_secs(2), |p| {
+        while let Some(e) = p.client_conn(h).poll_event() {
+            if let Event::NewToken(t) = e {
+                token = Some(t);
+            }
+        }
+        token.is_some()
+    });
+    let token = token.expect("the server sent NEW_TOKEN");
+    assert_eq!(token.len(), crate::token::TOKEN_LEN);
+    let mut bad = token.clone();
+    bad[3] ^= 0x20;
+    for (presented, validated) in [(None, false), (Some(bad), false), (Some(token), true)] {
+        let before = pair.server.handles().len();
+        let driver = Box::new(crate::conn::FixedSecretDriver::new(
+            crate::Side::Client,
+            cfg.suite,
+        ));
+        let now = pair.now;
+        let addr = pair.server_addr;
+        let h2 = pair
+            .client
+            .connect(now, addr, cfg.client.clone(), driver)
+            .unwrap();
+        if let Some(t) = presented.clone() {
+            pair.client_conn(h2).set_initial_token(t);
+        }
+        // The moment the server has the new connection, before any Handshake packet.
+        assert!(
+            pair.run_until(Duration::from_secs(2), |p| p.server.handles().len()
+                > before)
+        );
+        let sh = *pair.server.handles().last().unwrap();
+        assert_eq!(
+            pair.server.connection(sh).unwrap().is_validated(),
+            validated,
+            "{presented:?}"
+        );
+        assert!(pair.run_until(Duration::from_secs(5), |p| p
+            .client_conn(h2)
+            .is_handshake_confirmed()));
+    }
+}
