@@ -188,6 +188,10 @@ pub struct UdpSocket {
     /// offload makes it fail.
     #[cfg(test)]
     fail_next_gso: std::sync::atomic::AtomicI32,
+    /// Test hook: the next send with an ECN codepoint fails with EINVAL, as kernels or
+    /// sandboxes that refuse the TOS control message do.
+    #[cfg(test)]
+    fail_next_ecn: AtomicBool,
 }
 
 impl UdpSocket {
@@ -248,6 +252,8 @@ impl UdpSocket {
             ecn: AtomicBool::new(true),
             #[cfg(test)]
             fail_next_gso: std::sync::atomic::AtomicI32::new(0),
+            #[cfg(test)]
+            fail_next_ecn: AtomicBool::new(false),
         })
     }
 
@@ -346,7 +352,15 @@ impl UdpSocket {
             }
         }
         let ecn = t.ecn.filter(|_| self.ecn.load(Ordering::Relaxed));
-        match self.sendmsg(t.destination, ecn, t.src_ip, data, segment) {
+        #[cfg(test)]
+        let first = if ecn.is_some() && self.fail_next_ecn.swap(false, Ordering::Relaxed) {
+            Err(io::Error::from_raw_os_error(libc::EINVAL))
+        } else {
+            self.sendmsg(t.destination, ecn, t.src_ip, data, segment)
+        };
+        #[cfg(not(test))]
+        let first = self.sendmsg(t.destination, ecn, t.src_ip, data, segment);
+        match first {
             Err(e) if ecn.is_some() && e.raw_os_error() == Some(libc::EINVAL) => {
                 let r = self.sendmsg(t.destination, None, t.src_ip, data, segment);
                 if r.is_ok() {

@@ -368,3 +368,22 @@ fn v6_only_refuses_ipv4_peers() {
     let mut meta = [RecvMeta::default()];
     assert!(rx.recv(&mut bufs, &mut meta).is_err());
 }
+
+#[test]
+fn ecn_refused_by_the_kernel_falls_back_to_unmarked() {
+    let rx = bind("127.0.0.1:0");
+    let tx = bind("127.0.0.1:0");
+    tx.fail_next_ecn
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let t = Transmit {
+        ecn: Some(EcnCodepoint::Ect0),
+        ..transmit(target(&rx, false), b"marked?")
+    };
+    assert_eq!(tx.send(&t).unwrap(), 7, "sent anyway, unmarked");
+    assert!(!tx.capabilities().ecn, "ECN switched off");
+    let got = recv_datagrams(&rx, 1);
+    assert_eq!((got[0].0.as_slice(), got[0].1.ecn), (&b"marked?"[..], None));
+    // Later sends go out unmarked without trying again.
+    tx.send(&t).unwrap();
+    assert_eq!(recv_datagrams(&rx, 1)[0].1.ecn, None);
+}

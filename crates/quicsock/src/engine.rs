@@ -65,6 +65,8 @@ pub(crate) struct ConnState {
     pub(crate) partial: Option<(Vec<u8>, crate::Flags)>,
     /// The listener a server connection belongs to, once its handshake completed.
     pub(crate) listener: Option<u64>,
+    /// The last session ticket reported as an event.
+    pub(crate) last_ticket: Option<Vec<u8>>,
     /// A `QuicSocket` owns this connection.
     pub(crate) attached: bool,
     /// The handshake completed.
@@ -88,6 +90,7 @@ impl ConnState {
             token: None,
             partial: None,
             listener: None,
+            last_ticket: None,
             attached,
             established: false,
             linger: None,
@@ -575,6 +578,17 @@ impl State {
                     if cs.events.len() < MAX_PENDING_EVENTS {
                         cs.events.push_back(ev);
                     }
+                }
+            }
+        }
+        // A new session ticket (clients), when asked for.
+        let ticket_bit = crate::events::EventType::NewSessionTicket.bit();
+        if cs.event_mask & ticket_bit != 0 && cs.events.len() < MAX_PENDING_EVENTS {
+            if let Some(t) = conn.driver().and_then(|d| d.session_ticket()) {
+                if cs.last_ticket.as_deref() != Some(t) {
+                    cs.last_ticket = Some(t.to_vec());
+                    cs.events.push_back(QuicEvent::NewSessionTicket(t.to_vec()));
+                    notify = true;
                 }
             }
         }

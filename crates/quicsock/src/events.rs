@@ -78,6 +78,13 @@ pub enum QuicEvent {
         /// The final size, where known.
         final_size: u64,
     },
+    /// `QUIC_EVENT_STREAM_MAX_DATA`: the peer raised a stream's flow-control limit.
+    StreamMaxData {
+        /// The stream.
+        id: i64,
+        /// The new limit, an offset in the stream.
+        max_data: u64,
+    },
     /// `QUIC_EVENT_STREAM_MAX_STREAM`: the highest stream id now openable.
     StreamMaxStream(u64),
     /// `QUIC_EVENT_CONNECTION_CLOSE`.
@@ -96,6 +103,8 @@ pub enum QuicEvent {
     },
     /// `QUIC_EVENT_NEW_TOKEN`: the token, for a later connection's Initial.
     NewToken(Vec<u8>),
+    /// `QUIC_EVENT_NEW_SESSION_TICKET`: the raw TLS NewSessionTicket message (clients).
+    NewSessionTicket(Vec<u8>),
 }
 
 impl QuicEvent {
@@ -103,10 +112,12 @@ impl QuicEvent {
     pub fn event_type(&self) -> EventType {
         match self {
             Self::StreamUpdate { .. } => EventType::StreamUpdate,
+            Self::StreamMaxData { .. } => EventType::StreamMaxData,
             Self::StreamMaxStream(_) => EventType::StreamMaxStream,
             Self::ConnectionClose { .. } => EventType::ConnectionClose,
             Self::KeyUpdate { .. } => EventType::KeyUpdate,
             Self::NewToken(_) => EventType::NewToken,
+            Self::NewSessionTicket(_) => EventType::NewSessionTicket,
         }
     }
 
@@ -125,6 +136,10 @@ impl QuicEvent {
                 b.extend_from_slice(&errcode.to_le_bytes());
                 b.extend_from_slice(&final_size.to_le_bytes());
             }
+            Self::StreamMaxData { id, max_data } => {
+                b.extend_from_slice(&id.to_le_bytes());
+                b.extend_from_slice(&max_data.to_le_bytes());
+            }
             Self::StreamMaxStream(id) => b.extend_from_slice(&id.to_le_bytes()),
             Self::ConnectionClose {
                 errcode,
@@ -136,7 +151,7 @@ impl QuicEvent {
                 b.extend_from_slice(&phrase[..phrase.len().min(64)]);
             }
             Self::KeyUpdate { phase } => b.push(*phase),
-            Self::NewToken(t) => b.extend_from_slice(t),
+            Self::NewToken(t) | Self::NewSessionTicket(t) => b.extend_from_slice(t),
         }
         b
     }
@@ -153,6 +168,10 @@ impl QuicEvent {
                 errcode: u32_at(12)?,
                 final_size: u64_at(16)?,
             },
+            2 => Self::StreamMaxData {
+                id: u64_at(0)? as i64,
+                max_data: u64_at(8)?,
+            },
             3 => Self::StreamMaxStream(u64_at(0)?),
             5 => Self::ConnectionClose {
                 errcode: u32_at(0)?,
@@ -161,6 +180,7 @@ impl QuicEvent {
             },
             7 => Self::KeyUpdate { phase: *p.first()? },
             8 => Self::NewToken(p.to_vec()),
+            9 => Self::NewSessionTicket(p.to_vec()),
             _ => return None,
         })
     }
@@ -198,6 +218,10 @@ impl QuicEvent {
                 final_size: 0,
             },
             Event::Stream(StreamEvent::Available(dir)) => Self::StreamMaxStream(max_stream(*dir)),
+            Event::Stream(StreamEvent::MaxData(id, max)) => Self::StreamMaxData {
+                id: sid(*id),
+                max_data: *max,
+            },
             Event::KeyUpdate => Self::KeyUpdate {
                 phase: u8::from(key_phase.unwrap_or(false)),
             },

@@ -807,3 +807,47 @@ fn address_validation_tokens() {
     s2.set_read_timeout(Some(Duration::from_secs(5)));
     assert_eq!(s2.recv(&mut buf, Flags::NONE).unwrap().0, 9);
 }
+
+#[test]
+fn ticket_and_credit_events() {
+    use crate::{EventType, QuicEvent};
+    let (l, addr) = listener();
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        // Read everything the client sends: each read returns credit (MAX_STREAM_DATA).
+        let mut buf = vec![0u8; 65536];
+        s.set_read_timeout(Some(Duration::from_secs(5)));
+        loop {
+            match s.recv(&mut buf, Flags::NONE) {
+                Ok((_, _, f)) if f.contains(Flags::STREAM_FIN) => break,
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        s
+    });
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    c.set_event(EventType::NewSessionTicket, true);
+    c.set_event(EventType::StreamMaxData, true);
+    c.set_read_timeout(Some(Duration::from_secs(5)));
+    // More than the initial stream window (1 MiB), so the server must raise it.
+    c.send(&vec![1u8; 3 << 20], -1, Flags::STREAM_FIN).unwrap();
+    let _s = t.join().unwrap();
+    let (mut ticket, mut credit) = (false, false);
+    let mut buf = [0u8; 4096];
+    while !(ticket && credit) {
+        let (n, _, flags) = c.recv(&mut buf, Flags::NONE).unwrap();
+        assert!(flags.contains(Flags::NOTIFICATION));
+        match QuicEvent::from_bytes(&buf[..n]).unwrap() {
+            QuicEvent::NewSessionTicket(t) => {
+                assert_eq!(t[0], 4);
+                ticket = true;
+            }
+            QuicEvent::StreamMaxData { id: 0, max_data } => {
+                assert!(max_data > 1 << 20);
+                credit = true;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

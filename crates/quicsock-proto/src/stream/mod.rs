@@ -58,6 +58,8 @@ pub enum StreamEvent {
     Reset(StreamId, u64),
     /// More streams of this direction may be opened.
     Available(Dir),
+    /// The peer raised the stream's flow-control limit to this offset (MAX_STREAM_DATA).
+    MaxData(StreamId, u64),
 }
 
 /// Why an application stream operation failed.
@@ -586,6 +588,8 @@ impl Streams {
         };
         let send = s.send.as_mut().expect("direction checked");
         if send.credit.raise(max.into_inner()) {
+            self.events
+                .push_back(StreamEvent::MaxData(id, max.into_inner()));
             if send.blocked_writer && send.state.is_writable() {
                 send.blocked_writer = false;
                 self.events.push_back(StreamEvent::Writable(id));
