@@ -87,6 +87,15 @@ pub enum QuicEvent {
     },
     /// `QUIC_EVENT_STREAM_MAX_STREAM`: the highest stream id now openable.
     StreamMaxStream(u64),
+    /// `QUIC_EVENT_CONNECTION_ID`: connection IDs were retired.
+    ConnectionId {
+        /// Whether the peer's IDs (destination IDs) changed rather than ours.
+        dest: bool,
+        /// The sequence number of the ID in use.
+        active: u32,
+        /// The lowest sequence number still live.
+        prior_to: u32,
+    },
     /// `QUIC_EVENT_CONNECTION_CLOSE`.
     ConnectionClose {
         /// The error code (0 for an idle timeout, 0x100 for a stateless reset).
@@ -114,6 +123,7 @@ impl QuicEvent {
             Self::StreamUpdate { .. } => EventType::StreamUpdate,
             Self::StreamMaxData { .. } => EventType::StreamMaxData,
             Self::StreamMaxStream(_) => EventType::StreamMaxStream,
+            Self::ConnectionId { .. } => EventType::ConnectionId,
             Self::ConnectionClose { .. } => EventType::ConnectionClose,
             Self::KeyUpdate { .. } => EventType::KeyUpdate,
             Self::NewToken(_) => EventType::NewToken,
@@ -141,6 +151,16 @@ impl QuicEvent {
                 b.extend_from_slice(&max_data.to_le_bytes());
             }
             Self::StreamMaxStream(id) => b.extend_from_slice(&id.to_le_bytes()),
+            Self::ConnectionId {
+                dest,
+                active,
+                prior_to,
+            } => {
+                // struct quic_connection_id_info { u8 dest; u8 rsv[3]; u32 active; u32 prior_to }
+                b.extend_from_slice(&[u8::from(*dest), 0, 0, 0]);
+                b.extend_from_slice(&active.to_le_bytes());
+                b.extend_from_slice(&prior_to.to_le_bytes());
+            }
             Self::ConnectionClose {
                 errcode,
                 frame,
@@ -173,6 +193,11 @@ impl QuicEvent {
                 max_data: u64_at(8)?,
             },
             3 => Self::StreamMaxStream(u64_at(0)?),
+            4 => Self::ConnectionId {
+                dest: *p.first()? != 0,
+                active: u32_at(4)?,
+                prior_to: u32_at(8)?,
+            },
             5 => Self::ConnectionClose {
                 errcode: u32_at(0)?,
                 frame: *p.get(4)?,
@@ -221,6 +246,15 @@ impl QuicEvent {
             Event::Stream(StreamEvent::MaxData(id, max)) => Self::StreamMaxData {
                 id: sid(*id),
                 max_data: *max,
+            },
+            Event::ConnectionIdRetired {
+                dest,
+                active,
+                prior_to,
+            } => Self::ConnectionId {
+                dest: *dest,
+                active: *active as u32,
+                prior_to: *prior_to as u32,
             },
             Event::KeyUpdate => Self::KeyUpdate {
                 phase: u8::from(key_phase.unwrap_or(false)),
@@ -281,8 +315,18 @@ mod tests {
         assert_eq!(QuicEvent::from_bytes(&c.to_bytes()), Some(c));
         for e in [
             QuicEvent::StreamMaxStream(401),
+            QuicEvent::StreamMaxData {
+                id: 8,
+                max_data: 1 << 20,
+            },
             QuicEvent::KeyUpdate { phase: 1 },
             QuicEvent::NewToken(vec![1, 2]),
+            QuicEvent::NewSessionTicket(vec![4, 0, 0, 1, 9]),
+            QuicEvent::ConnectionId {
+                dest: true,
+                active: 3,
+                prior_to: 2,
+            },
         ] {
             assert_eq!(QuicEvent::from_bytes(&e.to_bytes()), Some(e));
         }

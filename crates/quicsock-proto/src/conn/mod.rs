@@ -145,6 +145,17 @@ pub enum Event {
     NewToken(Vec<u8>),
     /// The peer updated the 1-RTT keys.
     KeyUpdate,
+    /// Connection IDs were retired: ours by the peer's RETIRE_CONNECTION_ID (`dest`
+    /// false), or the peer's by its NEW_CONNECTION_ID's Retire Prior To (`dest` true).
+    /// `active` is the sequence number in use, `prior_to` the lowest still live.
+    ConnectionIdRetired {
+        /// Whether the peer's IDs (the ones we send to) changed.
+        dest: bool,
+        /// The sequence number of the ID in use.
+        active: u64,
+        /// The lowest sequence number still live.
+        prior_to: u64,
+    },
     /// The connection is closed (or closing); no more data will flow.
     Closed(ConnectionError),
 }

@@ -359,7 +359,15 @@ impl Connection {
                 Frame::StreamDataBlocked { id, .. } => self.streams.on_stream_data_blocked(id)?,
                 Frame::NewConnectionId(f) => {
                     let empty = self.remote_cids.current().is_empty();
+                    let before = self.remote_cids.retire_prior_to;
                     self.remote_cids.on_new(&f, empty)?;
+                    if self.remote_cids.retire_prior_to > before {
+                        self.events.push_back(Event::ConnectionIdRetired {
+                            dest: true,
+                            active: self.remote_cids.current,
+                            prior_to: self.remote_cids.retire_prior_to,
+                        });
+                    }
                 }
                 Frame::RetireConnectionId { sequence } => {
                     // RFC 9000 §19.16: not the ID this very packet was sent to.
@@ -367,6 +375,17 @@ impl Connection {
                     if let Some(cid) = self.local_cids.on_retire(sequence.into_inner(), &current)? {
                         self.emit_retired(cid);
                         self.issue_cids();
+                        let ids = &self.local_cids.active;
+                        let active = ids
+                            .iter()
+                            .find(|(_, (c, _))| *c == current)
+                            .map_or(0, |(s, _)| *s);
+                        let prior_to = ids.keys().next().copied().unwrap_or(0);
+                        self.events.push_back(Event::ConnectionIdRetired {
+                            dest: false,
+                            active,
+                            prior_to,
+                        });
                     }
                 }
                 Frame::PathChallenge(data) => {

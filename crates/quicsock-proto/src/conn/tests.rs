@@ -435,3 +435,38 @@ fn a_client_gives_up_on_version_negotiation_without_its_version() {
         Some(&ConnectionError::VersionMismatch)
     );
 }
+
+#[test]
+fn retiring_one_of_our_ids_is_reported_and_replaced() {
+    let (mut pair, h) = established();
+    // Let the server's NEW_CONNECTION_IDs reach the client first.
+    pair.run_until(Duration::from_millis(100), |_| false);
+    let frames = encode(&[Frame::RetireConnectionId {
+        sequence: VarInt::from_u32(1),
+    }]);
+    let mut d = Vec::new();
+    pair.client_conn(h)
+        .build_raw(SpaceId::Data, &frames, &mut d);
+    let now = pair.now;
+    let (addr, c) = (pair.client_addr, pair.server.handles()[0]);
+    pair.server.handle(now, addr, None, &mut d);
+    let server = pair.server.connection(c).unwrap();
+    assert!(!server.is_closed());
+    let mut seen = false;
+    while let Some(e) = server.poll_event() {
+        if e == (Event::ConnectionIdRetired {
+            dest: false,
+            active: 0,
+            prior_to: 0,
+        }) {
+            seen = true;
+        }
+    }
+    assert!(seen, "the retirement is reported");
+    // A replacement goes out: the client keeps as many IDs as its limit allows.
+    assert!(
+        server.local_cids.pending.iter().any(|s| *s >= 4),
+        "{:?}",
+        server.local_cids.pending
+    );
+}
