@@ -96,6 +96,11 @@ pub enum QuicEvent {
         /// The lowest sequence number still live.
         prior_to: u32,
     },
+    /// `QUIC_EVENT_CONNECTION_MIGRATION`: a new path was validated and is in use.
+    ConnectionMigration {
+        /// 1 when our address changed, 0 when the peer's did.
+        local: u8,
+    },
     /// `QUIC_EVENT_CONNECTION_CLOSE`.
     ConnectionClose {
         /// The error code (0 for an idle timeout, 0x100 for a stateless reset).
@@ -125,6 +130,7 @@ impl QuicEvent {
             Self::StreamMaxStream(_) => EventType::StreamMaxStream,
             Self::ConnectionId { .. } => EventType::ConnectionId,
             Self::ConnectionClose { .. } => EventType::ConnectionClose,
+            Self::ConnectionMigration { .. } => EventType::ConnectionMigration,
             Self::KeyUpdate { .. } => EventType::KeyUpdate,
             Self::NewToken(_) => EventType::NewToken,
             Self::NewSessionTicket(_) => EventType::NewSessionTicket,
@@ -171,6 +177,7 @@ impl QuicEvent {
                 b.extend_from_slice(&phrase[..phrase.len().min(64)]);
             }
             Self::KeyUpdate { phase } => b.push(*phase),
+            Self::ConnectionMigration { local } => b.push(*local),
             Self::NewToken(t) | Self::NewSessionTicket(t) => b.extend_from_slice(t),
         }
         b
@@ -203,6 +210,7 @@ impl QuicEvent {
                 frame: *p.get(4)?,
                 phrase: p.get(8..)?.to_vec(),
             },
+            6 => Self::ConnectionMigration { local: *p.first()? },
             7 => Self::KeyUpdate { phase: *p.first()? },
             8 => Self::NewToken(p.to_vec()),
             9 => Self::NewSessionTicket(p.to_vec()),
@@ -255,6 +263,9 @@ impl QuicEvent {
                 dest: *dest,
                 active: *active as u32,
                 prior_to: *prior_to as u32,
+            },
+            Event::PathMigrated { local } => Self::ConnectionMigration {
+                local: u8::from(*local),
             },
             Event::KeyUpdate => Self::KeyUpdate {
                 phase: u8::from(key_phase.unwrap_or(false)),
@@ -327,6 +338,7 @@ mod tests {
                 active: 3,
                 prior_to: 2,
             },
+            QuicEvent::ConnectionMigration { local: 0 },
         ] {
             assert_eq!(QuicEvent::from_bytes(&e.to_bytes()), Some(e));
         }

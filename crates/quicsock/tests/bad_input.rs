@@ -268,3 +268,109 @@ fn a_vanished_peer_times_out_without_disturbing_others() {
         other => panic!("expected the idle timeout, got {other:?}"),
     }
 }
+
+/// A NAT between client and server that gives the client a new port mid-transfer: the
+/// server follows it (PATH_CHALLENGE), reports CONNECTION_MIGRATION, and the data arrives.
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn nat_rebinding_through_a_relay() {
+    use quicsock::{EventType, QuicEvent};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (l, server) = server(64, 30_000);
+    l.set_event(EventType::ConnectionMigration, true);
+    // The relay: the client talks to `front`; upstream it uses `a`, later `b`.
+    let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let relay_addr = front.local_addr().unwrap();
+    let rebound = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut relays = Vec::new();
+    for s in [&front, &a, &b] {
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    }
+    let client_addr = Arc::new(std::sync::Mutex::new(None::<SocketAddr>));
+    {
+        let (front, a, b) = (
+            front.try_clone().unwrap(),
+            a.try_clone().unwrap(),
+            b.try_clone().unwrap(),
+        );
+        let (rebound, stop, client_addr) = (rebound.clone(), stop.clone(), client_addr.clone());
+        relays.push(std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok((n, from)) = front.recv_from(&mut buf) {
+                    *client_addr.lock().unwrap() = Some(from);
+                    let up = if rebound.load(Ordering::Relaxed) {
+                        &b
+                    } else {
+                        &a
+                    };
+                    let _ = up.send_to(&buf[..n], server);
+                }
+            }
+        }));
+    }
+    for up in [a.try_clone().unwrap(), b.try_clone().unwrap()] {
+        let (front, stop, client_addr) = (
+            front.try_clone().unwrap(),
+            stop.clone(),
+            client_addr.clone(),
+        );
+        relays.push(std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok((n, _)) = up.recv_from(&mut buf) {
+                    if let Some(c) = *client_addr.lock().unwrap() {
+                        let _ = front.send_to(&buf[..n], c);
+                    }
+                }
+            }
+        }));
+    }
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = client(relay_addr);
+    let s = t.join().unwrap();
+    assert_eq!(s.peer_addr().unwrap(), a.local_addr().unwrap());
+    let id = c.open_stream(Flags::NONE).unwrap();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut buf = vec![0u8; 65536];
+            let (mut total, mut migrated) = (0, false);
+            s.set_read_timeout(Some(Duration::from_secs(10)));
+            loop {
+                let (n, _, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+                if flags.contains(Flags::NOTIFICATION) {
+                    migrated |= QuicEvent::from_bytes(&buf[..n])
+                        == Some(QuicEvent::ConnectionMigration { local: 0 });
+                    continue;
+                }
+                total += n;
+                if flags.contains(Flags::STREAM_FIN) {
+                    return (total, migrated);
+                }
+            }
+        });
+        let chunk = vec![7u8; 65536];
+        for i in 0..80 {
+            if i == 20 {
+                rebound.store(true, Ordering::Relaxed);
+            }
+            c.send(&chunk, id, Flags::NONE).unwrap();
+        }
+        c.send(b"", id, Flags::STREAM_FIN).unwrap();
+        let (total, migrated) = reader.join().unwrap();
+        assert_eq!(total, 80 * 65536);
+        assert!(migrated, "CONNECTION_MIGRATION reported");
+    });
+    assert_eq!(
+        s.peer_addr().unwrap(),
+        b.local_addr().unwrap(),
+        "the server follows the new port"
+    );
+    stop.store(true, Ordering::Relaxed);
+    for r in relays {
+        r.join().unwrap();
+    }
+}

@@ -145,6 +145,12 @@ pub enum Event {
     NewToken(Vec<u8>),
     /// The peer updated the 1-RTT keys.
     KeyUpdate,
+    /// The peer's address changed and the new path is validated (`local` false), as in a
+    /// NAT rebinding; `remote_address` gives the new address.
+    PathMigrated {
+        /// Whether our address changed (active migration); false when the peer's did.
+        local: bool,
+    },
     /// Connection IDs were retired: ours by the peer's RETIRE_CONNECTION_ID (`dest`
     /// false), or the peer's by its NEW_CONNECTION_ID's Retire Prior To (`dest` true).
     /// `active` is the sequence number in use, `prior_to` the lowest still live.
@@ -283,6 +289,12 @@ pub struct Connection {
     token_issued: bool,
     /// The `now` of the latest call that took one.
     last_now: Timestamp,
+    /// The largest 1-RTT packet number of a non-probing packet (RFC 9000 §9.3).
+    nonprobing_largest: Option<u64>,
+    /// Whether the packet whose frames were processed last held only probing frames.
+    last_packet_probing: bool,
+    /// The PATH_CHALLENGE validating a new peer address, and whether it is to be sent.
+    path_challenge: Option<([u8; 8], bool)>,
 }
 
 /// Where a server's NEW_TOKEN stands.
@@ -451,6 +463,9 @@ impl Connection {
             new_token_state: TokenState::Idle,
             token_issued: false,
             last_now: now,
+            nonprobing_largest: None,
+            last_packet_probing: false,
+            path_challenge: None,
         })
     }
 

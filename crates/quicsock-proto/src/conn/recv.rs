@@ -63,13 +63,47 @@ impl Connection {
             _ => {}
         }
         if remote != self.remote {
-            // Migration is not supported yet: packets from elsewhere are dropped.
+            self.on_new_address(now, remote, data);
             return;
         }
         if !self.validated {
             self.amp_received += data.len() as u64;
         }
         self.handle_packets(now, remote, data);
+        self.run_driver(now);
+    }
+
+    /// A datagram from another address than the peer's (RFC 9000 §9). A server whose
+    /// handshake is confirmed follows the client there when the datagram holds the newest
+    /// non-probing packet (NAT rebinding, §9.3): the new address is validated with
+    /// PATH_CHALLENGE and, until then, gets at most three times what it sent (§8.1, §9.3.1);
+    /// a new IP address resets congestion control and the RTT estimate (§9.4). Anything
+    /// else from another address is dropped.
+    fn on_new_address(&mut self, now: Timestamp, remote: SocketAddr, data: &mut [u8]) {
+        if self.side == Side::Client || !self.handshake_confirmed {
+            return;
+        }
+        let before = self.nonprobing_largest;
+        self.handle_packets(now, remote, data);
+        if self.nonprobing_largest <= before || self.is_closed() {
+            // Probing only, or old or undecryptable packets: the path stays.
+            return;
+        }
+        let new_ip = remote.ip() != self.remote.ip();
+        self.remote = remote;
+        self.validated = false;
+        self.amp_received = data.len() as u64;
+        self.amp_sent = 0;
+        if new_ip {
+            let mss = self.max_datagram_size as u64;
+            self.cc = self.config.congestion.build(mss);
+            self.rtt = crate::recovery::RttEstimator::new(self.config.initial_rtt);
+            self.undo = None;
+        }
+        let mut challenge = [0u8; 8];
+        self.rng.fill(&mut challenge);
+        self.path_challenge = Some((challenge, true));
+        // Answers to challenges that came on the old path go to the new one.
         self.run_driver(now);
     }
 
@@ -245,6 +279,9 @@ impl Connection {
                 return;
             }
         };
+        if space == SpaceId::Data && !self.last_packet_probing {
+            self.nonprobing_largest = self.nonprobing_largest.max(Some(pn.0));
+        }
         let immediate = space != SpaceId::Data;
         let delay = self.local_max_ack_delay();
         self.spaces[space_index(space)].on_received(now, pn.0, ack_eliciting, delay, immediate);
@@ -342,9 +379,13 @@ impl Connection {
     ) -> Result<bool, TransportError> {
         let space = ty.space();
         let mut ack_eliciting = false;
+        self.last_packet_probing = true;
         for frame in Frames::new(payload, ty) {
             let frame = frame?;
             ack_eliciting |= frame.is_ack_eliciting();
+            if !frame.ty().is_probing() {
+                self.last_packet_probing = false;
+            }
             match frame {
                 Frame::Padding { .. } | Frame::Ping => {}
                 Frame::Ack(ack) => self.on_ack_frame(now, space, &ack)?,
@@ -393,7 +434,14 @@ impl Connection {
                         self.path_responses.push_back(data);
                     }
                 }
-                Frame::PathResponse(_) => {}
+                Frame::PathResponse(data) => {
+                    // The new path is validated (RFC 9000 §8.2.3).
+                    if self.path_challenge.is_some_and(|(c, _)| c == data) {
+                        self.path_challenge = None;
+                        self.validated = true;
+                        self.events.push_back(Event::PathMigrated { local: false });
+                    }
+                }
                 Frame::NewToken { token } => {
                     if self.side == Side::Server {
                         return Err(TransportError::in_frame(
@@ -584,6 +632,7 @@ impl Connection {
                 self.new_token_state = super::TokenState::Idle;
                 self.new_token = None;
             }
+            SentFrame::PathChallenge => {}
             SentFrame::NewConnectionId(_)
             | SentFrame::RetireConnectionId(_)
             | SentFrame::HandshakeDone
@@ -696,6 +745,12 @@ impl Connection {
                 .crypto_send
                 .on_lost(offset..offset + len),
             SentFrame::HandshakeDone => self.handshake_done_pending = true,
+            // A lost challenge goes again while the path is not validated.
+            SentFrame::PathChallenge => {
+                if let Some((_, pending)) = self.path_challenge.as_mut() {
+                    *pending = true;
+                }
+            }
             SentFrame::NewToken if self.new_token_state == super::TokenState::InFlight => {
                 self.new_token_state = super::TokenState::Pending;
             }

@@ -247,6 +247,7 @@ impl Connection {
         self.ping_pending
             || self.handshake_done_pending
             || self.new_token_state == super::TokenState::Pending
+            || self.path_challenge.is_some_and(|(_, pending)| pending)
             || !self.path_responses.is_empty()
             || !self.local_cids.pending.is_empty()
             || !self.remote_cids.retire_pending.is_empty()
@@ -283,6 +284,14 @@ impl Connection {
                 self.handshake_done_pending = false;
                 sent.push(SentFrame::HandshakeDone);
                 ack_eliciting = true;
+            }
+            if let Some((data, true)) = self.path_challenge {
+                if left(buf) >= 9 {
+                    Frame::PathChallenge(data).encode(buf);
+                    self.path_challenge = Some((data, false));
+                    sent.push(SentFrame::PathChallenge);
+                    ack_eliciting = true;
+                }
             }
             if self.new_token_state == super::TokenState::Pending {
                 if let Some(token) = &self.new_token {

@@ -37,6 +37,8 @@ pub(crate) enum SentFrame {
     HandshakeDone,
     /// A NEW_TOKEN frame (its token is the connection's).
     NewToken,
+    /// A PATH_CHALLENGE (its data is the connection's).
+    PathChallenge,
     Ping,
     PathResponse,
     Datagram,
