@@ -851,3 +851,62 @@ fn ticket_and_credit_events() {
         }
     }
 }
+
+/// Unidirectional streams with stream id -1, shutdown after queued data, and a write
+/// timeout while the peer does not read.
+#[test]
+fn uni_streams_shutdown_and_write_timeout() {
+    let mut config = server_config();
+    config.transport.transport.initial_max_data = quicsock_proto::VarInt::from_u32(64 * 1024);
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let s = t.join().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5)));
+    c.set_read_timeout(Some(Duration::from_secs(5)));
+    // -1 with STREAM_UNI opens the client's first unidirectional stream, id 2.
+    c.send(b"one way", -1, Flags::STREAM_UNI | Flags::STREAM_FIN)
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        s.recv(&mut buf, Flags::NONE).unwrap(),
+        (7, 2, Flags::STREAM_FIN)
+    );
+    // The server cannot send on the client's unidirectional stream.
+    let r = s.send(b"x", 2, Flags::NONE);
+    assert!(
+        matches!(r, Err(Error::InvalidArgument(_) | Error::StreamClosed(2))),
+        "{r:?}"
+    );
+    // A write timeout: the server reads nothing, the client's credit (64 KiB) runs out and
+    // its 4 MiB stream buffer fills; the send returns what it queued.
+    c.set_write_timeout(Some(Duration::from_millis(300)));
+    let big = vec![1u8; 8 << 20];
+    let queued = c.send(&big, -1, Flags::NONE).unwrap();
+    assert!(queued > 0 && queued < big.len(), "{queued}");
+    c.set_nonblocking(true);
+    assert!(matches!(
+        c.send(&big, 0, Flags::NONE),
+        Err(Error::WouldBlock)
+    ));
+    c.set_nonblocking(false);
+    // Shutdown: the queued data still arrives, then the close.
+    c.set_close_info(21, b"done").unwrap();
+    c.shutdown();
+    let mut got = 0;
+    let mut big_buf = vec![0u8; 65536];
+    let err = loop {
+        match s.recv(&mut big_buf, Flags::NONE) {
+            Ok((n, _, _)) => got += n,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, queued, "everything send accepted was delivered");
+    match err {
+        Error::Closed(quicsock_proto::conn::ConnectionError::Peer(
+            quicsock_proto::conn::CloseCode::Application { code, reason },
+        )) => assert_eq!((code, reason.as_str()), (21, "done")),
+        other => panic!("{other:?}"),
+    }
+}
