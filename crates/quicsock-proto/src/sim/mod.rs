@@ -24,6 +24,18 @@ use crate::time::Timestamp;
 use crate::Side;
 use link::Link;
 
+/// Writes as much of `data[*written..]` to stream `id` as the connection takes now (with
+/// the FIN once all of it is in), advancing `written`: the sending half of every transfer
+/// scenario.
+pub fn write_pending(conn: &mut Connection, id: crate::StreamId, data: &[u8], written: &mut usize) {
+    while *written < data.len() {
+        match conn.write(id, &data[*written..], true) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => *written += n,
+        }
+    }
+}
+
 /// The most loop iterations a run may take before it is declared stuck.
 const MAX_STEPS: u64 = 2_000_000;
 

@@ -87,12 +87,7 @@ fn transfer(cfg: &PairConfig, data: &[u8], limit: Duration) -> Duration {
     let done = pair.run_until(limit, |p| {
         let now = p.now;
         let c = p.client_conn(h);
-        while written < data.len() {
-            match c.write(id, &data[written..], true) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => written += n,
-            }
-        }
+        super::write_pending(c, id, data, &mut written);
         if let Some(s) = p.server_conn() {
             while !fin {
                 match s.read(now, id, &mut buf) {
@@ -235,12 +230,7 @@ fn sim_reordering_undoes_spurious_congestion_events() {
     let mut written = 0;
     pair.run_until(Duration::from_secs(30), |p| {
         let c = p.client_conn(h);
-        while written < data.len() {
-            match c.write(id, &data[written..], true) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => written += n,
-            }
-        }
+        super::write_pending(c, id, &data, &mut written);
         c.streams().all_acked() && written == data.len()
     });
     let (spurious, undone) = pair.client_conn(h).spurious_losses();
@@ -478,12 +468,7 @@ fn sim_flow_control_stall_resume() {
         let done = pair.run_until(Duration::from_secs(30), |p| {
             let now = p.now;
             let c = p.client_conn(h);
-            while written < data.len() {
-                match c.write(id, &data[written..], true) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => written += n,
-                }
-            }
+            super::write_pending(c, id, &data, &mut written);
             let s = p.server_conn().unwrap();
             while let Ok(r) = s.read(now, id, &mut buf) {
                 received.extend_from_slice(&buf[..r.len]);
@@ -679,12 +664,7 @@ fn sim_nat_rebinding_mid_transfer() {
             }
             let now = p.now;
             let c = p.client_conn(h);
-            while written < data.len() {
-                match c.write(id, &data[written..], true) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => written += n,
-                }
-            }
+            super::write_pending(c, id, &data, &mut written);
             let s = p.server_conn().unwrap();
             while let Some(e) = s.poll_event() {
                 migrated |= e == Event::PathMigrated { local: false };

@@ -146,12 +146,7 @@ fn echo(pair: &mut Pair, h: ConnectionHandle, len: usize) {
     let done = pair.run_until(Duration::from_secs(60), |p| {
         let now = p.now;
         let c = p.client_conn(h);
-        while written < data.len() {
-            match c.write(id, &data[written..], true) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => written += n,
-            }
-        }
+        quicsock_proto::sim::write_pending(c, id, &data, &mut written);
         let s = p.server_conn().unwrap();
         while let Ok(r) = s.read(now, id, &mut buf) {
             at_server.extend_from_slice(&buf[..r.len]);
