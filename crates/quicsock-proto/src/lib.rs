@@ -38,6 +38,8 @@ mod error;
 pub mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+#[cfg(test)]
+mod hostile_tests;
 pub mod packet;
 pub mod pnspace;
 pub mod recovery;

@@ -107,6 +107,22 @@ impl RangeSet {
                 .is_some_and(|(_, &e)| e >= range.end)
     }
 
+    /// How many values of `range` are in the set.
+    pub fn overlap(&self, range: Range<u64>) -> u64 {
+        if range.is_empty() {
+            return 0;
+        }
+        let first = self
+            .map
+            .range(..range.start)
+            .next_back()
+            .map_or(range.start, |(&s, _)| s);
+        self.map
+            .range(first..range.end)
+            .map(|(&s, &e)| e.min(range.end).saturating_sub(s.max(range.start)))
+            .sum()
+    }
+
     /// The smallest value, if any.
     pub fn min(&self) -> Option<u64> {
         self.map.keys().next().copied()

@@ -296,7 +296,14 @@ impl Connection {
                 "CRYPTO data beyond the buffering limit",
             ));
         }
-        if s.crypto_recv.insert(offset, data) > 0 {
+        let stored = s.crypto_recv.insert(offset, data).map_err(|_| {
+            TransportError::in_frame(
+                TransportErrorCode::CRYPTO_BUFFER_EXCEEDED,
+                FrameType::CRYPTO,
+                "CRYPTO data split into too many out-of-order fragments",
+            )
+        })?;
+        if stored > 0 {
             self.handshake_unread[space_index(space)] = true;
         }
         Ok(())

@@ -550,6 +550,17 @@ impl Connection {
         (lost, self.congestion_undos)
     }
 
+    /// The bytes of memory held for data received out of order or not yet read: every
+    /// stream's receive buffer and the CRYPTO buffers of every level.
+    pub fn reassembly_memory(&self) -> usize {
+        self.crypto_reassembly_memory() + self.streams.reassembly_memory()
+    }
+
+    /// The bytes of memory the CRYPTO receive buffers of every level hold.
+    pub fn crypto_reassembly_memory(&self) -> usize {
+        self.spaces.iter().map(|s| s.crypto_recv.memory()).sum()
+    }
+
     /// Bytes in flight.
     pub fn bytes_in_flight(&self) -> u64 {
         self.bytes_in_flight

@@ -28,6 +28,7 @@ use bytes::BufMut;
 
 pub(crate) use flow::{RecvWindow, SendCredit};
 pub(crate) use recv_buffer::RecvBuffer;
+pub use recv_buffer::{MAX_RANGES, RANGE_COST};
 pub(crate) use send_buffer::SendBuffer;
 pub use state::{InvalidTransition, RecvState, SendState};
 
@@ -924,6 +925,16 @@ impl Streams {
             }
             _ => {}
         }
+    }
+
+    /// The bytes of memory every stream's receive buffer holds (ring capacity and
+    /// reassembly ranges).
+    pub fn reassembly_memory(&self) -> usize {
+        self.streams
+            .values()
+            .filter_map(|s| s.recv.as_ref())
+            .map(|r| r.buf.memory())
+            .sum()
     }
 
     /// The number of open streams (either half not terminal).

@@ -83,7 +83,14 @@ impl RecvStream {
         if fin {
             let _ = self.state.on_fin();
         }
-        self.buf.insert(offset, data);
+        // RFC 9000 §21.7: a peer that fragments beyond the assembler's cap is closed.
+        self.buf.insert(offset, data).map_err(|_| {
+            TransportError::in_frame(
+                TransportErrorCode::PROTOCOL_VIOLATION,
+                ty,
+                "stream data split into too many out-of-order fragments",
+            )
+        })?;
         let readable = self.buf.readable();
         if self.final_size == Some(self.buf.read_offset() + readable) {
             let _ = self.state.on_all_received();

@@ -1,94 +1,121 @@
-//! The receive side's reassembly buffer: data that arrived out of order, kept until the
-//! application reads it in order.
+//! The receive side's reassembly buffer (RFC 9000 §2.2, §19.6, §19.8): stream or CRYPTO data
+//! in any order, kept until the application reads it in order.
 //!
-//! Data that continues the in-order prefix (the common case) is appended to one ring buffer
-//! (`ready`): one copy in, one copy out, no allocation per packet once the ring has grown.
-//! Data beyond a gap waits in `chunks`, keyed by offset, and moves into the ring when the
-//! gap fills. Overlapping and duplicate data is stored once: only the parts not already
-//! held are kept. Memory is therefore bounded by the span between the read offset and the
-//! highest offset received, which flow control bounds by the advertised window (RFC 9000
-//! §4.1); a frame beyond the window never reaches this buffer.
+//! Everything lives in one ring (`ring`) that spans from the read offset to the highest
+//! offset received. Data that continues the in-order prefix (the common case) is appended;
+//! data beyond a gap is written in place at its offset, the gap held as zeros, and an
+//! assembler (`ranges`, disjoint received ranges above the in-order end) records what is
+//! real. When a gap fills, the in-order end jumps past every range it now touches: nothing
+//! moves. Each byte costs one copy in and one copy out, with no allocation per fragment.
+//!
+//! Memory: the ring spans at most the flow-control window (RFC 9000 §4.1; a frame beyond
+//! the window never reaches this buffer), so its capacity is below twice the window, plus
+//! [`RANGE_COST`] bytes for each of at most [`MAX_RANGES`] ranges whatever the
+//! fragmentation (RFC 9000 §21.7). A peer that would need more ranges gets
+//! [`TooFragmented`] and the caller closes the connection.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::common::RangeSet;
 
 /// A ring that empties keeps at most this much capacity, so idle streams stay small while a
 /// busy one, which empties at every read, does not give its memory back and fault it in
 /// again each time.
 const KEEP_CAPACITY: usize = 4 << 20;
 
-/// Out-of-order stream (or CRYPTO) data, addressed by offset.
+/// Disjoint out-of-order ranges one buffer tracks at most (quinn and ngtcp2 cap theirs at
+/// 1,024 and 4,000). A sender that loses packets leaves one gap per lost packet, so this
+/// covers loss of 1,024 packets inside one stream's window.
+pub const MAX_RANGES: usize = 1024;
+
+/// The bytes one tracked range costs at most (a B-tree entry of two `u64`s with its share
+/// of the node).
+pub const RANGE_COST: usize = 48;
+
+/// The data is split into more disjoint ranges than [`MAX_RANGES`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TooFragmented;
+
+/// Stream (or CRYPTO) data, addressed by offset.
 #[derive(Debug, Default)]
 pub(crate) struct RecvBuffer {
-    /// In-order bytes from `read` to `end`, not yet read.
-    ready: VecDeque<u8>,
-    /// start offset -> bytes, beyond a gap: non-overlapping, all above `end`.
-    chunks: BTreeMap<u64, Vec<u8>>,
+    /// The bytes from `read` to the highest offset received: in order up to `end`, then
+    /// written in place where `ranges` says data arrived, zeros in the gaps.
+    ring: VecDeque<u8>,
+    /// Received ranges above `end`; none touches `end`.
+    ranges: RangeSet,
     /// Offset of the next byte the application will read.
     read: u64,
-    /// One past the in-order bytes held: `read + ready.len()`.
+    /// One past the in-order bytes.
     end: u64,
-    /// Bytes held in `chunks`.
-    parked: usize,
+    /// Bytes held in `ranges`.
+    parked: u64,
 }
 
 impl RecvBuffer {
     /// Stores `data` received at `offset`, skipping what was read or is already held.
-    /// Returns how many new bytes were stored.
-    pub(crate) fn insert(&mut self, mut offset: u64, mut data: &[u8]) -> usize {
-        let mut stored = 0;
-        while !data.is_empty() {
-            // What is below `end` was read or is in the ring already.
-            if offset < self.end {
-                let skip = (self.end - offset).min(data.len() as u64) as usize;
-                data = &data[skip..];
-                offset += skip as u64;
-                continue;
-            }
-            if offset == self.end {
-                // In order: append up to the next parked chunk, then pull in every chunk
-                // that now continues the ring.
-                let next = self.chunks.keys().next().copied().unwrap_or(u64::MAX);
-                let take = (next - offset).min(data.len() as u64) as usize;
-                self.ready.extend(&data[..take]);
-                self.end += take as u64;
-                stored += take;
-                data = &data[take..];
-                offset += take as u64;
-                while let Some(entry) = self.chunks.first_entry() {
-                    if *entry.key() != self.end {
-                        break;
-                    }
-                    let chunk = entry.remove();
-                    self.parked -= chunk.len();
-                    self.end += chunk.len() as u64;
-                    self.ready.extend(&chunk);
-                }
-                continue;
-            }
-            // Beyond a gap: a parked chunk covering `offset` trims the front.
-            if let Some((&s, c)) = self.chunks.range(..=offset).next_back() {
-                let end = s + c.len() as u64;
-                if end > offset {
-                    let skip = (end - offset).min(data.len() as u64) as usize;
-                    data = &data[skip..];
-                    offset += skip as u64;
-                    continue;
-                }
-            }
-            // Otherwise park up to the next chunk.
-            let next = self
-                .chunks
-                .range(offset..)
-                .next()
-                .map_or(u64::MAX, |(&s, _)| s);
-            let take = (next - offset).min(data.len() as u64) as usize;
-            self.chunks.insert(offset, data[..take].to_vec());
-            self.parked += take;
-            stored += take;
-            data = &data[take..];
-            offset += take as u64;
+    /// Returns how many new bytes were stored, or [`TooFragmented`] (storing nothing) if
+    /// the data would open a gap beyond [`MAX_RANGES`].
+    pub(crate) fn insert(&mut self, offset: u64, data: &[u8]) -> Result<usize, TooFragmented> {
+        // What is below `end` was read or is in order already.
+        let skip = self.end.saturating_sub(offset).min(data.len() as u64) as usize;
+        let (offset, data) = (offset + skip as u64, &data[skip..]);
+        if data.is_empty() {
+            return Ok(0);
         }
-        stored
+        let stop = offset + data.len() as u64;
+        let new = if offset == self.end {
+            let held = self.ranges.overlap(offset..stop);
+            self.end = stop;
+            // Every range the new data reaches joins the in-order prefix.
+            while let Some(r) = self.ranges.first().filter(|r| r.start <= self.end) {
+                self.ranges.pop_min();
+                self.parked -= r.end - r.start;
+                self.end = self.end.max(r.end);
+            }
+            stop - offset - held
+        } else {
+            let held = self.ranges.overlap(offset..stop);
+            let touches = held > 0
+                || self.ranges.contains(offset.saturating_sub(1))
+                || self.ranges.contains(stop);
+            if !touches && self.ranges.len() >= MAX_RANGES {
+                return Err(TooFragmented);
+            }
+            self.ranges.insert(offset..stop);
+            let new = stop - offset - held;
+            self.parked += new;
+            new
+        };
+        self.write_at(offset, data);
+        Ok(new as usize)
+    }
+
+    /// Writes `data` at absolute `offset`, growing the ring to reach its end.
+    fn write_at(&mut self, offset: u64, data: &[u8]) {
+        let pos = (offset - self.read) as usize;
+        let len = self.ring.len();
+        if pos == len {
+            self.ring.extend(data);
+            return;
+        }
+        if pos > len {
+            self.ring.resize(pos, 0);
+            self.ring.extend(data);
+            return;
+        }
+        let inside = (len - pos).min(data.len());
+        let (a, b) = self.ring.as_mut_slices();
+        let (mut src, mut p) = (&data[..inside], pos);
+        if p < a.len() {
+            let n = (a.len() - p).min(src.len());
+            a[p..p + n].copy_from_slice(&src[..n]);
+            src = &src[n..];
+            p = a.len();
+        }
+        let p = p - a.len();
+        b[p..p + src.len()].copy_from_slice(src);
+        self.ring.extend(&data[inside..]);
     }
 
     /// Offset of the next byte to read.
@@ -96,9 +123,20 @@ impl RecvBuffer {
         self.read
     }
 
-    /// Bytes held.
+    /// Bytes of data held (in order and beyond gaps).
     pub(crate) fn buffered(&self) -> usize {
-        self.ready.len() + self.parked
+        (self.end - self.read + self.parked) as usize
+    }
+
+    /// The bytes of memory this buffer holds: the ring's capacity and the range table.
+    pub(crate) fn memory(&self) -> usize {
+        self.ring.capacity() + self.ranges.len() * RANGE_COST
+    }
+
+    /// The number of disjoint ranges waiting beyond a gap.
+    #[cfg(test)]
+    pub(crate) fn gaps(&self) -> usize {
+        self.ranges.len()
     }
 
     /// How many bytes are readable in order right now.
@@ -108,38 +146,38 @@ impl RecvBuffer {
 
     /// Copies in-order data into `buf`; returns the count.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
-        let n = buf.len().min(self.ready.len());
-        let (a, b) = self.ready.as_slices();
+        let n = buf.len().min(self.readable() as usize);
+        let (a, b) = self.ring.as_slices();
         let from_a = n.min(a.len());
         buf[..from_a].copy_from_slice(&a[..from_a]);
         buf[from_a..n].copy_from_slice(&b[..n - from_a]);
-        self.ready.drain(..n);
-        self.read += n as u64;
-        self.shrink_if_empty();
+        self.consume(n);
         n
     }
 
     /// Takes every in-order byte, if any.
     pub(crate) fn read_chunk(&mut self) -> Option<Vec<u8>> {
-        if self.ready.is_empty() {
+        let n = self.readable() as usize;
+        if n == 0 {
             return None;
         }
-        let chunk: Vec<u8> = self.ready.drain(..).collect();
-        self.read += chunk.len() as u64;
-        self.shrink_if_empty();
+        let chunk: Vec<u8> = self.ring.range(..n).copied().collect();
+        self.consume(n);
         Some(chunk)
     }
 
-    fn shrink_if_empty(&mut self) {
-        if self.ready.is_empty() && self.ready.capacity() > KEEP_CAPACITY {
-            self.ready.shrink_to(KEEP_CAPACITY);
+    fn consume(&mut self, n: usize) {
+        self.ring.drain(..n);
+        self.read += n as u64;
+        if self.ring.is_empty() && self.ring.capacity() > KEEP_CAPACITY {
+            self.ring.shrink_to(KEEP_CAPACITY);
         }
     }
 
     /// Drops everything held (after a reset).
     pub(crate) fn clear(&mut self) {
-        self.ready = VecDeque::new();
-        self.chunks.clear();
+        self.ring = VecDeque::new();
+        self.ranges = RangeSet::new();
         self.parked = 0;
         self.end = self.read;
     }
@@ -147,25 +185,42 @@ impl RecvBuffer {
 
 #[cfg(test)]
 mod tests {
-    use super::RecvBuffer;
+    use super::{RecvBuffer, MAX_RANGES, RANGE_COST};
     use proptest::prelude::*;
 
     #[test]
     fn reassembles_out_of_order_and_overlapping() {
         let mut b = RecvBuffer::default();
-        assert_eq!(b.insert(6, b"world"), 5);
+        assert_eq!(b.insert(6, b"world"), Ok(5));
         assert_eq!(b.readable(), 0);
-        assert_eq!(b.insert(0, b"hello wo"), 6);
+        assert_eq!(b.insert(0, b"hello wo"), Ok(6));
         assert_eq!(b.buffered(), 11);
         let mut out = [0; 32];
         assert_eq!(b.read(&mut out), 11);
         assert_eq!(&out[..11], b"hello world");
-        assert_eq!(b.insert(3, b"lo world"), 0, "everything already read");
+        assert_eq!(b.insert(3, b"lo world"), Ok(0), "everything already read");
+    }
+
+    #[test]
+    fn gaps_past_the_cap_are_refused_but_filling_them_is_not() {
+        let mut b = RecvBuffer::default();
+        for i in 0..MAX_RANGES as u64 {
+            assert_eq!(b.insert(2 * i + 1, b"x"), Ok(1));
+        }
+        assert_eq!(b.gaps(), MAX_RANGES);
+        let far = 2 * MAX_RANGES as u64 + 1;
+        assert_eq!(b.insert(far, b"y"), Err(super::TooFragmented));
+        // Data touching a held range, or filling a gap, still goes in.
+        assert_eq!(b.insert(far - 1, b"z"), Ok(1));
+        assert_eq!(b.insert(0, b"a"), Ok(1));
+        assert_eq!(b.gaps(), MAX_RANGES - 1);
+        assert!(b.memory() <= 2 * (far as usize) + MAX_RANGES * RANGE_COST + 64);
     }
 
     proptest! {
         /// Any split, order and duplication of a byte string reassembles to that string,
-        /// and the buffer never holds a byte twice.
+        /// the buffer never holds a byte twice, and its memory stays within twice the span
+        /// plus the range table.
         #[test]
         fn reassembly_matches_the_source(
             data in proptest::collection::vec(any::<u8>(), 1..256),
@@ -176,15 +231,16 @@ mod tests {
             for (start, len) in &cuts {
                 let s = start.index(data.len());
                 let e = (s + len).min(data.len());
-                b.insert(s as u64, &data[s..e]);
+                b.insert(s as u64, &data[s..e]).unwrap();
                 prop_assert!(b.buffered() <= data.len());
+                prop_assert!(b.memory() <= 2 * data.len() + 64 + b.gaps() * RANGE_COST);
                 let mut buf = [0; 7];
                 let before = b.readable();
                 let n = b.read(&mut buf);
                 prop_assert_eq!(n as u64, before.min(7));
                 out.extend_from_slice(&buf[..n]);
             }
-            b.insert(0, &data);
+            b.insert(0, &data).unwrap();
             while let Some(c) = b.read_chunk() { out.extend_from_slice(&c); }
             prop_assert_eq!(out, data);
         }
