@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use quicsock_proto::conn::{ConnectionConfig, FixedSecretDriver};
 use quicsock_proto::crypto::CipherSuite;
 use quicsock_proto::endpoint::{Endpoint, EndpointConfig, ServerConfig};
-use quicsock_proto::rng::SeededRandom;
+use quicsock_proto::rng::SystemRandom;
 use quicsock_proto::{Dir, Side, Timestamp};
 
 fn main() {
@@ -39,13 +39,13 @@ fn main() {
         backlog: 16,
         max_connections: 16,
     };
-    let mut client = Endpoint::new(EndpointConfig::default(), Box::new(SeededRandom::new(1)));
+    let mut client = Endpoint::new(EndpointConfig::default(), Box::new(SystemRandom));
     let mut server = Endpoint::new(
         EndpointConfig {
             server: Some(server_config),
             ..EndpointConfig::default()
         },
-        Box::new(SeededRandom::new(2)),
+        Box::new(SystemRandom),
     );
     let caddr: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let saddr: SocketAddr = "127.0.0.1:2".parse().unwrap();

@@ -17,6 +17,12 @@ use crate::{TransportError, TransportErrorCode};
 /// The most connection IDs we keep active for the peer at once, whatever its limit.
 pub const MAX_ISSUED: u64 = 8;
 
+/// Retired IDs we replace at most over a connection's life. A peer retiring IDs in a loop
+/// costs us an ID, a route and a NEW_CONNECTION_ID for each of its small frames (RFC 9000
+/// §21.9); past this many replacements its retirements are honoured without replacement.
+/// That still allows a replacement per path change for 1,024 migrations.
+pub const MAX_REPLACEMENTS: u64 = 1024;
+
 /// The connection IDs we issued.
 #[derive(Debug)]
 pub(crate) struct LocalCids {
@@ -42,11 +48,12 @@ impl LocalCids {
         }
     }
 
-    /// How many new IDs to issue to reach the peer's limit (capped by [`MAX_ISSUED`]).
+    /// How many new IDs to issue to reach the peer's limit (capped by [`MAX_ISSUED`], and
+    /// by [`MAX_REPLACEMENTS`] over the connection's life).
     pub(crate) fn wanted(&self) -> u64 {
-        self.peer_limit
-            .min(MAX_ISSUED)
-            .saturating_sub(self.active.len() as u64)
+        let target = self.peer_limit.min(MAX_ISSUED);
+        let budget = (target + MAX_REPLACEMENTS).saturating_sub(self.next_seq);
+        target.saturating_sub(self.active.len() as u64).min(budget)
     }
 
     /// Adds an issued ID and queues its NEW_CONNECTION_ID.
@@ -148,11 +155,20 @@ impl RemoteCids {
         }
     }
 
-    /// Whether `token` is the reset token of one of the peer's active IDs.
+    /// Whether `token` is the reset token of one of the peer's active IDs, compared in
+    /// constant time (RFC 9000 §10.3.1).
     pub(crate) fn is_reset_token(&self, token: &[u8]) -> bool {
         self.active
             .values()
-            .any(|(_, t)| t.as_ref().is_some_and(|t| t[..] == *token))
+            .filter_map(|(_, t)| t.as_ref())
+            .fold(false, |found, t| {
+                found | crate::reset::tokens_equal(t, token)
+            })
+    }
+
+    /// The reset token of the ID we send to, once known.
+    pub(crate) fn current_token(&self) -> Option<[u8; RESET_TOKEN_LEN]> {
+        self.active.get(&self.current).and_then(|(_, t)| *t)
     }
 
     /// NEW_CONNECTION_ID from the peer (RFC 9000 §19.15).

@@ -7,8 +7,18 @@
 //! ID) as well as ours, so it uses std's SipHash with random keys: a peer cannot pick IDs
 //! that collide in the table (CID hash flooding).
 //!
-//! Stateless responses (Version Negotiation) wait in a queue of at most
+//! Stateless responses (Version Negotiation, stateless resets) wait in a queue of at most
 //! [`MAX_STATELESS`] datagrams; beyond that they are not generated.
+//!
+//! Stateless reset (RFC 9000 §10.3): every connection ID's reset token derives from the
+//! endpoint's static [`ResetKey`], so a short-header packet for an unknown ID is answered
+//! with a reset the peer recognises even after a restart (with the same key). The other
+//! way, the endpoint remembers the reset token of the ID each connection sends to, and a
+//! datagram for an unknown ID that ends in one from that connection's peer ends it.
+//!
+//! What each connection costs the endpoint: its routes (at most
+//! [`MAX_ISSUED`](crate::connid::MAX_ISSUED) issued IDs plus the client's original
+//! destination ID; retired IDs are forgotten at once) and one reset token.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -21,7 +31,8 @@ use crate::conn::{
 use crate::packet::{
     encode_version_negotiation, Header, ParsedPacket, Version, MIN_INITIAL_DATAGRAM_SIZE,
 };
-use crate::rng::{Random, SeededRandom};
+use crate::reset::{self, ResetKey};
+use crate::rng::Random;
 use crate::time::Timestamp;
 use crate::ConnectionId;
 
@@ -67,6 +78,10 @@ pub struct EndpointConfig {
     pub versions: Vec<Version>,
     /// Present on servers.
     pub server: Option<ServerConfig>,
+    /// The static key stateless reset tokens derive from; drawn from the endpoint's
+    /// random source when `None`. Give the same key after a restart so that peers of the
+    /// connections lost are told with a stateless reset (RFC 9000 §10.3).
+    pub reset_key: Option<ResetKey>,
 }
 
 impl Default for EndpointConfig {
@@ -75,6 +90,7 @@ impl Default for EndpointConfig {
             cid_len: 8,
             versions: Version::SUPPORTED.to_vec(),
             server: None,
+            reset_key: None,
         }
     }
 }
@@ -89,8 +105,12 @@ pub struct Endpoint {
     /// The last route used: a burst of datagrams for one connection skips the hash.
     /// Cleared whenever a route is removed.
     last_route: Option<(ConnectionId, ConnectionHandle)>,
-    /// Extra routing keys per connection (its IDs), to remove them when it drains.
+    /// Routing keys per connection (its live IDs), to remove them when it drains.
     cids_of: HashMap<ConnectionHandle, Vec<ConnectionId>>,
+    /// The reset token of the ID each connection sends to, and the reverse map.
+    peer_token_of: HashMap<ConnectionHandle, [u8; reset::RESET_TOKEN_LEN]>,
+    by_peer_token: HashMap<[u8; reset::RESET_TOKEN_LEN], ConnectionHandle, RandomState>,
+    reset_key: ResetKey,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     accept_queue: VecDeque<ConnectionHandle>,
     /// Makes and checks address-validation tokens (servers).
@@ -113,10 +133,19 @@ impl Endpoint {
     pub fn new(config: EndpointConfig, mut rng: Box<dyn Random>) -> Self {
         let mut secret = [0; 32];
         rng.fill(&mut secret);
+        let token_key = crate::token::TokenKey::new(&secret);
+        zeroize::Zeroize::zeroize(&mut secret);
+        let reset_key = config
+            .reset_key
+            .clone()
+            .unwrap_or_else(|| ResetKey::random(&mut *rng));
         Self {
             config,
             rng,
-            token_key: crate::token::TokenKey::new(&secret),
+            token_key,
+            reset_key,
+            peer_token_of: HashMap::new(),
+            by_peer_token: HashMap::default(),
             conns: Vec::new(),
             free: Vec::new(),
             by_cid: HashMap::default(),
@@ -152,8 +181,25 @@ impl Endpoint {
         self.accept_queue.pop_front()
     }
 
+    /// Routes the endpoint holds (connection IDs it maps to a connection).
+    pub fn route_count(&self) -> usize {
+        self.by_cid.len()
+    }
+
+    /// Connection IDs kept to forget when their connections drain, over all connections.
+    pub fn tracked_cids(&self) -> usize {
+        self.cids_of.values().map(Vec::len).sum()
+    }
+
+    /// Peers' reset tokens remembered (one per connection at most).
+    pub fn peer_tokens(&self) -> usize {
+        self.by_peer_token.len()
+    }
+
+    /// The random source of a new connection: a CSPRNG forks into a CSPRNG (see
+    /// [`crate::rng`]).
     fn fork_rng(&mut self) -> Box<dyn Random> {
-        Box::new(SeededRandom::new(self.rng.next_u64()))
+        self.rng.fork()
     }
 
     fn insert(&mut self, conn: Connection, routes: &[ConnectionId]) -> ConnectionHandle {
@@ -188,7 +234,7 @@ impl Endpoint {
     ) -> Result<ConnectionHandle, ConnectionError> {
         config.cid_len = self.config.cid_len;
         let rng = self.fork_rng();
-        let conn = Connection::client(config, now, remote, rng, driver)?;
+        let conn = Connection::client(config, now, remote, rng, self.reset_key.clone(), driver)?;
         let cid = conn.local_cid();
         let h = self.insert(conn, &[cid]);
         self.after(h);
@@ -252,8 +298,39 @@ impl Endpoint {
                     && self.token_key.check(h.token, remote.ip(), now);
                 self.accept_initial(now, remote, ecn, data, version, odcid, scid, valid_token)
             }
+            Header::Short(_) => {
+                self.on_unknown_short(remote, dcid, data);
+                None
+            }
             // Anything else for an unknown ID is dropped, keeping no state.
             _ => None,
+        }
+    }
+
+    /// A short-header datagram for an ID no connection has (RFC 9000 §10.3): a stateless
+    /// reset ending one of ours, or a packet of a connection we lost, answered with one.
+    fn on_unknown_short(&mut self, remote: SocketAddr, dcid: ConnectionId, data: &[u8]) {
+        if let Some(token) = reset::trailing_token(data) {
+            let token: [u8; reset::RESET_TOKEN_LEN] = token.try_into().expect("16 bytes");
+            if let Some(&h) = self.by_peer_token.get(&token) {
+                let conn = self.conns[h.0]
+                    .as_mut()
+                    .expect("tokens of live connections");
+                // Tokens count only from the address the connection talks to.
+                if conn.remote_address() == remote {
+                    conn.on_stateless_reset();
+                    self.after(h);
+                    return;
+                }
+            }
+        }
+        if dcid.is_empty() || self.stateless.len() >= MAX_STATELESS {
+            return;
+        }
+        let token = self.reset_key.token(&dcid);
+        let mut out = Vec::with_capacity(reset::MAX_RESET_LEN);
+        if reset::encode_stateless_reset(&token, data.len(), &mut *self.rng, &mut out).is_some() {
+            self.stateless.push_back((remote, out));
         }
     }
 
@@ -293,6 +370,7 @@ impl Endpoint {
             now,
             remote,
             rng,
+            self.reset_key.clone(),
             (server.driver)(),
             odcid,
             scid,
@@ -357,31 +435,53 @@ impl Endpoint {
                         self.by_cid.remove(&cid);
                         self.last_route = None;
                     }
+                    if let Some(cids) = self.cids_of.get_mut(&h) {
+                        cids.retain(|c| *c != cid);
+                    }
                 }
                 EndpointEvent::Drained => drained = true,
             }
         }
-        if drained {
-            for cid in self.cids_of.remove(&h).unwrap_or_default() {
-                if self.by_cid.get(&cid) == Some(&h) {
-                    self.by_cid.remove(&cid);
-                }
-                self.last_route = None;
+        if let Some(change) = self.conns[h.0]
+            .as_mut()
+            .and_then(Connection::peer_token_change)
+        {
+            self.forget_peer_token(h);
+            if let Some(token) = change {
+                self.by_peer_token.insert(token, h);
+                self.peer_token_of.insert(h, token);
             }
+        }
+        if drained {
+            self.forget_routes(h);
             self.accept_queue.retain(|x| *x != h);
             // The connection object stays until the owner collects it with `remove`.
         }
     }
 
-    /// Removes a drained connection (or any connection, dropping it silently).
-    pub fn remove(&mut self, h: ConnectionHandle) -> Option<Connection> {
-        let conn = self.conns.get_mut(h.0)?.take()?;
+    fn forget_peer_token(&mut self, h: ConnectionHandle) {
+        if let Some(old) = self.peer_token_of.remove(&h) {
+            if self.by_peer_token.get(&old) == Some(&h) {
+                self.by_peer_token.remove(&old);
+            }
+        }
+    }
+
+    /// Stops routing to `h`: its IDs and its peer's reset token.
+    fn forget_routes(&mut self, h: ConnectionHandle) {
         for cid in self.cids_of.remove(&h).unwrap_or_default() {
             if self.by_cid.get(&cid) == Some(&h) {
                 self.by_cid.remove(&cid);
             }
-            self.last_route = None;
         }
+        self.last_route = None;
+        self.forget_peer_token(h);
+    }
+
+    /// Removes a drained connection (or any connection, dropping it silently).
+    pub fn remove(&mut self, h: ConnectionHandle) -> Option<Connection> {
+        let conn = self.conns.get_mut(h.0)?.take()?;
+        self.forget_routes(h);
         self.free.push(h.0);
         self.live -= 1;
         Some(conn)

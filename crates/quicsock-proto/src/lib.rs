@@ -43,6 +43,7 @@ mod hostile_tests;
 pub mod packet;
 pub mod pnspace;
 pub mod recovery;
+pub mod reset;
 pub mod rng;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;

@@ -1,7 +1,12 @@
-//! Randomness as an input: connection IDs, reset tokens and path challenges draw from a
-//! [`Random`] source the caller supplies. Production uses [`SystemRandom`] (the operating
-//! system's CSPRNG through aws-lc-rs); the simulator uses [`SeededRandom`] so that one seed
-//! gives one trace.
+//! Randomness as an input: connection IDs, path challenges, token and reset keys draw
+//! from a [`Random`] source the caller supplies.
+//!
+//! The rule: every value an attacker must not guess comes from a CSPRNG. Production uses
+//! [`SystemRandom`], the operating system's CSPRNG through aws-lc-rs, for the endpoint and
+//! for every connection it makes ([`Random::fork`] of a `SystemRandom` is another
+//! `SystemRandom`, never a generator seeded from it). [`SeededRandom`] exists only for the
+//! simulator, tests and fuzzing (features `sim` and `fuzzing`), so that one seed gives one
+//! trace; production code cannot name it.
 
 /// A source of random bytes.
 pub trait Random: Send {
@@ -14,6 +19,10 @@ pub trait Random: Send {
         self.fill(&mut b);
         u64::from_le_bytes(b)
     }
+
+    /// An independent source for a new connection: the same kind of generator, so a
+    /// CSPRNG forks into a CSPRNG.
+    fn fork(&mut self) -> Box<dyn Random>;
 }
 
 /// The operating system's CSPRNG.
@@ -25,15 +34,21 @@ impl Random for SystemRandom {
         // The system RNG failing leaves nothing safe to do.
         aws_lc_rs::rand::fill(buf).expect("system random number generator failed");
     }
+
+    fn fork(&mut self) -> Box<dyn Random> {
+        Box::new(Self)
+    }
 }
 
 /// A deterministic generator (xoshiro256**) for simulations and tests. Not for production:
-/// its output is predictable from the seed.
+/// its output is predictable from the seed, and from its first output.
+#[cfg(any(test, feature = "sim", feature = "fuzzing"))]
 #[derive(Debug, Clone)]
 pub struct SeededRandom {
     s: [u64; 4],
 }
 
+#[cfg(any(test, feature = "sim", feature = "fuzzing"))]
 impl SeededRandom {
     /// A generator from `seed` (expanded with splitmix64).
     pub fn new(seed: u64) -> Self {
@@ -75,6 +90,7 @@ impl SeededRandom {
     }
 }
 
+#[cfg(any(test, feature = "sim", feature = "fuzzing"))]
 impl Random for SeededRandom {
     fn next_u64(&mut self) -> u64 {
         Self::next_u64(self)
@@ -85,5 +101,9 @@ impl Random for SeededRandom {
             let v = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&v[..chunk.len()]);
         }
+    }
+
+    fn fork(&mut self) -> Box<dyn Random> {
+        Box::new(Self::new(Self::next_u64(self)))
     }
 }

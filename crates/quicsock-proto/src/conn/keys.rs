@@ -35,10 +35,11 @@ pub(crate) struct OneRtt {
     pub(crate) first_sent_in_phase: Option<u64>,
     /// A packet of the current phase was acknowledged: we may update again (§6.1).
     pub(crate) phase_acked: bool,
+    /// The lowest packet number received with the current keys, once one was: packets of
+    /// the other phase below it are reordered old ones, above it the peer's next update.
+    pub(crate) first_recv_in_phase: Option<u64>,
     /// Packets protected with the current local key (for the confidentiality limit).
     pub(crate) sealed: u64,
-    /// Packets that failed authentication (for the integrity limit).
-    pub(crate) failed: u64,
     pub(crate) suite: CipherSuite,
 }
 
@@ -104,8 +105,8 @@ impl KeySet {
                     prev_remote: None,
                     first_sent_in_phase: None,
                     phase_acked: false,
+                    first_recv_in_phase: None,
                     sealed: 0,
-                    failed: 0,
                     suite,
                 });
             }
@@ -170,6 +171,7 @@ impl OneRtt {
         self.phase = !self.phase;
         self.first_sent_in_phase = None;
         self.phase_acked = false;
+        self.first_recv_in_phase = None;
         self.sealed = 0;
         Ok(())
     }

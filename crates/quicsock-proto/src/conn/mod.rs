@@ -60,6 +60,7 @@ use crate::frame::RESET_TOKEN_LEN;
 use crate::packet::{SpaceId, Version};
 use crate::pnspace::PacketSpace;
 use crate::recovery::RttEstimator;
+use crate::reset::ResetKey;
 use crate::rng::Random;
 use crate::stream::{ReadOutcome, StreamConfig, StreamError, StreamEvent, Streams};
 use crate::time::Timestamp;
@@ -75,8 +76,11 @@ pub const CRYPTO_BUFFER_LIMIT: u64 = 64 * 1024;
 pub const MAX_DATAGRAMS_IN: usize = 256;
 /// Bytes of DATAGRAM payload queued to send, at most.
 pub const MAX_DATAGRAM_BYTES_OUT: usize = 1 << 20;
+/// Packets kept below the confidentiality limit for the CONNECTION_CLOSE of a connection
+/// that could not update its keys in time (RFC 9001 §6.6).
+pub const AEAD_CLOSE_MARGIN: u64 = 64;
 /// PATH_CHALLENGE responses waiting to be sent, at most.
-const MAX_PATH_RESPONSES: usize = 4;
+pub const MAX_PATH_RESPONSES: usize = 4;
 
 /// The settings of one connection.
 #[derive(Clone, Debug)]
@@ -214,16 +218,21 @@ pub(crate) enum Phase {
 /// One QUIC connection.
 pub struct Connection {
     side: Side,
-    version: Version,
+    pub(crate) version: Version,
     config: ConnectionConfig,
     phase: Phase,
     rng: Box<dyn Random>,
-    spaces: [PacketSpace; 3],
-    keys: KeySet,
+    /// Derives the stateless reset token of each connection ID we issue (RFC 9000 §10.3.2).
+    reset_key: ResetKey,
+    /// The peer's reset token last reported to the endpoint (the token of the connection
+    /// ID we send to), for it to recognise a stateless reset sent to an unknown ID.
+    announced_peer_token: Option<[u8; RESET_TOKEN_LEN]>,
+    pub(crate) spaces: [PacketSpace; 3],
+    pub(crate) keys: KeySet,
     streams: Streams,
     local_params: TransportParameters,
     peer_params: Option<TransportParameters>,
-    local_cids: LocalCids,
+    pub(crate) local_cids: LocalCids,
     remote_cids: RemoteCids,
     /// The client's first destination connection ID.
     original_dcid: ConnectionId,
@@ -266,7 +275,7 @@ pub struct Connection {
     datagrams_in: VecDeque<Vec<u8>>,
     datagrams_out: VecDeque<Vec<u8>>,
     datagrams_out_bytes: usize,
-    path_responses: VecDeque<[u8; 8]>,
+    pub(crate) path_responses: VecDeque<[u8; 8]>,
     ping_pending: bool,
     driver: Option<Box<dyn HandshakeDriver>>,
     buffered: VecDeque<Vec<u8>>,
@@ -276,6 +285,14 @@ pub struct Connection {
     handshake_unread: [bool; 3],
     /// A datagram arrived in the closing phase: answer with CONNECTION_CLOSE.
     close_due: bool,
+    /// Datagrams received in the closing state (the replies to them are rate-limited).
+    closing_received: u64,
+    /// Handshake and 1-RTT packets that failed authentication (RFC 9001 §6.6).
+    auth_failures: u64,
+    /// Lowered AEAD limits (confidentiality, integrity), for tests.
+    pub(crate) aead_limits_override: Option<(u64, u64)>,
+    /// Key updates we started because the confidentiality limit neared.
+    pub(crate) limit_key_updates: u64,
     /// The destination connection ID of the packet whose frames are being processed.
     packet_dcid: ConnectionId,
     /// How to undo the last congestion event if its losses prove spurious.
@@ -329,13 +346,15 @@ pub(crate) fn space_index(space: SpaceId) -> usize {
 }
 
 impl Connection {
-    /// A client connection to `remote`. `rng` supplies connection IDs and reset tokens;
+    /// A client connection to `remote`. `rng` (a CSPRNG outside tests) supplies connection
+    /// IDs and path challenges, `reset_key` the stateless reset tokens of the IDs we issue;
     /// `driver` runs the handshake (started at once, producing the first flight).
     pub fn client(
         config: ConnectionConfig,
         now: Timestamp,
         remote: SocketAddr,
         mut rng: Box<dyn Random>,
+        reset_key: ResetKey,
         driver: Box<dyn HandshakeDriver>,
     ) -> Result<Self, ConnectionError> {
         let mut dcid = [0; 16];
@@ -343,20 +362,31 @@ impl Connection {
         let dcid =
             ConnectionId::from_slice(&dcid[..config.cid_len.clamp(8, 16)]).expect("at most 16");
         let scid = random_cid(&mut *rng, config.cid_len);
-        let mut conn = Self::new(Side::Client, config, now, remote, rng, scid, dcid, dcid)?;
+        let mut conn = Self::new(
+            Side::Client,
+            config,
+            now,
+            remote,
+            (rng, reset_key),
+            scid,
+            dcid,
+            dcid,
+        )?;
         conn.driver = Some(driver);
         conn.run_driver(now);
         Ok(conn)
     }
 
     /// A server connection for a client whose first Initial was sent to `original_dcid`
-    /// from `client_scid`; we answer from `local_cid`.
+    /// from `client_scid`; we answer from `local_cid`. `rng` and `reset_key` as for
+    /// [`client`](Self::client).
     #[allow(clippy::too_many_arguments)]
     pub fn server(
         config: ConnectionConfig,
         now: Timestamp,
         remote: SocketAddr,
         rng: Box<dyn Random>,
+        reset_key: ResetKey,
         driver: Box<dyn HandshakeDriver>,
         original_dcid: ConnectionId,
         client_scid: ConnectionId,
@@ -367,7 +397,7 @@ impl Connection {
             config,
             now,
             remote,
-            rng,
+            (rng, reset_key),
             local_cid,
             client_scid,
             original_dcid,
@@ -382,14 +412,13 @@ impl Connection {
         config: ConnectionConfig,
         now: Timestamp,
         remote: SocketAddr,
-        mut rng: Box<dyn Random>,
+        (rng, reset_key): (Box<dyn Random>, ResetKey),
         scid: ConnectionId,
         dcid: ConnectionId,
         original_dcid: ConnectionId,
     ) -> Result<Self, ConnectionError> {
         let version = config.version;
-        let mut token = [0; RESET_TOKEN_LEN];
-        rng.fill(&mut token);
+        let token = reset_key.token(&scid);
         let mut local = config.transport.clone();
         local.initial_source_connection_id = Some(scid);
         if side == Side::Server {
@@ -418,6 +447,8 @@ impl Connection {
             config,
             phase: Phase::Handshake,
             rng,
+            reset_key,
+            announced_peer_token: None,
             spaces: Default::default(),
             keys,
             local_params: local,
@@ -456,6 +487,10 @@ impl Connection {
             keys_changed: false,
             handshake_unread: [false; 3],
             close_due: false,
+            closing_received: 0,
+            auth_failures: 0,
+            aead_limits_override: None,
+            limit_key_updates: 0,
             packet_dcid: ConnectionId::EMPTY,
             undo: None,
             congestion_undos: 0,
@@ -745,6 +780,44 @@ impl Connection {
         Ok(())
     }
 
+    /// The AEAD limits of the 1-RTT cipher suite (confidentiality, integrity; RFC 9001
+    /// §6.6), or the Initial suite's before 1-RTT keys exist.
+    pub(crate) fn aead_limits(&self) -> (u64, u64) {
+        if let Some(l) = self.aead_limits_override {
+            return l;
+        }
+        let suite = self
+            .keys
+            .one_rtt
+            .as_ref()
+            .map_or(crate::crypto::CipherSuite::Aes128GcmSha256, |k| k.suite);
+        (suite.confidentiality_limit(), suite.integrity_limit())
+    }
+
+    /// RFC 9001 §6.6: a key update starts once half the confidentiality limit is sealed
+    /// with the current key (the other half leaves time for the previous update to be
+    /// acknowledged and its old keys dropped, three PTOs); if none can start (the last one is not yet
+    /// acknowledged) by [`AEAD_CLOSE_MARGIN`] packets before the limit, the connection
+    /// closes with AEAD_LIMIT_REACHED, keeping the margin for its CONNECTION_CLOSE.
+    pub(crate) fn enforce_confidentiality_limit(&mut self, now: Timestamp) {
+        let Some(sealed) = self.keys.one_rtt.as_ref().map(|k| k.sealed) else {
+            return;
+        };
+        let limit = self.aead_limits().0;
+        if sealed < limit / 2 || self.is_closed() {
+            return;
+        }
+        if self.initiate_key_update(now).is_ok() {
+            self.limit_key_updates += 1;
+        } else if sealed >= limit.saturating_sub(AEAD_CLOSE_MARGIN) {
+            let e = crate::TransportError::new(
+                crate::TransportErrorCode::AEAD_LIMIT_REACHED,
+                "confidentiality limit reached and no key update possible",
+            );
+            self.close_with_error(now, e);
+        }
+    }
+
     /// The current 1-RTT key phase.
     pub fn key_phase(&self) -> Option<bool> {
         self.keys.one_rtt.as_ref().map(|k| k.phase)
@@ -780,9 +853,22 @@ impl Connection {
 
     fn new_cid(&mut self) -> (ConnectionId, [u8; RESET_TOKEN_LEN]) {
         let cid = random_cid(&mut *self.rng, self.config.cid_len);
-        let mut token = [0; RESET_TOKEN_LEN];
-        self.rng.fill(&mut token);
-        (cid, token)
+        (cid, self.reset_key.token(&cid))
+    }
+
+    /// The reset token of the peer's connection ID we send to, when it changed since the
+    /// last call (the endpoint keeps it to recognise a stateless reset, RFC 9000 §10.3.1).
+    pub(crate) fn peer_token_change(&mut self) -> Option<Option<[u8; RESET_TOKEN_LEN]>> {
+        let now = self.remote_cids.current_token();
+        (now != self.announced_peer_token).then(|| {
+            self.announced_peer_token = now;
+            now
+        })
+    }
+
+    /// A stateless reset for this connection arrived (RFC 9000 §10.3.1): it ends at once.
+    pub(crate) fn on_stateless_reset(&mut self) {
+        self.drain_now(ConnectionError::Reset);
     }
 
     /// Issues connection IDs up to the peer's limit (after the handshake).

@@ -10,7 +10,7 @@ use super::{
     space_index, Connection, ConnectionError, Ecn, Event, Phase, MAX_BUFFERED_PACKETS,
     MAX_DATAGRAMS_IN, MAX_PATH_RESPONSES,
 };
-use crate::crypto::{open, remove_header_protection, verify_retry, CryptoError};
+use crate::crypto::{open, remove_header_protection, verify_retry};
 use crate::frame::{Ack, CloseReason, Frame, FrameType, Frames};
 use crate::packet::{
     Header, PacketNumber, PacketType, ParsedPacket, SpaceId, LONG_RESERVED_BITS,
@@ -42,6 +42,14 @@ pub(crate) struct CongestionUndo {
     before: Box<dyn crate::cong::Controller>,
 }
 
+/// Why a packet's payload did not open.
+enum OpenFailure {
+    /// The AEAD tag did not verify: dropped, and counted against the integrity limit.
+    Auth,
+    /// The packet authenticated but its key phase breaks RFC 9001 §6.
+    KeyUpdate(&'static str),
+}
+
 impl Connection {
     /// Processes one datagram from `remote`. `data` is decrypted in place.
     pub fn handle_datagram(
@@ -55,9 +63,13 @@ impl Connection {
         match self.phase {
             Phase::Drained | Phase::Draining(_) => return,
             Phase::Closing(_) => {
-                // Answer with CONNECTION_CLOSE again (RFC 9000 §10.2.1), no more often
-                // than packets arrive.
-                self.close_due = true;
+                // Answer with CONNECTION_CLOSE again (RFC 9000 §10.2.1), rate-limited: to
+                // the 1st, 2nd, 4th, 8th… datagram received while closing, so a flood of
+                // N datagrams draws about log2(N) replies.
+                self.closing_received += 1;
+                if self.closing_received.is_power_of_two() {
+                    self.close_due = true;
+                }
                 return;
             }
             _ => {}
@@ -240,7 +252,15 @@ impl Connection {
         let opened = self.open_payload(now, space, first, pn, header_len, packet);
         let payload_len = match opened {
             Ok(len) => len,
-            Err(_) => {
+            Err(OpenFailure::KeyUpdate(why)) => {
+                let e = TransportError::new(TransportErrorCode::KEY_UPDATE_ERROR, why);
+                self.close_with_error(now, e);
+                return;
+            }
+            Err(OpenFailure::Auth) => {
+                if space != SpaceId::Initial {
+                    self.on_auth_failure(now);
+                }
                 if !info.long {
                     self.check_stateless_reset(packet);
                 }
@@ -307,47 +327,90 @@ impl Connection {
         pn: PacketNumber,
         header_len: usize,
         packet: &mut [u8],
-    ) -> Result<usize, CryptoError> {
+    ) -> Result<usize, OpenFailure> {
         match space {
             SpaceId::Initial => {
                 let key = &self.keys.initial.as_ref().expect("checked").1.packet;
-                open(packet, header_len, pn, key).map(|p| p.len())
+                Ok(open(packet, header_len, pn, key)
+                    .map_err(|_| OpenFailure::Auth)?
+                    .len())
             }
             SpaceId::Handshake => {
                 let key = &self.keys.handshake_remote.as_ref().expect("checked").packet;
-                open(packet, header_len, pn, key).map(|p| p.len())
+                Ok(open(packet, header_len, pn, key)
+                    .map_err(|_| OpenFailure::Auth)?
+                    .len())
             }
             SpaceId::Data => {
                 let phase = first & 0x04 != 0;
                 let version = self.version;
                 let pto3 = self.pto_period() * 3;
                 let confirmed = self.handshake_confirmed;
-                let largest = self.spaces[2].largest_received();
                 let keys = self.keys.one_rtt.as_mut().expect("checked");
                 if phase == keys.phase {
-                    let r = open(packet, header_len, pn, &keys.remote).map(|p| p.len());
-                    if r.is_err() {
-                        keys.failed += 1;
-                    }
-                    return r;
+                    let len = open(packet, header_len, pn, &keys.remote)
+                        .map_err(|_| OpenFailure::Auth)?
+                        .len();
+                    let first = keys.first_recv_in_phase.get_or_insert(pn.0);
+                    *first = (*first).min(pn.0);
+                    return Ok(len);
                 }
-                // The other phase: an older packet under the previous keys, or the peer's
-                // key update (RFC 9001 §6.3).
-                if let Some((prev, _)) = &keys.prev_remote {
-                    if largest.is_none_or(|l| pn.0 < l) {
-                        return open(packet, header_len, pn, prev).map(|p| p.len());
-                    }
+                // The other phase: a reordered packet from before the current keys, or the
+                // peer's key update (RFC 9001 §6.3).
+                let older = keys.first_recv_in_phase.is_none_or(|f| pn.0 < f);
+                if let Some((prev, _)) = keys.prev_remote.as_ref().filter(|_| older) {
+                    return Ok(open(packet, header_len, pn, prev)
+                        .map_err(|_| OpenFailure::Auth)?
+                        .len());
                 }
-                let len = open(packet, header_len, pn, &keys.next_remote).map(|p| p.len())?;
+                // Above the current phase's first packet only the next keys may be used;
+                // the old ones there are KEY_UPDATE_ERROR (§6.4). Opening destroys the
+                // packet on failure, so keep a copy for that check.
+                let backup = keys.prev_remote.is_some().then(|| packet.to_vec());
+                let Ok(opened) = open(packet, header_len, pn, &keys.next_remote) else {
+                    if let (Some(mut copy), Some((prev, _))) = (backup, &keys.prev_remote) {
+                        if open(&mut copy, header_len, pn, prev).is_ok() {
+                            return Err(OpenFailure::KeyUpdate(
+                                "a packet under the old keys numbered above the new key phase",
+                            ));
+                        }
+                    }
+                    return Err(OpenFailure::Auth);
+                };
+                let len = opened.len();
                 if !confirmed {
-                    // An update before confirmation is a KEY_UPDATE_ERROR (§6.1); treat as
-                    // undecryptable instead of acting on it.
-                    return Err(CryptoError::AuthenticationFailed);
+                    return Err(OpenFailure::KeyUpdate(
+                        "key update before the handshake was confirmed",
+                    ));
                 }
-                keys.update(version, now + pto3)?;
+                // §6.2: the peer may update again only after it saw an acknowledgment in
+                // a packet under the current keys, so we must have sent one.
+                if keys.first_sent_in_phase.is_none() {
+                    return Err(OpenFailure::KeyUpdate(
+                        "a second key update before the first was acknowledged",
+                    ));
+                }
+                keys.update(version, now + pto3)
+                    .map_err(|_| OpenFailure::Auth)?;
+                keys.first_recv_in_phase = Some(pn.0);
                 self.events.push_back(Event::KeyUpdate);
                 Ok(len)
             }
+        }
+    }
+
+    /// RFC 9001 §6.6: packets failing authentication are counted over the connection's
+    /// life, across all keys; past the integrity limit the connection closes with
+    /// AEAD_LIMIT_REACHED and processes nothing more. Initial packets do not count: their
+    /// keys are public, so failures there prove nothing about ours.
+    fn on_auth_failure(&mut self, now: Timestamp) {
+        self.auth_failures += 1;
+        if self.auth_failures > self.aead_limits().1 {
+            let e = TransportError::new(
+                TransportErrorCode::AEAD_LIMIT_REACHED,
+                "too many packets failed authentication",
+            );
+            self.close_with_error(now, e);
         }
     }
 

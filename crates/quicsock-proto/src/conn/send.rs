@@ -496,6 +496,7 @@ impl Connection {
         }
         if record {
             self.set_loss_timer(now);
+            self.enforce_confidentiality_limit(now);
         }
         end - start
     }

@@ -81,6 +81,8 @@ pub struct PairConfig {
     pub server: ConnectionConfig,
     /// The cipher suite of the fixed-secret handshake.
     pub suite: CipherSuite,
+    /// The server's stateless-reset key (drawn from the seed when `None`).
+    pub server_reset_key: Option<crate::reset::ResetKey>,
 }
 
 impl PairConfig {
@@ -93,21 +95,39 @@ impl PairConfig {
             client: ConnectionConfig::default(),
             server: ConnectionConfig::default(),
             suite: CipherSuite::Aes128GcmSha256,
+            server_reset_key: None,
         }
+    }
+
+    /// The server settings of [`Pair::new`]: the fixed-secret driver and room for every
+    /// connection.
+    pub fn server_config(&self) -> ServerConfig {
+        let suite = self.suite;
+        ServerConfig {
+            connection: self.server.clone(),
+            driver: Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
+            backlog: 1024,
+            max_connections: 100_000,
+        }
+    }
+
+    /// A server endpoint as [`Pair::new`] makes it, with randomness from `seed`.
+    pub fn server_endpoint(&self, seed: u64) -> Endpoint {
+        Endpoint::new(
+            EndpointConfig {
+                server: Some(self.server_config()),
+                reset_key: self.server_reset_key.clone(),
+                ..EndpointConfig::default()
+            },
+            Box::new(SeededRandom::new(seed)),
+        )
     }
 }
 
 impl Pair {
     /// A pair whose server uses the fixed-secret driver.
     pub fn new(cfg: &PairConfig) -> Self {
-        let suite = cfg.suite;
-        let server = ServerConfig {
-            connection: cfg.server.clone(),
-            driver: Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
-            backlog: 1024,
-            max_connections: 100_000,
-        };
-        Self::with_server(cfg, server)
+        Self::with_server(cfg, cfg.server_config())
     }
 
     /// A pair with the given server settings.
@@ -120,6 +140,7 @@ impl Pair {
         let server = Endpoint::new(
             EndpointConfig {
                 server: Some(server),
+                reset_key: cfg.server_reset_key.clone(),
                 ..EndpointConfig::default()
             },
             Box::new(SeededRandom::new(rng.next_u64())),
