@@ -33,12 +33,10 @@ fn main() {
         ..ConnectionConfig::default()
     };
     let suite = CipherSuite::Aes128GcmSha256;
-    let server_config = ServerConfig {
-        connection: config.clone(),
-        driver: Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
-        backlog: 16,
-        max_connections: 16,
-    };
+    let server_config = ServerConfig::new(
+        config.clone(),
+        Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
+    );
     let mut client = Endpoint::new(EndpointConfig::default(), Box::new(SystemRandom));
     let mut server = Endpoint::new(
         EndpointConfig {

@@ -33,8 +33,11 @@ use crate::packet::{
 };
 use crate::reset::{self, ResetKey};
 use crate::rng::Random;
+use crate::stateless;
 use crate::time::Timestamp;
+use crate::token::TokenKind;
 use crate::ConnectionId;
+use crate::TransportErrorCode;
 
 /// Stateless responses queued at most.
 pub const MAX_STATELESS: usize = 64;
@@ -53,17 +56,61 @@ pub struct ServerConfig {
     pub connection: ConnectionConfig,
     /// The handshake driver of each accepted connection.
     pub driver: DriverFactory,
-    /// Connections accepted but not yet taken with [`Endpoint::accept`], at most; more
-    /// are refused (their Initials dropped).
-    pub backlog: usize,
+    /// Handshakes in progress at most; beyond them a new client is refused statelessly
+    /// (CONNECTION_REFUSED in an Initial, before any TLS work).
+    pub max_half_open: usize,
+    /// Once this many handshakes are in progress, clients without a valid token are sent
+    /// a Retry first (RFC 9000 §8.1.2), so spoofed Initials cost no state.
+    pub retry_threshold: usize,
+    /// Every client is sent a Retry before its handshake (Linux QUIC's
+    /// `validate_peer_address`).
+    pub validate_address: bool,
     /// Connections at most.
     pub max_connections: usize,
+}
+
+impl ServerConfig {
+    /// Default admission: 4,096 handshakes in progress at most, Retry once 1,024 are.
+    pub fn new(connection: ConnectionConfig, driver: DriverFactory) -> Self {
+        Self {
+            connection,
+            driver,
+            max_half_open: DEFAULT_MAX_HALF_OPEN,
+            retry_threshold: DEFAULT_RETRY_THRESHOLD,
+            validate_address: false,
+            max_connections: 100_000,
+        }
+    }
+}
+
+/// Handshakes in progress a server allows by default.
+pub const DEFAULT_MAX_HALF_OPEN: usize = 4096;
+/// Handshakes in progress past which a server sends Retry by default.
+pub const DEFAULT_RETRY_THRESHOLD: usize = 1024;
+
+/// What admission decided for a new client.
+struct Admission {
+    /// The client's first destination ID (from the Retry token when there was one).
+    odcid: ConnectionId,
+    /// The ID the Retry told the client to use, when it followed one.
+    retry_scid: Option<ConnectionId>,
+    /// The address is validated (a Retry or NEW_TOKEN token).
+    validated: bool,
+}
+
+fn random_cid(rng: &mut dyn Random, len: usize) -> ConnectionId {
+    let mut b = [0; ConnectionId::MAX_LEN];
+    let len = len.min(ConnectionId::MAX_LEN);
+    rng.fill(&mut b[..len]);
+    ConnectionId::from_slice(&b[..len]).expect("at most MAX_LEN")
 }
 
 impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConfig")
-            .field("backlog", &self.backlog)
+            .field("max_half_open", &self.max_half_open)
+            .field("retry_threshold", &self.retry_threshold)
+            .field("validate_address", &self.validate_address)
             .finish_non_exhaustive()
     }
 }
@@ -113,8 +160,11 @@ pub struct Endpoint {
     reset_key: ResetKey,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
     accept_queue: VecDeque<ConnectionHandle>,
-    /// Makes and checks address-validation tokens (servers).
+    /// Makes and checks address-validation and Retry tokens (servers).
     token_key: crate::token::TokenKey,
+    /// Which connections are server handshakes in progress, and how many.
+    half_open_of: Vec<bool>,
+    half_open: usize,
     /// Where the last poll_transmit stopped, for round-robin fairness.
     next_poll: usize,
     live: usize,
@@ -145,6 +195,8 @@ impl Endpoint {
             token_key,
             reset_key,
             peer_token_of: HashMap::new(),
+            half_open_of: Vec::new(),
+            half_open: 0,
             by_peer_token: HashMap::default(),
             conns: Vec::new(),
             free: Vec::new(),
@@ -291,12 +343,10 @@ impl Endpoint {
                 None
             }
             Header::Initial(h) => {
-                let (version, odcid, scid) = (h.version, h.dcid, h.scid);
-                // RFC 9000 §8.1.3: a token from an earlier connection validates the address.
-                let valid_token = !h.token.is_empty()
-                    && self.config.server.is_some()
-                    && self.token_key.check(h.token, remote.ip(), now);
-                self.accept_initial(now, remote, ecn, data, version, odcid, scid, valid_token)
+                let (version, dcid, scid) = (h.version, h.dcid, h.scid);
+                let token = h.token.to_vec();
+                let admitted = self.admit(now, remote, data.len(), version, dcid, scid, &token)?;
+                self.accept_initial(now, remote, ecn, data, version, dcid, scid, admitted)
             }
             Header::Short(_) => {
                 self.on_unknown_short(remote, dcid, data);
@@ -334,6 +384,113 @@ impl Endpoint {
         }
     }
 
+    /// Decides, before any state or TLS work, what happens to a client Initial for an
+    /// unknown ID (RFC 9000 §8.1, §17.2.5): a Retry when the address must be validated
+    /// (always, or once `retry_threshold` handshakes are in progress), a stateless
+    /// CONNECTION_CLOSE for a Retry token that does not check (INVALID_TOKEN, §8.1.3) or
+    /// when `max_half_open` handshakes are in progress (CONNECTION_REFUSED), or admission.
+    #[allow(clippy::too_many_arguments)]
+    fn admit(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        len: usize,
+        version: Version,
+        dcid: ConnectionId,
+        scid: ConnectionId,
+        token: &[u8],
+    ) -> Option<Admission> {
+        let server = self.config.server.as_ref()?;
+        // RFC 9000 §14.1 and §7.2: a client Initial fills 1200 bytes and its destination
+        // ID is at least 8 bytes.
+        if len < MIN_INITIAL_DATAGRAM_SIZE
+            || dcid.len() < 8
+            || !self.config.versions.contains(&version)
+        {
+            return None;
+        }
+        let (always, threshold) = (server.validate_address, server.retry_threshold);
+        let (max_half_open, max_connections) = (server.max_half_open, server.max_connections);
+        let mut admission = Admission {
+            odcid: dcid,
+            retry_scid: None,
+            validated: false,
+        };
+        match TokenKind::of(token) {
+            TokenKind::Retry => match self.token_key.check_retry(token, remote, &dcid, now) {
+                Ok(odcid) => {
+                    admission = Admission {
+                        odcid,
+                        retry_scid: Some(dcid),
+                        validated: true,
+                    };
+                }
+                Err(_) => {
+                    let code = TransportErrorCode::INVALID_TOKEN;
+                    self.refuse(remote, version, dcid, scid, code, b"invalid retry token");
+                    return None;
+                }
+            },
+            // RFC 9000 §8.1.3: a token from an earlier connection validates the address;
+            // one that does not check is as good as none.
+            TokenKind::NewToken => {
+                admission.validated = self.token_key.check(token, remote.ip(), now)
+            }
+            TokenKind::None => {}
+        }
+        if !admission.validated && (always || self.half_open >= threshold) {
+            self.retry(now, remote, version, dcid, scid);
+            return None;
+        }
+        if self.half_open >= max_half_open || self.live >= max_connections {
+            let code = TransportErrorCode::CONNECTION_REFUSED;
+            self.refuse(remote, version, dcid, scid, code, b"server busy");
+            return None;
+        }
+        Some(admission)
+    }
+
+    /// Queues a Retry sending the client back with a token (RFC 9000 §17.2.5).
+    fn retry(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        version: Version,
+        odcid: ConnectionId,
+        client_scid: ConnectionId,
+    ) {
+        if self.stateless.len() >= MAX_STATELESS {
+            return;
+        }
+        let retry_scid = random_cid(&mut *self.rng, self.config.cid_len.max(8));
+        let token = self.token_key.mint_retry(remote, &odcid, &retry_scid, now);
+        let unused = (self.rng.next_u64() & 0x0f) as u8;
+        if let Ok(p) =
+            stateless::encode_retry(version, &client_scid, &odcid, &retry_scid, &token, unused)
+        {
+            self.stateless.push_back((remote, p));
+        }
+    }
+
+    /// Queues an Initial packet closing the connection a client asked for, with no state
+    /// kept and no TLS work done.
+    fn refuse(
+        &mut self,
+        remote: SocketAddr,
+        version: Version,
+        dcid: ConnectionId,
+        scid: ConnectionId,
+        code: TransportErrorCode,
+        reason: &[u8],
+    ) {
+        if self.stateless.len() >= MAX_STATELESS {
+            return;
+        }
+        if let Ok(p) = stateless::encode_initial_close(version, &dcid, &scid, code, reason) {
+            self.stateless.push_back((remote, p));
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn accept_initial(
         &mut self,
@@ -342,55 +499,67 @@ impl Endpoint {
         ecn: Option<Ecn>,
         data: &mut [u8],
         version: Version,
-        odcid: ConnectionId,
+        dcid: ConnectionId,
         scid: ConnectionId,
-        valid_token: bool,
+        admission: Admission,
     ) -> Option<ConnectionHandle> {
         let server = self.config.server.clone()?;
-        // RFC 9000 §14.1 and §7.2: a client Initial fills 1200 bytes and its destination
-        // ID is at least 8 bytes.
-        if data.len() < MIN_INITIAL_DATAGRAM_SIZE
-            || odcid.len() < 8
-            || !self.config.versions.contains(&version)
-        {
-            return None;
-        }
-        if self.accept_queue.len() >= server.backlog || self.live >= server.max_connections {
-            return None;
-        }
         let mut config = server.connection.clone();
         config.cid_len = self.config.cid_len;
         config.version = version;
-        let mut local = [0; ConnectionId::MAX_LEN];
-        self.rng.fill(&mut local[..self.config.cid_len]);
-        let local = ConnectionId::from_slice(&local[..self.config.cid_len]).expect("at most 20");
+        let local = random_cid(&mut *self.rng, self.config.cid_len);
         let rng = self.fork_rng();
-        let conn = Connection::server(
+        let mut conn = Connection::server(
             config,
             now,
             remote,
             rng,
             self.reset_key.clone(),
             (server.driver)(),
-            odcid,
+            admission.odcid,
             scid,
             local,
         )
         .ok()?;
-        let h = self.insert(conn, &[local, odcid]);
-        let conn = self.conns[h.0].as_mut().expect("just inserted");
-        if valid_token {
+        if let Some(retry_scid) = admission.retry_scid {
+            conn.set_retried(retry_scid).ok()?;
+        }
+        if admission.validated {
             conn.validate_address();
         }
+        // The client routes to the ID it sent this Initial to until it learns ours.
+        let h = self.insert(conn, &[local, dcid]);
+        self.set_half_open(h, true);
+        let conn = self.conns[h.0].as_mut().expect("just inserted");
         conn.handle_datagram(now, remote, ecn, data);
-        if !conn.has_received() {
-            // Nothing in it authenticated: keep no state for it.
+        if !conn.has_received() || !conn.has_initial_crypto() {
+            // Nothing in it authenticated, or no ClientHello in it: keep no state for it.
             self.remove(h);
             return None;
         }
         self.accept_queue.push_back(h);
         self.after(h);
         Some(h)
+    }
+
+    /// Handshakes in progress on this server (connections not yet complete and not
+    /// closed).
+    pub fn half_open(&self) -> usize {
+        self.half_open
+    }
+
+    fn set_half_open(&mut self, h: ConnectionHandle, on: bool) {
+        if self.half_open_of.len() <= h.0 {
+            self.half_open_of.resize(h.0 + 1, false);
+        }
+        if self.half_open_of[h.0] != on {
+            self.half_open_of[h.0] = on;
+            if on {
+                self.half_open += 1;
+            } else {
+                self.half_open -= 1;
+            }
+        }
     }
 
     /// Gives server connection `h` a fresh address-validation token now, in a NEW_TOKEN
@@ -412,6 +581,13 @@ impl Endpoint {
     /// Applies a connection's routing changes, gives a new server connection its
     /// address-validation token, and removes it once drained.
     fn after(&mut self, h: ConnectionHandle) {
+        if self.half_open_of.get(h.0).copied().unwrap_or(false)
+            && self.conns[h.0]
+                .as_ref()
+                .is_none_or(|c| c.is_handshake_complete() || c.is_closed())
+        {
+            self.set_half_open(h, false);
+        }
         if let Some(conn) = self.conns[h.0].as_mut().filter(|c| c.wants_token()) {
             // The clock of the tokens is the endpoint's: `now` is not at hand here, but a
             // connection's own timestamps are on it.
@@ -482,6 +658,7 @@ impl Endpoint {
     pub fn remove(&mut self, h: ConnectionHandle) -> Option<Connection> {
         let conn = self.conns.get_mut(h.0)?.take()?;
         self.forget_routes(h);
+        self.set_half_open(h, false);
         self.free.push(h.0);
         self.live -= 1;
         Some(conn)

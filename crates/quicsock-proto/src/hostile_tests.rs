@@ -577,3 +577,264 @@ fn hostile_key_update_misuse() {
     deliver(&mut pair, old);
     assert_eq!(server_close_code(&mut pair), Some(Code::KEY_UPDATE_ERROR));
 }
+
+// ----- admission: Retry, refusals, Initial floods (RFC 9000 §8.1) -----
+
+use crate::endpoint::{Endpoint, ServerConfig};
+use std::net::SocketAddr;
+
+fn retrying_pair(seed: u64) -> (Pair, PairConfig) {
+    let cfg = PairConfig::new(seed, LinkConfig::default());
+    let server = ServerConfig {
+        validate_address: true,
+        ..cfg.server_config()
+    };
+    (Pair::with_server(&cfg, server), cfg)
+}
+
+/// With Retry forced, the handshake completes after exactly one Retry: the server's
+/// transport parameters carry the original and Retry IDs (RFC 9000 §7.3), which the client
+/// checks, and the server counts the address as validated from the start. A Retry whose
+/// source ID equals the client's original destination ID is dropped.
+#[test]
+fn hostile_retry_round_trip() {
+    let (mut pair, cfg) = retrying_pair(81);
+    let h = pair.connect(&cfg);
+    let odcid = pair.client_conn(h).original_dcid();
+    // A forged Retry reusing the original ID as its source: ignored.
+    let forged = crate::stateless::encode_retry(
+        crate::packet::Version::V1,
+        &pair.client_conn(h).local_cid(),
+        &odcid,
+        &odcid,
+        b"forged",
+        0,
+    )
+    .unwrap();
+    let (now, server_addr) = (pair.now, pair.server_addr);
+    pair.client
+        .handle(now, server_addr, None, &mut forged.clone());
+    assert_eq!(pair.client_conn(h).retry_scid, None);
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.client_conn(h).is_handshake_confirmed()
+    }));
+    let retry_scid = pair
+        .client_conn(h)
+        .retry_scid
+        .expect("the client followed a Retry");
+    let s = pair.server_conn().unwrap();
+    assert!(s.is_validated());
+    assert_eq!(s.original_dcid(), odcid);
+    assert_eq!(
+        s.local_params().original_destination_connection_id,
+        Some(odcid)
+    );
+    assert_eq!(
+        s.local_params().retry_source_connection_id,
+        Some(retry_scid)
+    );
+    assert_eq!(pair.server.connection_count(), 1);
+    assert_eq!(pair.amplification_violation, None);
+}
+
+/// Delivers the client's next datagram to the server from `from` at `now`; returns the
+/// server's replies.
+fn client_to_server(
+    pair: &mut Pair,
+    from: SocketAddr,
+    now: crate::Timestamp,
+    tamper: impl FnOnce(&mut Vec<u8>),
+) -> Vec<Vec<u8>> {
+    let mut d = Vec::new();
+    let (_, t) = pair
+        .client
+        .poll_transmit(now, &mut d)
+        .expect("a client datagram");
+    d.truncate(t.size);
+    tamper(&mut d);
+    pair.server.handle(now, from, None, &mut d);
+    let mut replies = Vec::new();
+    let mut out = Vec::new();
+    while let Some((_, t)) = pair.server.poll_transmit(now, &mut out) {
+        out.truncate(t.size);
+        replies.push(std::mem::take(&mut out));
+    }
+    replies
+}
+
+/// Retry tokens that are modified, expired or presented from another address are refused
+/// with an Initial CONNECTION_CLOSE carrying INVALID_TOKEN (RFC 9000 §8.1.3), which the
+/// client reports; the server keeps no state for them. The untouched token is accepted.
+#[test]
+fn hostile_retry_token_forgery() {
+    let tampered = |d: &mut Vec<u8>| {
+        // The token follows the first byte, version, two IDs and the token length.
+        let dcid_len = usize::from(d[5]);
+        let scid_len = usize::from(d[6 + dcid_len]);
+        let token_at = 7 + dcid_len + scid_len + 1;
+        d[token_at + 12] ^= 1;
+    };
+    for case in ["valid", "modified", "expired", "other address"] {
+        let (mut pair, cfg) = retrying_pair(91);
+        let h = pair.connect(&cfg);
+        let (now, client_addr) = (pair.now, pair.client_addr);
+        let retry = client_to_server(&mut pair, client_addr, now, |_| {});
+        assert_eq!(retry.len(), 1, "one Retry");
+        assert_eq!(pair.server.connection_count(), 0, "a Retry keeps no state");
+        let server_addr = pair.server_addr;
+        pair.client
+            .handle(now, server_addr, None, &mut retry[0].clone());
+        assert!(pair.client_conn(h).retry_scid.is_some());
+        let (from, at) = match case {
+            "other address" => ("10.9.9.9:4433".parse().unwrap(), now),
+            "expired" => (
+                client_addr,
+                now + crate::token::RETRY_TOKEN_LIFETIME + Duration::from_secs(1),
+            ),
+            _ => (client_addr, now),
+        };
+        let replies = client_to_server(&mut pair, from, at, |d| {
+            if case == "modified" {
+                tampered(d)
+            }
+        });
+        if case == "valid" {
+            assert_eq!(pair.server.connection_count(), 1);
+            continue;
+        }
+        assert_eq!(pair.server.connection_count(), 0, "{case}: state kept");
+        assert_eq!(replies.len(), 1, "{case}: one refusal");
+        assert!(replies[0].len() < 100, "{case}: {} bytes", replies[0].len());
+        pair.client
+            .handle(at, server_addr, None, &mut replies[0].clone());
+        match pair.client_conn(h).error() {
+            Some(ConnectionError::Peer(c)) => {
+                assert_eq!(c.transport_code(), Some(Code::INVALID_TOKEN), "{case}")
+            }
+            other => panic!("{case}: client saw {other:?}"),
+        }
+    }
+}
+
+/// A client Initial from `from` that the server has not seen: a fresh connection's first
+/// datagram, or (when `ping_only`) an Initial carrying only PING and padding.
+fn spoofed_initial(attacker: &mut Endpoint, server: SocketAddr, ping_only: bool) -> Vec<u8> {
+    let driver = Box::new(crate::conn::FixedSecretDriver::new(
+        crate::Side::Client,
+        crate::crypto::CipherSuite::Aes128GcmSha256,
+    ));
+    let now = crate::Timestamp::ZERO;
+    let h = attacker
+        .connect(now, server, Default::default(), driver)
+        .unwrap();
+    let mut d = Vec::new();
+    if ping_only {
+        let mut frames = vec![0x01];
+        frames.resize(1200, 0);
+        attacker
+            .connection(h)
+            .unwrap()
+            .build_raw(SpaceId::Initial, &frames, &mut d);
+    } else {
+        let (_, t) = attacker.poll_transmit(now, &mut d).unwrap();
+        d.truncate(t.size);
+    }
+    attacker.remove(h);
+    d
+}
+
+/// 10,000 spoofed Initials from 10,000 source addresses in the first 100 ms, half of them
+/// PING-only and half with real ClientHellos, while a real client connects and downloads
+/// 1 MB: the PING-only ones leave no state, the ClientHellos hold at most
+/// `DEFAULT_RETRY_THRESHOLD` handshakes (the rest are sent Retries), the real client
+/// completes within 2 s of virtual time after one Retry, and the half-open connections are
+/// dropped by the handshake timeout.
+#[test]
+fn hostile_initial_flood_real_client_connects() {
+    use crate::endpoint::DEFAULT_RETRY_THRESHOLD;
+    use crate::rng::SeededRandom;
+    let cfg = PairConfig::new(101, LinkConfig::default());
+    let mut pair = Pair::new(&cfg);
+    let mut attacker = Endpoint::new(Default::default(), Box::new(SeededRandom::new(7)));
+    let server_addr = pair.server_addr;
+    let flood: Vec<(SocketAddr, Vec<u8>)> = (0..10_000u32)
+        .map(|i| {
+            let ip = std::net::Ipv4Addr::from(0x0b00_0000 + i);
+            let from = SocketAddr::new(ip.into(), 1024 + (i % 60_000) as u16);
+            (
+                from,
+                spoofed_initial(&mut attacker, server_addr, i % 2 == 0),
+            )
+        })
+        .collect();
+    let start = pair.now;
+    let mut flood = flood.into_iter();
+    let mut most = 0;
+    // The flood arrives over the first 100 ms, 1,000 Initials each 10 ms.
+    for _ in 0..10 {
+        for (from, mut d) in flood.by_ref().take(1000) {
+            let now = pair.now;
+            pair.server.handle(now, from, None, &mut d);
+        }
+        most = most.max(pair.server.connection_count());
+        let until = pair.now + Duration::from_millis(10);
+        pair.run_until(until - pair.now, |_| false);
+    }
+    let h = pair.connect(&cfg);
+    let mut received = 0;
+    let mut buf = vec![0; 64 * 1024];
+    let data = vec![7u8; 1 << 20];
+    let mut written = 0;
+    let mut server_side = None;
+    let done = pair.run_until(Duration::from_secs(2), |p| {
+        most = most.max(p.server.connection_count());
+        let now = p.now;
+        let client_addr = p.client_addr;
+        if server_side.is_none() && p.client_conn(h).is_handshake_complete() {
+            server_side = p.server.handles().into_iter().find(|&s| {
+                p.server
+                    .connection(s)
+                    .is_some_and(|c| c.remote_address() == client_addr && c.is_handshake_complete())
+            });
+        }
+        if let Some(s) = server_side {
+            let conn = p.server.connection(s).unwrap();
+            let id = StreamId::new(crate::Side::Server, crate::Dir::Uni, 0).unwrap();
+            if written == 0 && conn.open_stream(crate::Dir::Uni).is_err() {
+                return false;
+            }
+            crate::sim::write_pending(conn, id, &data, &mut written);
+            let c = p.client_conn(h);
+            while let Ok(r) = c.read(now, id, &mut buf) {
+                received += r.len;
+                if r.len == 0 {
+                    break;
+                }
+            }
+        }
+        received == data.len()
+    });
+    let elapsed = pair.now - start;
+    assert!(done, "{received} bytes in {elapsed:?}");
+    assert!(
+        pair.client_conn(h).retry_scid.is_some(),
+        "the real client got a Retry"
+    );
+    assert!(
+        most <= DEFAULT_RETRY_THRESHOLD + 1,
+        "{most} connections held during the flood"
+    );
+    assert!(pair.server.half_open() <= DEFAULT_RETRY_THRESHOLD);
+    // The half-open handshakes go at the handshake timeout (drained, for the owner to
+    // collect).
+    let live = |p: &mut Pair| {
+        let handles = p.server.handles();
+        handles
+            .into_iter()
+            .filter(|&s| p.server.connection(s).is_some_and(|c| !c.is_drained()))
+            .count()
+    };
+    pair.run_until(Duration::from_secs(11), |p| live(p) <= 1);
+    assert_eq!(live(&mut pair), 1);
+    assert_eq!(pair.server.half_open(), 0);
+}

@@ -47,6 +47,7 @@ pub mod reset;
 pub mod rng;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
+pub mod stateless;
 pub mod stream;
 pub mod time;
 pub mod token;

@@ -49,10 +49,20 @@ pub struct ServerConfig {
     pub transport: TransportConfig,
     /// The UDP socket.
     pub socket: SocketConfig,
-    /// Connections in their handshake or waiting for `accept`, at most; beyond it new
-    /// connections are refused (CONNECTION_REFUSED), so a flood of Initials holds at most
-    /// this much state.
+    /// Connections whose handshake completed and that nobody accepted yet, at most, as in
+    /// listen(2); one completing beyond it is refused (CONNECTION_REFUSED). With
+    /// `manual_handshake`, connections wait for `accept` before their handshake, and the
+    /// backlog bounds those.
     pub backlog: usize,
+    /// Handshakes in progress at most (counted apart from the backlog); beyond them a new
+    /// client is refused statelessly with CONNECTION_REFUSED, before any TLS work.
+    pub max_half_open: usize,
+    /// Once this many handshakes are in progress, clients without a valid token are sent
+    /// a Retry first (RFC 9000 §8.1.2), so spoofed Initials cost neither state nor TLS.
+    pub retry_threshold: usize,
+    /// Send every client a Retry before its handshake (Linux QUIC's CONFIG option
+    /// `validate_peer_address`): one more round trip, no state for unproven addresses.
+    pub validate_address: bool,
     /// Connections at most.
     pub max_connections: usize,
     /// A handshake driver of the caller's for each new connection instead of rustls with
@@ -69,6 +79,9 @@ impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConfig")
             .field("backlog", &self.backlog)
+            .field("max_half_open", &self.max_half_open)
+            .field("retry_threshold", &self.retry_threshold)
+            .field("validate_address", &self.validate_address)
             .field("max_connections", &self.max_connections)
             .field("own_driver", &self.driver.is_some())
             .field("manual_handshake", &self.manual_handshake)
@@ -84,6 +97,9 @@ impl ServerConfig {
             transport: TransportConfig::default(),
             socket: SocketConfig::default(),
             backlog: 256,
+            max_half_open: quicsock_proto::endpoint::DEFAULT_MAX_HALF_OPEN,
+            retry_threshold: quicsock_proto::endpoint::DEFAULT_RETRY_THRESHOLD,
+            validate_address: false,
             max_connections: 100_000,
             driver: None,
             manual_handshake: false,

@@ -122,7 +122,7 @@ pub(crate) struct ListenerState {
     pub(crate) accept_cond: Arc<Condvar>,
     /// The event types its connections start with.
     pub(crate) event_mask: u16,
-    /// Connections in their handshake or waiting, at most.
+    /// Connections waiting in `accept_queue`, at most (listen(2)'s backlog).
     pub(crate) backlog: usize,
     /// Its pollable descriptor, once someone asked for it.
     pub(crate) readiness: Option<Readiness>,
@@ -439,30 +439,32 @@ impl State {
     /// Moves what connections reported to where the application finds it, accepts
     /// completed handshakes and forgets drained connections nobody holds.
     pub(crate) fn process(&mut self) {
-        // New server connections. The backlog bounds those nobody accepted yet (in their
-        // handshake or waiting for `accept`); beyond it a new one is refused at once.
+        // New server connections. The endpoint bounds handshakes in progress (refusing or
+        // sending Retry before any TLS work); the backlog bounds completed connections
+        // nobody accepted yet, checked when a handshake completes (`process_conn`).
         while let Some(h) = self.endpoint.accept() {
-            let waiting = self.conns.values().filter(|c| !c.attached).count();
-            let backlog = self.listeners.iter().map(|l| l.backlog).max().unwrap_or(0);
-            if waiting < backlog {
-                // Which listener it belongs to is known once its ClientHello is read; until
-                // then it reports what any listener asked for.
-                let mut cs = ConnState::new(false);
-                cs.event_mask = self.listeners.iter().fold(0, |m, l| m | l.event_mask);
-                if let [l] = &mut self.listeners[..] {
-                    if l.early {
-                        // Its application drives the handshake: accept hands it out now,
-                        // with the ClientHello waiting (as Linux QUIC's accept does).
-                        cs.listener = Some(l.id);
-                        l.accept_queue.push_back(h);
-                        l.accept_cond.notify_all();
+            // Which listener it belongs to is known once its ClientHello is read; until
+            // then it reports what any listener asked for.
+            let mut cs = ConnState::new(false);
+            cs.event_mask = self.listeners.iter().fold(0, |m, l| m | l.event_mask);
+            if let [l] = &mut self.listeners[..] {
+                if l.early {
+                    // Its application drives the handshake: accept hands it out now, with
+                    // the ClientHello waiting (as Linux QUIC's accept does); the backlog
+                    // bounds those waiting.
+                    if l.accept_queue.len() >= l.backlog {
+                        if let Some(conn) = self.endpoint.connection(h) {
+                            conn.refuse(clock::now());
+                        }
+                        continue;
                     }
+                    cs.listener = Some(l.id);
+                    l.accept_queue.push_back(h);
+                    l.accept_cond.notify_all();
                 }
-                self.conns.insert(h, cs);
-                self.dirty.push(h);
-            } else if let Some(conn) = self.endpoint.connection(h) {
-                conn.refuse(clock::now());
             }
+            self.conns.insert(h, cs);
+            self.dirty.push(h);
         }
         let mut dirty = std::mem::take(&mut self.dirty);
         dirty.sort_unstable();
@@ -536,6 +538,10 @@ impl State {
                             dispatch::owner(&table, conn.driver().and_then(|d| d.alpn()))
                         };
                         match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
+                            // listen(2)'s backlog: completed connections nobody accepted.
+                            Some(l) if l.accept_queue.len() >= l.backlog => {
+                                conn.refuse(clock::now());
+                            }
                             Some(l) => {
                                 cs.listener = Some(l.id);
                                 cs.event_mask = l.event_mask;
@@ -601,11 +607,13 @@ impl State {
             cs.cond.notify_all();
         }
         if drained && !cs.attached {
-            let was_queued = self.listeners.iter().any(|l| l.accept_queue.contains(&h));
-            if !was_queued {
-                self.conns.remove(&h);
-                self.endpoint.remove(h);
+            // Nobody will accept a connection that is gone: it leaves the accept queue and
+            // stops counting against the backlog.
+            for l in &mut self.listeners {
+                l.accept_queue.retain(|x| *x != h);
             }
+            self.conns.remove(&h);
+            self.endpoint.remove(h);
         }
     }
 

@@ -90,10 +90,11 @@ impl QuicListener {
                 .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))))
         };
         let server = EndpointServer {
-            connection: config.transport.clone(),
-            driver,
-            backlog: config.backlog,
+            max_half_open: config.max_half_open,
+            retry_threshold: config.retry_threshold,
+            validate_address: config.validate_address,
             max_connections: config.max_connections,
+            ..EndpointServer::new(config.transport.clone(), driver)
         };
         let endpoint = EndpointConfig {
             server: Some(server),
@@ -162,8 +163,20 @@ impl QuicListener {
         }
     }
 
+    /// Connections whose handshake completed (or, with a manual handshake, that arrived)
+    /// and that wait for `accept` on this listener (at most the backlog).
+    pub fn backlog_count(&self) -> usize {
+        let mut st = self.engine.lock();
+        self.mine(&mut st).accept_queue.len()
+    }
+
+    /// Handshakes in progress on the listener's UDP socket (at most `max_half_open`).
+    pub fn handshake_count(&self) -> usize {
+        self.engine.lock().endpoint.half_open()
+    }
+
     /// Connections not yet accepted on this socket: in their handshake or waiting for
-    /// `accept` (at most the backlog).
+    /// `accept`.
     pub fn pending_count(&self) -> usize {
         self.engine
             .lock()

@@ -196,46 +196,62 @@ fn garbage_datagrams_leave_the_listener_and_a_transfer_unharmed() {
     transfer(&c2, &s2, 100_000);
 }
 
+/// The socket-level twin of the protocol core's `hostile_initial_flood_real_client_connects`:
+/// 300 real first flights (rustls ClientHellos) from one socket, never answered, hold at
+/// most the Retry threshold of handshakes (plus the validated newcomer) while an
+/// established connection transfers;
+/// a new client arriving during the flood is sent a Retry and gets in.
 #[test]
-fn an_initial_flood_holds_no_more_than_the_backlog() {
-    let (l, addr) = server(8, 1_000);
-    let t = std::thread::spawn(move || {
-        let s = l.accept().unwrap();
-        (l, s)
-    });
+fn hostile_initial_flood_real_client_connects_over_udp() {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    let tls = tls::server_config(vec![key.cert.der().clone()], der.into(), &[ALPN]).unwrap();
+    let mut config = ServerConfig::new(tls);
+    config.retry_threshold = 16;
+    config.max_half_open = 64;
+    config.transport.handshake_timeout = Some(Duration::from_secs(1));
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let l = Arc::new(l);
+    let l2 = l.clone();
+    let t = std::thread::spawn(move || l2.accept().unwrap());
     let c = client(addr);
-    let (l, s) = t.join().unwrap();
-    // 200 real first flights (real ClientHellos) from one socket, never answered.
+    let s = t.join().unwrap();
     let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut most = 0;
+    let mut newcomer = None;
     std::thread::scope(|scope| {
         scope.spawn(|| transfer(&c, &s, 5_000_000));
-        for i in 0..200 {
+        for i in 0..300 {
             let mut raw = RawClient::new(attacker.try_clone().unwrap(), addr, 100 + i);
             raw.flush();
-            most = most.max(l.pending_count());
+            most = most.max(l.handshake_count());
+            if i == 150 {
+                let l3 = l.clone();
+                let accept = std::thread::spawn(move || l3.accept().unwrap());
+                newcomer = Some((client(addr), accept));
+            }
         }
     });
+    // The threshold, and the newcomer that came back with its Retry token.
     assert!(
-        most <= 8,
-        "{most} connections waiting beyond a backlog of 8"
+        most <= 16 + 1,
+        "{most} handshakes held beyond a Retry threshold of 16"
     );
-    // The half-open handshakes time out (1 s idle, at least three PTOs); then new clients
-    // are taken again.
+    let (c2, accept) = newcomer.unwrap();
+    let s2 = accept.join().unwrap();
+    transfer(&c2, &s2, 100_000);
+    // The half-open handshakes go at the handshake timeout.
     let mut waited = Duration::ZERO;
-    while l.pending_count() > 0 && waited < Duration::from_secs(20) {
+    while l.handshake_count() > 0 && waited < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(100));
         waited += Duration::from_millis(100);
     }
     assert_eq!(
-        l.pending_count(),
+        l.handshake_count(),
         0,
-        "half-open handshakes still held after {waited:?}"
+        "half-open handshakes held after {waited:?}"
     );
-    let t = std::thread::spawn(move || l.accept().unwrap());
-    let c2 = client(addr);
-    let s2 = t.join().unwrap();
-    transfer(&c2, &s2, 100_000);
 }
 
 #[test]

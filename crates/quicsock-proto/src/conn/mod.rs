@@ -103,6 +103,10 @@ pub struct ConnectionConfig {
     pub pacing: bool,
     /// The length of the connection IDs we issue.
     pub cid_len: usize,
+    /// A server connection whose handshake has not completed this long after its first
+    /// Initial is dropped silently (half-open connections cannot pile up); `None` leaves
+    /// only the idle timeout.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for ConnectionConfig {
@@ -129,6 +133,7 @@ impl Default for ConnectionConfig {
             keep_alive: None,
             pacing: true,
             cid_len: 8,
+            handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -237,7 +242,7 @@ pub struct Connection {
     /// The client's first destination connection ID.
     original_dcid: ConnectionId,
     /// The Retry's source connection ID, if the client followed a Retry.
-    retry_scid: Option<ConnectionId>,
+    pub(crate) retry_scid: Option<ConnectionId>,
     /// The token to put in Initial packets (from a Retry).
     token: Vec<u8>,
     remote: SocketAddr,
@@ -287,6 +292,8 @@ pub struct Connection {
     close_due: bool,
     /// Datagrams received in the closing state (the replies to them are rate-limited).
     closing_received: u64,
+    /// When a server connection still in its handshake is dropped.
+    handshake_deadline: Option<Timestamp>,
     /// Handshake and 1-RTT packets that failed authentication (RFC 9001 §6.6).
     auth_failures: u64,
     /// Lowered AEAD limits (confidentiality, integrity), for tests.
@@ -403,6 +410,7 @@ impl Connection {
             original_dcid,
         )?;
         conn.driver = Some(driver);
+        conn.handshake_deadline = conn.config.handshake_timeout.map(|t| now + t);
         Ok(conn)
     }
 
@@ -489,6 +497,7 @@ impl Connection {
             close_due: false,
             closing_received: 0,
             auth_failures: 0,
+            handshake_deadline: None,
             aead_limits_override: None,
             limit_key_updates: 0,
             packet_dcid: ConnectionId::EMPTY,
@@ -746,6 +755,24 @@ impl Connection {
         if self.side == Side::Client && self.retry_scid.is_none() {
             self.token = token;
         }
+    }
+
+    /// This server connection follows a Retry (RFC 9000 §17.2.5): the client now sends to
+    /// `retry_scid`, from which the Initial keys derive, and our transport parameters
+    /// carry it as retry_source_connection_id (§7.3). The address is validated.
+    pub(crate) fn set_retried(&mut self, retry_scid: ConnectionId) -> Result<(), CryptoError> {
+        self.keys
+            .set_initial(self.version, &retry_scid, self.side)?;
+        self.local_params.retry_source_connection_id = Some(retry_scid);
+        self.retry_scid = Some(retry_scid);
+        self.validated = true;
+        Ok(())
+    }
+
+    /// Whether CRYPTO data arrived in Initial packets (a ClientHello, or part of one).
+    pub(crate) fn has_initial_crypto(&self) -> bool {
+        let c = &self.spaces[0].crypto_recv;
+        c.read_offset() > 0 || c.buffered() > 0
     }
 
     /// The address counts as validated (a valid token came with the first Initial): the

@@ -190,7 +190,9 @@ impl Connection {
         {
             return;
         }
-        if !verify_retry(self.version, &self.original_dcid, packet) {
+        // RFC 9000 §17.2.5.2: a Retry whose source ID is our original destination ID is
+        // discarded.
+        if scid == self.original_dcid || !verify_retry(self.version, &self.original_dcid, packet) {
             return;
         }
         self.retry_scid = Some(scid);

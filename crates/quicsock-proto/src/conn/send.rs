@@ -278,6 +278,18 @@ impl Connection {
             return false;
         }
         let mut ack_eliciting = false;
+        // A client's Initial probes each carry what is unacknowledged of its ClientHello:
+        // a server keeps no state for an Initial without one, so a probe holding only
+        // PING would be lost on it.
+        let s = &mut self.spaces[i];
+        if space == SpaceId::Initial
+            && self.side == Side::Client
+            && s.probes > 0
+            && !s.crypto_send.has_pending()
+        {
+            let end = s.crypto_send.end();
+            s.crypto_send.on_lost(0..end);
+        }
         if space == SpaceId::Data {
             if self.handshake_done_pending && left(buf) >= 1 {
                 Frame::HandshakeDone.encode(buf);

@@ -1,7 +1,7 @@
 //! Deadlines: loss detection and the probe timeout (RFC 9002 §6.2, Appendix A.8), delayed
 //! ACKs (RFC 9000 §13.2.1), idle timeout and keep-alive (§10.1), the closing and draining
-//! periods (§10.2), pacing (RFC 9002 §7.7) and the end of the previous key phase (RFC 9001
-//! §6.5).
+//! periods (§10.2), pacing (RFC 9002 §7.7), the end of the previous key phase (RFC 9001
+//! §6.5), and a server's handshake timeout.
 
 use super::{space_index, Connection, ConnectionError, EndpointEvent, Phase, SPACES};
 use crate::packet::SpaceId;
@@ -24,6 +24,7 @@ impl Connection {
         };
         take(self.loss_timer);
         take(self.idle_deadline);
+        take(self.handshake_deadline.filter(|_| !self.handshake_complete));
         take(self.pace_until);
         for s in &self.spaces {
             take(s.ack_deadline());
@@ -75,6 +76,12 @@ impl Connection {
             _ => {}
         }
         if self.idle_deadline.is_some_and(|t| now >= t) {
+            self.drain_now(ConnectionError::TimedOut);
+            return;
+        }
+        if !self.handshake_complete && self.handshake_deadline.is_some_and(|t| now >= t) {
+            // A half-open server connection: dropped without a word, like a SYN that
+            // never saw its ACK.
             self.drain_now(ConnectionError::TimedOut);
             return;
         }

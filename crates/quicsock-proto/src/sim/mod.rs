@@ -60,6 +60,8 @@ pub struct Pair {
     pub server_rx: u64,
     /// See `server_rx`.
     pub server_tx: u64,
+    /// Bytes the server sent to addresses other than the client's (spoofed sources).
+    pub server_tx_elsewhere: u64,
     /// Set to check, at every step, that an unvalidated server sends at most 3x what it
     /// received; a violation is recorded here.
     pub amplification_violation: Option<(u64, u64)>,
@@ -103,12 +105,10 @@ impl PairConfig {
     /// connection.
     pub fn server_config(&self) -> ServerConfig {
         let suite = self.suite;
-        ServerConfig {
-            connection: self.server.clone(),
-            driver: Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
-            backlog: 1024,
-            max_connections: 100_000,
-        }
+        ServerConfig::new(
+            self.server.clone(),
+            Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
+        )
     }
 
     /// A server endpoint as [`Pair::new`] makes it, with randomness from `seed`.
@@ -156,6 +156,7 @@ impl Pair {
             trace: 0xcbf2_9ce4_8422_2325,
             server_rx: 0,
             server_tx: 0,
+            server_tx_elsewhere: 0,
             amplification_violation: None,
             steps: 0,
         }
@@ -233,6 +234,11 @@ impl Pair {
             let Some((h, t)) = self.server.poll_transmit(now, &mut buf) else {
                 break;
             };
+            if t.destination != self.client_addr {
+                // To a host that is not on this network (a spoofed source address).
+                self.server_tx_elsewhere += t.size as u64;
+                continue;
+            }
             self.server_tx += t.size as u64;
             let validated = h
                 .and_then(|h| self.server.connection(h))

@@ -142,9 +142,11 @@ fn sim_handshake_loss_30pct() {
     over_seeds("sim_handshake_loss_30pct", 50, |seed| {
         let mut cfg = PairConfig::new(seed, lossy(0.3, 3));
         // With bursts, ten Initials in a row can be lost: give the handshake longer than
-        // the default 30 s idle timeout, which would otherwise end it first.
+        // the default 30 s idle timeout and the server's 10 s handshake timeout, which
+        // would otherwise end it first.
         for c in [&mut cfg.client, &mut cfg.server] {
             c.transport.max_idle_timeout = crate::VarInt::from_u32(300_000);
+            c.handshake_timeout = None;
         }
         let (pair, _, ok) = handshake(&cfg, Duration::from_secs(300));
         assert!(ok, "seed {seed}: handshake did not complete under 30% loss");
@@ -160,7 +162,9 @@ fn sim_handshake_corruption_30pct() {
             corrupt_head: 0.3,
             ..LinkConfig::default()
         };
-        let cfg = PairConfig::new(seed, link);
+        let mut cfg = PairConfig::new(seed, link);
+        // Measures how long the handshake takes, past the server's handshake timeout.
+        cfg.server.handshake_timeout = None;
         let (pair, _, ok) = handshake(&cfg, Duration::from_secs(120));
         assert!(
             ok,
@@ -575,6 +579,8 @@ fn sim_amplification_limit() {
         ));
         // A server with a large first flight: a long transport-parameter extension.
         cfg.server.transport.max_datagram_frame_size = Some(crate::VarInt::from_u32(65535));
+        // Measures the handshake however long it takes, past the handshake timeout.
+        cfg.server.handshake_timeout = None;
         let (pair, _, ok) = handshake(&cfg, Duration::from_secs(120));
         assert!(ok, "seed {seed}");
         assert_eq!(

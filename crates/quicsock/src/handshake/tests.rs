@@ -103,12 +103,10 @@ fn alpn(s: &mut Setup, client: &[&[u8]], server: &[&[u8]]) {
 /// A pair whose two endpoints run rustls, and the client connection.
 fn pair(s: &Setup, cfg: &PairConfig) -> (Pair, ConnectionHandle) {
     let server_tls = s.server.clone();
-    let server = ServerConfig {
-        connection: cfg.server.clone(),
-        driver: Arc::new(move || Box::new(RustlsDriver::server(server_tls.clone()))),
-        backlog: 16,
-        max_connections: 16,
-    };
+    let server = ServerConfig::new(
+        cfg.server.clone(),
+        Arc::new(move || Box::new(RustlsDriver::server(server_tls.clone()))),
+    );
     let mut pair = Pair::with_server(cfg, server);
     let driver = RustlsDriver::client(s.client.clone(), s.server_name).unwrap();
     let now = pair.now;
@@ -450,6 +448,7 @@ fn sim_rustls_handshake_loss_30pct() {
         let mut cfg = PairConfig::new(seed, link);
         for c in [&mut cfg.client, &mut cfg.server] {
             c.transport.max_idle_timeout = quicsock_proto::VarInt::from_u32(300_000);
+            c.handshake_timeout = None;
         }
         let (mut pair, h) = pair(&s, &cfg);
         let ok = run_handshake(&mut pair, h, Duration::from_secs(300));
