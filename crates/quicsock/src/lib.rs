@@ -56,6 +56,8 @@ mod engine;
 mod error;
 pub mod events;
 mod flags;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod handshake;
 mod listener;
 mod readiness;

@@ -600,6 +600,28 @@ impl Connection {
         self.crypto_reassembly_memory() + self.streams.reassembly_memory()
     }
 
+    /// Checks the books the connection keeps (for the fuzz harnesses): bytes in flight are
+    /// the sum of the in-flight packets' sizes, flow control is within its credit and
+    /// windows, and the CRYPTO buffers within their cap.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn check_invariants(&self) {
+        let in_flight: u64 = self
+            .spaces
+            .iter()
+            .flat_map(|s| s.recovery.sent.values())
+            .filter(|p| p.in_flight)
+            .map(|p| u64::from(p.size))
+            .sum();
+        assert_eq!(in_flight, self.bytes_in_flight, "bytes in flight");
+        self.streams.check_invariants();
+        for s in &self.spaces {
+            let bound = 2 * CRYPTO_BUFFER_LIMIT as usize
+                + crate::stream::MAX_RANGES * crate::stream::RANGE_COST
+                + 64;
+            assert!(s.crypto_recv.memory() <= bound, "CRYPTO buffer memory");
+        }
+    }
+
     /// The bytes of memory the CRYPTO receive buffers of every level hold.
     pub fn crypto_reassembly_memory(&self) -> usize {
         self.spaces.iter().map(|s| s.crypto_recv.memory()).sum()

@@ -586,7 +586,7 @@ impl Connection {
 
     /// Test support: seals `frames` (raw frame bytes) into a packet of `space` with this
     /// connection's keys, as a misbehaving peer would send them.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn build_raw(&mut self, space: SpaceId, frames: &[u8], buf: &mut Vec<u8>) -> usize {
         let start = buf.len();
         let b = self.begin_packet(space, buf);

@@ -42,6 +42,12 @@ impl RecvWindow {
         self.advertised
     }
 
+    /// The largest the window may grow to.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn max_window(&self) -> u64 {
+        self.max_window
+    }
+
     /// The current window size.
     pub(crate) fn window(&self) -> u64 {
         self.window

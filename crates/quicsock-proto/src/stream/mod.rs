@@ -927,6 +927,50 @@ impl Streams {
         }
     }
 
+    /// Checks the flow-control books (for the fuzz harnesses): no stream or the connection
+    /// used more credit than it was given, no receive buffer holds data past its window,
+    /// and the connection's count of received bytes is the sum of the streams'.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn check_invariants(&self) {
+        assert!(
+            self.conn_send.used <= self.conn_send.max,
+            "connection send credit"
+        );
+        assert!(
+            self.conn_received <= self.conn_recv.limit(),
+            "connection receive window"
+        );
+        let mut sent = 0;
+        for (id, s) in &self.streams {
+            if let Some(tx) = &s.send {
+                assert!(tx.credit.used <= tx.credit.max, "stream {id} send credit");
+                sent += tx.credit.used;
+            }
+            if let Some(rx) = &s.recv {
+                assert!(
+                    rx.highest <= rx.window.limit(),
+                    "stream {id} receive window"
+                );
+                let held = rx.buf.read_offset() + rx.buf.buffered() as u64;
+                assert!(
+                    held <= rx.highest.max(rx.buf.read_offset()),
+                    "stream {id} data"
+                );
+                // The ring spans at most the window and grows by doubling.
+                let bound = 2 * rx.window.max_window() as usize + MAX_RANGES * RANGE_COST + 64;
+                assert!(
+                    rx.buf.memory() <= bound,
+                    "stream {id} memory {}",
+                    rx.buf.memory()
+                );
+            }
+        }
+        assert!(
+            sent <= self.conn_send.used,
+            "streams sent more than the connection"
+        );
+    }
+
     /// The bytes of memory every stream's receive buffer holds (ring capacity and
     /// reassembly ranges).
     pub fn reassembly_memory(&self) -> usize {

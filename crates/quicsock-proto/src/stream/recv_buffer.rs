@@ -134,7 +134,7 @@ impl RecvBuffer {
     }
 
     /// The number of disjoint ranges waiting beyond a gap.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn gaps(&self) -> usize {
         self.ranges.len()
     }

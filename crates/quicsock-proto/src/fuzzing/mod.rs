@@ -3,6 +3,12 @@
 //! `fuzz/regressions/<target>/`). Each harness takes arbitrary bytes, must not panic, and
 //! asserts the properties its decoder promises.
 
+mod endpoint;
+mod streams;
+
+pub use endpoint::{endpoint_client, endpoint_server};
+pub use streams::{recv_reassembly, stream_ops};
+
 use crate::common::{ConnectionId, Reader, Side, VarInt};
 use crate::crypto::{initial_keys, protect, unprotect};
 use crate::frame::{encode_ack, Frame, Frames};
@@ -16,13 +22,17 @@ use crate::transport_params::TransportParameters;
 pub type Harness = fn(&[u8]);
 
 /// The harnesses by target name.
-pub const TARGETS: [(&str, Harness); 6] = [
+pub const TARGETS: [(&str, Harness); 10] = [
     ("packet_header", packet_header),
     ("frames", frames),
     ("transport_params", transport_params),
     ("ack_ranges", ack_ranges),
     ("varint", varint),
     ("initial_unprotect", initial_unprotect),
+    ("endpoint_server", endpoint_server),
+    ("endpoint_client", endpoint_client),
+    ("stream_ops", stream_ops),
+    ("recv_reassembly", recv_reassembly),
 ];
 
 /// Every header form and the coalesced-packet splitter, over any bytes and any short-header
