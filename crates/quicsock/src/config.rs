@@ -50,9 +50,10 @@ pub struct ServerConfig {
     /// The UDP socket.
     pub socket: SocketConfig,
     /// Connections whose handshake completed and that nobody accepted yet, at most, as in
-    /// listen(2); one completing beyond it is refused (CONNECTION_REFUSED). With
-    /// `manual_handshake`, connections wait for `accept` before their handshake, and the
-    /// backlog bounds those.
+    /// listen(2). Ones completing beyond it wait for room (up to `max_half_open` of them,
+    /// like a SYN queue), so a burst of clients gets in while the application accepts;
+    /// beyond that they are refused (CONNECTION_REFUSED). With `manual_handshake`,
+    /// connections wait for `accept` before their handshake, and the same bounds apply.
     pub backlog: usize,
     /// Handshakes in progress at most (counted apart from the backlog); beyond them a new
     /// client is refused statelessly with CONNECTION_REFUSED, before any TLS work.

@@ -118,6 +118,11 @@ pub(crate) struct ListenerState {
     pub(crate) id: u64,
     /// Its connections whose handshake completed, waiting for `accept`.
     pub(crate) accept_queue: VecDeque<ConnectionHandle>,
+    /// Connections that completed while `accept_queue` was full, oldest first: they enter
+    /// it as `accept` makes room (as a SYN queue holds connections while listen(2)'s
+    /// queue is full), at most `max_waiting` of them.
+    pub(crate) waiting: VecDeque<ConnectionHandle>,
+    pub(crate) max_waiting: usize,
     /// Woken when `accept_queue` grows.
     pub(crate) accept_cond: Arc<Condvar>,
     /// The event types its connections start with.
@@ -132,10 +137,47 @@ pub(crate) struct ListenerState {
 }
 
 impl ListenerState {
-    pub(crate) fn new(id: u64, backlog: usize) -> Self {
+    /// Takes a connection for `accept`: into the accept queue if the backlog has room,
+    /// else to wait for room; false when both are full (the caller refuses it).
+    pub(crate) fn offer(&mut self, h: ConnectionHandle) -> bool {
+        if self.accept_queue.len() < self.backlog {
+            self.accept_queue.push_back(h);
+            self.accept_cond.notify_all();
+        } else if self.waiting.len() < self.max_waiting {
+            self.waiting.push_back(h);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// The next connection for `accept`, letting a waiting one into the queue.
+    pub(crate) fn take(&mut self) -> Option<ConnectionHandle> {
+        let h = self.accept_queue.pop_front()?;
+        if let Some(w) = self.waiting.pop_front() {
+            self.accept_queue.push_back(w);
+        }
+        Some(h)
+    }
+
+    /// Forgets a connection that will never be accepted.
+    pub(crate) fn forget(&mut self, h: ConnectionHandle) {
+        self.accept_queue.retain(|x| *x != h);
+        self.waiting.retain(|x| *x != h);
+        while self.accept_queue.len() < self.backlog {
+            let Some(w) = self.waiting.pop_front() else {
+                break;
+            };
+            self.accept_queue.push_back(w);
+        }
+    }
+
+    pub(crate) fn new(id: u64, backlog: usize, max_waiting: usize) -> Self {
         Self {
             id,
             accept_queue: VecDeque::new(),
+            waiting: VecDeque::new(),
+            max_waiting,
             accept_cond: Arc::new(Condvar::new()),
             event_mask: 0,
             backlog,
@@ -441,7 +483,8 @@ impl State {
     pub(crate) fn process(&mut self) {
         // New server connections. The endpoint bounds handshakes in progress (refusing or
         // sending Retry before any TLS work); the backlog bounds completed connections
-        // nobody accepted yet, checked when a handshake completes (`process_conn`).
+        // nobody accepted yet, with room for as many again as handshakes may be in
+        // progress to wait beyond it (`ListenerState::offer`, when a handshake completes).
         while let Some(h) = self.endpoint.accept() {
             // Which listener it belongs to is known once its ClientHello is read; until
             // then it reports what any listener asked for.
@@ -452,15 +495,13 @@ impl State {
                     // Its application drives the handshake: accept hands it out now, with
                     // the ClientHello waiting (as Linux QUIC's accept does); the backlog
                     // bounds those waiting.
-                    if l.accept_queue.len() >= l.backlog {
+                    if !l.offer(h) {
                         if let Some(conn) = self.endpoint.connection(h) {
                             conn.refuse(clock::now());
                         }
                         continue;
                     }
                     cs.listener = Some(l.id);
-                    l.accept_queue.push_back(h);
-                    l.accept_cond.notify_all();
                 }
             }
             self.conns.insert(h, cs);
@@ -538,15 +579,14 @@ impl State {
                             dispatch::owner(&table, conn.driver().and_then(|d| d.alpn()))
                         };
                         match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
-                            // listen(2)'s backlog: completed connections nobody accepted.
-                            Some(l) if l.accept_queue.len() >= l.backlog => {
-                                conn.refuse(clock::now());
-                            }
+                            // listen(2)'s backlog, and room to wait beyond it.
                             Some(l) => {
-                                cs.listener = Some(l.id);
-                                cs.event_mask = l.event_mask;
-                                l.accept_queue.push_back(h);
-                                l.accept_cond.notify_all();
+                                if l.offer(h) {
+                                    cs.listener = Some(l.id);
+                                    cs.event_mask = l.event_mask;
+                                } else {
+                                    conn.refuse(clock::now());
+                                }
                             }
                             // Its listener closed meanwhile.
                             None => conn.close(clock::now(), VarInt::ZERO, b"listener closed"),
@@ -610,7 +650,7 @@ impl State {
             // Nobody will accept a connection that is gone: it leaves the accept queue and
             // stops counting against the backlog.
             for l in &mut self.listeners {
-                l.accept_queue.retain(|x| *x != h);
+                l.forget(h);
             }
             self.conns.remove(&h);
             self.endpoint.remove(h);

@@ -72,7 +72,8 @@ impl QuicListener {
                 }
                 table.push(entry(id));
                 drop(table);
-                st.listeners.push(ListenerState::new(id, config.backlog));
+                st.listeners
+                    .push(ListenerState::new(id, config.backlog, config.max_half_open));
                 st.handles += 1;
                 drop(st);
                 return Ok(Self::new(engine, id));
@@ -101,7 +102,7 @@ impl QuicListener {
             ..EndpointConfig::default()
         };
         let engine = Engine::start(udp, endpoint, table)?;
-        let mut me = ListenerState::new(id, config.backlog);
+        let mut me = ListenerState::new(id, config.backlog, config.max_half_open);
         me.early = config.manual_handshake;
         engine.lock().listeners.push(me);
         // Only listeners that dispatch by ALPN with rustls can share their port.
@@ -207,7 +208,7 @@ impl QuicListener {
         let deadline = timeout.map(|t| clock::now() + t);
         let mut st = self.engine.lock();
         loop {
-            while let Some(h) = self.mine(&mut st).accept_queue.pop_front() {
+            while let Some(h) = self.mine(&mut st).take() {
                 let Some(cs) = st.conns.get_mut(&h) else {
                     continue;
                 };
@@ -268,7 +269,7 @@ impl Drop for QuicListener {
         let i = st.listeners.iter().position(|l| l.id == self.id);
         let queued: Vec<_> = i
             .map(|i| st.listeners.remove(i))
-            .map(|l| l.accept_queue.into())
+            .map(|l| l.accept_queue.into_iter().chain(l.waiting).collect())
             .unwrap_or_default();
         st.table
             .write()

@@ -390,3 +390,128 @@ fn nat_rebinding_through_a_relay() {
         r.join().unwrap();
     }
 }
+
+/// Forced Retry with rustls on both sides over real UDP: the listener sends every client a
+/// Retry (`validate_address`) and the quicsock client follows it, checks the server's
+/// original and Retry IDs, and transfers.
+#[test]
+fn hostile_retry_round_trip_rustls() {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    let tls = tls::server_config(vec![key.cert.der().clone()], der.into(), &[ALPN]).unwrap();
+    let mut config = ServerConfig::new(tls);
+    config.validate_address = true;
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || (l.accept().unwrap(), l));
+    let c = client(addr);
+    let (s, _l) = t.join().unwrap();
+    transfer(&c, &s, 1_000_000);
+}
+
+/// 1,000 real clients (rustls) connecting at once, all from one UDP socket driven by one
+/// thread: the backlog (256) bounds only completed connections nobody accepted, so while
+/// the application accepts, every one of them gets in.
+#[test]
+#[allow(clippy::disallowed_methods)]
+fn hostile_connection_burst_all_accepted() {
+    const CLIENTS: usize = 1000;
+    let (l, addr) = server(256, 30_000);
+    let acceptor = std::thread::spawn(move || {
+        let mut accepted = Vec::new();
+        while accepted.len() < CLIENTS {
+            match l.accept_timeout(Some(Duration::from_secs(60))) {
+                Ok(s) => accepted.push(s),
+                Err(e) => panic!("accept failed after {} connections: {e}", accepted.len()),
+            }
+        }
+        // The sockets stay open until the clients saw every connection established.
+        (l, accepted)
+    });
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let epoch = std::time::Instant::now();
+    let now = || Timestamp::from_duration(epoch.elapsed());
+    let mut ep = Endpoint::new(EndpointConfig::default(), Box::new(SeededRandom::new(77)));
+    let tls_config = tls::insecure_client_config(&[ALPN]);
+    let handles: Vec<ConnectionHandle> = (0..CLIENTS)
+        .map(|_| {
+            let driver = RustlsDriver::client(tls_config.clone(), "localhost").unwrap();
+            ep.connect(
+                now(),
+                addr,
+                quicsock::TransportConfig::default(),
+                Box::new(driver),
+            )
+            .unwrap()
+        })
+        .collect();
+    udp.set_read_timeout(Some(Duration::from_millis(2)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let established = |ep: &mut Endpoint| {
+        handles
+            .iter()
+            .filter(|&&h| ep.connection(h).is_some_and(|c| c.is_handshake_complete()))
+            .count()
+    };
+    while std::time::Instant::now() < deadline {
+        loop {
+            out.clear();
+            let Some((_, t)) = ep.poll_transmit(now(), &mut out) else {
+                break;
+            };
+            let _ = udp.send_to(&out[..t.size], t.destination);
+        }
+        let mut got = 0;
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            ep.handle(now(), from, None, &mut buf[..n]);
+            got += 1;
+            if got == 64 {
+                break;
+            }
+        }
+        ep.handle_timeout(now());
+        if got == 0 && established(&mut ep) == CLIENTS {
+            break;
+        }
+    }
+    let closed: Vec<String> = handles
+        .iter()
+        .filter_map(|&h| {
+            ep.connection(h)
+                .and_then(|c| c.error().map(|e| e.to_string()))
+        })
+        .collect();
+    assert!(
+        closed.is_empty(),
+        "{} clients closed, first: {:?}",
+        closed.len(),
+        closed.first()
+    );
+    assert_eq!(established(&mut ep), CLIENTS);
+    // Keep answering while the last connections are accepted.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (_l, accepted) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                while let Ok((n, from)) = udp.recv_from(&mut buf) {
+                    ep.handle(now(), from, None, &mut buf[..n]);
+                }
+                loop {
+                    out.clear();
+                    let Some((_, t)) = ep.poll_transmit(now(), &mut out) else {
+                        break;
+                    };
+                    let _ = udp.send_to(&out[..t.size], t.destination);
+                }
+                ep.handle_timeout(now());
+            }
+        });
+        let r = acceptor.join().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        r
+    });
+    assert_eq!(accepted.len(), CLIENTS);
+}

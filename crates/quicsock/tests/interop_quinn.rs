@@ -311,3 +311,73 @@ fn interop_quinn_client_sees_quicsock_server_close_code() {
     });
     server.join().unwrap();
 }
+
+/// Forced Retry, quinn as the client: our server sends every client a Retry
+/// (`validate_address`), and quinn, which checks the original and Retry connection IDs in
+/// our transport parameters (RFC 9000 §7.3), completes the handshake and moves 1 MB.
+#[test]
+fn hostile_retry_round_trip_quinn_client() {
+    let rt = runtime();
+    let (chain, key) = cert();
+    let mut config = ServerConfig::new(tls::server_config(chain, key, &[ALPN]).unwrap());
+    config.transport = transport();
+    config.validate_address = true;
+    let listener = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let big = data(1 << 20, 3);
+    let expected = big.clone();
+    let server = std::thread::spawn(move || {
+        let s = listener.accept().unwrap();
+        let got = read_stream(&s, 0);
+        assert!(got == expected, "1 MB arrived intact");
+        s.send(&(got.len() as u64).to_le_bytes(), 0, Flags::STREAM_FIN)
+            .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = [0u8; 16];
+        assert!(matches!(
+            s.recv(&mut buf, Flags::NONE),
+            Err(Error::Closed(_))
+        ));
+    });
+    rt.block_on(async {
+        let conn = quinn_client(addr).await;
+        let (mut send, mut recv) = conn.open_bi().await.unwrap();
+        send.write_all(&big).await.unwrap();
+        send.finish().unwrap();
+        let len = recv.read_to_end(16).await.unwrap();
+        assert_eq!(len, ((1u64 << 20).to_le_bytes()));
+        conn.close(0u32.into(), b"");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
+    server.join().unwrap();
+}
+
+/// Retry the other way: a quinn server that sends every client a Retry, and the quicsock
+/// client follows it and gets in.
+#[test]
+fn interop_quinn_retrying_server_to_quicsock_client() {
+    let rt = runtime();
+    let (ep, addr) = rt.block_on(async { quinn_server() });
+    let server = rt.spawn(async move {
+        let first = ep.accept().await.unwrap();
+        assert!(!first.remote_address_validated());
+        first.retry().unwrap();
+        let second = ep.accept().await.unwrap();
+        assert!(
+            second.remote_address_validated(),
+            "the client came back with the token"
+        );
+        let conn = second.await.unwrap();
+        let (mut send, mut recv) = conn.accept_bi().await.unwrap();
+        let got = recv.read_to_end(1 << 16).await.unwrap();
+        send.write_all(&got).await.unwrap();
+        send.finish().unwrap();
+        conn.closed().await;
+    });
+    let c = quicsock_client(addr);
+    let id = c.open_stream(Flags::NONE).unwrap();
+    c.send(b"after a Retry", id, Flags::STREAM_FIN).unwrap();
+    assert_eq!(read_stream(&c, id), b"after a Retry");
+    c.close().unwrap();
+    rt.block_on(server).unwrap();
+}
