@@ -1122,6 +1122,10 @@ impl Drop for QuicSocket {
         if let Some(cs) = st.conns.get_mut(&self.h) {
             cs.attached = false;
         }
+        // Looked at again with nobody holding it: a connection that drained already (or
+        // while the close lingered) is forgotten then, and an engine left with nothing
+        // exits, closing its UDP socket.
+        st.dirty_push(self.h);
         drop(st);
         self.engine.release();
     }

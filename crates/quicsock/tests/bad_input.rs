@@ -515,3 +515,30 @@ fn hostile_connection_burst_all_accepted() {
     });
     assert_eq!(accepted.len(), CLIENTS);
 }
+
+/// Connections that complete their handshake and then close before anyone accepts them
+/// leave the accept queue and stop counting against the backlog: with a backlog of 4,
+/// 20 clients that connect and leave at once are all forgotten, and the next client is
+/// the one `accept` returns.
+#[test]
+fn hostile_drained_connections_leave_accept_queue() {
+    let (l, addr) = server(4, 30_000);
+    for _ in 0..20 {
+        let c = client(addr);
+        c.abort(1, b"gone before accept");
+    }
+    let mut waited = Duration::ZERO;
+    while (l.backlog_count() > 0 || l.connection_count() > 0) && waited < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    }
+    assert_eq!(l.backlog_count(), 0, "closed connections still queued");
+    assert_eq!(l.connection_count(), 0, "closed connections still held");
+    let c = client(addr);
+    let id = c.open_stream(Flags::NONE).unwrap();
+    c.send(b"the live one", id, Flags::STREAM_FIN).unwrap();
+    let s = l.accept_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 32];
+    let (n, _, _) = s.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(&buf[..n], b"the live one");
+}
