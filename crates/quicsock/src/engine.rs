@@ -201,6 +201,9 @@ pub(crate) struct State {
     wake_at: Option<Timestamp>,
     /// Connections that may have news.
     dirty: Vec<ConnectionHandle>,
+    /// Why the engine failed, once it did: every call on its sockets returns
+    /// [`Error::EngineFailed`](crate::Error::EngineFailed) with this.
+    pub(crate) failed: Option<String>,
 }
 
 /// Datagrams built and waiting for their syscalls, in order.
@@ -217,6 +220,9 @@ pub(crate) struct Engine {
     waker: Waker,
     pub(crate) state: Mutex<State>,
     tx: Mutex<TxBatch>,
+    /// Makes the engine thread panic at its next turn (tests of the failure path).
+    #[cfg(test)]
+    pub(crate) fault: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -246,7 +252,10 @@ impl Engine {
                 handles: 1,
                 wake_at: None,
                 dirty: Vec::new(),
+                failed: None,
             }),
+            #[cfg(test)]
+            fault: std::sync::atomic::AtomicBool::new(false),
             tx: Mutex::new(TxBatch::default()),
         });
         let e = engine.clone();
@@ -256,10 +265,20 @@ impl Engine {
         Ok(engine)
     }
 
-    /// The state, whoever panicked while holding it (the state stays consistent: every
-    /// protocol call completes or leaves it as it was).
+    /// The state. If a thread panicked while holding it, nothing about it can be trusted:
+    /// the engine fails (every connection closed, every call told why), once.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        match self.state.lock() {
+            Ok(st) => st,
+            Err(poisoned) => {
+                let mut st = poisoned.into_inner();
+                if st.failed.is_none() {
+                    st.fail("a thread panicked while it held this socket's state".into());
+                    self.wake();
+                }
+                st
+            }
+        }
     }
 
     /// Wakes the engine thread.
@@ -273,13 +292,40 @@ impl Engine {
         self.wake();
     }
 
+    /// The engine thread: its loop, and if that panics, the failure of every connection
+    /// and listener of the engine (their blocked and later calls learn of it).
     fn run(self: Arc<Self>) {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_loop()));
+        if let Err(panic) = run {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            self.lock()
+                .fail(format!("the engine thread panicked: {why}"));
+        }
+        if self.lock().failed.is_some() {
+            // The peers are told: each connection's CONNECTION_CLOSE goes out once.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.transmit(self.lock());
+            }));
+        }
+    }
+
+    fn run_loop(&self) {
         let mut storage = vec![vec![0u8; GRO_BUFFER_SIZE]; BATCH_SIZE];
         let mut meta = [RecvMeta::default(); BATCH_SIZE];
         loop {
+            #[cfg(test)]
+            if self.fault.load(std::sync::atomic::Ordering::Relaxed) {
+                panic!("fault injected by a test");
+            }
             let timeout = {
                 let mut st = self.lock();
-                if st.handles == 0 && st.conns.is_empty() && st.endpoint.connection_count() == 0 {
+                if st.failed.is_some()
+                    || st.handles == 0 && st.conns.is_empty() && st.endpoint.connection_count() == 0
+                {
                     return;
                 }
                 let next = st.next_deadline();
@@ -438,6 +484,49 @@ impl Engine {
 }
 
 impl State {
+    /// The engine failed: every connection is closed with INTERNAL_ERROR (a
+    /// CONNECTION_CLOSE goes out if another thread still transmits), and every blocked
+    /// reader, writer and acceptor wakes to [`Error::EngineFailed`](crate::Error::EngineFailed).
+    pub(crate) fn fail(&mut self, why: String) {
+        self.failed = Some(why);
+        let now = clock::now();
+        // The protocol state may be what broke: closing must not take the caller down too.
+        let endpoint = &mut self.endpoint;
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for h in endpoint.handles() {
+                if let Some(c) = endpoint.connection(h) {
+                    c.close_transport(
+                        now,
+                        quicsock_proto::TransportError::new(
+                            quicsock_proto::TransportErrorCode::INTERNAL_ERROR,
+                            "the socket's engine failed",
+                        ),
+                    );
+                }
+            }
+        }));
+        for cs in self.conns.values_mut() {
+            cs.cond.notify_all();
+            if let Some(r) = cs.readiness.as_mut() {
+                r.set(true, true);
+            }
+        }
+        for l in &mut self.listeners {
+            l.accept_cond.notify_all();
+            if let Some(r) = l.readiness.as_mut() {
+                r.set(true, false);
+            }
+        }
+    }
+
+    /// [`Error::EngineFailed`](crate::Error::EngineFailed) once the engine failed.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        match &self.failed {
+            Some(why) => Err(crate::Error::EngineFailed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// The next time the engine must act.
     fn next_deadline(&self) -> Option<Timestamp> {
         let linger = self

@@ -43,6 +43,10 @@ pub enum Error {
     /// The peer did not enable what the call needs, such as DATAGRAM frames (`EINVAL`).
     #[error("not supported by the peer: {0}")]
     Unsupported(&'static str),
+    /// The socket's engine failed (a bug: its thread panicked, or another thread panicked
+    /// holding its state); every connection on that UDP socket was closed.
+    #[error("the socket's engine failed, closing its connections: {0}")]
+    EngineFailed(String),
     /// The TLS configuration cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsConfigError),
@@ -64,6 +68,7 @@ impl Error {
             Self::StreamReset(..) => 104,                      // ECONNRESET
             Self::StreamStopped(..) => 32,                     // EPIPE
             Self::MessageSize(_) => 90,                        // EMSGSIZE
+            Self::EngineFailed(_) => 5,                        // EIO
             Self::Io(e) => e.raw_os_error().unwrap_or(5),      // EIO
         }
     }
@@ -82,6 +87,7 @@ impl From<Error> for io::Error {
             | Error::Unsupported(_)
             | Error::Tls(_) => io::ErrorKind::InvalidInput,
             Error::StreamClosed(_) => io::ErrorKind::NotConnected,
+            Error::EngineFailed(_) => io::ErrorKind::Other,
             Error::Io(e) => return Self::new(e.kind(), e.to_string()),
         };
         Self::new(kind, e)

@@ -208,6 +208,7 @@ impl QuicListener {
         let deadline = timeout.map(|t| clock::now() + t);
         let mut st = self.engine.lock();
         loop {
+            st.check()?;
             while let Some(h) = self.mine(&mut st).take() {
                 let Some(cs) = st.conns.get_mut(&h) else {
                     continue;

@@ -168,6 +168,7 @@ impl QuicSocket {
         let deadline = clock::now() + timeout;
         let mut st = self.engine.lock();
         loop {
+            st.check()?;
             let established = st.conns.get(&self.h).is_some_and(|c| c.established);
             if established {
                 return Ok(());
@@ -220,6 +221,7 @@ impl QuicSocket {
         deadline: Option<Option<Timestamp>>,
         waiting_to: Waiting,
     ) -> Result<MutexGuard<'a, State>> {
+        st.check()?;
         let Some(deadline) = deadline else {
             // The pollable descriptor now shows what the caller found, so that the change
             // back is an edge an edge-triggered poller (tokio) sees.
@@ -268,6 +270,7 @@ impl QuicSocket {
         };
         let mut st = self.engine.lock();
         let id = loop {
+            st.check()?;
             match self.pick_stream(&mut st, stream_id, flags)? {
                 Some(id) => break id,
                 None => st = self.block(st, stream_wait, Waiting::Write)?,
@@ -400,6 +403,7 @@ impl QuicSocket {
 
     /// The connection, if it can still carry data.
     fn live<'a>(&self, st: &'a mut State) -> Result<&'a mut quicsock_proto::conn::Connection> {
+        st.check()?;
         let conn = st
             .conn(self.h)
             .ok_or(Error::Closed(ConnectionError::TimedOut))?;
@@ -419,6 +423,7 @@ impl QuicSocket {
         let deadline = self.deadline(flags, timeout);
         let mut st = self.engine.lock();
         loop {
+            st.check()?;
             let now = clock::now();
             if let Some(got) = self.try_recv(&mut st, now, buf)? {
                 // Reading may have released flow-control credit worth announcing.
@@ -452,6 +457,7 @@ impl QuicSocket {
         let deadline = self.deadline(flags, timeout);
         let mut st = self.engine.lock();
         loop {
+            st.check()?;
             let now = clock::now();
             let conn = st
                 .conn(self.h)
@@ -969,6 +975,12 @@ impl QuicSocket {
             st.refresh_readiness(self.h);
             Ok(dup)
         })
+    }
+
+    /// The engine, for tests of its failure path.
+    #[cfg(test)]
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 
     /// The cipher suite protecting the connection's 1-RTT packets.

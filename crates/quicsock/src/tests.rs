@@ -910,3 +910,47 @@ fn uni_streams_shutdown_and_write_timeout() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A panic in the engine thread fails the engine: a call blocked on one of its connections
+/// wakes with `Error::EngineFailed` naming the panic, later calls get the same, the
+/// listener's `accept` too, and the peer hears a CONNECTION_CLOSE (INTERNAL_ERROR) from
+/// the application thread that still transmits.
+#[test]
+fn hostile_engine_panic_fails_every_call() {
+    let (l, addr) = listener();
+    let t = std::thread::spawn(move || (l.accept().unwrap(), l));
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let (s, l) = t.join().unwrap();
+    let engine = s.engine().clone();
+    let blocked = std::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        let r = s.recv(&mut buf, Flags::NONE);
+        (r.map(|(n, _, _)| n), s)
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    engine
+        .fault
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    engine.wake();
+    let (r, s) = blocked.join().unwrap();
+    match r {
+        Err(Error::EngineFailed(why)) => assert!(why.contains("fault injected"), "{why}"),
+        other => panic!("the blocked recv got {other:?}"),
+    }
+    assert!(matches!(
+        s.send(b"x", -1, Flags::NONE),
+        Err(Error::EngineFailed(_))
+    ));
+    assert!(matches!(l.accept(), Err(Error::EngineFailed(_))));
+    assert_eq!(Error::EngineFailed(String::new()).errno(), 5);
+    c.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = [0u8; 16];
+    match c.recv(&mut buf, Flags::NONE) {
+        Err(Error::Closed(quicsock_proto::conn::ConnectionError::Peer(close))) => assert_eq!(
+            close.transport_code(),
+            Some(quicsock_proto::TransportErrorCode::INTERNAL_ERROR)
+        ),
+        other => panic!("the peer got {other:?}"),
+    }
+    drop(s);
+}
