@@ -9,7 +9,7 @@ use crate::endpoint::ConnectionHandle;
 use crate::frame::Frame;
 use crate::packet::SpaceId;
 use crate::sim::{LinkConfig, Pair, PairConfig};
-use crate::stream::{MAX_RANGES, RANGE_COST};
+use crate::stream::{CRYPTO_MAX_RANGES, MAX_RANGES, RANGE_COST};
 use crate::{StreamId, TransportErrorCode as Code, VarInt};
 
 fn established(seed: u64) -> (Pair, ConnectionHandle) {
@@ -115,7 +115,7 @@ fn hostile_stream_fragments_memory_bounded() {
 
 /// CRYPTO fragments in a half-open connection's Initial space stay within the 64 KiB
 /// CRYPTO window (ring below twice that, plus the range table); the fragment past
-/// `MAX_RANGES` gaps closes it with CRYPTO_BUFFER_EXCEEDED.
+/// `CRYPTO_MAX_RANGES` gaps closes it with CRYPTO_BUFFER_EXCEEDED.
 #[test]
 fn hostile_crypto_fragments_memory_bounded() {
     let cfg = PairConfig::new(13, LinkConfig::default());
@@ -128,8 +128,8 @@ fn hostile_crypto_fragments_memory_bounded() {
     pair.server.handle(now, addr, None, &mut buf[..t.size]);
     assert!(pair.server_conn().is_some());
     let limit = crate::conn::CRYPTO_BUFFER_LIMIT;
-    let spacing = 60u64;
-    let frames: Vec<_> = (0..MAX_RANGES as u64)
+    let spacing = 900u64;
+    let frames: Vec<_> = (0..CRYPTO_MAX_RANGES as u64)
         .map(|i| {
             Frame::Crypto(crate::frame::Crypto {
                 offset: VarInt::saturating(2000 + i * spacing),
@@ -137,11 +137,11 @@ fn hostile_crypto_fragments_memory_bounded() {
             })
         })
         .collect();
-    assert!(2000 + MAX_RANGES as u64 * spacing < limit);
+    assert!(2000 + CRYPTO_MAX_RANGES as u64 * spacing < limit);
     inject(&mut pair, h, SpaceId::Initial, &frames);
     assert_eq!(server_close_code(&mut pair), None);
     let held = pair.server_conn().unwrap().crypto_reassembly_memory();
-    let bound = 2 * limit as usize + MAX_RANGES * RANGE_COST;
+    let bound = 2 * limit as usize + CRYPTO_MAX_RANGES * RANGE_COST;
     assert!(held <= bound, "{held} bytes held, bound {bound}");
     let past = Frame::Crypto(crate::frame::Crypto {
         offset: VarInt::saturating(limit - 10),
@@ -429,7 +429,9 @@ fn hostile_close_storm_rate_limited() {
 }
 
 /// PATH_CHALLENGE floods: at most `MAX_PATH_RESPONSES` responses wait, and they go out on
-/// the path the challenges came from.
+/// the path the challenges came from (RFC 9000 §8.2.2): on the current path with the
+/// connection's packets, and from another address in datagrams of their own, expanded to
+/// 1,200 bytes, while the connection stays on its path.
 #[test]
 fn hostile_path_challenge_flood() {
     let (mut pair, h) = established(51);
@@ -449,6 +451,34 @@ fn hostile_path_challenge_flood() {
     }
     assert!(sent >= 1);
     assert!(pair.server_conn().unwrap().path_responses.is_empty());
+
+    // Challenges from another address, in a 1,200-byte probing datagram.
+    let other: SocketAddr = "10.0.0.1:5555".parse().unwrap();
+    let mut frames = Vec::new();
+    for i in 0..20u64 {
+        Frame::PathChallenge((1000 + i).to_be_bytes()).encode(&mut frames);
+    }
+    frames.resize(1100, 0);
+    let mut d = Vec::new();
+    pair.client_conn(h)
+        .build_raw(SpaceId::Data, &frames, &mut d);
+    pair.server.handle(now, other, None, &mut d);
+    let s = pair.server_conn().unwrap();
+    assert_eq!(s.path_responses.len(), crate::conn::MAX_PATH_RESPONSES);
+    assert_eq!(
+        s.remote_address(),
+        pair.client_addr,
+        "a probe does not migrate"
+    );
+    let mut to_other = 0;
+    while let Some((_, t)) = pair.server.poll_transmit(now, &mut out) {
+        if t.destination == other {
+            assert!(t.size >= 1200, "{} bytes", t.size);
+            to_other += 1;
+        }
+        out.clear();
+    }
+    assert_eq!(to_other, crate::conn::MAX_PATH_RESPONSES);
 }
 
 // ----- AEAD limits (RFC 9001 §6.6) and key-update misuse (§6) -----

@@ -296,13 +296,16 @@ impl Connection {
                 "CRYPTO data beyond the buffering limit",
             ));
         }
-        let stored = s.crypto_recv.insert(offset, data).map_err(|_| {
-            TransportError::in_frame(
-                TransportErrorCode::CRYPTO_BUFFER_EXCEEDED,
-                FrameType::CRYPTO,
-                "CRYPTO data split into too many out-of-order fragments",
-            )
-        })?;
+        let stored = s
+            .crypto_recv
+            .insert_within(offset, data, crate::stream::CRYPTO_MAX_RANGES)
+            .map_err(|_| {
+                TransportError::in_frame(
+                    TransportErrorCode::CRYPTO_BUFFER_EXCEEDED,
+                    FrameType::CRYPTO,
+                    "CRYPTO data split into too many out-of-order fragments",
+                )
+            })?;
         if stored > 0 {
             self.handshake_unread[space_index(space)] = true;
         }

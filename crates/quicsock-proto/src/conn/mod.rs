@@ -70,6 +70,8 @@ use keys::KeySet;
 
 /// The packets that arrive before their keys and are kept for them (RFC 9001 §5.7).
 pub const MAX_BUFFERED_PACKETS: usize = 16;
+/// The bytes of those packets, at most (sixteen full-sized ones).
+pub const MAX_BUFFERED_BYTES: usize = 16 * 1500;
 /// CRYPTO data buffered per level beyond what the handshake driver has read.
 pub const CRYPTO_BUFFER_LIMIT: u64 = 64 * 1024;
 /// DATAGRAM frames received and not yet read by the application, at most.
@@ -280,7 +282,12 @@ pub struct Connection {
     datagrams_in: VecDeque<Vec<u8>>,
     datagrams_out: VecDeque<Vec<u8>>,
     datagrams_out_bytes: usize,
-    pub(crate) path_responses: VecDeque<[u8; 8]>,
+    /// PATH_RESPONSEs to send: the challenge's data, the address it came from (the
+    /// answer goes there, RFC 9000 §8.2.2) and the size of the datagram it came in.
+    pub(crate) path_responses: VecDeque<([u8; 8], SocketAddr, usize)>,
+    /// The source address and size of the datagram whose packets are being processed.
+    packet_remote: SocketAddr,
+    packet_datagram_len: usize,
     ping_pending: bool,
     driver: Option<Box<dyn HandshakeDriver>>,
     buffered: VecDeque<Vec<u8>>,
@@ -489,6 +496,8 @@ impl Connection {
             datagrams_out: VecDeque::new(),
             datagrams_out_bytes: 0,
             path_responses: VecDeque::new(),
+            packet_remote: remote,
+            packet_datagram_len: 0,
             ping_pending: false,
             driver: None,
             buffered: VecDeque::new(),
@@ -616,7 +625,7 @@ impl Connection {
         self.streams.check_invariants();
         for s in &self.spaces {
             let bound = 2 * CRYPTO_BUFFER_LIMIT as usize
-                + crate::stream::MAX_RANGES * crate::stream::RANGE_COST
+                + crate::stream::CRYPTO_MAX_RANGES * crate::stream::RANGE_COST
                 + 64;
             assert!(s.crypto_recv.memory() <= bound, "CRYPTO buffer memory");
         }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::close::CloseCode;
 use super::{
-    space_index, Connection, ConnectionError, Ecn, Event, Phase, MAX_BUFFERED_PACKETS,
-    MAX_DATAGRAMS_IN, MAX_PATH_RESPONSES,
+    space_index, Connection, ConnectionError, Ecn, Event, Phase, MAX_BUFFERED_BYTES,
+    MAX_BUFFERED_PACKETS, MAX_DATAGRAMS_IN, MAX_PATH_RESPONSES,
 };
 use crate::crypto::{open, remove_header_protection, verify_retry};
 use crate::frame::{Ack, CloseReason, Frame, FrameType, Frames};
@@ -119,7 +119,9 @@ impl Connection {
         self.run_driver(now);
     }
 
-    pub(crate) fn handle_packets(&mut self, now: Timestamp, _remote: SocketAddr, data: &mut [u8]) {
+    pub(crate) fn handle_packets(&mut self, now: Timestamp, remote: SocketAddr, data: &mut [u8]) {
+        self.packet_remote = remote;
+        self.packet_datagram_len = data.len();
         let mut offset = 0;
         let mut first_dcid: Option<ConnectionId> = None;
         while offset < data.len() && !self.is_closed() {
@@ -232,7 +234,11 @@ impl Connection {
                 SpaceId::Handshake => !self.handshake_complete,
                 SpaceId::Data => !self.handshake_complete,
             };
-            if later && self.buffered.len() < MAX_BUFFERED_PACKETS {
+            let held: usize = self.buffered.iter().map(Vec::len).sum();
+            if later
+                && self.buffered.len() < MAX_BUFFERED_PACKETS
+                && held + packet.len() <= MAX_BUFFERED_BYTES
+            {
                 self.buffered.push_back(packet.to_vec());
             }
             return;
@@ -495,8 +501,11 @@ impl Connection {
                     }
                 }
                 Frame::PathChallenge(data) => {
+                    // Answered on the path it came on (RFC 9000 §8.2.2); a flood keeps
+                    // at most MAX_PATH_RESPONSES answers waiting.
                     if self.path_responses.len() < MAX_PATH_RESPONSES {
-                        self.path_responses.push_back(data);
+                        let from = (self.packet_remote, self.packet_datagram_len);
+                        self.path_responses.push_back((data, from.0, from.1));
                     }
                 }
                 Frame::PathResponse(data) => {

@@ -52,6 +52,9 @@ impl Connection {
             }
             _ => {}
         }
+        if let Some(t) = self.transmit_path_response(now, buf, start) {
+            return Some(t);
+        }
         let mut max = self.max_datagram_size;
         if !self.validated {
             // RFC 9000 §8.1: at most three times what was received.
@@ -248,7 +251,7 @@ impl Connection {
             || self.handshake_done_pending
             || self.new_token_state == super::TokenState::Pending
             || self.path_challenge.is_some_and(|(_, pending)| pending)
-            || !self.path_responses.is_empty()
+            || self.path_responses.iter().any(|r| r.1 == self.remote)
             || !self.local_cids.pending.is_empty()
             || !self.remote_cids.retire_pending.is_empty()
             || !self.datagrams_out.is_empty()
@@ -316,12 +319,14 @@ impl Connection {
                     }
                 }
             }
-            while let Some(data) = self.path_responses.front().copied() {
+            // Answers to challenges that came on this path; others go out on their own
+            // (`transmit_path_response`).
+            while let Some(i) = self.path_responses.iter().position(|r| r.1 == self.remote) {
                 if left(buf) < 9 {
                     break;
                 }
+                let (data, _, _) = self.path_responses.remove(i).expect("found");
                 Frame::PathResponse(data).encode(buf);
-                self.path_responses.pop_front();
                 sent.push(SentFrame::PathResponse);
                 ack_eliciting = true;
             }
@@ -511,6 +516,39 @@ impl Connection {
             self.enforce_confidentiality_limit(now);
         }
         end - start
+    }
+
+    /// A PATH_RESPONSE to a challenge that came from an address other than the peer's
+    /// current one goes back there, in a datagram of its own (RFC 9000 §8.2.2), expanded
+    /// to 1200 bytes (§8.2.1) or to three times the challenge's datagram if that was
+    /// smaller (the new path is not validated, §8.1). The connection stays where it is.
+    fn transmit_path_response(
+        &mut self,
+        now: Timestamp,
+        buf: &mut Vec<u8>,
+        start: usize,
+    ) -> Option<Transmit> {
+        let i = self
+            .path_responses
+            .iter()
+            .position(|r| r.1 != self.remote)?;
+        if !self.keys.can_send(SpaceId::Data) {
+            return None;
+        }
+        let (data, destination, inciting) = self.path_responses.remove(i)?;
+        let b = self.begin_packet(SpaceId::Data, buf);
+        Frame::PathResponse(data).encode(buf);
+        let b = self.end_packet(b, buf, true, vec![SentFrame::PathResponse]);
+        let pad_to = MIN_INITIAL_DATAGRAM_SIZE.min(3 * inciting);
+        if buf.len() - start < pad_to {
+            buf.resize(start + pad_to, 0);
+        }
+        let size = self.seal_all(now, buf, start, vec![b], true);
+        Some(Transmit {
+            destination,
+            size,
+            ecn: None,
+        })
     }
 
     fn reset_idle_on_send(&mut self, now: Timestamp) {

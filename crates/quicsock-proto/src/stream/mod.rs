@@ -28,7 +28,7 @@ use bytes::BufMut;
 
 pub(crate) use flow::{RecvWindow, SendCredit};
 pub(crate) use recv_buffer::RecvBuffer;
-pub use recv_buffer::{MAX_RANGES, RANGE_COST};
+pub use recv_buffer::{CRYPTO_MAX_RANGES, MAX_RANGES, RANGE_COST};
 pub(crate) use send_buffer::SendBuffer;
 pub use state::{InvalidTransition, RecvState, SendState};
 

@@ -28,6 +28,11 @@ const KEEP_CAPACITY: usize = 4 << 20;
 /// covers loss of 1,024 packets inside one stream's window.
 pub const MAX_RANGES: usize = 1024;
 
+/// Disjoint out-of-order ranges of one level's CRYPTO data at most. A ClientHello split
+/// into a handful of shuffled CRYPTO frames (Chrome's "chaos protection" does so) needs a
+/// few; a half-open connection is worth no more.
+pub const CRYPTO_MAX_RANGES: usize = 64;
+
 /// The bytes one tracked range costs at most (a B-tree entry of two `u64`s with its share
 /// of the node).
 pub const RANGE_COST: usize = 48;
@@ -57,6 +62,16 @@ impl RecvBuffer {
     /// Returns how many new bytes were stored, or [`TooFragmented`] (storing nothing) if
     /// the data would open a gap beyond [`MAX_RANGES`].
     pub(crate) fn insert(&mut self, offset: u64, data: &[u8]) -> Result<usize, TooFragmented> {
+        self.insert_within(offset, data, MAX_RANGES)
+    }
+
+    /// As [`insert`](Self::insert), with at most `max_ranges` gaps.
+    pub(crate) fn insert_within(
+        &mut self,
+        offset: u64,
+        data: &[u8],
+        max_ranges: usize,
+    ) -> Result<usize, TooFragmented> {
         // What is below `end` was read or is in order already.
         let skip = self.end.saturating_sub(offset).min(data.len() as u64) as usize;
         let (offset, data) = (offset + skip as u64, &data[skip..]);
@@ -79,7 +94,7 @@ impl RecvBuffer {
             let touches = held > 0
                 || self.ranges.contains(offset.saturating_sub(1))
                 || self.ranges.contains(stop);
-            if !touches && self.ranges.len() >= MAX_RANGES {
+            if !touches && self.ranges.len() >= max_ranges {
                 return Err(TooFragmented);
             }
             self.ranges.insert(offset..stop);
