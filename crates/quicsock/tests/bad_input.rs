@@ -15,16 +15,25 @@ use quicsock::{tls, ClientConfig, Error, Flags, QuicListener, QuicSocket, Server
 
 const ALPN: &[u8] = b"bad-input";
 
-fn server(backlog: usize, idle_ms: u32) -> (QuicListener, SocketAddr) {
+/// A listener's settings with a fresh self-signed certificate.
+fn server_config(backlog: usize, idle_ms: u32) -> ServerConfig {
     let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
     let tls = tls::server_config(vec![key.cert.der().clone()], der.into(), &[ALPN]).unwrap();
     let mut config = ServerConfig::new(tls);
     config.backlog = backlog;
     config.transport.transport.max_idle_timeout = VarInt::from_u32(idle_ms);
-    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    config
+}
+
+fn bind(config: &ServerConfig) -> (QuicListener, SocketAddr) {
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
     let addr = l.local_addr().unwrap();
     (l, addr)
+}
+
+fn server(backlog: usize, idle_ms: u32) -> (QuicListener, SocketAddr) {
+    bind(&server_config(backlog, idle_ms))
 }
 
 fn client(addr: SocketAddr) -> QuicSocket {
@@ -203,15 +212,11 @@ fn garbage_datagrams_leave_the_listener_and_a_transfer_unharmed() {
 /// a new client arriving during the flood is sent a Retry and gets in.
 #[test]
 fn hostile_initial_flood_real_client_connects_over_udp() {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
-    let tls = tls::server_config(vec![key.cert.der().clone()], der.into(), &[ALPN]).unwrap();
-    let mut config = ServerConfig::new(tls);
+    let mut config = server_config(256, 30_000);
     config.retry_threshold = 16;
     config.max_half_open = 64;
     config.transport.handshake_timeout = Some(Duration::from_secs(1));
-    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
-    let addr = l.local_addr().unwrap();
+    let (l, addr) = bind(&config);
     let l = Arc::new(l);
     let l2 = l.clone();
     let t = std::thread::spawn(move || l2.accept().unwrap());
@@ -396,13 +401,9 @@ fn nat_rebinding_through_a_relay() {
 /// original and Retry IDs, and transfers.
 #[test]
 fn hostile_retry_round_trip_rustls() {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
-    let tls = tls::server_config(vec![key.cert.der().clone()], der.into(), &[ALPN]).unwrap();
-    let mut config = ServerConfig::new(tls);
+    let mut config = server_config(256, 30_000);
     config.validate_address = true;
-    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
-    let addr = l.local_addr().unwrap();
+    let (l, addr) = bind(&config);
     let t = std::thread::spawn(move || (l.accept().unwrap(), l));
     let c = client(addr);
     let (s, _l) = t.join().unwrap();

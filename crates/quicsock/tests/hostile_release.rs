@@ -57,6 +57,17 @@ fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     true
 }
 
+/// Waits until every client's connection ended, and checks each ended with `why`.
+fn all_closed_with(clients: &[QuicSocket], why: ConnectionError) {
+    assert!(eventually(Duration::from_secs(20), || clients
+        .iter()
+        .all(|c| c.close_reason().is_some())));
+    let other = clients
+        .iter()
+        .find(|c| c.close_reason() != Some(why.clone()));
+    assert!(other.is_none(), "{:?}", other.map(QuicSocket::close_reason));
+}
+
 /// A server run by hand on a plain UDP socket, so that the test can make it lose every
 /// connection's state at once (a restart) while keeping its address and reset key.
 struct RawServer {
@@ -164,12 +175,7 @@ fn hostile_closed_connections_release_state() {
     let t = accept(EACH);
     let clients: Vec<_> = (0..EACH).map(|_| client(addr, 500)).collect();
     let servers = t.join().unwrap();
-    assert!(eventually(Duration::from_secs(20), || clients
-        .iter()
-        .all(|c| c.close_reason().is_some())));
-    assert!(clients
-        .iter()
-        .all(|c| c.close_reason() == Some(ConnectionError::TimedOut)));
+    all_closed_with(&clients, ConnectionError::TimedOut);
     drop(clients);
     drop(servers);
 
@@ -198,12 +204,7 @@ fn hostile_closed_connections_release_state() {
             let _ = c.send(b"anyone there?", id, Flags::NONE);
         }
     }
-    assert!(eventually(Duration::from_secs(20), || clients
-        .iter()
-        .all(|c| c.close_reason().is_some())));
-    assert!(clients
-        .iter()
-        .all(|c| c.close_reason() == Some(ConnectionError::Reset)));
+    all_closed_with(&clients, ConnectionError::Reset);
     drop(clients);
     stop.store(true, Ordering::Relaxed);
     assert_eq!(

@@ -71,6 +71,15 @@ async fn quinn_client(addr: SocketAddr) -> quinn::Connection {
     ep.connect(addr, "localhost").unwrap().await.unwrap()
 }
 
+/// Sends `data` on a new stream and checks the peer answers with its length.
+async fn upload_and_check_length(conn: &quinn::Connection, data: &[u8]) {
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    send.write_all(data).await.unwrap();
+    send.finish().unwrap();
+    let len = recv.read_to_end(16).await.unwrap();
+    assert_eq!(len, (data.len() as u64).to_le_bytes());
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -148,11 +157,7 @@ fn interop_quinn_client_to_quicsock_server() {
     });
     rt.block_on(async {
         let conn = quinn_client(addr).await;
-        let (mut send, mut recv) = conn.open_bi().await.unwrap();
-        send.write_all(&big).await.unwrap();
-        send.finish().unwrap();
-        let len = recv.read_to_end(16).await.unwrap();
-        assert_eq!(len, (TEN_MB as u64).to_le_bytes());
+        upload_and_check_length(&conn, &big).await;
 
         let mut tasks = Vec::new();
         for i in 0..100u32 {
@@ -341,11 +346,7 @@ fn hostile_retry_round_trip_quinn_client() {
     });
     rt.block_on(async {
         let conn = quinn_client(addr).await;
-        let (mut send, mut recv) = conn.open_bi().await.unwrap();
-        send.write_all(&big).await.unwrap();
-        send.finish().unwrap();
-        let len = recv.read_to_end(16).await.unwrap();
-        assert_eq!(len, ((1u64 << 20).to_le_bytes()));
+        upload_and_check_length(&conn, &big).await;
         conn.close(0u32.into(), b"");
         tokio::time::sleep(Duration::from_millis(100)).await;
     });
