@@ -527,6 +527,10 @@ fn hostile_confidentiality_limit_triggers_key_update() {
         c.limit_key_updates
     );
     assert!(most < limit, "{most} packets under one key");
+    println!(
+        "hostile_confidentiality_limit: {} key updates, at most {most} packets under one key",
+        c.limit_key_updates
+    );
     // 8 MiB is about 7,000 packets: at least 3 updates at 2,000 each.
     assert!(c.limit_key_updates >= 3, "{} updates", c.limit_key_updates);
 }
@@ -846,6 +850,11 @@ fn hostile_initial_flood_real_client_connects() {
     });
     let elapsed = pair.now - start;
     assert!(done, "{received} bytes in {elapsed:?}");
+    println!(
+        "hostile_initial_flood: {most} connections held at most, the real client done {:?} \
+         after the flood began, {} bytes sent to spoofed sources",
+        elapsed, pair.server_tx_elsewhere
+    );
     assert!(
         pair.client_conn(h).retry_scid.is_some(),
         "the real client got a Retry"
