@@ -64,6 +64,11 @@ pub struct ServerConfig {
     /// Send every client a Retry before its handshake (Linux QUIC's CONFIG option
     /// `validate_peer_address`): one more round trip, no state for unproven addresses.
     pub validate_address: bool,
+    /// The static key stateless-reset tokens derive from (RFC 9000 §10.3.2). Give the
+    /// same key to a restarted server (or to every server behind one address) and clients
+    /// of connections it lost learn of it from their next packet; `None` draws a fresh
+    /// one from the system CSPRNG.
+    pub reset_key: Option<quicsock_proto::reset::ResetKey>,
     /// Connections at most.
     pub max_connections: usize,
     /// A handshake driver of the caller's for each new connection instead of rustls with
@@ -101,6 +106,7 @@ impl ServerConfig {
             max_half_open: quicsock_proto::endpoint::DEFAULT_MAX_HALF_OPEN,
             retry_threshold: quicsock_proto::endpoint::DEFAULT_RETRY_THRESHOLD,
             validate_address: false,
+            reset_key: None,
             max_connections: 100_000,
             driver: None,
             manual_handshake: false,

@@ -99,6 +99,7 @@ impl QuicListener {
         };
         let endpoint = EndpointConfig {
             server: Some(server),
+            reset_key: config.reset_key.clone(),
             ..EndpointConfig::default()
         };
         let engine = Engine::start(udp, endpoint, table)?;

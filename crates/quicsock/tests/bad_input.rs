@@ -543,3 +543,28 @@ fn hostile_drained_connections_leave_accept_queue() {
     let (n, _, _) = s.recv(&mut buf, Flags::NONE).unwrap();
     assert_eq!(&buf[..n], b"the live one");
 }
+
+/// A listener given a reset key answers a packet for a connection it does not know with
+/// the stateless reset that key derives for that connection ID (RFC 9000 §10.3.2), as a
+/// restarted server keeping its key must; the reset is shorter than the packet.
+#[test]
+fn hostile_listener_reset_key_survives_restarts() {
+    use quicsock::proto::reset::ResetKey;
+    let mut config = server_config(16, 30_000);
+    config.reset_key = Some(ResetKey::new(&[9; 32]));
+    let (_l, addr) = bind(&config);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // A short-header packet for connection ID 0x11.. of a connection lost in a restart.
+    let cid = [0x11u8; 8];
+    let mut d = vec![0x40];
+    d.extend_from_slice(&cid);
+    d.resize(100, 0x5a);
+    peer.send_to(&d, addr).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    let token =
+        ResetKey::new(&[9; 32]).token(&quicsock::proto::ConnectionId::from_slice(&cid).unwrap());
+    assert!(n < d.len() && n >= 21, "{n} bytes");
+    assert_eq!(&buf[n - 16..n], &token[..]);
+}
