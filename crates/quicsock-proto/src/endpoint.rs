@@ -32,7 +32,7 @@ use crate::packet::{
     encode_version_negotiation, Header, ParsedPacket, Version, MIN_INITIAL_DATAGRAM_SIZE,
 };
 use crate::reset::{self, ResetKey};
-use crate::rng::Random;
+use crate::rng::{connection_id, Random};
 use crate::stateless;
 use crate::time::Timestamp;
 use crate::token::TokenKind;
@@ -96,13 +96,6 @@ struct Admission {
     retry_scid: Option<ConnectionId>,
     /// The address is validated (a Retry or NEW_TOKEN token).
     validated: bool,
-}
-
-fn random_cid(rng: &mut dyn Random, len: usize) -> ConnectionId {
-    let mut b = [0; ConnectionId::MAX_LEN];
-    let len = len.min(ConnectionId::MAX_LEN);
-    rng.fill(&mut b[..len]);
-    ConnectionId::from_slice(&b[..len]).expect("at most MAX_LEN")
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -462,7 +455,7 @@ impl Endpoint {
         if self.stateless.len() >= MAX_STATELESS {
             return;
         }
-        let retry_scid = random_cid(&mut *self.rng, self.config.cid_len.max(8));
+        let retry_scid = connection_id(&mut *self.rng, self.config.cid_len.max(8));
         let token = self.token_key.mint_retry(remote, &odcid, &retry_scid, now);
         let unused = (self.rng.next_u64() & 0x0f) as u8;
         if let Ok(p) =
@@ -507,7 +500,7 @@ impl Endpoint {
         let mut config = server.connection.clone();
         config.cid_len = self.config.cid_len;
         config.version = version;
-        let local = random_cid(&mut *self.rng, self.config.cid_len);
+        let local = connection_id(&mut *self.rng, self.config.cid_len);
         let rng = self.fork_rng();
         let mut conn = Connection::server(
             config,

@@ -25,6 +25,14 @@ pub trait Random: Send {
     fn fork(&mut self) -> Box<dyn Random>;
 }
 
+/// A connection ID of `len` bytes (at most 20) drawn from `rng`.
+pub(crate) fn connection_id(rng: &mut dyn Random, len: usize) -> crate::ConnectionId {
+    let mut b = [0; crate::ConnectionId::MAX_LEN];
+    let len = len.min(crate::ConnectionId::MAX_LEN);
+    rng.fill(&mut b[..len]);
+    crate::ConnectionId::from_slice(&b[..len]).expect("at most MAX_LEN")
+}
+
 /// The operating system's CSPRNG.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemRandom;

@@ -154,9 +154,7 @@ impl ListenerState {
     /// The next connection for `accept`, letting a waiting one into the queue.
     pub(crate) fn take(&mut self) -> Option<ConnectionHandle> {
         let h = self.accept_queue.pop_front()?;
-        if let Some(w) = self.waiting.pop_front() {
-            self.accept_queue.push_back(w);
-        }
+        self.refill();
         Some(h)
     }
 
@@ -164,6 +162,11 @@ impl ListenerState {
     pub(crate) fn forget(&mut self, h: ConnectionHandle) {
         self.accept_queue.retain(|x| *x != h);
         self.waiting.retain(|x| *x != h);
+        self.refill();
+    }
+
+    /// Lets waiting connections into the accept queue while the backlog has room.
+    fn refill(&mut self) {
         while self.accept_queue.len() < self.backlog {
             let Some(w) = self.waiting.pop_front() else {
                 break;

@@ -61,7 +61,7 @@ use crate::packet::{SpaceId, Version};
 use crate::pnspace::PacketSpace;
 use crate::recovery::RttEstimator;
 use crate::reset::ResetKey;
-use crate::rng::Random;
+use crate::rng::{connection_id, Random};
 use crate::stream::{ReadOutcome, StreamConfig, StreamError, StreamEvent, Streams};
 use crate::time::Timestamp;
 use crate::transport_params::TransportParameters;
@@ -371,11 +371,9 @@ impl Connection {
         reset_key: ResetKey,
         driver: Box<dyn HandshakeDriver>,
     ) -> Result<Self, ConnectionError> {
-        let mut dcid = [0; 16];
-        rng.fill(&mut dcid[..config.cid_len.clamp(8, 16)]);
-        let dcid =
-            ConnectionId::from_slice(&dcid[..config.cid_len.clamp(8, 16)]).expect("at most 16");
-        let scid = random_cid(&mut *rng, config.cid_len);
+        // RFC 9000 §7.2: the first destination ID is at least 8 bytes.
+        let dcid = connection_id(&mut *rng, config.cid_len.clamp(8, 16));
+        let scid = connection_id(&mut *rng, config.cid_len);
         let mut conn = Self::new(
             Side::Client,
             config,
@@ -910,7 +908,7 @@ impl Connection {
     }
 
     fn new_cid(&mut self) -> (ConnectionId, [u8; RESET_TOKEN_LEN]) {
-        let cid = random_cid(&mut *self.rng, self.config.cid_len);
+        let cid = connection_id(&mut *self.rng, self.config.cid_len);
         (cid, self.reset_key.token(&cid))
     }
 
@@ -989,13 +987,6 @@ pub enum KeyUpdateError {
     /// Deriving the next keys failed.
     #[error("key derivation failed")]
     Crypto,
-}
-
-fn random_cid(rng: &mut dyn Random, len: usize) -> ConnectionId {
-    let mut b = [0; ConnectionId::MAX_LEN];
-    let len = len.min(ConnectionId::MAX_LEN);
-    rng.fill(&mut b[..len]);
-    ConnectionId::from_slice(&b[..len]).expect("at most MAX_LEN")
 }
 
 impl From<CryptoError> for ConnectionError {
