@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use quicsock_proto::conn::{ConnectionConfig, FixedSecretDriver};
 use quicsock_proto::crypto::CipherSuite;
-use quicsock_proto::endpoint::{Endpoint, EndpointConfig, ServerConfig};
+use quicsock_proto::endpoint::{EndpointConfig, ServerConfig};
+use quicsock_proto::host::Host;
 use quicsock_proto::rng::SystemRandom;
 use quicsock_proto::{Dir, Side, Timestamp};
 
@@ -37,8 +38,8 @@ fn main() {
         config.clone(),
         Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
     );
-    let mut client = Endpoint::new(EndpointConfig::default(), Box::new(SystemRandom));
-    let mut server = Endpoint::new(
+    let mut client = Host::new(EndpointConfig::default(), Box::new(SystemRandom));
+    let mut server = Host::new(
         EndpointConfig {
             server: Some(server_config),
             ..EndpointConfig::default()
@@ -59,7 +60,7 @@ fn main() {
         .unwrap();
     let mut buf = Vec::with_capacity(64 * 1024);
     // Moves every datagram one endpoint has to the other.
-    let pump = |from: &mut Endpoint, to: &mut Endpoint, to_from: SocketAddr, buf: &mut Vec<u8>| loop {
+    let pump = |from: &mut Host, to: &mut Host, to_from: SocketAddr, buf: &mut Vec<u8>| loop {
         buf.clear();
         let Some((_, t)) = from.poll_transmit(now(), buf) else {
             break;

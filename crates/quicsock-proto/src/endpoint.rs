@@ -1,7 +1,17 @@
 //! The endpoint: many connections behind one UDP socket (RFC 9000 §5.2). It routes each
-//! datagram by destination connection ID, accepts new connections on a server, answers
+//! datagram by destination connection ID, admits new connections on a server, answers
 //! unknown versions with Version Negotiation (§6), and drops what it cannot use without
 //! keeping state for it.
+//!
+//! It routes; it does not own. [`Endpoint::handle`] says where a datagram goes
+//! ([`DatagramEvent`]): to a known connection, to a new server connection it hands to
+//! the caller, or to a connection as a stateless reset. The caller owns every
+//! [`Connection`] (one lock each, on any thread) and keeps the endpoint up to date by
+//! passing each connection's [`EndpointEvent`]s to [`Endpoint::handle_event`]
+//! ([`Endpoint::sync`] does both directions); the endpoint answers with
+//! [`ConnectionEvent`]s. This is quinn-proto's split: the endpoint holds only routing
+//! metadata, so it can sit behind a short lock that no connection work ever waits on.
+//! [`Host`](crate::host::Host) is a single-threaded owner for simulations and tests.
 //!
 //! The connection-ID table is keyed by IDs the peer chose (a client's first destination
 //! ID) as well as ours, so it uses std's SipHash with random keys: a peer cannot pick IDs
@@ -26,7 +36,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::conn::{
-    Connection, ConnectionConfig, ConnectionError, Ecn, EndpointEvent, HandshakeDriver, Transmit,
+    Connection, ConnectionConfig, ConnectionError, ConnectionEvent, EndpointEvent, HandshakeDriver,
+    Transmit,
 };
 use crate::packet::{
     encode_version_negotiation, Header, ParsedPacket, Version, MIN_INITIAL_DATAGRAM_SIZE,
@@ -42,9 +53,40 @@ use crate::TransportErrorCode;
 /// Stateless responses queued at most.
 pub const MAX_STATELESS: usize = 64;
 
-/// Identifies a connection within its endpoint.
+/// Identifies a connection within its endpoint. Handles are small integers, reused after
+/// [`Endpoint::remove`]; owners index their own tables with them.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionHandle(pub usize);
+
+/// Where [`Endpoint::handle`] sends a datagram.
+#[derive(Debug)]
+pub enum DatagramEvent {
+    /// To this connection: its owner passes the datagram to
+    /// [`Connection::handle_datagram`].
+    Known(ConnectionHandle),
+    /// To a new server connection, now the caller's: it passes the datagram to
+    /// [`Connection::handle_datagram`] and keeps the connection if
+    /// [`Connection::has_client_hello`], else removes it with [`Endpoint::remove`].
+    New(ConnectionHandle, Box<Connection>),
+    /// A stateless reset for this connection, if from its peer's address:
+    /// [`Connection::handle_stateless_reset`].
+    Reset(ConnectionHandle),
+}
+
+/// What the endpoint remembers of each connection: enough to route to it and to forget it.
+#[derive(Debug)]
+struct Meta {
+    /// Its live IDs (routes to remove when it drains).
+    cids: Vec<ConnectionId>,
+    /// The reset token of the peer's ID it sends to.
+    peer_token: Option<[u8; reset::RESET_TOKEN_LEN]>,
+    /// A server handshake in progress.
+    half_open: bool,
+    /// The address its handshake came from (servers: the address its token is bound to).
+    remote: SocketAddr,
+    /// A server connection.
+    server: bool,
+}
 
 /// Makes a handshake driver for each connection a server accepts.
 pub type DriverFactory = Arc<dyn Fn() -> Box<dyn HandshakeDriver> + Send + Sync>;
@@ -135,31 +177,25 @@ impl Default for EndpointConfig {
     }
 }
 
-/// Many connections behind one socket.
+/// The routing table of many connections behind one socket.
 pub struct Endpoint {
     config: EndpointConfig,
     rng: Box<dyn Random>,
-    conns: Vec<Option<Connection>>,
+    /// Per connection handle; `None` for free handles.
+    metas: Vec<Option<Meta>>,
     free: Vec<usize>,
     by_cid: HashMap<ConnectionId, ConnectionHandle, RandomState>,
     /// The last route used: a burst of datagrams for one connection skips the hash.
     /// Cleared whenever a route is removed.
     last_route: Option<(ConnectionId, ConnectionHandle)>,
-    /// Routing keys per connection (its live IDs), to remove them when it drains.
-    cids_of: HashMap<ConnectionHandle, Vec<ConnectionId>>,
-    /// The reset token of the ID each connection sends to, and the reverse map.
-    peer_token_of: HashMap<ConnectionHandle, [u8; reset::RESET_TOKEN_LEN]>,
+    /// Peers' reset tokens, to the connection each belongs to.
     by_peer_token: HashMap<[u8; reset::RESET_TOKEN_LEN], ConnectionHandle, RandomState>,
     reset_key: ResetKey,
     stateless: VecDeque<(SocketAddr, Vec<u8>)>,
-    accept_queue: VecDeque<ConnectionHandle>,
     /// Makes and checks address-validation and Retry tokens (servers).
     token_key: crate::token::TokenKey,
-    /// Which connections are server handshakes in progress, and how many.
-    half_open_of: Vec<bool>,
+    /// Server handshakes in progress.
     half_open: usize,
-    /// Where the last poll_transmit stopped, for round-robin fairness.
-    next_poll: usize,
     live: usize,
 }
 
@@ -187,18 +223,13 @@ impl Endpoint {
             rng,
             token_key,
             reset_key,
-            peer_token_of: HashMap::new(),
-            half_open_of: Vec::new(),
             half_open: 0,
             by_peer_token: HashMap::default(),
-            conns: Vec::new(),
+            metas: Vec::new(),
             free: Vec::new(),
             by_cid: HashMap::default(),
             last_route: None,
-            cids_of: HashMap::new(),
             stateless: VecDeque::new(),
-            accept_queue: VecDeque::new(),
-            next_poll: 0,
             live: 0,
         }
     }
@@ -208,24 +239,6 @@ impl Endpoint {
         self.live
     }
 
-    /// The connection behind `h`, if it still exists.
-    pub fn connection(&mut self, h: ConnectionHandle) -> Option<&mut Connection> {
-        self.conns.get_mut(h.0).and_then(Option::as_mut)
-    }
-
-    /// Handles of every live connection.
-    pub fn handles(&self) -> Vec<ConnectionHandle> {
-        (0..self.conns.len())
-            .filter(|i| self.conns[*i].is_some())
-            .map(ConnectionHandle)
-            .collect()
-    }
-
-    /// The next connection a server accepted.
-    pub fn accept(&mut self) -> Option<ConnectionHandle> {
-        self.accept_queue.pop_front()
-    }
-
     /// Routes the endpoint holds (connection IDs it maps to a connection).
     pub fn route_count(&self) -> usize {
         self.by_cid.len()
@@ -233,7 +246,12 @@ impl Endpoint {
 
     /// Connection IDs kept to forget when their connections drain, over all connections.
     pub fn tracked_cids(&self) -> usize {
-        self.cids_of.values().map(Vec::len).sum()
+        self.metas.iter().flatten().map(|m| m.cids.len()).sum()
+    }
+
+    /// The settings of this endpoint.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
     }
 
     /// Peers' reset tokens remembered (one per connection at most).
@@ -247,54 +265,55 @@ impl Endpoint {
         self.rng.fork()
     }
 
-    fn insert(&mut self, conn: Connection, routes: &[ConnectionId]) -> ConnectionHandle {
+    fn insert(&mut self, meta: Meta) -> ConnectionHandle {
+        let routes = meta.cids.clone();
         let h = match self.free.pop() {
             Some(i) => {
-                self.conns[i] = Some(conn);
+                self.metas[i] = Some(meta);
                 ConnectionHandle(i)
             }
             None => {
-                self.conns.push(Some(conn));
-                ConnectionHandle(self.conns.len() - 1)
+                self.metas.push(Some(meta));
+                ConnectionHandle(self.metas.len() - 1)
             }
         };
-        for cid in routes {
-            if !cid.is_empty() {
-                self.by_cid.insert(*cid, h);
-                self.last_route = None;
-            }
+        for cid in routes.iter().filter(|c| !c.is_empty()) {
+            self.by_cid.insert(*cid, h);
         }
-        self.cids_of.insert(h, routes.to_vec());
+        self.last_route = None;
         self.live += 1;
         h
     }
 
-    /// Opens a client connection to `remote`.
+    /// Opens a client connection to `remote`; the caller owns it.
     pub fn connect(
         &mut self,
         now: Timestamp,
         remote: SocketAddr,
         mut config: ConnectionConfig,
         driver: Box<dyn HandshakeDriver>,
-    ) -> Result<ConnectionHandle, ConnectionError> {
+    ) -> Result<(ConnectionHandle, Box<Connection>), ConnectionError> {
         config.cid_len = self.config.cid_len;
         let rng = self.fork_rng();
         let conn = Connection::client(config, now, remote, rng, self.reset_key.clone(), driver)?;
-        let cid = conn.local_cid();
-        let h = self.insert(conn, &[cid]);
-        self.after(h);
-        Ok(h)
+        let h = self.insert(Meta {
+            cids: vec![conn.local_cid()],
+            peer_token: None,
+            half_open: false,
+            remote,
+            server: false,
+        });
+        Ok((h, Box::new(conn)))
     }
 
-    /// Handles one datagram from `remote`; `data` is decrypted in place. Returns the
-    /// connection it went to, if any.
+    /// Says where one datagram from `remote` goes; `None` when it was dropped or answered
+    /// statelessly (see [`poll_transmit`](Self::poll_transmit)).
     pub fn handle(
         &mut self,
         now: Timestamp,
         remote: SocketAddr,
-        ecn: Option<Ecn>,
-        data: &mut [u8],
-    ) -> Option<ConnectionHandle> {
+        data: &[u8],
+    ) -> Option<DatagramEvent> {
         let parsed = ParsedPacket::parse(data, self.config.cid_len).ok()?;
         let dcid = match &parsed.header {
             // A Version Negotiation packet carries IDs as raw bytes.
@@ -309,11 +328,7 @@ impl Endpoint {
         };
         if let Some(h) = route {
             self.last_route = Some((dcid, h));
-            if let Some(conn) = self.conns[h.0].as_mut() {
-                conn.handle_datagram(now, remote, ecn, data);
-                self.after(h);
-                return Some(h);
-            }
+            return Some(DatagramEvent::Known(h));
         }
         match &parsed.header {
             Header::Unsupported(u) => {
@@ -339,12 +354,9 @@ impl Endpoint {
                 let (version, dcid, scid) = (h.version, h.dcid, h.scid);
                 let token = h.token.to_vec();
                 let admitted = self.admit(now, remote, data.len(), version, dcid, scid, &token)?;
-                self.accept_initial(now, remote, ecn, data, version, dcid, scid, admitted)
+                self.accept_initial(now, remote, version, dcid, scid, admitted)
             }
-            Header::Short(_) => {
-                self.on_unknown_short(remote, dcid, data);
-                None
-            }
+            Header::Short(_) => self.on_unknown_short(remote, dcid, data),
             // Anything else for an unknown ID is dropped, keeping no state.
             _ => None,
         }
@@ -352,29 +364,28 @@ impl Endpoint {
 
     /// A short-header datagram for an ID no connection has (RFC 9000 §10.3): a stateless
     /// reset ending one of ours, or a packet of a connection we lost, answered with one.
-    fn on_unknown_short(&mut self, remote: SocketAddr, dcid: ConnectionId, data: &[u8]) {
+    fn on_unknown_short(
+        &mut self,
+        remote: SocketAddr,
+        dcid: ConnectionId,
+        data: &[u8],
+    ) -> Option<DatagramEvent> {
         if let Some(token) = reset::trailing_token(data) {
             let token: [u8; reset::RESET_TOKEN_LEN] = token.try_into().expect("16 bytes");
             if let Some(&h) = self.by_peer_token.get(&token) {
-                let conn = self.conns[h.0]
-                    .as_mut()
-                    .expect("tokens of live connections");
-                // Tokens count only from the address the connection talks to.
-                if conn.remote_address() == remote {
-                    conn.on_stateless_reset();
-                    self.after(h);
-                    return;
-                }
+                // The connection checks that it came from the address it talks to.
+                return Some(DatagramEvent::Reset(h));
             }
         }
         if dcid.is_empty() || self.stateless.len() >= MAX_STATELESS {
-            return;
+            return None;
         }
         let token = self.reset_key.token(&dcid);
         let mut out = Vec::with_capacity(reset::MAX_RESET_LEN);
         if reset::encode_stateless_reset(&token, data.len(), &mut *self.rng, &mut out).is_some() {
             self.stateless.push_back((remote, out));
         }
+        None
     }
 
     /// Decides, before any state or TLS work, what happens to a client Initial for an
@@ -484,20 +495,18 @@ impl Endpoint {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn accept_initial(
         &mut self,
         now: Timestamp,
         remote: SocketAddr,
-        ecn: Option<Ecn>,
-        data: &mut [u8],
         version: Version,
         dcid: ConnectionId,
         scid: ConnectionId,
         admission: Admission,
-    ) -> Option<ConnectionHandle> {
-        let server = self.config.server.clone()?;
+    ) -> Option<DatagramEvent> {
+        let server = self.config.server.as_ref()?;
         let mut config = server.connection.clone();
+        let driver = (server.driver)();
         config.cid_len = self.config.cid_len;
         config.version = version;
         let local = connection_id(&mut *self.rng, self.config.cid_len);
@@ -508,7 +517,7 @@ impl Endpoint {
             remote,
             rng,
             self.reset_key.clone(),
-            (server.driver)(),
+            driver,
             admission.odcid,
             scid,
             local,
@@ -521,18 +530,15 @@ impl Endpoint {
             conn.validate_address();
         }
         // The client routes to the ID it sent this Initial to until it learns ours.
-        let h = self.insert(conn, &[local, dcid]);
-        self.set_half_open(h, true);
-        let conn = self.conns[h.0].as_mut().expect("just inserted");
-        conn.handle_datagram(now, remote, ecn, data);
-        if !conn.has_received() || !conn.has_initial_crypto() {
-            // Nothing in it authenticated, or no ClientHello in it: keep no state for it.
-            self.remove(h);
-            return None;
-        }
-        self.accept_queue.push_back(h);
-        self.after(h);
-        Some(h)
+        let h = self.insert(Meta {
+            cids: vec![local, dcid],
+            peer_token: None,
+            half_open: true,
+            remote,
+            server: true,
+        });
+        self.half_open += 1;
+        Some(DatagramEvent::New(h, Box::new(conn)))
     }
 
     /// Handshakes in progress on this server (connections not yet complete and not
@@ -541,95 +547,87 @@ impl Endpoint {
         self.half_open
     }
 
-    fn set_half_open(&mut self, h: ConnectionHandle, on: bool) {
-        if self.half_open_of.len() <= h.0 {
-            self.half_open_of.resize(h.0 + 1, false);
-        }
-        if self.half_open_of[h.0] != on {
-            self.half_open_of[h.0] = on;
-            if on {
-                self.half_open += 1;
-            } else {
-                self.half_open -= 1;
-            }
+    /// Ends `h`'s count as a handshake in progress.
+    fn settle(&mut self, h: ConnectionHandle) {
+        if let Some(m) = self.meta(h).filter(|m| m.half_open) {
+            m.half_open = false;
+            self.half_open -= 1;
         }
     }
 
-    /// Gives server connection `h` a fresh address-validation token now, in a NEW_TOKEN
-    /// frame (the endpoint already gives one after each handshake).
-    pub fn send_new_token(
+    fn meta(&mut self, h: ConnectionHandle) -> Option<&mut Meta> {
+        self.metas.get_mut(h.0).and_then(Option::as_mut)
+    }
+
+    /// A fresh address-validation token for a client at `ip` (RFC 9000 §8.1.3), for
+    /// [`Connection::send_new_token`]; the endpoint already gives one after each handshake.
+    pub fn mint_token(&self, ip: std::net::IpAddr, now: Timestamp) -> Vec<u8> {
+        self.token_key.mint(ip, now)
+    }
+
+    /// Applies one of connection `h`'s events, and answers it when the connection needs
+    /// something from the endpoint.
+    pub fn handle_event(
         &mut self,
         h: ConnectionHandle,
         now: Timestamp,
-    ) -> Result<(), crate::conn::NewTokenError> {
-        let conn = self
-            .conns
-            .get_mut(h.0)
-            .and_then(Option::as_mut)
-            .ok_or(crate::conn::NewTokenError::NotEstablished)?;
-        let token = self.token_key.mint(conn.remote_address().ip(), now);
-        conn.send_new_token(token)
-    }
-
-    /// Applies a connection's routing changes, gives a new server connection its
-    /// address-validation token, and removes it once drained.
-    fn after(&mut self, h: ConnectionHandle) {
-        if self.half_open_of.get(h.0).copied().unwrap_or(false)
-            && self.conns[h.0]
-                .as_ref()
-                .is_none_or(|c| c.is_handshake_complete() || c.is_closed())
-        {
-            self.set_half_open(h, false);
-        }
-        if let Some(conn) = self.conns[h.0].as_mut().filter(|c| c.wants_token()) {
-            // The clock of the tokens is the endpoint's: `now` is not at hand here, but a
-            // connection's own timestamps are on it.
-            let now = conn.last_activity();
-            let token = self.token_key.mint(conn.remote_address().ip(), now);
-            let _ = conn.send_new_token(token);
-        }
-        let mut drained = false;
-        while let Some(e) = self.conns[h.0]
-            .as_mut()
-            .and_then(Connection::poll_endpoint_event)
-        {
-            match e {
-                EndpointEvent::NewCid(cid, _) => {
+        event: EndpointEvent,
+    ) -> Option<ConnectionEvent> {
+        self.meta(h)?;
+        match event {
+            EndpointEvent::NewCid(cid, _) => {
+                // A random ID that routes elsewhere already (p ≈ n/2^64) is not taken over.
+                if self.by_cid.get(&cid).is_none_or(|x| *x == h) {
                     self.by_cid.insert(cid, h);
                     self.last_route = None;
-                    self.cids_of.entry(h).or_default().push(cid);
+                    self.meta(h)?.cids.push(cid);
                 }
-                EndpointEvent::RetiredCid(cid) => {
-                    if self.by_cid.get(&cid) == Some(&h) {
-                        self.by_cid.remove(&cid);
-                        self.last_route = None;
-                    }
-                    if let Some(cids) = self.cids_of.get_mut(&h) {
-                        cids.retain(|c| *c != cid);
-                    }
+            }
+            EndpointEvent::RetiredCid(cid) => {
+                if self.by_cid.get(&cid) == Some(&h) {
+                    self.by_cid.remove(&cid);
+                    self.last_route = None;
                 }
-                EndpointEvent::Drained => drained = true,
+                self.meta(h)?.cids.retain(|c| *c != cid);
+            }
+            EndpointEvent::PeerResetToken(token) => {
+                self.forget_peer_token(h);
+                if let Some(token) = token {
+                    self.by_peer_token.insert(token, h);
+                    self.meta(h)?.peer_token = Some(token);
+                }
+            }
+            EndpointEvent::Established => {
+                self.settle(h);
+                let m = self.meta(h)?;
+                if m.server {
+                    let ip = m.remote.ip();
+                    return Some(ConnectionEvent::NewToken(self.token_key.mint(ip, now)));
+                }
+            }
+            EndpointEvent::Closed => self.settle(h),
+            // The connection stays its owner's until [`remove`](Self::remove).
+            EndpointEvent::Drained => {
+                self.settle(h);
+                self.forget_routes(h);
             }
         }
-        if let Some(change) = self.conns[h.0]
-            .as_mut()
-            .and_then(Connection::peer_token_change)
-        {
-            self.forget_peer_token(h);
-            if let Some(token) = change {
-                self.by_peer_token.insert(token, h);
-                self.peer_token_of.insert(h, token);
+        None
+    }
+
+    /// Passes every pending [`EndpointEvent`] of connection `h` to the endpoint and the
+    /// answers back: call it after each call on the connection that handled input, time or
+    /// a command.
+    pub fn sync(&mut self, h: ConnectionHandle, now: Timestamp, conn: &mut Connection) {
+        while let Some(e) = conn.poll_endpoint_event() {
+            if let Some(answer) = self.handle_event(h, now, e) {
+                conn.handle_event(answer);
             }
-        }
-        if drained {
-            self.forget_routes(h);
-            self.accept_queue.retain(|x| *x != h);
-            // The connection object stays until the owner collects it with `remove`.
         }
     }
 
     fn forget_peer_token(&mut self, h: ConnectionHandle) {
-        if let Some(old) = self.peer_token_of.remove(&h) {
+        if let Some(old) = self.meta(h).and_then(|m| m.peer_token.take()) {
             if self.by_peer_token.get(&old) == Some(&h) {
                 self.by_peer_token.remove(&old);
             }
@@ -638,7 +636,8 @@ impl Endpoint {
 
     /// Stops routing to `h`: its IDs and its peer's reset token.
     fn forget_routes(&mut self, h: ConnectionHandle) {
-        for cid in self.cids_of.remove(&h).unwrap_or_default() {
+        let cids = self.meta(h).map(|m| std::mem::take(&mut m.cids));
+        for cid in cids.unwrap_or_default() {
             if self.by_cid.get(&cid) == Some(&h) {
                 self.by_cid.remove(&cid);
             }
@@ -647,75 +646,28 @@ impl Endpoint {
         self.forget_peer_token(h);
     }
 
-    /// Removes a drained connection (or any connection, dropping it silently).
-    pub fn remove(&mut self, h: ConnectionHandle) -> Option<Connection> {
-        let conn = self.conns.get_mut(h.0)?.take()?;
+    /// Forgets connection `h` (drained, or dropped by its owner): its routes, its peer's
+    /// reset token and its handle, which a later connection may reuse.
+    pub fn remove(&mut self, h: ConnectionHandle) {
+        if self.meta(h).is_none() {
+            return;
+        }
+        self.settle(h);
         self.forget_routes(h);
-        self.set_half_open(h, false);
+        self.metas[h.0] = None;
         self.free.push(h.0);
         self.live -= 1;
-        Some(conn)
     }
 
-    /// The next datagram to send: stateless responses first, then connections in turn.
-    pub fn poll_transmit(
-        &mut self,
-        now: Timestamp,
-        buf: &mut Vec<u8>,
-    ) -> Option<(Option<ConnectionHandle>, Transmit)> {
-        if let Some((dest, d)) = self.stateless.pop_front() {
-            buf.extend_from_slice(&d);
-            return Some((
-                None,
-                Transmit {
-                    destination: dest,
-                    size: d.len(),
-                    ecn: None,
-                },
-            ));
-        }
-        let n = self.conns.len();
-        for k in 0..n {
-            let i = (self.next_poll + k) % n;
-            let Some(conn) = self.conns[i].as_mut() else {
-                continue;
-            };
-            if let Some(t) = conn.poll_transmit(now, buf) {
-                self.next_poll = (i + 1) % n.max(1);
-                self.after(ConnectionHandle(i));
-                return Some((Some(ConnectionHandle(i)), t));
-            }
-        }
-        None
-    }
-
-    /// The earliest deadline of any connection.
-    pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.conns
-            .iter()
-            .flatten()
-            .filter_map(Connection::poll_timeout)
-            .min()
-    }
-
-    /// Handles the deadlines that passed.
-    pub fn handle_timeout(&mut self, now: Timestamp) {
-        self.handle_timeout_into(now, &mut Vec::new());
-    }
-
-    /// As [`handle_timeout`](Self::handle_timeout), adding the connections whose deadlines
-    /// passed to `touched`, so that the owner looks only at those.
-    pub fn handle_timeout_into(&mut self, now: Timestamp, touched: &mut Vec<ConnectionHandle>) {
-        for i in 0..self.conns.len() {
-            let due = self.conns[i]
-                .as_ref()
-                .and_then(Connection::poll_timeout)
-                .is_some_and(|t| t <= now);
-            if due {
-                self.conns[i].as_mut().expect("checked").handle_timeout(now);
-                self.after(ConnectionHandle(i));
-                touched.push(ConnectionHandle(i));
-            }
-        }
+    /// The next stateless datagram to send (Version Negotiation, Retry, a refusal, a
+    /// stateless reset), written to `buf`.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let (destination, d) = self.stateless.pop_front()?;
+        buf.extend_from_slice(&d);
+        Some(Transmit {
+            destination,
+            size: d.len(),
+            ecn: None,
+        })
     }
 }

@@ -189,7 +189,7 @@ fn seed_from_first_output(first: u64) -> u64 {
 }
 
 /// The Initial destination ID and source ID of `n` client connections of `endpoint`.
-fn client_ids(endpoint: &mut crate::endpoint::Endpoint, n: usize) -> Vec<(u64, u64)> {
+fn client_ids(endpoint: &mut crate::host::Host, n: usize) -> Vec<(u64, u64)> {
     let remote = "192.0.2.1:443".parse().unwrap();
     (0..n)
         .map(|_| {
@@ -216,7 +216,8 @@ fn client_ids(endpoint: &mut crate::endpoint::Endpoint, n: usize) -> Vec<(u64, u
 /// seed or from any value taken straight from the IDs seen, and two endpoints share no ID.
 #[test]
 fn hostile_connection_ids_are_unpredictable() {
-    use crate::endpoint::{Endpoint, EndpointConfig};
+    use crate::endpoint::EndpointConfig;
+    use crate::host::Host;
     use crate::rng::{SeededRandom, SystemRandom};
 
     let predict = |seed: u64| {
@@ -225,7 +226,7 @@ fn hostile_connection_ids_are_unpredictable() {
         g.next_u64()
     };
     // The attack is real: with seeded connection generators it predicts every ID.
-    let mut seeded = Endpoint::new(EndpointConfig::default(), Box::new(SeededRandom::new(5)));
+    let mut seeded = Host::new(EndpointConfig::default(), Box::new(SeededRandom::new(5)));
     let ids = client_ids(&mut seeded, 64);
     let hits = ids
         .iter()
@@ -233,7 +234,7 @@ fn hostile_connection_ids_are_unpredictable() {
         .count();
     assert_eq!(hits, 64, "the attack recovers seeded generators");
 
-    let mut system = Endpoint::new(EndpointConfig::default(), Box::new(SystemRandom));
+    let mut system = Host::new(EndpointConfig::default(), Box::new(SystemRandom));
     let ids = client_ids(&mut system, 256);
     let mut predicted = 0;
     for (i, &(dcid, scid)) in ids.iter().enumerate() {
@@ -254,7 +255,7 @@ fn hostile_connection_ids_are_unpredictable() {
     }
     assert_eq!(predicted, 0, "an ID was predicted from earlier ones");
 
-    let mut other = Endpoint::new(EndpointConfig::default(), Box::new(SystemRandom));
+    let mut other = Host::new(EndpointConfig::default(), Box::new(SystemRandom));
     let theirs = client_ids(&mut other, 256);
     let mine: std::collections::HashSet<u64> = ids.iter().flat_map(|&(a, b)| [a, b]).collect();
     assert_eq!(mine.len(), 512, "one endpoint repeated an ID");
@@ -614,7 +615,8 @@ fn hostile_key_update_misuse() {
 
 // ----- admission: Retry, refusals, Initial floods (RFC 9000 §8.1) -----
 
-use crate::endpoint::{Endpoint, ServerConfig};
+use crate::endpoint::ServerConfig;
+use crate::host::Host;
 use std::net::SocketAddr;
 
 fn retrying_pair(seed: u64) -> (Pair, PairConfig) {
@@ -752,7 +754,7 @@ fn hostile_retry_token_forgery() {
 
 /// A client Initial from `from` that the server has not seen: a fresh connection's first
 /// datagram, or (when `ping_only`) an Initial carrying only PING and padding.
-fn spoofed_initial(attacker: &mut Endpoint, server: SocketAddr, ping_only: bool) -> Vec<u8> {
+fn spoofed_initial(attacker: &mut Host, server: SocketAddr, ping_only: bool) -> Vec<u8> {
     let driver = Box::new(crate::conn::FixedSecretDriver::new(
         crate::Side::Client,
         crate::crypto::CipherSuite::Aes128GcmSha256,
@@ -789,7 +791,7 @@ fn hostile_initial_flood_real_client_connects() {
     use crate::rng::SeededRandom;
     let cfg = PairConfig::new(101, LinkConfig::default());
     let mut pair = Pair::new(&cfg);
-    let mut attacker = Endpoint::new(Default::default(), Box::new(SeededRandom::new(7)));
+    let mut attacker = Host::new(Default::default(), Box::new(SeededRandom::new(7)));
     let server_addr = pair.server_addr;
     let flood: Vec<(SocketAddr, Vec<u8>)> = (0..10_000u32)
         .map(|i| {

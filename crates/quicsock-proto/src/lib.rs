@@ -38,6 +38,9 @@ mod error;
 pub mod frame;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod host;
+#[cfg(test)]
+mod host_tests;
 #[cfg(test)]
 mod hostile_tests;
 pub mod packet;
@@ -50,6 +53,7 @@ pub mod sim;
 pub mod stateless;
 pub mod stream;
 pub mod time;
+pub mod timer_queue;
 pub mod token;
 pub mod transport_params;
 

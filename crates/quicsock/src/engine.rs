@@ -10,7 +10,7 @@
 //!   (run-to-completion, like a kernel's process context), so a bulk sender and the
 //!   receive path run on different cores. A reader sends the flow-control credit its read
 //!   released the same way.
-//! * One mutex guards the protocol state (the [`Endpoint`] and what this crate keeps per
+//! * One mutex guards the protocol state (the endpoint and what this crate keeps per
 //!   connection). Each connection has its own condition variable, on which its blocked
 //!   readers and writers wait. A second mutex, the **send lock**, orders transmissions:
 //!   a thread takes it before releasing the state lock, then makes its syscalls with only
@@ -26,7 +26,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use quicsock_proto::conn::{Connection, Event};
-use quicsock_proto::endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
+use quicsock_proto::endpoint::{ConnectionHandle, EndpointConfig};
+use quicsock_proto::host::Host;
 use quicsock_proto::rng::SystemRandom;
 use quicsock_proto::stream::StreamEvent;
 use quicsock_proto::{StreamId, Timestamp, VarInt};
@@ -192,7 +193,7 @@ impl ListenerState {
 
 /// The protocol state behind the engine's lock.
 pub(crate) struct State {
-    pub(crate) endpoint: Endpoint,
+    pub(crate) endpoint: Host,
     pub(crate) conns: HashMap<ConnectionHandle, ConnState>,
     /// The listeners on this socket (several with disjoint ALPN lists, reference §2.1).
     pub(crate) listeners: Vec<ListenerState>,
@@ -248,7 +249,7 @@ impl Engine {
             udp,
             waker: Waker::new()?,
             state: Mutex::new(State {
-                endpoint: Endpoint::new(config, Box::new(SystemRandom)),
+                endpoint: Host::new(config, Box::new(SystemRandom)),
                 conns: HashMap::new(),
                 listeners: Vec::new(),
                 table,
@@ -531,7 +532,7 @@ impl State {
     }
 
     /// The next time the engine must act.
-    fn next_deadline(&self) -> Option<Timestamp> {
+    fn next_deadline(&mut self) -> Option<Timestamp> {
         let linger = self
             .conns
             .values()

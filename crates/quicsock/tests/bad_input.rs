@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use quicsock::handshake::RustlsDriver;
 use quicsock::proto::conn::ConnectionError;
-use quicsock::proto::endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
+use quicsock::proto::endpoint::{ConnectionHandle, EndpointConfig};
+use quicsock::proto::host::Host;
 use quicsock::proto::rng::{Random, SeededRandom};
 use quicsock::proto::{Dir, Timestamp, VarInt};
 use quicsock::{tls, ClientConfig, Error, Flags, QuicListener, QuicSocket, ServerConfig};
@@ -74,7 +75,7 @@ fn transfer(c: &QuicSocket, s: &QuicSocket, len: usize) {
 /// A client driven by hand over a plain UDP socket: the protocol core and rustls, with the
 /// test deciding when (and whether) it runs.
 struct RawClient {
-    ep: Endpoint,
+    ep: Host,
     h: ConnectionHandle,
     udp: UdpSocket,
     epoch: std::time::Instant,
@@ -84,7 +85,7 @@ impl RawClient {
     #[allow(clippy::disallowed_methods)]
     fn new(udp: UdpSocket, server: SocketAddr, seed: u64) -> Self {
         let epoch = std::time::Instant::now();
-        let mut ep = Endpoint::new(EndpointConfig::default(), Box::new(SeededRandom::new(seed)));
+        let mut ep = Host::new(EndpointConfig::default(), Box::new(SeededRandom::new(seed)));
         let driver =
             RustlsDriver::client(tls::insecure_client_config(&[ALPN]), "localhost").unwrap();
         let h = ep
@@ -432,7 +433,7 @@ fn hostile_connection_burst_all_accepted() {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let epoch = std::time::Instant::now();
     let now = || Timestamp::from_duration(epoch.elapsed());
-    let mut ep = Endpoint::new(EndpointConfig::default(), Box::new(SeededRandom::new(77)));
+    let mut ep = Host::new(EndpointConfig::default(), Box::new(SeededRandom::new(77)));
     let tls_config = tls::insecure_client_config(&[ALPN]);
     let handles: Vec<ConnectionHandle> = (0..CLIENTS)
         .map(|_| {
@@ -451,7 +452,7 @@ fn hostile_connection_burst_all_accepted() {
     let mut buf = vec![0u8; 65536];
     let mut out = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let established = |ep: &mut Endpoint| {
+    let established = |ep: &mut Host| {
         handles
             .iter()
             .filter(|&&h| ep.connection(h).is_some_and(|c| c.is_handshake_complete()))

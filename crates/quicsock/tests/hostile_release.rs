@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use quicsock::handshake::RustlsDriver;
 use quicsock::proto::conn::ConnectionError;
-use quicsock::proto::endpoint::{Endpoint, EndpointConfig, ServerConfig as EndpointServer};
+use quicsock::proto::endpoint::{EndpointConfig, ServerConfig as EndpointServer};
+use quicsock::proto::host::Host;
 use quicsock::proto::reset::ResetKey;
 use quicsock::proto::rng::SystemRandom;
 use quicsock::proto::{Timestamp, VarInt};
@@ -72,7 +73,7 @@ fn all_closed_with(clients: &[QuicSocket], why: ConnectionError) {
 /// connection's state at once (a restart) while keeping its address and reset key.
 struct RawServer {
     udp: UdpSocket,
-    ep: Endpoint,
+    ep: Host,
     key: ResetKey,
     tls: Arc<rustls::ServerConfig>,
     epoch: std::time::Instant,
@@ -96,7 +97,7 @@ impl RawServer {
         }
     }
 
-    fn endpoint(tls: &Arc<rustls::ServerConfig>, key: &ResetKey) -> Endpoint {
+    fn endpoint(tls: &Arc<rustls::ServerConfig>, key: &ResetKey) -> Host {
         let tls = tls.clone();
         let driver: quicsock::proto::endpoint::DriverFactory =
             Arc::new(move || Box::new(RustlsDriver::server(tls.clone())));
@@ -105,7 +106,7 @@ impl RawServer {
             reset_key: Some(key.clone()),
             ..EndpointConfig::default()
         };
-        Endpoint::new(config, Box::new(SystemRandom))
+        Host::new(config, Box::new(SystemRandom))
     }
 
     /// Everything is forgotten; the address and the reset key stay.

@@ -198,6 +198,7 @@ impl Connection {
         if self.error.is_none() {
             self.error = Some(error.clone());
             self.events.push_back(Event::Closed(error));
+            self.endpoint_events.push_back(EndpointEvent::Closed);
         }
         self.loss_timer = None;
         self.pace_until = None;

@@ -195,6 +195,7 @@ impl Connection {
         self.keys_changed = true;
         self.phase = super::Phase::Established;
         self.events.push_back(Event::HandshakeComplete);
+        self.endpoint_events.push_back(EndpointEvent::Established);
         if self.side == Side::Server {
             self.handshake_done_pending = true;
             self.confirm_handshake();

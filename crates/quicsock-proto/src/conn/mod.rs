@@ -177,15 +177,37 @@ pub enum Event {
     Closed(ConnectionError),
 }
 
-/// Changes the endpoint must know to route packets.
+/// What a connection tells its endpoint (the routing table and admission), through its
+/// owner: [`Connection::poll_endpoint_event`] to
+/// [`Endpoint::handle_event`](crate::endpoint::Endpoint::handle_event).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndpointEvent {
     /// Route this new connection ID to the connection.
     NewCid(ConnectionId, [u8; RESET_TOKEN_LEN]),
     /// Stop routing this connection ID.
     RetiredCid(ConnectionId),
+    /// The reset token of the peer's ID the connection sends to changed (RFC 9000
+    /// §10.3.1): a stateless reset carrying it ends the connection.
+    PeerResetToken(Option<[u8; RESET_TOKEN_LEN]>),
+    /// The handshake completed: a server's handshake no longer counts as in progress, and
+    /// its client is given an address-validation token.
+    Established,
+    /// The connection closed (locally, by the peer, or by a timeout); it may still be
+    /// closing or draining. A handshake in progress no longer counts.
+    Closed,
     /// The connection is gone; forget every ID it had.
     Drained,
+}
+
+/// What an endpoint tells a connection, the answer to an [`EndpointEvent`]:
+/// [`Endpoint::handle_event`](crate::endpoint::Endpoint::handle_event) to
+/// [`Connection::handle_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// An address-validation token for the client, to send in NEW_TOKEN (RFC 9000 §8.1.3).
+    NewToken(Vec<u8>),
 }
 
 /// ECN codepoints (RFC 3168) for a datagram.
@@ -316,8 +338,6 @@ pub struct Connection {
     /// The NEW_TOKEN to send (servers), and where it stands.
     new_token: Option<Vec<u8>>,
     new_token_state: TokenState,
-    /// A token was given to this client once (the endpoint gives one per connection).
-    token_issued: bool,
     /// The `now` of the latest call that took one.
     last_now: Timestamp,
     /// The largest 1-RTT packet number of a non-probing packet (RFC 9000 §9.3).
@@ -512,7 +532,6 @@ impl Connection {
             congestion_undos: 0,
             new_token: None,
             new_token_state: TokenState::Idle,
-            token_issued: false,
             last_now: now,
             nonprobing_largest: None,
             last_packet_probing: false,
@@ -662,9 +681,24 @@ impl Connection {
         self.streams.poll_event().map(Event::Stream)
     }
 
-    /// The next change the endpoint must apply.
+    /// The next change the endpoint must apply. The owner passes each to
+    /// [`Endpoint::handle_event`](crate::endpoint::Endpoint::handle_event) after every call
+    /// that handled input or time, and its answer to [`handle_event`](Self::handle_event).
     pub fn poll_endpoint_event(&mut self) -> Option<EndpointEvent> {
-        self.endpoint_events.pop_front()
+        if let Some(e) = self.endpoint_events.pop_front() {
+            return Some(e);
+        }
+        self.peer_token_change().map(EndpointEvent::PeerResetToken)
+    }
+
+    /// Takes the endpoint's answer to one of our [`EndpointEvent`]s.
+    pub fn handle_event(&mut self, event: ConnectionEvent) {
+        match event {
+            // A token refused here (an application already sent one) is not needed.
+            ConnectionEvent::NewToken(token) => {
+                let _ = self.send_new_token(token);
+            }
+        }
     }
 
     // ----- streams -----
@@ -759,22 +793,7 @@ impl Connection {
         }
         self.new_token = Some(token);
         self.new_token_state = TokenState::Pending;
-        self.token_issued = true;
         Ok(())
-    }
-
-    /// Whether this server connection has completed its handshake and was not given a
-    /// token yet: the endpoint then gives it one.
-    /// The latest time the connection was handled at (for the endpoint's tokens).
-    pub(crate) fn last_activity(&self) -> Timestamp {
-        self.last_now
-    }
-
-    pub(crate) fn wants_token(&self) -> bool {
-        self.side == Side::Server
-            && self.handshake_complete
-            && !self.token_issued
-            && !self.is_closed()
     }
 
     /// The address-validation token to put in the client's Initial packets (from an
@@ -802,6 +821,14 @@ impl Connection {
     pub(crate) fn has_initial_crypto(&self) -> bool {
         let c = &self.spaces[0].crypto_recv;
         c.read_offset() > 0 || c.buffered() > 0
+    }
+
+    /// Whether a new server connection is worth its state after its first datagram: a
+    /// packet in it authenticated and carried (part of) a ClientHello. The owner drops one
+    /// that is not, keeping no state for it (with
+    /// [`Endpoint::remove`](crate::endpoint::Endpoint::remove)).
+    pub fn has_client_hello(&self) -> bool {
+        self.has_received() && self.has_initial_crypto()
     }
 
     /// The address counts as validated (a valid token came with the first Initial): the
@@ -922,9 +949,14 @@ impl Connection {
         })
     }
 
-    /// A stateless reset for this connection arrived (RFC 9000 §10.3.1): it ends at once.
-    pub(crate) fn on_stateless_reset(&mut self) {
-        self.drain_now(ConnectionError::Reset);
+    /// A datagram from `remote` ended in the reset token of the peer's ID we send to
+    /// (the endpoint found it, [`DatagramEvent::Reset`](crate::endpoint::DatagramEvent)):
+    /// from the address we talk to, it is a stateless reset and the connection ends at
+    /// once (RFC 9000 §10.3.1); from elsewhere it is ignored.
+    pub fn handle_stateless_reset(&mut self, remote: SocketAddr) {
+        if remote == self.remote {
+            self.drain_now(ConnectionError::Reset);
+        }
     }
 
     /// Issues connection IDs up to the peer's limit (after the handshake).

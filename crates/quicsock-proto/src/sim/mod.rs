@@ -18,7 +18,8 @@ pub use link::{LinkConfig, LinkStats};
 
 use crate::conn::{Connection, ConnectionConfig, FixedSecretDriver};
 use crate::crypto::CipherSuite;
-use crate::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, ServerConfig};
+use crate::endpoint::{ConnectionHandle, EndpointConfig, ServerConfig};
+use crate::host::Host;
 use crate::rng::SeededRandom;
 use crate::time::Timestamp;
 use crate::Side;
@@ -42,9 +43,9 @@ const MAX_STEPS: u64 = 2_000_000;
 /// A client and a server endpoint on a simulated network.
 pub struct Pair {
     /// The client endpoint.
-    pub client: Endpoint,
+    pub client: Host,
     /// The server endpoint.
-    pub server: Endpoint,
+    pub server: Host,
     /// The client's address.
     pub client_addr: SocketAddr,
     /// The server's address.
@@ -112,8 +113,8 @@ impl PairConfig {
     }
 
     /// A server endpoint as [`Pair::new`] makes it, with randomness from `seed`.
-    pub fn server_endpoint(&self, seed: u64) -> Endpoint {
-        Endpoint::new(
+    pub fn server_endpoint(&self, seed: u64) -> Host {
+        Host::new(
             EndpointConfig {
                 server: Some(self.server_config()),
                 reset_key: self.server_reset_key.clone(),
@@ -133,11 +134,11 @@ impl Pair {
     /// A pair with the given server settings.
     pub fn with_server(cfg: &PairConfig, server: ServerConfig) -> Self {
         let mut rng = SeededRandom::new(cfg.seed);
-        let client = Endpoint::new(
+        let client = Host::new(
             EndpointConfig::default(),
             Box::new(SeededRandom::new(rng.next_u64())),
         );
-        let server = Endpoint::new(
+        let server = Host::new(
             EndpointConfig {
                 server: Some(server),
                 reset_key: cfg.server_reset_key.clone(),
@@ -241,7 +242,7 @@ impl Pair {
             }
             self.server_tx += t.size as u64;
             let validated = h
-                .and_then(|h| self.server.connection(h))
+                .and_then(|h| self.server.get(h))
                 .is_none_or(|c| c.is_validated());
             if !validated
                 && self.server_tx > 3 * self.server_rx
