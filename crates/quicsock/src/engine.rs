@@ -1,213 +1,156 @@
-//! The engine: one per UDP socket, shared by the listener and every connection on it.
+//! The engine: one per UDP socket, shared by the listeners and every connection on it.
 //!
-//! # Threads and locks
+//! # Who owns what
 //!
-//! * One **engine thread** per UDP socket receives (`recvmmsg` with GRO), runs timers,
-//!   and transmits what nobody else did (ACKs, retransmissions, pacing-released packets,
-//!   handshake flights). It sleeps in `poll` on the socket and an eventfd [`Waker`] with
-//!   the endpoint's next deadline as timeout.
-//! * An **application thread** that sends builds and seals its own packets and sends them
+//! * Each connection lives in its own [`Slot`]: the protocol state and this crate's state
+//!   behind the connection's lock. Its datagrams, its TLS, its packets, its timers and the
+//!   application's calls on it all run under that lock and no other connection's.
+//! * The **shared** lock guards routing only: the endpoint (connection IDs, stateless
+//!   replies, admission), the table of slots, the listeners and their accept queues. It is
+//!   held for lookups and bookkeeping, never across protocol work, TLS or a syscall.
+//! * The **timer queue** holds each connection's next deadline (one entry per connection,
+//!   [`TimerQueue`]); the **wake-up queue** holds connections the engine thread must look
+//!   at. Both are leaf locks.
+//!
+//! Lock order: a slot's lock, then the shared lock, then a queue's lock. No thread holds
+//! two slots' locks, and nobody waits for a slot's lock while holding the shared lock.
+//!
+//! # Threads
+//!
+//! * One **engine thread** per UDP socket sleeps in `poll` on the socket and an eventfd
+//!   [`Waker`] until the timer queue's first deadline. It receives (`recvmmsg` with GRO),
+//!   routes a whole batch under one hold of the shared lock, then handles each
+//!   connection's datagrams under that connection's lock and sends what they call for. It
+//!   visits only connections whose deadlines passed and those in the wake-up queue.
+//! * An **application thread** builds, seals and sends its own connection's packets
 //!   (run-to-completion, like a kernel's process context), so a bulk sender and the
-//!   receive path run on different cores. A reader sends the flow-control credit its read
-//!   released the same way.
-//! * One mutex guards the protocol state (the endpoint and what this crate keeps per
-//!   connection). Each connection has its own condition variable, on which its blocked
-//!   readers and writers wait. A second mutex, the **send lock**, orders transmissions:
-//!   a thread takes it before releasing the state lock, then makes its syscalls with only
-//!   the send lock held, so datagrams leave in the order they were numbered while the
-//!   engine thread can already take the state lock to process what arrived.
+//!   receive path run on different cores; it never does another connection's work.
+//! * Syscalls are made with no connection's state locked: a thread takes the
+//!   connection's send lock before releasing its state, so its datagrams leave in the
+//!   order they were numbered.
 //! * The engine thread runs while a listener or socket refers to it or a connection is
 //!   still closing or draining; then it exits and the UDP socket closes.
 
-use std::collections::{HashMap, VecDeque};
+use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use quicsock_proto::conn::{Connection, Event};
-use quicsock_proto::endpoint::{ConnectionHandle, EndpointConfig};
-use quicsock_proto::host::Host;
+use quicsock_proto::conn::{Connection, EndpointEvent};
+use quicsock_proto::endpoint::{ConnectionHandle, DatagramEvent, Endpoint, EndpointConfig};
 use quicsock_proto::rng::SystemRandom;
-use quicsock_proto::stream::StreamEvent;
-use quicsock_proto::{StreamId, Timestamp, VarInt};
+use quicsock_proto::timer_queue::TimerQueue;
+use quicsock_proto::{Timestamp, VarInt};
 use quicsock_udp::{
     EcnCodepoint, RecvMeta, Transmit, UdpSocket, Waker, BATCH_SIZE, GRO_BUFFER_SIZE,
 };
 
+use crate::accept_queue::ListenerState;
 use crate::clock;
-use crate::events::QuicEvent;
 use crate::handshake::dispatch::{self, ListenerTable};
-use crate::readiness::Readiness;
+use crate::slot::{ConnState, Slot, SlotState};
 
 /// Datagrams one transmit pass builds before it sends them.
 const TX_BATCH: usize = 64;
 /// `recvmmsg` calls per engine-loop turn before timers and transmissions get a turn.
 const RX_ROUNDS: usize = 8;
-/// Notifications kept per connection for the application, at most (older ones give way).
-pub(crate) const MAX_PENDING_EVENTS: usize = 1024;
 
-/// What this crate keeps per connection, beside the protocol state.
-#[derive(Debug)]
-pub(crate) struct ConnState {
-    /// Readers and writers of this connection wait here.
-    pub(crate) cond: Arc<Condvar>,
-    /// Streams with something to read, in the order they became readable.
-    pub(crate) readable: VecDeque<StreamId>,
-    /// The stream `send` with stream id -1 uses (reference §1.3).
-    pub(crate) active: Option<StreamId>,
-    /// Events for the application (notifications of the enabled types), oldest first.
-    pub(crate) events: VecDeque<QuicEvent>,
-    /// The enabled event types, one bit per [`EventType`].
-    pub(crate) event_mask: u16,
-    /// The last NEW_TOKEN the server sent (clients).
-    pub(crate) token: Option<Vec<u8>>,
-    /// The unread rest of an event or datagram a short `recv` buffer cut, and its kind.
-    pub(crate) partial: Option<(Vec<u8>, crate::Flags)>,
-    /// The listener a server connection belongs to, once its handshake completed.
-    pub(crate) listener: Option<u64>,
-    /// The last session ticket reported as an event.
-    pub(crate) last_ticket: Option<Vec<u8>>,
-    /// A `QuicSocket` owns this connection.
-    pub(crate) attached: bool,
-    /// The handshake completed.
-    pub(crate) established: bool,
-    /// Close once everything sent is acknowledged, or at this deadline.
-    pub(crate) linger: Option<Linger>,
-    /// Bytes written since the application's thread last transmitted.
-    pub(crate) unflushed: usize,
-    /// The pollable descriptor, once someone asked for it.
-    pub(crate) readiness: Option<Readiness>,
-}
-
-impl ConnState {
-    pub(crate) fn new(attached: bool) -> Self {
-        Self {
-            cond: Arc::new(Condvar::new()),
-            readable: VecDeque::new(),
-            active: None,
-            events: VecDeque::new(),
-            event_mask: 0,
-            token: None,
-            partial: None,
-            listener: None,
-            last_ticket: None,
-            attached,
-            established: false,
-            linger: None,
-            unflushed: 0,
-            readiness: None,
-        }
-    }
-}
-
-/// A close waiting for the connection's data to be acknowledged.
-#[derive(Debug)]
-pub(crate) struct Linger {
-    /// Close anyway at this time.
-    pub(crate) deadline: Timestamp,
-    /// The application error code.
-    pub(crate) code: u64,
-    /// The reason phrase.
-    pub(crate) phrase: Vec<u8>,
-}
-
-/// One listener of the socket.
-#[derive(Debug)]
-pub(crate) struct ListenerState {
-    /// Which listener.
-    pub(crate) id: u64,
-    /// Its connections whose handshake completed, waiting for `accept`.
-    pub(crate) accept_queue: VecDeque<ConnectionHandle>,
-    /// Connections that completed while `accept_queue` was full, oldest first: they enter
-    /// it as `accept` makes room (as a SYN queue holds connections while listen(2)'s
-    /// queue is full), at most `max_waiting` of them.
-    pub(crate) waiting: VecDeque<ConnectionHandle>,
-    pub(crate) max_waiting: usize,
-    /// Woken when `accept_queue` grows.
-    pub(crate) accept_cond: Arc<Condvar>,
-    /// The event types its connections start with.
-    pub(crate) event_mask: u16,
-    /// Connections waiting in `accept_queue`, at most (listen(2)'s backlog).
-    pub(crate) backlog: usize,
-    /// Its pollable descriptor, once someone asked for it.
-    pub(crate) readiness: Option<Readiness>,
-    /// `accept` hands out connections before their handshake, which the application
-    /// drives (`server_handshake`).
-    pub(crate) early: bool,
-}
-
-impl ListenerState {
-    /// Takes a connection for `accept`: into the accept queue if the backlog has room,
-    /// else to wait for room; false when both are full (the caller refuses it).
-    pub(crate) fn offer(&mut self, h: ConnectionHandle) -> bool {
-        if self.accept_queue.len() < self.backlog {
-            self.accept_queue.push_back(h);
-            self.accept_cond.notify_all();
-        } else if self.waiting.len() < self.max_waiting {
-            self.waiting.push_back(h);
-        } else {
-            return false;
-        }
-        true
-    }
-
-    /// The next connection for `accept`, letting a waiting one into the queue.
-    pub(crate) fn take(&mut self) -> Option<ConnectionHandle> {
-        let h = self.accept_queue.pop_front()?;
-        self.refill();
-        Some(h)
-    }
-
-    /// Forgets a connection that will never be accepted.
-    pub(crate) fn forget(&mut self, h: ConnectionHandle) {
-        self.accept_queue.retain(|x| *x != h);
-        self.waiting.retain(|x| *x != h);
-        self.refill();
-    }
-
-    /// Lets waiting connections into the accept queue while the backlog has room.
-    fn refill(&mut self) {
-        while self.accept_queue.len() < self.backlog {
-            let Some(w) = self.waiting.pop_front() else {
-                break;
-            };
-            self.accept_queue.push_back(w);
-        }
-    }
-
-    pub(crate) fn new(id: u64, backlog: usize, max_waiting: usize) -> Self {
-        Self {
-            id,
-            accept_queue: VecDeque::new(),
-            waiting: VecDeque::new(),
-            max_waiting,
-            accept_cond: Arc::new(Condvar::new()),
-            event_mask: 0,
-            backlog,
-            readiness: None,
-            early: false,
-        }
-    }
-}
-
-/// The protocol state behind the engine's lock.
-pub(crate) struct State {
-    pub(crate) endpoint: Host,
-    pub(crate) conns: HashMap<ConnectionHandle, ConnState>,
+/// Routing and listeners, behind the engine's shared lock.
+pub(crate) struct Shared {
+    pub(crate) endpoint: Endpoint,
+    /// Every connection, by handle.
+    slots: Vec<Option<Arc<Slot>>>,
     /// The listeners on this socket (several with disjoint ALPN lists, reference §2.1).
     pub(crate) listeners: Vec<ListenerState>,
     /// Their ALPN lists and TLS configurations, shared with the handshake drivers.
     pub(crate) table: ListenerTable,
     /// Listeners and sockets that refer to this engine.
     pub(crate) handles: usize,
-    /// When the engine thread will wake by itself, so that others wake it earlier.
+    /// Connections a socket holds.
+    pub(crate) attached: usize,
+}
+
+impl Shared {
+    /// The slot of connection `h`.
+    pub(crate) fn slot(&self, h: ConnectionHandle) -> Option<Arc<Slot>> {
+        self.slots.get(h.0)?.clone()
+    }
+
+    /// Every connection (for closing them all, never on the data path).
+    pub(crate) fn all_slots(&self) -> Vec<Arc<Slot>> {
+        self.slots.iter().flatten().cloned().collect()
+    }
+
+    fn insert(&mut self, h: ConnectionHandle, conn: Box<Connection>, cs: ConnState) -> Arc<Slot> {
+        if self.slots.len() <= h.0 {
+            self.slots.resize(h.0 + 1, None);
+        }
+        let slot = Arc::new(Slot::new(h, conn, cs));
+        self.slots[h.0] = Some(slot.clone());
+        slot
+    }
+
+    /// What a new server connection starts with: the events any listener asked for until
+    /// its own is known, and with a listener whose application drives the handshake, a
+    /// place in its accept queue right away (as Linux QUIC's accept does); the flag says
+    /// that queue is full and the connection is to be refused.
+    fn new_server_state(&mut self, h: ConnectionHandle) -> (ConnState, bool) {
+        let mut cs = ConnState {
+            event_mask: self.listeners.iter().fold(0, |m, l| m | l.event_mask),
+            ..ConnState::default()
+        };
+        if let [l] = &mut self.listeners[..] {
+            if l.early {
+                if !l.offer(h) {
+                    return (cs, true);
+                }
+                cs.listener = Some(l.id);
+            }
+        }
+        (cs, false)
+    }
+
+    /// Offers a server connection whose handshake completed to the listener serving its
+    /// protocol: into its backlog, or to wait for room, or refused when both are full.
+    fn offer(&mut self, h: ConnectionHandle, g: &mut SlotState) {
+        // With one listener (or a driver of the application's) it is that listener's;
+        // else the one serving the negotiated protocol.
+        let owner = if self.listeners.len() == 1 {
+            Some(self.listeners[0].id)
+        } else {
+            let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+            dispatch::owner(&table, g.conn.driver().and_then(|d| d.alpn()))
+        };
+        match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
+            Some(l) => {
+                if l.offer(h) {
+                    g.cs.listener = Some(l.id);
+                    g.cs.event_mask = l.event_mask;
+                } else {
+                    g.conn.refuse(clock::now());
+                }
+            }
+            // Its listener closed meanwhile.
+            None => g.conn.close(clock::now(), VarInt::ZERO, b"listener closed"),
+        }
+    }
+
+    /// Shows each listener's accept queue on its pollable descriptor.
+    fn refresh_listeners(&mut self) {
+        for l in &mut self.listeners {
+            let pending = !l.accept_queue.is_empty();
+            if let Some(r) = l.readiness.as_mut() {
+                r.set(pending, false);
+            }
+        }
+    }
+}
+
+/// The timer queue and when the engine thread will wake by itself.
+struct Timers {
+    queue: TimerQueue,
     wake_at: Option<Timestamp>,
-    /// Connections that may have news.
-    dirty: Vec<ConnectionHandle>,
-    /// Why the engine failed, once it did: every call on its sockets returns
-    /// [`Error::EngineFailed`](crate::Error::EngineFailed) with this.
-    pub(crate) failed: Option<String>,
 }
 
 /// Datagrams built and waiting for their syscalls, in order.
@@ -218,12 +161,30 @@ struct TxBatch {
     datagrams: Vec<(usize, usize, SocketAddr, Option<EcnCodepoint>)>,
 }
 
+thread_local! {
+    /// Each thread builds its datagrams here: buffers belong to threads, not connections.
+    static TX: RefCell<TxBatch> = RefCell::default();
+}
+
+/// What a routed datagram goes to.
+enum Route {
+    Known(Arc<Slot>),
+    /// A new server connection; refused at once when the flag is set.
+    New(Arc<Slot>, bool),
+    Reset(Arc<Slot>),
+}
+
 /// One UDP socket, its endpoint and its engine thread.
 pub(crate) struct Engine {
     pub(crate) udp: UdpSocket,
     waker: Waker,
-    pub(crate) state: Mutex<State>,
-    tx: Mutex<TxBatch>,
+    shared: Mutex<Shared>,
+    timers: Mutex<Timers>,
+    /// Connections the engine thread must look at (a call that would block wants its
+    /// readiness refreshed, a socket was dropped).
+    wakeups: Mutex<Vec<Arc<Slot>>>,
+    /// Why the engine failed, once it did.
+    failed: OnceLock<String>,
     /// Makes the engine thread panic at its next turn (tests of the failure path).
     #[cfg(test)]
     pub(crate) fault: std::sync::atomic::AtomicBool,
@@ -234,6 +195,24 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("udp", &self.udp)
             .finish_non_exhaustive()
+    }
+}
+
+/// The ECN codepoint of the datagram layer for the protocol's.
+fn ecn_out(e: quicsock_proto::conn::Ecn) -> EcnCodepoint {
+    match e {
+        quicsock_proto::conn::Ecn::Ect0 => EcnCodepoint::Ect0,
+        quicsock_proto::conn::Ecn::Ect1 => EcnCodepoint::Ect1,
+        quicsock_proto::conn::Ecn::Ce => EcnCodepoint::Ce,
+    }
+}
+
+/// The protocol's ECN codepoint for the datagram layer's.
+fn ecn_in(e: EcnCodepoint) -> quicsock_proto::conn::Ecn {
+    match e {
+        EcnCodepoint::Ect0 => quicsock_proto::conn::Ecn::Ect0,
+        EcnCodepoint::Ect1 => quicsock_proto::conn::Ecn::Ect1,
+        EcnCodepoint::Ce => quicsock_proto::conn::Ecn::Ce,
     }
 }
 
@@ -248,19 +227,22 @@ impl Engine {
         let engine = Arc::new(Self {
             udp,
             waker: Waker::new()?,
-            state: Mutex::new(State {
-                endpoint: Host::new(config, Box::new(SystemRandom)),
-                conns: HashMap::new(),
+            shared: Mutex::new(Shared {
+                endpoint: Endpoint::new(config, Box::new(SystemRandom)),
+                slots: Vec::new(),
                 listeners: Vec::new(),
                 table,
                 handles: 1,
-                wake_at: None,
-                dirty: Vec::new(),
-                failed: None,
+                attached: 0,
             }),
+            timers: Mutex::new(Timers {
+                queue: TimerQueue::new(),
+                wake_at: None,
+            }),
+            wakeups: Mutex::new(Vec::new()),
+            failed: OnceLock::new(),
             #[cfg(test)]
             fault: std::sync::atomic::AtomicBool::new(false),
-            tx: Mutex::new(TxBatch::default()),
         });
         let e = engine.clone();
         std::thread::Builder::new()
@@ -269,19 +251,33 @@ impl Engine {
         Ok(engine)
     }
 
-    /// The state. If a thread panicked while holding it, nothing about it can be trusted:
-    /// the engine fails (every connection closed, every call told why), once.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(st) => st,
+    /// The routing state. A panic while it was held (the endpoint broke on some input)
+    /// fails the engine.
+    pub(crate) fn shared(&self) -> MutexGuard<'_, Shared> {
+        match self.shared.lock() {
+            Ok(g) => g,
             Err(poisoned) => {
-                let mut st = poisoned.into_inner();
-                if st.failed.is_none() {
-                    st.fail("a thread panicked while it held this socket's state".into());
+                let g = poisoned.into_inner();
+                if self.failed.get().is_none() {
+                    let _ = self
+                        .failed
+                        .set("a thread panicked while it held this socket's routing".into());
                     self.wake();
                 }
-                st
+                g
             }
+        }
+    }
+
+    fn timers(&self) -> MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// [`Error::EngineFailed`](crate::Error::EngineFailed) once the engine failed.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        match self.failed.get() {
+            Some(why) => Err(crate::Error::EngineFailed(why.clone())),
+            None => Ok(()),
         }
     }
 
@@ -290,10 +286,113 @@ impl Engine {
         self.waker.wake();
     }
 
+    /// Has the engine thread look at `slot` soon.
+    pub(crate) fn enqueue(&self, slot: &Arc<Slot>) {
+        if slot.enqueue() {
+            self.wakeups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(slot.clone());
+            self.wake();
+        }
+    }
+
     /// A listener or socket stopped referring to the engine.
     pub(crate) fn release(&self) {
-        self.lock().handles -= 1;
+        self.shared().handles -= 1;
         self.wake();
+    }
+
+    /// Opens a client connection on this engine; the caller holds it as attached.
+    pub(crate) fn connect(
+        &self,
+        remote: SocketAddr,
+        config: quicsock_proto::conn::ConnectionConfig,
+        driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
+    ) -> Result<Arc<Slot>, quicsock_proto::conn::ConnectionError> {
+        let mut sh = self.shared();
+        let (h, conn) = sh.endpoint.connect(clock::now(), remote, config, driver)?;
+        sh.attached += 1;
+        let cs = ConnState {
+            attached: true,
+            ..ConnState::default()
+        };
+        Ok(sh.insert(h, conn, cs))
+    }
+
+    /// A socket let go of its connection (under the connection's lock).
+    pub(crate) fn detach(&self, slot: &Slot, g: &mut SlotState) {
+        self.shared().attached -= 1;
+        self.after(slot, g);
+    }
+
+    /// Everything that follows a call on a connection, under its lock: the endpoint
+    /// learns its routing changes, a lingering close proceeds, its events reach the
+    /// application, a completed server handshake goes to its listener, a drained
+    /// connection nobody holds is forgotten, and its deadline moves in the timer queue.
+    pub(crate) fn after(&self, slot: &Slot, g: &mut SlotState) {
+        if g.removed {
+            return;
+        }
+        let now = clock::now();
+        g.linger(now);
+        let out = g.process(&slot.cond);
+        let mut events: Vec<EndpointEvent> = Vec::new();
+        while let Some(e) = g.conn.poll_endpoint_event() {
+            events.push(e);
+        }
+        if !events.is_empty() || out.established || out.forget {
+            let mut sh = self.shared();
+            for e in events {
+                if let Some(answer) = sh.endpoint.handle_event(slot.h, now, e) {
+                    g.conn.handle_event(answer);
+                }
+            }
+            if out.established {
+                sh.offer(slot.h, g);
+                sh.refresh_listeners();
+            }
+            if out.forget {
+                self.forget(&mut sh, slot.h, g);
+                return;
+            }
+        }
+        self.reschedule(slot.h, g);
+    }
+
+    /// Removes a connection nobody will use again from the routing, the listeners' queues
+    /// and the timer queue (under its lock and the shared lock, so its handle is not
+    /// reused before it is gone from everything).
+    fn forget(&self, sh: &mut Shared, h: ConnectionHandle, g: &mut SlotState) {
+        g.removed = true;
+        for l in &mut sh.listeners {
+            l.forget(h);
+        }
+        sh.refresh_listeners();
+        if let Some(s) = sh.slots.get_mut(h.0) {
+            *s = None;
+        }
+        sh.endpoint.remove(h);
+        self.timers().queue.set(h.0, None);
+        g.armed = None;
+    }
+
+    /// Puts the connection's next deadline in the timer queue, waking the engine thread if
+    /// it would sleep past it.
+    fn reschedule(&self, h: ConnectionHandle, g: &mut SlotState) {
+        let t = g.deadline();
+        if t == g.armed {
+            return;
+        }
+        g.armed = t;
+        let mut timers = self.timers();
+        timers.queue.set(h.0, t);
+        let earlier = t.is_some_and(|t| timers.wake_at.is_none_or(|w| t < w));
+        if earlier {
+            timers.wake_at = t;
+            drop(timers);
+            self.wake();
+        }
     }
 
     /// The engine thread: its loop, and if that panics, the failure of every connection
@@ -306,14 +405,38 @@ impl Engine {
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic".into());
-            self.lock()
-                .fail(format!("the engine thread panicked: {why}"));
+            let _ = self
+                .failed
+                .set(format!("the engine thread panicked: {why}"));
         }
-        if self.lock().failed.is_some() {
+        if let Some(why) = self.failed.get() {
             // The peers are told: each connection's CONNECTION_CLOSE goes out once.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.transmit(self.lock());
+                self.fail_all(why);
             }));
+        }
+    }
+
+    /// Fails every connection and wakes every blocked caller; each connection's
+    /// CONNECTION_CLOSE goes out once.
+    fn fail_all(&self, why: &str) {
+        let slots: Vec<Arc<Slot>> = {
+            let mut sh = self.shared();
+            for l in &mut sh.listeners {
+                l.accept_cond.notify_all();
+                if let Some(r) = l.readiness.as_mut() {
+                    r.set(true, false);
+                }
+            }
+            sh.all_slots()
+        };
+        for slot in slots {
+            let mut g = slot.lock();
+            if g.failed.is_none() {
+                g.fail(why.to_owned());
+            }
+            slot.cond.notify_all();
+            self.transmit(&slot, g);
         }
     }
 
@@ -325,15 +448,18 @@ impl Engine {
             if self.fault.load(std::sync::atomic::Ordering::Relaxed) {
                 panic!("fault injected by a test");
             }
-            let timeout = {
-                let mut st = self.lock();
-                if st.failed.is_some()
-                    || st.handles == 0 && st.conns.is_empty() && st.endpoint.connection_count() == 0
+            {
+                let sh = self.shared();
+                if self.failed.get().is_some()
+                    || sh.handles == 0 && sh.endpoint.connection_count() == 0
                 {
                     return;
                 }
-                let next = st.next_deadline();
-                st.wake_at = next;
+            }
+            let timeout = {
+                let mut timers = self.timers();
+                let next = timers.queue.next().map(|(t, _)| t);
+                timers.wake_at = next;
                 next.map(|t| t.saturating_duration_since(clock::now()))
             };
             let ready = match quicsock_udp::wait(&self.udp, &self.waker, timeout) {
@@ -350,18 +476,50 @@ impl Engine {
             if ready.socket {
                 self.receive(&mut storage, &mut meta);
             }
-            let mut st = self.lock();
-            let now = clock::now();
-            let mut touched = std::mem::take(&mut st.dirty);
-            st.endpoint.handle_timeout_into(now, &mut touched);
-            st.dirty = touched;
-            st.lingering(now);
-            self.transmit(st);
+            self.run_timers();
+            self.run_wakeups();
         }
     }
 
-    /// Takes in what the socket has, a bounded number of batches.
+    /// Visits the connections whose deadlines passed, and only those.
+    fn run_timers(&self) {
+        let now = clock::now();
+        let due: Vec<usize> = {
+            let mut timers = self.timers();
+            std::iter::from_fn(|| timers.queue.pop_due(now)).collect()
+        };
+        for k in due {
+            let Some(slot) = self.shared().slot(ConnectionHandle(k)) else {
+                continue;
+            };
+            let mut g = slot.lock();
+            // Popped from the queue: whatever it needs next is armed afresh.
+            g.armed = None;
+            if !g.removed {
+                g.conn.handle_timeout(now);
+            }
+            self.after(&slot, &mut g);
+            self.transmit(&slot, g);
+        }
+    }
+
+    /// Visits the connections in the wake-up queue.
+    fn run_wakeups(&self) {
+        let woken = std::mem::take(&mut *self.wakeups.lock().unwrap_or_else(|e| e.into_inner()));
+        for slot in woken {
+            slot.queued
+                .store(false, std::sync::atomic::Ordering::Release);
+            let mut g = slot.lock();
+            self.after(&slot, &mut g);
+            self.transmit(&slot, g);
+        }
+    }
+
+    /// Takes in what the socket has, a bounded number of batches. Each batch is routed
+    /// under one hold of the shared lock; then each connection's datagrams are handled
+    /// under its own lock, and what they call for is sent.
     fn receive(&self, storage: &mut [Vec<u8>], meta: &mut [RecvMeta]) {
+        let mut routes: Vec<(usize, usize, usize, Route)> = Vec::with_capacity(BATCH_SIZE);
         for _ in 0..RX_ROUNDS {
             let mut bufs: Vec<IoSliceMut<'_>> =
                 storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
@@ -369,64 +527,145 @@ impl Engine {
                 Ok(n) => n,
                 Err(_) => return,
             };
-            let mut st = self.lock();
             let now = clock::now();
-            for (buf, m) in storage.iter_mut().zip(meta.iter()).take(n) {
-                let ecn = m.ecn.map(|e| match e {
-                    EcnCodepoint::Ect0 => quicsock_proto::conn::Ecn::Ect0,
-                    EcnCodepoint::Ect1 => quicsock_proto::conn::Ecn::Ect1,
-                    EcnCodepoint::Ce => quicsock_proto::conn::Ecn::Ce,
-                });
-                for d in buf[..m.len].chunks_mut(m.stride) {
-                    if let Some(h) = st.endpoint.handle(now, m.addr, ecn, d) {
-                        st.dirty.push(h);
+            routes.clear();
+            {
+                let mut sh = self.shared();
+                for (i, m) in meta.iter().enumerate().take(n) {
+                    let mut off = 0;
+                    while off < m.len {
+                        let len = m.stride.min(m.len - off);
+                        let d = &storage[i][off..off + len];
+                        if let Some(r) = self.route(&mut sh, now, m.addr, d) {
+                            routes.push((i, off, len, r));
+                        }
+                        off += len;
                     }
                 }
             }
-            st.process();
-            drop(st);
+            let mut k = 0;
+            while k < routes.len() {
+                // Consecutive datagrams of one connection (a GRO batch) under one hold.
+                let slot = match &routes[k].3 {
+                    Route::Known(s) | Route::New(s, _) | Route::Reset(s) => s.clone(),
+                };
+                let mut g = slot.lock();
+                while k < routes.len() {
+                    let (i, off, len, r) = &routes[k];
+                    let (s, new, refuse) = match r {
+                        Route::Known(s) => (s, false, false),
+                        Route::New(s, refuse) => (s, true, *refuse),
+                        Route::Reset(s) => {
+                            if !Arc::ptr_eq(s, &slot) {
+                                break;
+                            }
+                            g.conn.handle_stateless_reset(meta[*i].addr);
+                            k += 1;
+                            continue;
+                        }
+                    };
+                    if !Arc::ptr_eq(s, &slot) {
+                        break;
+                    }
+                    let m = &meta[*i];
+                    let d = &mut storage[*i][*off..*off + *len];
+                    if !g.removed {
+                        g.conn.handle_datagram(now, m.addr, m.ecn.map(ecn_in), d);
+                    }
+                    if new && !g.conn.has_client_hello() {
+                        // Nothing in it authenticated, or no ClientHello in it: no state
+                        // is kept for it.
+                        let mut sh = self.shared();
+                        self.forget(&mut sh, slot.h, &mut g);
+                    } else if refuse {
+                        // The accept queue of an application-driven handshake is full.
+                        g.conn.refuse(now);
+                    }
+                    k += 1;
+                }
+                self.after(&slot, &mut g);
+                self.transmit(&slot, g);
+            }
+            // Replies to datagrams no connection took.
+            self.send_stateless();
             if n < BATCH_SIZE {
                 return;
             }
         }
     }
 
-    /// Builds and sends every datagram the endpoint has now, then releases the state.
-    pub(crate) fn transmit<'a>(&'a self, mut st: MutexGuard<'a, State>) {
+    /// Where one datagram goes, under the shared lock: a new server connection gets its
+    /// slot here, so the next datagram for it finds it.
+    fn route(
+        &self,
+        sh: &mut Shared,
+        now: Timestamp,
+        remote: SocketAddr,
+        d: &[u8],
+    ) -> Option<Route> {
+        let r = match sh.endpoint.handle(now, remote, d) {
+            Some(DatagramEvent::Known(h)) => Route::Known(sh.slot(h)?),
+            Some(DatagramEvent::Reset(h)) => Route::Reset(sh.slot(h)?),
+            Some(DatagramEvent::New(h, conn)) => {
+                let (cs, refuse) = sh.new_server_state(h);
+                Route::New(sh.insert(h, conn, cs), refuse)
+            }
+            None => None?,
+        };
+        Some(r)
+    }
+
+    /// Builds and sends every datagram the connection has now, then releases it. Stateless
+    /// replies of the endpoint go out first.
+    pub(crate) fn transmit<'a>(&self, slot: &'a Slot, mut g: MutexGuard<'a, SlotState>) {
+        self.send_stateless();
         loop {
-            let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-            tx.buf.clear();
-            tx.datagrams.clear();
-            let now = clock::now();
-            while tx.datagrams.len() < TX_BATCH {
-                let start = tx.buf.len();
-                let Some((h, t)) = st.endpoint.poll_transmit(now, &mut tx.buf) else {
-                    break;
-                };
-                if let Some(h) = h {
-                    st.dirty.push(h);
+            let full = TX.with(|tx| {
+                let mut tx = tx.borrow_mut();
+                tx.buf.clear();
+                tx.datagrams.clear();
+                let now = clock::now();
+                while tx.datagrams.len() < TX_BATCH {
+                    let start = tx.buf.len();
+                    let Some(t) = g.conn.poll_transmit(now, &mut tx.buf) else {
+                        break;
+                    };
+                    tx.datagrams
+                        .push((start, t.size, t.destination, t.ecn.map(ecn_out)));
                 }
-                let ecn = t.ecn.map(|e| match e {
-                    quicsock_proto::conn::Ecn::Ect0 => EcnCodepoint::Ect0,
-                    quicsock_proto::conn::Ecn::Ect1 => EcnCodepoint::Ect1,
-                    quicsock_proto::conn::Ecn::Ce => EcnCodepoint::Ce,
-                });
-                tx.datagrams.push((start, t.size, t.destination, ecn));
-            }
-            let full = tx.datagrams.len() == TX_BATCH;
-            st.process();
-            // Someone else's data may have a deadline (pacing) earlier than the engine's.
-            let next = st.next_deadline();
-            if next.is_some() && (st.wake_at.is_none() || next < st.wake_at) {
-                self.wake();
-            }
-            drop(st);
-            self.send_batch(&tx);
-            drop(tx);
+                tx.datagrams.len() == TX_BATCH
+            });
+            self.after(slot, &mut g);
+            let order = slot.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+            drop(g);
+            TX.with(|tx| self.send_batch(&tx.borrow()));
+            drop(order);
             if !full {
                 return;
             }
-            st = self.lock();
+            g = slot.lock();
+        }
+    }
+
+    /// Sends the endpoint's stateless replies (Version Negotiation, Retry, refusals,
+    /// stateless resets).
+    fn send_stateless(&self) {
+        let mut out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        {
+            let mut sh = self.shared();
+            let mut buf = Vec::new();
+            while let Some(t) = sh.endpoint.poll_transmit(&mut buf) {
+                out.push((t.destination, std::mem::take(&mut buf)));
+            }
+        }
+        for (dest, d) in out {
+            self.send_all(&Transmit {
+                destination: dest,
+                ecn: None,
+                contents: &d,
+                segment_size: None,
+                src_ip: None,
+            });
         }
     }
 
@@ -484,293 +723,5 @@ impl Engine {
     /// The UDP socket's address.
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         self.udp.local_addr()
-    }
-}
-
-impl State {
-    /// The engine failed: every connection is closed with INTERNAL_ERROR (a
-    /// CONNECTION_CLOSE goes out if another thread still transmits), and every blocked
-    /// reader, writer and acceptor wakes to [`Error::EngineFailed`](crate::Error::EngineFailed).
-    pub(crate) fn fail(&mut self, why: String) {
-        self.failed = Some(why);
-        let now = clock::now();
-        // The protocol state may be what broke: closing must not take the caller down too.
-        let endpoint = &mut self.endpoint;
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            for h in endpoint.handles() {
-                if let Some(c) = endpoint.connection(h) {
-                    c.close_transport(
-                        now,
-                        quicsock_proto::TransportError::new(
-                            quicsock_proto::TransportErrorCode::INTERNAL_ERROR,
-                            "the socket's engine failed",
-                        ),
-                    );
-                }
-            }
-        }));
-        for cs in self.conns.values_mut() {
-            cs.cond.notify_all();
-            if let Some(r) = cs.readiness.as_mut() {
-                r.set(true, true);
-            }
-        }
-        for l in &mut self.listeners {
-            l.accept_cond.notify_all();
-            if let Some(r) = l.readiness.as_mut() {
-                r.set(true, false);
-            }
-        }
-    }
-
-    /// [`Error::EngineFailed`](crate::Error::EngineFailed) once the engine failed.
-    pub(crate) fn check(&self) -> crate::Result<()> {
-        match &self.failed {
-            Some(why) => Err(crate::Error::EngineFailed(why.clone())),
-            None => Ok(()),
-        }
-    }
-
-    /// The next time the engine must act.
-    fn next_deadline(&mut self) -> Option<Timestamp> {
-        let linger = self
-            .conns
-            .values()
-            .filter_map(|c| c.linger.as_ref().map(|l| l.deadline))
-            .min();
-        [self.endpoint.poll_timeout(), linger]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
-    /// Closes connections whose owner closed them once their data is acknowledged or
-    /// their linger time ran out.
-    fn lingering(&mut self, now: Timestamp) {
-        let handles: Vec<ConnectionHandle> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.linger.is_some())
-            .map(|(h, _)| *h)
-            .collect();
-        for h in handles {
-            let Some(conn) = self.endpoint.connection(h) else {
-                continue;
-            };
-            let Some(cs) = self.conns.get_mut(&h) else {
-                continue;
-            };
-            let deadline = cs.linger.as_ref().map_or(now, |l| l.deadline);
-            if conn.is_closed() || conn.streams().all_acked() || now >= deadline {
-                if let Some(l) = cs.linger.take() {
-                    let code = VarInt::from_u64(l.code).unwrap_or(VarInt::ZERO);
-                    conn.close(now, code, &l.phrase);
-                }
-                self.dirty.push(h);
-            }
-        }
-    }
-
-    /// Moves what connections reported to where the application finds it, accepts
-    /// completed handshakes and forgets drained connections nobody holds.
-    pub(crate) fn process(&mut self) {
-        // New server connections. The endpoint bounds handshakes in progress (refusing or
-        // sending Retry before any TLS work); the backlog bounds completed connections
-        // nobody accepted yet, with room for as many again as handshakes may be in
-        // progress to wait beyond it (`ListenerState::offer`, when a handshake completes).
-        while let Some(h) = self.endpoint.accept() {
-            // Which listener it belongs to is known once its ClientHello is read; until
-            // then it reports what any listener asked for.
-            let mut cs = ConnState::new(false);
-            cs.event_mask = self.listeners.iter().fold(0, |m, l| m | l.event_mask);
-            if let [l] = &mut self.listeners[..] {
-                if l.early {
-                    // Its application drives the handshake: accept hands it out now, with
-                    // the ClientHello waiting (as Linux QUIC's accept does); the backlog
-                    // bounds those waiting.
-                    if !l.offer(h) {
-                        if let Some(conn) = self.endpoint.connection(h) {
-                            conn.refuse(clock::now());
-                        }
-                        continue;
-                    }
-                    cs.listener = Some(l.id);
-                }
-            }
-            self.conns.insert(h, cs);
-            self.dirty.push(h);
-        }
-        let mut dirty = std::mem::take(&mut self.dirty);
-        dirty.sort_unstable();
-        dirty.dedup();
-        for h in dirty {
-            self.process_conn(h);
-            self.refresh_readiness(h);
-        }
-        for l in &mut self.listeners {
-            let pending = !l.accept_queue.is_empty();
-            if let Some(r) = l.readiness.as_mut() {
-                r.set(pending, false);
-            }
-        }
-    }
-
-    /// Makes the connection's pollable descriptor, if it has one, show whether `recv` and
-    /// `send` would block now.
-    pub(crate) fn refresh_readiness(&mut self, h: ConnectionHandle) {
-        let Some(cs) = self.conns.get_mut(&h) else {
-            return;
-        };
-        let Some(r) = cs.readiness.as_mut() else {
-            return;
-        };
-        let (readable, writable) = match self.endpoint.connection(h) {
-            // A closed connection answers at once, with its error.
-            None => (true, true),
-            Some(c) if c.is_closed() => (true, true),
-            Some(c) => {
-                let readable = cs.partial.is_some()
-                    || !cs.events.is_empty()
-                    || c.has_datagram()
-                    || cs.readable.iter().any(|id| c.streams().has_readable(*id));
-                let credit = c.streams().connection_send_credit() > 0;
-                let writable = credit && cs.active.is_none_or(|id| c.streams().can_write(id));
-                (readable, writable)
-            }
-        };
-        r.set(readable, writable);
-    }
-
-    fn process_conn(&mut self, h: ConnectionHandle) {
-        let Some(cs) = self.conns.get_mut(&h) else {
-            // A connection this crate does not track (refused, or before accept).
-            if self.endpoint.connection(h).is_some_and(|c| c.is_drained()) {
-                self.endpoint.remove(h);
-            }
-            return;
-        };
-        let Some(conn) = self.endpoint.connection(h) else {
-            return;
-        };
-        let mut notify = false;
-        while let Some(e) = conn.poll_event() {
-            notify = true;
-            match &e {
-                Event::HandshakeComplete => {
-                    cs.established = true;
-                    if !cs.attached
-                        && cs.listener.is_none()
-                        && conn.side() == quicsock_proto::Side::Server
-                    {
-                        // The listener serving the negotiated protocol takes it.
-                        // With one listener (or a driver of the application's) it is
-                        // that listener's; else the one serving the negotiated protocol.
-                        let owner = if self.listeners.len() == 1 {
-                            Some(self.listeners[0].id)
-                        } else {
-                            let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-                            dispatch::owner(&table, conn.driver().and_then(|d| d.alpn()))
-                        };
-                        match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
-                            // listen(2)'s backlog, and room to wait beyond it.
-                            Some(l) => {
-                                if l.offer(h) {
-                                    cs.listener = Some(l.id);
-                                    cs.event_mask = l.event_mask;
-                                } else {
-                                    conn.refuse(clock::now());
-                                }
-                            }
-                            // Its listener closed meanwhile.
-                            None => conn.close(clock::now(), VarInt::ZERO, b"listener closed"),
-                        }
-                    }
-                }
-                // A reset is read too: `recv` reports it as the stream's end.
-                Event::Stream(StreamEvent::Readable(id) | StreamEvent::Reset(id, _))
-                    if !cs.readable.contains(id) =>
-                {
-                    cs.readable.push_back(*id);
-                }
-                // A peer-initiated bidirectional stream becomes the active one, so a server
-                // can answer with a plain send (reference §1.3).
-                Event::Stream(StreamEvent::Opened(id)) if id.dir() == quicsock_proto::Dir::Bi => {
-                    cs.active = Some(*id);
-                }
-                _ => {}
-            }
-            if let Event::NewToken(t) = &e {
-                cs.token = Some(t.clone());
-            }
-            if cs.event_mask != 0 {
-                let side = conn.side();
-                let key_phase = conn.key_phase();
-                let streams = conn.streams();
-                let max_stream = |dir| {
-                    let (_, max) = streams.local_counts(dir);
-                    quicsock_proto::StreamId::new(side, dir, max.saturating_sub(1))
-                        .map_or(0, |id| id.into_inner())
-                };
-                let ev = QuicEvent::from_core(&e, key_phase, max_stream);
-                if let Some(ev) = ev.filter(|ev| cs.event_mask & ev.event_type().bit() != 0) {
-                    // Like a full receive buffer in Linux QUIC, a full queue drops the new one.
-                    if cs.events.len() < MAX_PENDING_EVENTS {
-                        cs.events.push_back(ev);
-                    }
-                }
-            }
-        }
-        // A new session ticket (clients), when asked for.
-        let ticket_bit = crate::events::EventType::NewSessionTicket.bit();
-        if cs.event_mask & ticket_bit != 0 && cs.events.len() < MAX_PENDING_EVENTS {
-            if let Some(t) = conn.driver().and_then(|d| d.session_ticket()) {
-                if cs.last_ticket.as_deref() != Some(t) {
-                    cs.last_ticket = Some(t.to_vec());
-                    cs.events.push_back(QuicEvent::NewSessionTicket(t.to_vec()));
-                    notify = true;
-                }
-            }
-        }
-        let drained = conn.is_drained();
-        // A handshake driven through socket calls waits for the peer's flights.
-        if drained || conn.is_closed() || conn.has_handshake_data() {
-            notify = true;
-        }
-        if notify {
-            cs.cond.notify_all();
-        }
-        if drained && !cs.attached {
-            // Nobody will accept a connection that is gone: it leaves the accept queue and
-            // stops counting against the backlog.
-            for l in &mut self.listeners {
-                l.forget(h);
-            }
-            self.conns.remove(&h);
-            self.endpoint.remove(h);
-        }
-    }
-
-    /// A call found nothing to read (`read`) or no room to write: the descriptor shows
-    /// that until the engine's next refresh, which then makes the change back an edge.
-    pub(crate) fn would_block(&mut self, h: ConnectionHandle, read: bool) {
-        if let Some(r) = self.conns.get_mut(&h).and_then(|c| c.readiness.as_mut()) {
-            let (readable, writable) = r.state();
-            if read {
-                r.set(false, writable);
-            } else {
-                r.set(readable, false);
-            }
-        }
-        self.dirty.push(h);
-    }
-
-    /// Marks a connection for processing at the next transmit.
-    pub(crate) fn dirty_push(&mut self, h: ConnectionHandle) {
-        self.dirty.push(h);
-    }
-
-    /// The connection behind `h`.
-    pub(crate) fn conn(&mut self, h: ConnectionHandle) -> Option<&mut Connection> {
-        self.endpoint.connection(h)
     }
 }

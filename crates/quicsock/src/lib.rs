@@ -50,6 +50,7 @@
 //!   receive, timers and transmit).
 #![forbid(unsafe_code)]
 
+mod accept_queue;
 mod clock;
 mod config;
 mod engine;
@@ -61,6 +62,7 @@ pub mod fuzzing;
 pub mod handshake;
 mod listener;
 mod readiness;
+mod slot;
 mod socket;
 mod socket_handshake;
 #[cfg(test)]

@@ -13,14 +13,16 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
 use std::time::Duration;
 
 use quicsock_proto::endpoint::{EndpointConfig, ServerConfig as EndpointServer};
 use quicsock_udp::UdpSocket;
 
+use crate::accept_queue::ListenerState;
 use crate::clock;
 use crate::config::ServerConfig;
-use crate::engine::{Engine, ListenerState, State};
+use crate::engine::{Engine, Shared};
 use crate::error::{Error, Result};
 use crate::handshake::dispatch::{DispatchDriver, ListenerTable, ListenerTls};
 use crate::readiness::Readiness;
@@ -57,7 +59,7 @@ impl QuicListener {
         let own_driver = config.driver.is_some() || config.manual_handshake;
         if addr.port() != 0 && !own_driver {
             if let Some(engine) = map.get(&addr).and_then(Weak::upgrade) {
-                let mut st = engine.lock();
+                let mut st = engine.shared();
                 let mut table = st.table.write().unwrap_or_else(|e| e.into_inner());
                 let clash = table.iter().any(|l| {
                     l.alpns.is_empty() && config.tls.alpn_protocols.is_empty()
@@ -105,7 +107,7 @@ impl QuicListener {
         let engine = Engine::start(udp, endpoint, table)?;
         let mut me = ListenerState::new(id, config.backlog, config.max_half_open);
         me.early = config.manual_handshake;
-        engine.lock().listeners.push(me);
+        engine.shared().listeners.push(me);
         // Only listeners that dispatch by ALPN with rustls can share their port.
         if !own_driver {
             map.insert(engine.local_addr()?, Arc::downgrade(&engine));
@@ -123,7 +125,7 @@ impl QuicListener {
     }
 
     /// This listener's state in the engine.
-    fn mine<'a>(&self, st: &'a mut MutexGuard<'_, State>) -> &'a mut ListenerState {
+    fn mine<'a>(&self, st: &'a mut MutexGuard<'_, Shared>) -> &'a mut ListenerState {
         st.listeners
             .iter_mut()
             .find(|l| l.id == self.id)
@@ -139,7 +141,7 @@ impl QuicListener {
     /// tokio's `AsyncFd`. Only poll it. Made on the first call.
     pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
         crate::readiness::lazily(&self.poll_fd, || {
-            let mut st = self.engine.lock();
+            let mut st = self.engine.shared();
             let me = self.mine(&mut st);
             // Another thread may have made it meanwhile: share that one.
             if let Some(r) = me.readiness.as_ref() {
@@ -156,7 +158,7 @@ impl QuicListener {
     /// Enables or disables one type of in-band event for the connections this listener
     /// accepts from now on (they inherit the listener's choice, as in Linux QUIC).
     pub fn set_event(&self, ty: crate::EventType, on: bool) {
-        let mut st = self.engine.lock();
+        let mut st = self.engine.shared();
         let me = self.mine(&mut st);
         if on {
             me.event_mask |= ty.bit();
@@ -168,30 +170,26 @@ impl QuicListener {
     /// Connections whose handshake completed (or, with a manual handshake, that arrived)
     /// and that wait for `accept` on this listener (at most the backlog).
     pub fn backlog_count(&self) -> usize {
-        let mut st = self.engine.lock();
+        let mut st = self.engine.shared();
         self.mine(&mut st).accept_queue.len()
     }
 
     /// Handshakes in progress on the listener's UDP socket (at most `max_half_open`).
     pub fn handshake_count(&self) -> usize {
-        self.engine.lock().endpoint.half_open()
+        self.engine.shared().endpoint.half_open()
     }
 
     /// Connections not yet accepted on this socket: in their handshake or waiting for
     /// `accept`.
     pub fn pending_count(&self) -> usize {
-        self.engine
-            .lock()
-            .conns
-            .values()
-            .filter(|c| !c.attached)
-            .count()
+        let st = self.engine.shared();
+        st.endpoint.connection_count().saturating_sub(st.attached)
     }
 
     /// Connections the socket's endpoint holds in any state, closing and draining ones
     /// included.
     pub fn connection_count(&self) -> usize {
-        self.engine.lock().endpoint.connection_count()
+        self.engine.shared().endpoint.connection_count()
     }
 
     /// Makes `accept` return [`Error::WouldBlock`] instead of waiting.
@@ -207,23 +205,33 @@ impl QuicListener {
     /// As [`accept`](Self::accept), waiting at most `timeout`.
     pub fn accept_timeout(&self, timeout: Option<Duration>) -> Result<QuicSocket> {
         let deadline = timeout.map(|t| clock::now() + t);
-        let mut st = self.engine.lock();
+        let mut st = self.engine.shared();
         loop {
-            st.check()?;
+            self.engine.check()?;
             while let Some(h) = self.mine(&mut st).take() {
-                let Some(cs) = st.conns.get_mut(&h) else {
+                let Some(slot) = st.slot(h) else {
                     continue;
                 };
-                cs.attached = true;
-                let cond = cs.cond.clone();
                 st.handles += 1;
+                st.attached += 1;
                 let me = self.mine(&mut st);
                 let pending = !me.accept_queue.is_empty();
                 if let Some(r) = me.readiness.as_mut() {
                     r.set(pending, false);
                 }
                 drop(st);
-                return Ok(QuicSocket::attach(self.engine.clone(), h, cond));
+                let mut g = slot.lock();
+                if g.removed {
+                    // It drained between the queue and here: nobody will use it.
+                    drop(g);
+                    st = self.engine.shared();
+                    st.handles -= 1;
+                    st.attached -= 1;
+                    continue;
+                }
+                g.cs.attached = true;
+                drop(g);
+                return Ok(QuicSocket::attach(self.engine.clone(), slot));
             }
             if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(Error::WouldBlock);
@@ -267,7 +275,7 @@ impl AsRawFd for QuicListener {
 
 impl Drop for QuicListener {
     fn drop(&mut self) {
-        let mut st = self.engine.lock();
+        let mut st = self.engine.shared();
         let i = st.listeners.iter().position(|l| l.id == self.id);
         let queued: Vec<_> = i
             .map(|i| st.listeners.remove(i))
@@ -280,22 +288,21 @@ impl Drop for QuicListener {
         // Its connections never accepted are closed; accepted ones live on. The last
         // listener also closes those still in their handshake.
         let last = st.listeners.is_empty();
-        let mut close: Vec<_> = queued;
-        if last {
-            close.extend(
-                st.conns
-                    .iter()
-                    .filter(|(_, c)| !c.attached)
-                    .map(|(h, _)| *h),
-            );
-        }
+        let close: Vec<_> = if last {
+            st.all_slots()
+        } else {
+            queued.into_iter().filter_map(|h| st.slot(h)).collect()
+        };
+        drop(st);
         let now = clock::now();
-        for h in close {
-            if let Some(c) = st.conn(h) {
-                c.close(now, quicsock_proto::VarInt::ZERO, b"listener closed");
+        for slot in close {
+            let mut g = slot.lock();
+            if !g.cs.attached {
+                g.conn
+                    .close(now, quicsock_proto::VarInt::ZERO, b"listener closed");
+                self.engine.transmit(&slot, g);
             }
         }
-        drop(st);
         self.engine.release();
     }
 }

@@ -4,22 +4,23 @@
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use quicsock_proto::conn::{ConnectionError, DatagramError};
-use quicsock_proto::endpoint::{ConnectionHandle, EndpointConfig};
+use quicsock_proto::endpoint::EndpointConfig;
 use quicsock_proto::stream::StreamError;
 use quicsock_proto::{Dir, StreamId, Timestamp, VarInt};
 use quicsock_udp::UdpSocket;
 
 use crate::clock;
 use crate::config::ClientConfig;
-use crate::engine::{Engine, State};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::EventType;
 use crate::flags::Flags;
 use crate::handshake::RustlsDriver;
+use crate::slot::{Slot, SlotState};
 
 /// Bytes of small writes held back while packets are in flight before a write sends them
 /// itself.
@@ -59,8 +60,7 @@ struct Modes {
 #[derive(Debug)]
 pub struct QuicSocket {
     engine: Arc<Engine>,
-    h: ConnectionHandle,
-    cond: Arc<Condvar>,
+    slot: Arc<Slot>,
     nonblocking: AtomicBool,
     modes: Mutex<Modes>,
     closed: AtomicBool,
@@ -115,35 +115,26 @@ impl QuicSocket {
         };
         let udp = UdpSocket::bind_with(local, &config.socket)?;
         let engine = Engine::start(udp, EndpointConfig::default(), Default::default())?;
-        let mut st = engine.lock();
-        let now = clock::now();
-        let h = match st
-            .endpoint
-            .connect(now, remote, config.transport.clone(), driver)
-        {
-            Ok(h) => h,
+        let slot = match engine.connect(remote, config.transport.clone(), driver) {
+            Ok(slot) => slot,
             Err(e) => {
-                drop(st);
                 engine.release();
                 return Err(Error::Handshake(e));
             }
         };
-        if let (Some(t), Some(c)) = (config.token.clone(), st.conn(h)) {
-            c.set_initial_token(t);
+        if let Some(t) = config.token.clone() {
+            slot.lock().conn.set_initial_token(t);
         }
-        let cs = crate::engine::ConnState::new(true);
-        let cond = cs.cond.clone();
-        st.conns.insert(h, cs);
-        drop(st);
-        Ok(Self::attach(engine, h, cond))
+        let sock = Self::attach(engine, slot);
+        // The first flight leaves from this thread.
+        sock.flush(sock.slot.lock());
+        Ok(sock)
     }
 
-    pub(crate) fn attach(engine: Arc<Engine>, h: ConnectionHandle, cond: Arc<Condvar>) -> Self {
-        engine.wake();
+    pub(crate) fn attach(engine: Arc<Engine>, slot: Arc<Slot>) -> Self {
         Self {
             engine,
-            h,
-            cond,
+            slot,
             nonblocking: AtomicBool::new(false),
             modes: Mutex::new(Modes {
                 read_timeout: None,
@@ -159,34 +150,40 @@ impl QuicSocket {
     }
 
     /// Sends what the connection has and refreshes its readiness.
-    fn flush(&self, mut st: MutexGuard<'_, State>) {
-        st.dirty_push(self.h);
-        self.engine.transmit(st);
+    fn flush(&self, g: MutexGuard<'_, SlotState>) {
+        self.engine.transmit(&self.slot, g);
+    }
+
+    /// The connection, locked.
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.slot.lock()
+    }
+
+    /// [`Error::EngineFailed`] once the engine or this connection failed.
+    fn check(&self, g: &SlotState) -> Result<()> {
+        self.engine.check()?;
+        g.check()
     }
 
     fn wait_established(&self, timeout: Duration) -> Result<()> {
         let deadline = clock::now() + timeout;
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         loop {
-            st.check()?;
-            let established = st.conns.get(&self.h).is_some_and(|c| c.established);
-            if established {
+            self.check(&st)?;
+            if st.cs.established {
                 return Ok(());
             }
-            let conn = st.conn(self.h);
-            match conn {
-                Some(c) if !c.is_closed() => {}
-                Some(c) => {
-                    let e = c.error().cloned().unwrap_or(ConnectionError::TimedOut);
-                    return Err(Error::Handshake(e));
-                }
-                None => return Err(Error::Handshake(ConnectionError::TimedOut)),
+            if st.conn.is_closed() {
+                let e = st
+                    .conn
+                    .error()
+                    .cloned()
+                    .unwrap_or(ConnectionError::TimedOut);
+                return Err(Error::Handshake(e));
             }
             let now = clock::now();
             if now >= deadline {
-                if let Some(c) = st.conn(self.h) {
-                    c.close(now, VarInt::ZERO, b"handshake timeout");
-                }
+                st.conn.close(now, VarInt::ZERO, b"handshake timeout");
                 self.flush(st);
                 return Err(Error::Handshake(ConnectionError::TimedOut));
             }
@@ -194,11 +191,12 @@ impl QuicSocket {
         }
     }
 
-    fn wait<'a>(&self, st: MutexGuard<'a, State>, timeout: Duration) -> MutexGuard<'a, State> {
-        self.cond
-            .wait_timeout(st, timeout)
-            .map(|(g, _)| g)
-            .unwrap_or_else(|e| e.into_inner().0)
+    fn wait<'a>(
+        &self,
+        g: MutexGuard<'a, SlotState>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, SlotState> {
+        self.slot.wait(g, timeout)
     }
 
     fn modes(&self) -> MutexGuard<'_, Modes> {
@@ -217,15 +215,16 @@ impl QuicSocket {
     /// call must not block.
     fn block<'a>(
         &self,
-        mut st: MutexGuard<'a, State>,
+        mut st: MutexGuard<'a, SlotState>,
         deadline: Option<Option<Timestamp>>,
         waiting_to: Waiting,
-    ) -> Result<MutexGuard<'a, State>> {
-        st.check()?;
+    ) -> Result<MutexGuard<'a, SlotState>> {
+        self.check(&st)?;
         let Some(deadline) = deadline else {
             // The pollable descriptor now shows what the caller found, so that the change
             // back is an edge an edge-triggered poller (tokio) sees.
-            st.would_block(self.h, waiting_to == Waiting::Read);
+            st.would_block(waiting_to == Waiting::Read);
+            self.engine.enqueue(&self.slot);
             return Err(Error::WouldBlock);
         };
         let wait = match deadline {
@@ -268,9 +267,9 @@ impl QuicSocket {
         } else {
             deadline
         };
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let id = loop {
-            st.check()?;
+            self.check(&st)?;
             match self.pick_stream(&mut st, stream_id, flags)? {
                 Some(id) => break id,
                 None => st = self.block(st, stream_wait, Waiting::Write)?,
@@ -292,7 +291,7 @@ impl QuicSocket {
                 // Send what was queued; then try again before waiting, since the lock was
                 // released and room may have appeared meanwhile.
                 self.flush(st);
-                st = self.engine.lock();
+                st = self.lock();
                 continue;
             }
             if written > 0 && deadline.is_none() {
@@ -309,11 +308,9 @@ impl QuicSocket {
         // packets are in flight, their ACKs make the engine send what was queued, so a
         // write goes out at once only when the connection is idle, enough is queued for a
         // full burst, the stream ends, or coalescing is off.
-        let idle = st.conn(self.h).is_none_or(|c| c.bytes_in_flight() == 0);
+        let idle = st.conn.bytes_in_flight() == 0;
         let nodelay = self.modes().nodelay;
-        let Some(cs) = st.conns.get_mut(&self.h) else {
-            return Ok(written);
-        };
+        let cs = &mut st.cs;
         if fin && cs.active == Some(id) {
             cs.active = None;
         }
@@ -322,7 +319,7 @@ impl QuicSocket {
             cs.unflushed = 0;
             self.flush(st);
         } else {
-            st.refresh_readiness(self.h);
+            st.refresh_readiness();
         }
         Ok(written)
     }
@@ -330,11 +327,11 @@ impl QuicSocket {
     /// The stream a send goes to; `None` when the peer's stream limit must rise first.
     fn pick_stream(
         &self,
-        st: &mut State,
+        st: &mut SlotState,
         stream_id: i64,
         flags: Flags,
     ) -> Result<Option<StreamId>> {
-        let active = st.conns.get(&self.h).and_then(|c| c.active);
+        let active = st.cs.active;
         let conn = self.live(st)?;
         let dir = if flags.contains(Flags::STREAM_UNI) {
             Dir::Uni
@@ -347,9 +344,7 @@ impl QuicSocket {
                 Some(id) => id,
                 None => match conn.open_stream(dir) {
                     Ok(id) => {
-                        if let Some(cs) = st.conns.get_mut(&self.h) {
-                            cs.active = Some(id);
-                        }
+                        st.cs.active = Some(id);
                         id
                     }
                     Err(StreamError::LimitReached) => return Ok(None),
@@ -361,11 +356,7 @@ impl QuicSocket {
                 .ok_or(Error::InvalidArgument("stream id out of range"))?;
             if flags.contains(Flags::STREAM_NEW) {
                 match conn.streams().open_id(id) {
-                    Ok(()) => {
-                        if let Some(cs) = st.conns.get_mut(&self.h) {
-                            cs.active = Some(id);
-                        }
-                    }
+                    Ok(()) => st.cs.active = Some(id),
                     Err(StreamError::LimitReached) => return Ok(None),
                     Err(_) => {
                         return Err(Error::InvalidArgument(
@@ -386,7 +377,7 @@ impl QuicSocket {
     }
 
     fn send_datagram(&self, data: &[u8]) -> Result<usize> {
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let conn = self.live(&mut st)?;
         match conn.send_datagram(data) {
             Ok(()) => {}
@@ -402,11 +393,9 @@ impl QuicSocket {
     }
 
     /// The connection, if it can still carry data.
-    fn live<'a>(&self, st: &'a mut State) -> Result<&'a mut quicsock_proto::conn::Connection> {
-        st.check()?;
-        let conn = st
-            .conn(self.h)
-            .ok_or(Error::Closed(ConnectionError::TimedOut))?;
+    fn live<'a>(&self, st: &'a mut SlotState) -> Result<&'a mut quicsock_proto::conn::Connection> {
+        self.check(st)?;
+        let conn = &mut *st.conn;
         if conn.is_closed() {
             return Err(Error::Closed(
                 conn.error().cloned().unwrap_or(ConnectionError::TimedOut),
@@ -421,23 +410,22 @@ impl QuicSocket {
     pub fn recv(&self, buf: &mut [u8], flags: Flags) -> Result<(usize, i64, Flags)> {
         let timeout = self.modes().read_timeout;
         let deadline = self.deadline(flags, timeout);
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         loop {
-            st.check()?;
+            self.check(&st)?;
             let now = clock::now();
             if let Some(got) = self.try_recv(&mut st, now, buf)? {
                 // Reading may have released flow-control credit worth announcing.
                 self.flush(st);
                 return Ok(got);
             }
-            let conn = st.conn(self.h);
-            if let Some(c) = conn.filter(|c| c.is_closed()) {
+            if st.conn.is_closed() {
                 return Err(Error::Closed(
-                    c.error().cloned().unwrap_or(ConnectionError::TimedOut),
+                    st.conn
+                        .error()
+                        .cloned()
+                        .unwrap_or(ConnectionError::TimedOut),
                 ));
-            }
-            if st.conn(self.h).is_none() {
-                return Err(Error::Closed(ConnectionError::TimedOut));
             }
             st = self.block(st, deadline, Waiting::Read)?;
         }
@@ -455,13 +443,11 @@ impl QuicSocket {
             stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
         let timeout = self.modes().read_timeout;
         let deadline = self.deadline(flags, timeout);
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         loop {
-            st.check()?;
+            self.check(&st)?;
             let now = clock::now();
-            let conn = st
-                .conn(self.h)
-                .ok_or(Error::Closed(ConnectionError::TimedOut))?;
+            let conn = &mut *st.conn;
             match conn.read(now, id, buf) {
                 Ok(r) if r.len > 0 || r.fin => {
                     self.flush(st);
@@ -502,7 +488,7 @@ impl QuicSocket {
         } else {
             self.deadline(flags, timeout)
         };
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let mut announced = false;
         loop {
             let conn = self.live(&mut st)?;
@@ -516,7 +502,7 @@ impl QuicSocket {
             if !announced {
                 announced = true;
                 self.flush(st);
-                st = self.engine.lock();
+                st = self.lock();
                 continue;
             }
             st = self.block(st, deadline, Waiting::Write)?;
@@ -535,15 +521,13 @@ impl QuicSocket {
 
     fn try_recv(
         &self,
-        st: &mut State,
+        st: &mut SlotState,
         now: Timestamp,
         buf: &mut [u8],
     ) -> Result<Option<(usize, i64, Flags)>> {
         // The rest of an event or datagram a short buffer cut, then events (reference
         // §1.5), then datagrams and stream data. A whole item read ends with EOR.
-        let Some(cs) = st.conns.get_mut(&self.h) else {
-            return Ok(None);
-        };
+        let cs = &mut st.cs;
         let item = match cs.partial.take() {
             Some(item) => Some(item),
             None => cs
@@ -553,29 +537,18 @@ impl QuicSocket {
         };
         let item = match item {
             Some(item) => Some(item),
-            None => st
-                .endpoint
-                .connection(self.h)
-                .and_then(|c| c.recv_datagram())
-                .map(|d| (d, Flags::DATAGRAM)),
+            None => st.conn.recv_datagram().map(|d| (d, Flags::DATAGRAM)),
         };
         if let Some((bytes, kind)) = item {
             let n = bytes.len().min(buf.len());
             buf[..n].copy_from_slice(&bytes[..n]);
             if n < bytes.len() {
-                if let Some(cs) = st.conns.get_mut(&self.h) {
-                    cs.partial = Some((bytes[n..].to_vec(), kind));
-                }
+                st.cs.partial = Some((bytes[n..].to_vec(), kind));
                 return Ok(Some((n, -1, kind)));
             }
             return Ok(Some((n, -1, kind | Flags::EOR)));
         }
-        let Some(conn) = st.endpoint.connection(self.h) else {
-            return Ok(None);
-        };
-        let Some(cs) = st.conns.get_mut(&self.h) else {
-            return Ok(None);
-        };
+        let (conn, cs) = (&mut *st.conn, &mut st.cs);
         while let Some(&id) = cs.readable.front() {
             match conn.read(now, id, buf) {
                 Ok(r) if r.len > 0 || r.fin => {
@@ -663,25 +636,21 @@ impl QuicSocket {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> Result<SocketAddr> {
-        let mut st = self.engine.lock();
-        let conn = st
-            .conn(self.h)
-            .ok_or(Error::Closed(ConnectionError::TimedOut))?;
-        Ok(conn.remote_address())
+        let st = self.lock();
+        Ok(st.conn.remote_address())
     }
 
     /// The negotiated application protocol.
     pub fn alpn(&self) -> Option<Vec<u8>> {
-        let mut st = self.engine.lock();
-        let conn = st.conn(self.h)?;
-        conn.driver()?.alpn().map(<[u8]>::to_vec)
+        let st = self.lock();
+        st.conn.driver()?.alpn().map(<[u8]>::to_vec)
     }
 
     /// The connection while its handshake runs (Linux QUIC's ESTABLISHING state), for the
     /// handshake calls.
     fn establishing<'a>(
         &self,
-        st: &'a mut State,
+        st: &'a mut SlotState,
     ) -> Result<&'a mut quicsock_proto::conn::Connection> {
         let conn = self.live(st)?;
         if conn.is_handshake_complete() {
@@ -695,7 +664,7 @@ impl QuicSocket {
     pub fn recv_handshake(&self) -> Result<(quicsock_proto::conn::Level, Vec<u8>)> {
         let timeout = self.modes().read_timeout;
         let deadline = self.deadline(Flags::NONE, timeout);
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         loop {
             let conn = self.live(&mut st)?;
             if let Some(got) = conn.read_handshake() {
@@ -707,8 +676,8 @@ impl QuicSocket {
 
     /// Handshake bytes received, if any, without waiting.
     pub(crate) fn try_recv_handshake(&self) -> Option<(quicsock_proto::conn::Level, Vec<u8>)> {
-        let mut st = self.engine.lock();
-        st.conn(self.h)?.read_handshake()
+        let mut st = self.lock();
+        st.conn.read_handshake()
     }
 
     /// Sends handshake message bytes at `level` in CRYPTO frames.
@@ -718,7 +687,7 @@ impl QuicSocket {
                 "no handshake messages at the 0-RTT level",
             ));
         }
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         self.live(&mut st)?.write_handshake(level, data);
         self.flush(st);
         Ok(())
@@ -733,7 +702,7 @@ impl QuicSocket {
         suite: quicsock_proto::crypto::CipherSuite,
         secret: &[u8],
     ) -> Result<()> {
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let conn = self.establishing(&mut st)?;
         conn.install_secret(level, dir, suite, secret)
             .map_err(|_| Error::InvalidArgument("a secret of the wrong length for the suite"))?;
@@ -746,7 +715,7 @@ impl QuicSocket {
     /// Our quic_transport_parameters extension body, for the TLS library to send (Linux
     /// QUIC's TRANSPORT_PARAM_EXT option, get).
     pub fn transport_param_ext(&self) -> Result<Vec<u8>> {
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         Ok(self.establishing(&mut st)?.local_transport_params())
     }
 
@@ -754,7 +723,7 @@ impl QuicSocket {
     /// (TRANSPORT_PARAM_EXT, set): decoded and checked against the connection IDs. A bad
     /// one closes the connection with TRANSPORT_PARAMETER_ERROR.
     pub fn set_transport_param_ext(&self, body: &[u8]) -> Result<()> {
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let conn = self.establishing(&mut st)?;
         if let Err(e) = conn.set_peer_transport_params(body) {
             conn.close_transport(clock::now(), e);
@@ -769,7 +738,7 @@ impl QuicSocket {
     /// parameters and the 1-RTT secrets. A server then confirms it and sends
     /// HANDSHAKE_DONE.
     pub fn complete_handshake(&self) -> Result<()> {
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let conn = self.establishing(&mut st)?;
         if let Err(e) = conn.handshake_complete() {
             conn.close_transport(clock::now(), e);
@@ -784,52 +753,45 @@ impl QuicSocket {
     /// Closes the connection with a transport error, such as the CRYPTO_ERROR of a TLS
     /// alert.
     pub(crate) fn close_transport(&self, e: quicsock_proto::TransportError) {
-        let mut st = self.engine.lock();
-        if let Some(c) = st.conn(self.h) {
-            c.close_transport(clock::now(), e);
-        }
+        let mut st = self.lock();
+        st.conn.close_transport(clock::now(), e);
         self.flush(st);
     }
 
     /// Whether the handshake completed.
     pub fn is_established(&self) -> bool {
-        let mut st = self.engine.lock();
-        st.conn(self.h).is_some_and(|c| c.is_handshake_complete())
+        let st = self.lock();
+        st.conn.is_handshake_complete()
     }
 
     /// The QUIC version of the connection.
     pub fn version(&self) -> quicsock_proto::packet::Version {
-        let mut st = self.engine.lock();
-        st.conn(self.h)
-            .map_or(quicsock_proto::packet::Version::V1, |c| c.version())
+        let st = self.lock();
+        st.conn.version()
     }
 
     /// Enables or disables one type of in-band event (Linux QUIC's EVENT option); all are
     /// off at first. Enabled events come out of `recv` before any data.
     pub fn set_event(&self, ty: EventType, on: bool) {
-        let mut st = self.engine.lock();
-        if let Some(cs) = st.conns.get_mut(&self.h) {
-            if on {
-                cs.event_mask |= ty.bit();
-            } else {
-                cs.event_mask &= !ty.bit();
-            }
+        let mut st = self.lock();
+        if on {
+            st.cs.event_mask |= ty.bit();
+        } else {
+            st.cs.event_mask &= !ty.bit();
         }
     }
 
     /// Whether events of `ty` are enabled.
     pub fn event_enabled(&self, ty: EventType) -> bool {
-        let st = self.engine.lock();
-        st.conns
-            .get(&self.h)
-            .is_some_and(|cs| cs.event_mask & ty.bit() != 0)
+        let st = self.lock();
+        st.cs.event_mask & ty.bit() != 0
     }
 
     /// The connection once the handshake is done, for the options that need it
     /// (Linux QUIC's ESTABLISHED state).
     fn established<'a>(
         &self,
-        st: &'a mut State,
+        st: &'a mut SlotState,
     ) -> Result<&'a mut quicsock_proto::conn::Connection> {
         let conn = self.live(st)?;
         if !conn.is_handshake_complete() {
@@ -869,7 +831,7 @@ impl QuicSocket {
             stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
         let code =
             VarInt::from_u64(code).map_err(|_| Error::InvalidArgument("error code above 2^62"))?;
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let conn = self.established(&mut st)?;
         signal(conn.streams(), id, code).map_err(|e| stream_error(e, id))?;
         self.flush(st);
@@ -879,7 +841,7 @@ impl QuicSocket {
     /// Starts a 1-RTT key update (Linux QUIC's KEY_UPDATE option). Refused before the
     /// handshake is confirmed and while the previous update is not yet complete.
     pub fn update_key(&self) -> Result<()> {
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let conn = self.established(&mut st)?;
         conn.initiate_key_update(clock::now())
             .map_err(|e| match e {
@@ -898,8 +860,8 @@ impl QuicSocket {
         &self,
         remote: bool,
     ) -> Option<quicsock_proto::transport_params::TransportParameters> {
-        let mut st = self.engine.lock();
-        let conn = st.conn(self.h)?;
+        let st = self.lock();
+        let conn = &st.conn;
         if remote {
             conn.peer_params().cloned()
         } else {
@@ -910,34 +872,31 @@ impl QuicSocket {
     /// The last address-validation token the server sent in NEW_TOKEN (clients; Linux
     /// QUIC's TOKEN option).
     pub fn token(&self) -> Option<Vec<u8>> {
-        self.engine.lock().conns.get(&self.h)?.token.clone()
+        self.lock().cs.token.clone()
     }
 
     /// The last NewSessionTicket message the server sent, raw (clients; Linux QUIC's
     /// SESSION_TICKET option, get). rustls also keeps it in the client configuration's
     /// session store, from which a later `connect` with the same configuration resumes.
     pub fn session_ticket(&self) -> Option<Vec<u8>> {
-        let mut st = self.engine.lock();
-        st.conn(self.h)?
-            .driver()?
-            .session_ticket()
-            .map(<[u8]>::to_vec)
+        let st = self.lock();
+        st.conn.driver()?.session_ticket().map(<[u8]>::to_vec)
     }
 
     /// Whether the handshake resumed an earlier session.
     pub fn is_resumed(&self) -> Option<bool> {
-        let mut st = self.engine.lock();
-        st.conn(self.h)?.driver()?.is_resumed()
+        let st = self.lock();
+        st.conn.driver()?.is_resumed()
     }
 
     /// Sends the client a fresh address-validation token in NEW_TOKEN (servers; Linux
     /// QUIC's TOKEN option, server set). [`Error::WouldBlock`] while the previous one is
     /// not acknowledged.
     pub fn send_token(&self) -> Result<()> {
-        let mut st = self.engine.lock();
-        self.established(&mut st)?;
-        let h = self.h;
-        match st.endpoint.send_new_token(h, clock::now()) {
+        let mut st = self.lock();
+        let ip = self.established(&mut st)?.remote_address().ip();
+        let token = self.engine.shared().endpoint.mint_token(ip, clock::now());
+        match st.conn.send_new_token(token) {
             Ok(()) => {}
             Err(quicsock_proto::conn::NewTokenError::InFlight) => return Err(Error::WouldBlock),
             Err(_) => {
@@ -962,17 +921,15 @@ impl QuicSocket {
     /// Only poll it: reading or writing it breaks the signal. Made on the first call.
     pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
         crate::readiness::lazily(&self.poll_fd, || {
-            let mut st = self.engine.lock();
+            let mut st = self.lock();
             // Another thread may have made it meanwhile: share that one.
-            if let Some(r) = st.conns.get(&self.h).and_then(|cs| cs.readiness.as_ref()) {
+            if let Some(r) = st.cs.readiness.as_ref() {
                 return r.dup();
             }
             let r = crate::readiness::Readiness::new()?;
             let dup = r.dup()?;
-            if let Some(cs) = st.conns.get_mut(&self.h) {
-                cs.readiness = Some(r);
-            }
-            st.refresh_readiness(self.h);
+            st.cs.readiness = Some(r);
+            st.refresh_readiness();
             Ok(dup)
         })
     }
@@ -985,27 +942,25 @@ impl QuicSocket {
 
     /// The cipher suite protecting the connection's 1-RTT packets.
     pub fn cipher_suite(&self) -> Option<quicsock_proto::crypto::CipherSuite> {
-        let mut st = self.engine.lock();
-        st.conn(self.h)?.one_rtt_suite()
+        let st = self.lock();
+        st.conn.one_rtt_suite()
     }
 
     /// Why the connection closed, once it did.
     pub fn close_reason(&self) -> Option<ConnectionError> {
-        let mut st = self.engine.lock();
-        st.conn(self.h).and_then(|c| c.error().cloned())
+        let st = self.lock();
+        st.conn.error().cloned()
     }
 
     /// Closes the connection at once with `code` and `reason`, dropping what was not
     /// delivered yet (RFC 9000 §10.2).
     pub fn abort(&self, code: u64, reason: &[u8]) {
-        let mut st = self.engine.lock();
-        if let Some(c) = st.conn(self.h) {
-            c.close(
-                clock::now(),
-                VarInt::from_u64(code).unwrap_or(VarInt::ZERO),
-                reason,
-            );
-        }
+        let mut st = self.lock();
+        st.conn.close(
+            clock::now(),
+            VarInt::from_u64(code).unwrap_or(VarInt::ZERO),
+            reason,
+        );
         self.flush(st);
     }
 
@@ -1016,11 +971,9 @@ impl QuicSocket {
     pub fn close(self) -> Result<()> {
         let linger = self.start_close();
         let deadline = clock::now() + linger + Duration::from_secs(1);
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         loop {
-            let Some(conn) = st.conn(self.h) else {
-                return Ok(());
-            };
+            let conn = &mut *st.conn;
             if conn.is_closed() {
                 let acked = conn.streams().all_acked();
                 return match conn.error() {
@@ -1048,17 +1001,15 @@ impl QuicSocket {
         if self.closed.swap(true, Ordering::Relaxed) {
             return linger;
         }
-        let mut st = self.engine.lock();
+        let mut st = self.lock();
         let deadline = clock::now() + linger;
-        if let Some(cs) = st.conns.get_mut(&self.h) {
-            cs.linger = Some(crate::engine::Linger {
-                deadline,
-                code,
-                phrase,
-            });
-        }
-        drop(st);
-        self.engine.wake();
+        st.cs.linger = Some(crate::slot::Linger {
+            deadline,
+            code,
+            phrase,
+        });
+        // Closes at once if everything is acknowledged already, else arms the deadline.
+        self.flush(st);
         linger
     }
 }
@@ -1130,14 +1081,12 @@ impl std::io::Write for StreamHandle<'_> {
 impl Drop for QuicSocket {
     fn drop(&mut self) {
         self.start_close();
-        let mut st = self.engine.lock();
-        if let Some(cs) = st.conns.get_mut(&self.h) {
-            cs.attached = false;
-        }
+        let mut st = self.lock();
+        st.cs.attached = false;
         // Looked at again with nobody holding it: a connection that drained already (or
-        // while the close lingered) is forgotten then, and an engine left with nothing
+        // while the close lingered) is forgotten now, and an engine left with nothing
         // exits, closing its UDP socket.
-        st.dirty_push(self.h);
+        self.engine.detach(&self.slot, &mut st);
         drop(st);
         self.engine.release();
     }

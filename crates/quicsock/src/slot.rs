@@ -1,0 +1,333 @@
+//! One connection's home in the engine: the protocol state ([`Connection`]) and what this
+//! crate keeps beside it ([`ConnState`]), behind the connection's own lock.
+//!
+//! Everything done to a connection — reading its datagrams, TLS, building and sealing its
+//! packets, its timers, the application's calls — happens under its [`Slot`]'s lock and
+//! no other connection's. The lock order is a slot's lock, then the engine's shared lock
+//! (routing and listeners), then the timer and wake-up queues; nothing takes a slot's
+//! lock while holding a lock after it in that order, and no thread holds two slots' locks.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use quicsock_proto::conn::{Connection, Event};
+use quicsock_proto::endpoint::ConnectionHandle;
+use quicsock_proto::stream::StreamEvent;
+use quicsock_proto::{StreamId, Timestamp, VarInt};
+
+use crate::clock;
+use crate::events::QuicEvent;
+use crate::readiness::Readiness;
+
+/// Notifications kept per connection for the application, at most (older ones give way).
+pub(crate) const MAX_PENDING_EVENTS: usize = 1024;
+
+/// What this crate keeps per connection, beside the protocol state.
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    /// Streams with something to read, in the order they became readable.
+    pub(crate) readable: VecDeque<StreamId>,
+    /// The stream `send` with stream id -1 uses (reference §1.3).
+    pub(crate) active: Option<StreamId>,
+    /// Events for the application (notifications of the enabled types), oldest first.
+    pub(crate) events: VecDeque<QuicEvent>,
+    /// The enabled event types, one bit per [`EventType`](crate::EventType).
+    pub(crate) event_mask: u16,
+    /// The last NEW_TOKEN the server sent (clients).
+    pub(crate) token: Option<Vec<u8>>,
+    /// The unread rest of an event or datagram a short `recv` buffer cut, and its kind.
+    pub(crate) partial: Option<(Vec<u8>, crate::Flags)>,
+    /// The listener a server connection belongs to, once known.
+    pub(crate) listener: Option<u64>,
+    /// The last session ticket reported as an event.
+    pub(crate) last_ticket: Option<Vec<u8>>,
+    /// A `QuicSocket` owns this connection.
+    pub(crate) attached: bool,
+    /// The handshake completed.
+    pub(crate) established: bool,
+    /// Close once everything sent is acknowledged, or at this deadline.
+    pub(crate) linger: Option<Linger>,
+    /// Bytes written since the application's thread last transmitted.
+    pub(crate) unflushed: usize,
+    /// The pollable descriptor, once someone asked for it.
+    pub(crate) readiness: Option<Readiness>,
+}
+
+/// A close waiting for the connection's data to be acknowledged.
+#[derive(Debug)]
+pub(crate) struct Linger {
+    /// Close anyway at this time.
+    pub(crate) deadline: Timestamp,
+    /// The application error code.
+    pub(crate) code: u64,
+    /// The reason phrase.
+    pub(crate) phrase: Vec<u8>,
+}
+
+/// The state behind a slot's lock.
+pub(crate) struct SlotState {
+    /// The protocol state.
+    pub(crate) conn: Box<Connection>,
+    /// This crate's state.
+    pub(crate) cs: ConnState,
+    /// The deadline this connection has in the engine's timer queue.
+    pub(crate) armed: Option<Timestamp>,
+    /// The engine forgot this connection (drained and not attached, or refused).
+    pub(crate) removed: bool,
+    /// Why the connection (or its whole engine) failed: every call returns
+    /// [`Error::EngineFailed`](crate::Error::EngineFailed) with this.
+    pub(crate) failed: Option<String>,
+}
+
+impl std::fmt::Debug for SlotState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotState")
+            .field("cs", &self.cs)
+            .field("armed", &self.armed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One connection and its lock.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// Its handle in the engine's endpoint.
+    pub(crate) h: ConnectionHandle,
+    state: Mutex<SlotState>,
+    /// Its blocked readers and writers wait here.
+    pub(crate) cond: Condvar,
+    /// Orders this connection's datagrams: a thread takes it before it releases `state`
+    /// and makes its `sendmsg` calls holding only it, so datagrams leave in the order they
+    /// were numbered while the connection is free for the next caller.
+    pub(crate) send_lock: Mutex<()>,
+    /// In the engine's wake-up queue.
+    pub(crate) queued: AtomicBool,
+}
+
+impl Slot {
+    pub(crate) fn new(h: ConnectionHandle, conn: Box<Connection>, cs: ConnState) -> Self {
+        Self {
+            h,
+            state: Mutex::new(SlotState {
+                conn,
+                cs,
+                armed: None,
+                removed: false,
+                failed: None,
+            }),
+            cond: Condvar::new(),
+            send_lock: Mutex::new(()),
+            queued: AtomicBool::new(false),
+        }
+    }
+
+    /// The connection. If a thread panicked while holding it, nothing about it can be
+    /// trusted: it fails (closed with INTERNAL_ERROR, every call told why), alone.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SlotState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                if g.failed.is_none() {
+                    g.fail("a thread panicked while it held this connection".into());
+                }
+                self.cond.notify_all();
+                g
+            }
+        }
+    }
+
+    /// Waits on the connection's condition variable for at most `timeout`.
+    pub(crate) fn wait<'a>(
+        &self,
+        g: MutexGuard<'a, SlotState>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, SlotState> {
+        self.cond
+            .wait_timeout(g, timeout)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0)
+    }
+
+    /// Marks it for the engine's wake-up queue; true if it was not queued yet.
+    pub(crate) fn enqueue(&self) -> bool {
+        !self.queued.swap(true, Ordering::AcqRel)
+    }
+}
+
+/// What [`SlotState::process`] found that the engine must act on.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// A server connection completed its handshake and belongs to a listener now.
+    pub(crate) established: bool,
+    /// The connection drained and nobody holds it: the engine forgets it.
+    pub(crate) forget: bool,
+}
+
+impl SlotState {
+    /// The connection failed: closed with INTERNAL_ERROR (its CONNECTION_CLOSE goes out at
+    /// the next transmission), every blocked and later call told why.
+    pub(crate) fn fail(&mut self, why: String) {
+        self.failed = Some(why);
+        let conn = &mut self.conn;
+        // The protocol state may be what broke: closing must not take the caller down too.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.close_transport(
+                clock::now(),
+                quicsock_proto::TransportError::new(
+                    quicsock_proto::TransportErrorCode::INTERNAL_ERROR,
+                    "the socket's engine failed",
+                ),
+            );
+        }));
+        if let Some(r) = self.cs.readiness.as_mut() {
+            r.set(true, true);
+        }
+    }
+
+    /// [`Error::EngineFailed`](crate::Error::EngineFailed) once the connection failed.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        match &self.failed {
+            Some(why) => Err(crate::Error::EngineFailed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The next time the engine must act on this connection: its protocol deadline or
+    /// the end of its linger time.
+    pub(crate) fn deadline(&self) -> Option<Timestamp> {
+        let linger = self.cs.linger.as_ref().map(|l| l.deadline);
+        [self.conn.poll_timeout(), linger]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Closes a connection whose owner closed it once its data is acknowledged or its
+    /// linger time ran out.
+    pub(crate) fn linger(&mut self, now: Timestamp) {
+        let Some(deadline) = self.cs.linger.as_ref().map(|l| l.deadline) else {
+            return;
+        };
+        if self.conn.is_closed() || self.conn.streams().all_acked() || now >= deadline {
+            if let Some(l) = self.cs.linger.take() {
+                let code = VarInt::from_u64(l.code).unwrap_or(VarInt::ZERO);
+                self.conn.close(now, code, &l.phrase);
+            }
+        }
+    }
+
+    /// Moves what the connection reported to where the application finds it. Server
+    /// connections completing their handshake are offered to a listener by the caller
+    /// (`Outcome::established`).
+    pub(crate) fn process(&mut self, cond: &Condvar) -> Outcome {
+        let mut out = Outcome::default();
+        let conn = &mut *self.conn;
+        let cs = &mut self.cs;
+        let mut notify = false;
+        while let Some(e) = conn.poll_event() {
+            notify = true;
+            match &e {
+                Event::HandshakeComplete => {
+                    cs.established = true;
+                    out.established = !cs.attached
+                        && cs.listener.is_none()
+                        && conn.side() == quicsock_proto::Side::Server;
+                }
+                // A reset is read too: `recv` reports it as the stream's end.
+                Event::Stream(StreamEvent::Readable(id) | StreamEvent::Reset(id, _))
+                    if !cs.readable.contains(id) =>
+                {
+                    cs.readable.push_back(*id);
+                }
+                // A peer-initiated bidirectional stream becomes the active one, so a server
+                // can answer with a plain send (reference §1.3).
+                Event::Stream(StreamEvent::Opened(id)) if id.dir() == quicsock_proto::Dir::Bi => {
+                    cs.active = Some(*id);
+                }
+                _ => {}
+            }
+            if let Event::NewToken(t) = &e {
+                cs.token = Some(t.clone());
+            }
+            if cs.event_mask != 0 {
+                let side = conn.side();
+                let key_phase = conn.key_phase();
+                let streams = conn.streams();
+                let max_stream = |dir| {
+                    let (_, max) = streams.local_counts(dir);
+                    quicsock_proto::StreamId::new(side, dir, max.saturating_sub(1))
+                        .map_or(0, |id| id.into_inner())
+                };
+                let ev = QuicEvent::from_core(&e, key_phase, max_stream);
+                if let Some(ev) = ev.filter(|ev| cs.event_mask & ev.event_type().bit() != 0) {
+                    // Like a full receive buffer in Linux QUIC, a full queue drops the new one.
+                    if cs.events.len() < MAX_PENDING_EVENTS {
+                        cs.events.push_back(ev);
+                    }
+                }
+            }
+        }
+        // A new session ticket (clients), when asked for.
+        let ticket_bit = crate::events::EventType::NewSessionTicket.bit();
+        if cs.event_mask & ticket_bit != 0 && cs.events.len() < MAX_PENDING_EVENTS {
+            if let Some(t) = conn.driver().and_then(|d| d.session_ticket()) {
+                if cs.last_ticket.as_deref() != Some(t) {
+                    cs.last_ticket = Some(t.to_vec());
+                    cs.events.push_back(QuicEvent::NewSessionTicket(t.to_vec()));
+                    notify = true;
+                }
+            }
+        }
+        let drained = conn.is_drained();
+        // A handshake driven through socket calls waits for the peer's flights.
+        if drained || conn.is_closed() || conn.has_handshake_data() {
+            notify = true;
+        }
+        if notify {
+            cond.notify_all();
+        }
+        out.forget = drained && !cs.attached;
+        self.refresh_readiness();
+        out
+    }
+
+    /// Makes the connection's pollable descriptor, if it has one, show whether `recv` and
+    /// `send` would block now.
+    pub(crate) fn refresh_readiness(&mut self) {
+        if self.cs.readiness.is_none() {
+            return;
+        }
+        let c = &mut *self.conn;
+        let cs = &self.cs;
+        // A closed connection answers at once, with its error.
+        let (readable, writable) = if c.is_closed() || self.removed {
+            (true, true)
+        } else {
+            let readable = cs.partial.is_some()
+                || !cs.events.is_empty()
+                || c.has_datagram()
+                || cs.readable.iter().any(|id| c.streams().has_readable(*id));
+            let credit = c.streams().connection_send_credit() > 0;
+            let writable = credit && cs.active.is_none_or(|id| c.streams().can_write(id));
+            (readable, writable)
+        };
+        if let Some(r) = self.cs.readiness.as_mut() {
+            r.set(readable, writable);
+        }
+    }
+
+    /// A call found nothing to read (`read`) or no room to write: the descriptor shows
+    /// that until the next refresh, which then makes the change back an edge.
+    pub(crate) fn would_block(&mut self, read: bool) {
+        if let Some(r) = self.cs.readiness.as_mut() {
+            let (readable, writable) = r.state();
+            if read {
+                r.set(false, writable);
+            } else {
+                r.set(readable, false);
+            }
+        }
+    }
+}
