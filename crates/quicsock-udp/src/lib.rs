@@ -132,7 +132,7 @@ impl Default for RecvMeta {
 }
 
 /// How to set up a socket.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketConfig {
     /// The receive buffer to ask for, in bytes. Root may exceed `net.core.rmem_max`.
     pub recv_buffer: usize,

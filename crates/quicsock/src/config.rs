@@ -16,8 +16,12 @@ pub struct ClientConfig {
     pub server_name: String,
     /// Transport parameters, windows, congestion control.
     pub transport: TransportConfig,
-    /// The UDP socket.
+    /// The UDP socket, when the connection has one of its own (socket options other than
+    /// the defaults, or `local_addr`, give it one; else it shares the default endpoint).
     pub socket: SocketConfig,
+    /// Bind a socket of the connection's own at this address (port 0: ephemeral) instead
+    /// of sharing the process's default endpoint.
+    pub local_addr: Option<std::net::SocketAddr>,
     /// How long `connect` waits for the handshake.
     pub handshake_timeout: Duration,
     /// An address-validation token from an earlier connection to the same server
@@ -34,6 +38,7 @@ impl ClientConfig {
             server_name: server_name.into(),
             transport: TransportConfig::default(),
             socket: SocketConfig::default(),
+            local_addr: None,
             handshake_timeout: Duration::from_secs(10),
             token: None,
         }

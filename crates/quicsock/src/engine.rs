@@ -69,9 +69,16 @@ pub(crate) struct Shared {
     pub(crate) handles: usize,
     /// Connections a socket holds.
     pub(crate) attached: usize,
+    /// The engine thread exited (or is exiting): nothing new may use this engine.
+    closed: bool,
 }
 
 impl Shared {
+    /// The engine thread exited or is exiting.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// The slot of connection `h`.
     pub(crate) fn slot(&self, h: ConnectionHandle) -> Option<Arc<Slot>> {
         self.slots.get(h.0)?.clone()
@@ -234,6 +241,7 @@ impl Engine {
                 table,
                 handles: 1,
                 attached: 0,
+                closed: false,
             }),
             timers: Mutex::new(Timers {
                 queue: TimerQueue::new(),
@@ -295,6 +303,17 @@ impl Engine {
                 .push(slot.clone());
             self.wake();
         }
+    }
+
+    /// A new listener, socket or endpoint refers to the engine; false if its thread
+    /// exited already (the caller makes another engine).
+    pub(crate) fn acquire(&self) -> bool {
+        let mut sh = self.shared();
+        if sh.closed || self.failed.get().is_some() {
+            return false;
+        }
+        sh.handles += 1;
+        true
     }
 
     /// A listener or socket stopped referring to the engine.
@@ -449,10 +468,11 @@ impl Engine {
                 panic!("fault injected by a test");
             }
             {
-                let sh = self.shared();
+                let mut sh = self.shared();
                 if self.failed.get().is_some()
                     || sh.handles == 0 && sh.endpoint.connection_count() == 0
                 {
+                    sh.closed = true;
                     return;
                 }
             }

@@ -40,19 +40,22 @@
 //! # Layout
 //!
 //! * [`QuicListener`] and [`QuicSocket`]: the verbs (`listener`, `socket`).
+//! * [`QuicEndpoint`]: one UDP socket shared by many client connections (`endpoint`);
+//!   `QuicSocket::connect` uses a process-wide default one.
 //! * [`Flags`]: the message flags, with Linux QUIC's values.
 //! * [`events`]: the in-band events `recv` returns when enabled, in Linux QUIC's layout.
 //! * [`Error`]: one error type with the errno of each case.
 //! * [`handshake`]: the rustls driver over the protocol core's handshake boundary.
 //! * [`tls`]: rustls configurations for QUIC.
 //! * [`tokio_io`] (feature `tokio`): async connect, accept and streams for tokio.
-//! * `engine`: the thread per UDP socket and the locking (its module docs say who runs
-//!   receive, timers and transmit).
+//! * `engine` and `slot`: the thread per UDP socket, the lock per connection (their
+//!   module docs say who owns what and which thread does what).
 #![forbid(unsafe_code)]
 
 mod accept_queue;
 mod clock;
 mod config;
+mod endpoint;
 mod engine;
 mod error;
 pub mod events;
@@ -72,6 +75,7 @@ pub mod tls;
 pub mod tokio_io;
 
 pub use config::{ClientConfig, ServerConfig, SocketConfig, TransportConfig};
+pub use endpoint::QuicEndpoint;
 pub use error::{Error, Result};
 pub use events::{EventType, QuicEvent};
 pub use flags::Flags;

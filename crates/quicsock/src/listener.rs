@@ -60,6 +60,11 @@ impl QuicListener {
         if addr.port() != 0 && !own_driver {
             if let Some(engine) = map.get(&addr).and_then(Weak::upgrade) {
                 let mut st = engine.shared();
+                if st.is_closed() {
+                    return Err(Error::InvalidArgument(
+                        "the listener on this address is closing; bind again",
+                    ));
+                }
                 let mut table = st.table.write().unwrap_or_else(|e| e.into_inner());
                 let clash = table.iter().any(|l| {
                     l.alpns.is_empty() && config.tls.alpn_protocols.is_empty()

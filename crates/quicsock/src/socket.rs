@@ -8,10 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use quicsock_proto::conn::{ConnectionError, DatagramError};
-use quicsock_proto::endpoint::EndpointConfig;
 use quicsock_proto::stream::StreamError;
 use quicsock_proto::{Dir, StreamId, Timestamp, VarInt};
-use quicsock_udp::UdpSocket;
 
 use crate::clock;
 use crate::config::ClientConfig;
@@ -69,8 +67,11 @@ pub struct QuicSocket {
 }
 
 impl QuicSocket {
-    /// Connects to `remote` and completes the TLS handshake. The socket is bound to an
-    /// ephemeral port on the wildcard address of `remote`'s family.
+    /// Connects to `remote` and completes the TLS handshake. The connection shares the
+    /// process's default client endpoint of `remote`'s family (one UDP socket and engine
+    /// thread for every connection, see [`QuicEndpoint`](crate::QuicEndpoint)) unless
+    /// `config` asks for a socket of its own ([`ClientConfig::local_addr`] or socket
+    /// options other than the defaults).
     pub fn connect(remote: SocketAddr, config: &ClientConfig) -> Result<Self> {
         let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
         Self::connect_with_driver(remote, config, Box::new(driver))
@@ -108,13 +109,17 @@ impl QuicSocket {
         config: &ClientConfig,
         driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
     ) -> Result<Self> {
-        let local: SocketAddr = if remote.is_ipv6() {
-            "[::]:0".parse().expect("literal")
-        } else {
-            "0.0.0.0:0".parse().expect("literal")
-        };
-        let udp = UdpSocket::bind_with(local, &config.socket)?;
-        let engine = Engine::start(udp, EndpointConfig::default(), Default::default())?;
+        let engine = crate::endpoint::engine_for(remote, config)?;
+        Self::open_on(engine, remote, config, driver)
+    }
+
+    /// Opens a connection on `engine`, which the caller acquired for it.
+    pub(crate) fn open_on(
+        engine: Arc<Engine>,
+        remote: SocketAddr,
+        config: &ClientConfig,
+        driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
+    ) -> Result<Self> {
         let slot = match engine.connect(remote, config.transport.clone(), driver) {
             Ok(slot) => slot,
             Err(e) => {
@@ -165,7 +170,7 @@ impl QuicSocket {
         g.check()
     }
 
-    fn wait_established(&self, timeout: Duration) -> Result<()> {
+    pub(crate) fn wait_established(&self, timeout: Duration) -> Result<()> {
         let deadline = clock::now() + timeout;
         let mut st = self.lock();
         loop {
