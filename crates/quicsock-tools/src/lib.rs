@@ -5,6 +5,8 @@
 //!   self-test.
 //! * `quic-server` and `quic-client` ([`hq`]) — HTTP/0.9 over QUIC (ALPN `hq-interop`),
 //!   the protocol of the QUIC Interop Runner: serve a directory, download URLs.
+//! * `quicperf load` ([`load`]) — many idle connections from one client endpoint: handshakes
+//!   per second, the server's memory and CPU per connection, latency with them open.
 //! * `quic-inspect` ([`inspect`]) — decodes a datagram: splits its coalesced packets,
 //!   removes Initial protection with keys derived from the connection IDs, and prints the
 //!   headers and frames.
@@ -13,4 +15,5 @@
 pub mod certs;
 pub mod hq;
 pub mod inspect;
+pub mod load;
 pub mod perf;

@@ -32,6 +32,8 @@ pub(crate) struct ListenerState {
     /// `accept` hands out connections before their handshake, which the application
     /// drives (`server_handshake`).
     pub(crate) early: bool,
+    /// Its place in a [`QuicPoll`](crate::QuicPoll), if registered.
+    pub(crate) poll: Option<crate::poll::Registration>,
 }
 
 impl ListenerState {
@@ -41,6 +43,9 @@ impl ListenerState {
         if self.accept_queue.len() < self.backlog {
             self.accept_queue.push_back(h);
             self.accept_cond.notify_all();
+            if let Some(r) = &self.poll {
+                r.signal();
+            }
         } else if self.waiting.len() < self.max_waiting {
             self.waiting.push_back(h);
         } else {
@@ -70,6 +75,9 @@ impl ListenerState {
                 break;
             };
             self.accept_queue.push_back(w);
+            if let Some(r) = &self.poll {
+                r.signal();
+            }
         }
     }
 
@@ -84,6 +92,7 @@ impl ListenerState {
             backlog,
             readiness: None,
             early: false,
+            poll: None,
         }
     }
 }

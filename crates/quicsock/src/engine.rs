@@ -446,6 +446,9 @@ impl Engine {
                 if let Some(r) = l.readiness.as_mut() {
                     r.set(true, false);
                 }
+                if let Some(r) = &l.poll {
+                    r.signal();
+                }
             }
             sh.all_slots()
         };

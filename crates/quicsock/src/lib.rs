@@ -34,7 +34,7 @@
 //! | handshake messages with `QUIC_HANDSHAKE_INFO` | [`QuicSocket::recv_handshake`] / [`QuicSocket::send_handshake`] |
 //! | `SO_RCVTIMEO` / `SO_SNDTIMEO` / `O_NONBLOCK` / `SO_LINGER` | `set_read_timeout` / `set_write_timeout` / `set_nonblocking` / `set_linger` |
 //! | `shutdown` / `close` | [`QuicSocket::shutdown`] / [`QuicSocket::close`] (or drop, in the background) |
-//! | `poll` / epoll | [`QuicSocket::pollable`], [`QuicListener::pollable`] (`AsFd`) |
+//! | `poll` / epoll | [`QuicSocket::pollable`], [`QuicListener::pollable`] (`AsFd`); [`QuicPoll`] for thousands of sockets without a descriptor each |
 //! | errno | [`Error::errno`] |
 //!
 //! # Layout
@@ -64,6 +64,7 @@ mod flags;
 pub mod fuzzing;
 pub mod handshake;
 mod listener;
+mod poll;
 mod readiness;
 mod slot;
 mod socket;
@@ -80,6 +81,7 @@ pub use error::{Error, Result};
 pub use events::{EventType, QuicEvent};
 pub use flags::Flags;
 pub use listener::QuicListener;
+pub use poll::QuicPoll;
 pub use socket::{QuicSocket, StreamHandle, DEFAULT_LINGER};
 pub use socket_handshake::{client_handshake, server_handshake};
 

@@ -160,6 +160,12 @@ impl QuicListener {
         })
     }
 
+    /// Sets or clears the listener's [`QuicPoll`](crate::QuicPoll) registration.
+    pub(crate) fn set_registration(&self, r: Option<crate::poll::Registration>) {
+        let mut st = self.engine.shared();
+        self.mine(&mut st).poll = r;
+    }
+
     /// Enables or disables one type of in-band event for the connections this listener
     /// accepts from now on (they inherit the listener's choice, as in Linux QUIC).
     pub fn set_event(&self, ty: crate::EventType, on: bool) {

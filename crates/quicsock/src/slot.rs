@@ -52,6 +52,8 @@ pub(crate) struct ConnState {
     pub(crate) unflushed: usize,
     /// The pollable descriptor, once someone asked for it.
     pub(crate) readiness: Option<Readiness>,
+    /// Its place in a [`QuicPoll`](crate::QuicPoll), if registered.
+    pub(crate) poll: Option<crate::poll::Registration>,
 }
 
 /// A close waiting for the connection's data to be acknowledged.
@@ -184,6 +186,9 @@ impl SlotState {
         if let Some(r) = self.cs.readiness.as_mut() {
             r.set(true, true);
         }
+        if let Some(r) = &self.cs.poll {
+            r.signal();
+        }
     }
 
     /// [`Error::EngineFailed`](crate::Error::EngineFailed) once the connection failed.
@@ -287,6 +292,9 @@ impl SlotState {
         }
         if notify {
             cond.notify_all();
+            if let Some(r) = &cs.poll {
+                r.signal();
+            }
         }
         out.forget = drained && !cs.attached;
         self.refresh_readiness();

@@ -939,6 +939,11 @@ impl QuicSocket {
         })
     }
 
+    /// Sets or clears the socket's [`QuicPoll`](crate::QuicPoll) registration.
+    pub(crate) fn set_registration(&self, r: Option<crate::poll::Registration>) {
+        self.lock().cs.poll = r;
+    }
+
     /// The engine, for tests of its failure path.
     #[cfg(test)]
     pub(crate) fn engine(&self) -> &Arc<Engine> {

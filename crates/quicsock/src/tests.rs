@@ -954,3 +954,76 @@ fn hostile_engine_panic_fails_every_call() {
     }
     drop(s);
 }
+
+/// A `QuicPoll` reports the listener when connections wait for `accept` and each socket
+/// by its own token when data arrives for it, once however much arrived, and again for
+/// news after its token was taken.
+#[test]
+fn poll_reports_accept_and_data_by_token() {
+    let (l, addr) = listener();
+    l.set_nonblocking(true);
+    let poll = crate::QuicPoll::new();
+    poll.register_listener(&l, 0);
+    let mut events = Vec::new();
+    // The registration itself reports once.
+    assert_eq!(poll.wait(&mut events, 16, Some(Duration::from_secs(5))), 1);
+    assert!(matches!(l.accept(), Err(Error::WouldBlock)));
+    let c1 = QuicSocket::connect(addr, &client_config()).unwrap();
+    let c2 = QuicSocket::connect(addr, &client_config()).unwrap();
+    let mut accepted = Vec::new();
+    while accepted.len() < 2 {
+        events.clear();
+        poll.wait(&mut events, 16, Some(Duration::from_secs(5)));
+        assert_eq!(events, vec![0]);
+        while let Ok(s) = l.accept() {
+            accepted.push(s);
+        }
+    }
+    let (s1, s2) = (&accepted[0], &accepted[1]);
+    s1.set_nonblocking(true);
+    s2.set_nonblocking(true);
+    poll.register(s1, 1);
+    poll.register(s2, 2);
+    events.clear();
+    poll.wait(&mut events, 16, Some(Duration::from_secs(5)));
+    while events.len() < 2 {
+        poll.wait(&mut events, 16, Some(Duration::from_secs(5)));
+    }
+    events.sort_unstable();
+    assert_eq!(events, vec![1, 2]);
+    // Which server socket is whose: the first one to hear from c1 is its peer.
+    for (i, m) in [b"one", b"two", b"six"].iter().enumerate() {
+        c1.send(
+            &m[..],
+            -1,
+            if i == 2 {
+                Flags::STREAM_FIN
+            } else {
+                Flags::NONE
+            },
+        )
+        .unwrap();
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    let (mine, token) = loop {
+        events.clear();
+        poll.wait(&mut events, 16, Some(Duration::from_secs(5)));
+        let s = if events.contains(&1) { s1 } else { s2 };
+        let token = if events.contains(&1) { 1 } else { 2 };
+        let mut fin = false;
+        while let Ok((n, _, flags)) = s.recv(&mut buf, Flags::NONE) {
+            got.extend_from_slice(&buf[..n]);
+            fin |= flags.contains(Flags::STREAM_FIN);
+        }
+        if fin {
+            break (s, token);
+        }
+    };
+    assert_eq!(got, b"onetwosix");
+    // The other connection had no news: nothing is reported for it.
+    events.clear();
+    poll.wait(&mut events, 16, Some(Duration::from_millis(200)));
+    assert!(!events.contains(&(3 - token)), "{events:?}");
+    drop((mine, c2));
+}

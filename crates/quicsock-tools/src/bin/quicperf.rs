@@ -9,6 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use std::io;
+
+use quicsock_tools::load;
 use quicsock_tools::perf::{self, ClientRun, PerfError, Proto, Tls};
 
 #[derive(Parser)]
@@ -97,6 +100,53 @@ enum Cmd {
         #[arg(long, default_value_t = 10.0)]
         connect_timeout: f64,
     },
+    /// Many idle connections from one client endpoint: handshakes/s, server memory and
+    /// CPU per connection, request latency with them open.
+    Load {
+        /// A load server to measure (`quicperf load-server`); without it one is started.
+        #[arg(long, requires = "server_pid")]
+        connect: Option<SocketAddr>,
+        /// The process id of the server at --connect (for its memory and CPU).
+        #[arg(long, requires = "connect")]
+        server_pid: Option<u32>,
+        /// Connections to open.
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// Handshakes in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Bytes of each request and answer.
+        #[arg(long, default_value_t = 1024)]
+        request_len: usize,
+        /// Seconds every connection is held open, counted from the first handshake.
+        #[arg(long, default_value_t = 60.0)]
+        hold: f64,
+        /// Seconds over which the idle server's CPU is measured.
+        #[arg(long, default_value_t = 10.0)]
+        cpu_window: f64,
+        /// Seconds between the clients' keep-alive PINGs.
+        #[arg(long, default_value_t = 5.0)]
+        keep_alive: f64,
+        /// Server threads of the server started here.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The server `load` measures: answers each request stream with as many bytes.
+    LoadServer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Threads serving connections (default: the CPUs this process may use).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn seconds(s: f64, what: &str) -> Result<Duration, PerfError> {
@@ -210,7 +260,86 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             }
             Ok(())
         }
+        Some(Cmd::Load {
+            connect,
+            server_pid,
+            connections,
+            concurrency,
+            request_len,
+            hold,
+            cpu_window,
+            keep_alive,
+            threads,
+            json,
+        }) => {
+            if connections == 0 || concurrency == 0 {
+                return Err(PerfError::Usage(
+                    "--connections and --concurrency must be positive".into(),
+                ));
+            }
+            let opts = load::LoadOptions {
+                connections,
+                concurrency,
+                request_len,
+                hold: seconds(hold, "--hold")?,
+                cpu_window: seconds(cpu_window, "--cpu-window")?,
+                keep_alive: seconds(keep_alive, "--keep-alive")?,
+                ..load::LoadOptions::default()
+            };
+            run_load(connect, server_pid, opts, threads, json)
+        }
+        Some(Cmd::LoadServer { listen, threads }) => load_server(listen, threads),
     }
+}
+
+fn load_server(listen: SocketAddr, threads: Option<usize>) -> Result<(), PerfError> {
+    let (chain, key) = perf::self_signed();
+    let tls = quicsock::tls::server_config(chain, key, &[load::ALPN])
+        .map_err(|e| PerfError::Usage(e.to_string()))?;
+    let mut config = quicsock::ServerConfig::new(tls);
+    config.backlog = 4096;
+    config.transport.transport.max_idle_timeout = quicsock_proto::VarInt::from_u32(120_000);
+    let listener = quicsock::QuicListener::bind(listen, &config)
+        .map_err(|e| PerfError::Bind(listen, e.into()))?;
+    println!(
+        "listening on {}",
+        listener.local_addr().map_err(io::Error::from)?
+    );
+    let _ = io::Write::flush(&mut io::stdout());
+    load::serve(listener, threads.unwrap_or_else(cpus))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_load(
+    connect: Option<SocketAddr>,
+    server_pid: Option<u32>,
+    opts: load::LoadOptions,
+    threads: Option<usize>,
+    json: bool,
+) -> Result<(), PerfError> {
+    let mut own = None;
+    let (addr, pid) = match (connect, server_pid) {
+        (Some(a), Some(p)) => (a, p),
+        _ => {
+            let mut cmd = std::process::Command::new(std::env::current_exe()?);
+            cmd.arg("load-server");
+            if let Some(t) = threads {
+                cmd.arg("--threads").arg(t.to_string());
+            }
+            let server = load::ServerProcess::spawn(cmd)?;
+            let at = (server.addr, server.pid());
+            own = Some(server);
+            at
+        }
+    };
+    let report = load::run("quicsock", addr, pid, &opts, |l| eprintln!("{l}"))?;
+    drop(own);
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
