@@ -95,3 +95,12 @@ fn work_per_event_does_not_grow_with_connections() {
     assert!(many <= 48, "{many} visits for one request");
     assert_eq!(many, few);
 }
+
+/// The connection's own struct stays small (keys, buffers and tables live in allocations
+/// that idle connections give back): part of the idle-connection budget of DESIGN.md.
+#[test]
+fn connection_struct_is_small() {
+    let size = std::mem::size_of::<crate::conn::Connection>();
+    println!("Connection: {size} bytes");
+    assert!(size <= 5 * 1024, "Connection is {size} bytes");
+}

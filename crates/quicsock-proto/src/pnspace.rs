@@ -154,6 +154,10 @@ impl PacketSpace {
         self.ack_now = false;
         self.ack_deadline = None;
         self.probes = 0;
+        // Nothing is sent or received in this space again: its buffers go.
+        self.crypto_send = SendBuffer::default();
+        self.crypto_recv = RecvBuffer::default();
+        self.received = RangeSet::default();
     }
 
     /// The largest packet number received, for packet-number recovery.

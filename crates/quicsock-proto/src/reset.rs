@@ -27,9 +27,10 @@ pub const MIN_RESET_LEN: usize = 1 + 4 + RESET_TOKEN_LEN;
 /// minimal payload, so that it looks like one (§10.3), and no longer.
 pub const MAX_RESET_LEN: usize = 1 + 20 + 4 + 1 + 16 + RESET_TOKEN_LEN;
 
-/// The static key stateless-reset tokens are derived from.
+/// The static key stateless-reset tokens are derived from. Clones share one key (its
+/// HMAC state is over a kilobyte, and every connection of an endpoint holds the key).
 #[derive(Clone)]
-pub struct ResetKey(hmac::Key);
+pub struct ResetKey(std::sync::Arc<hmac::Key>);
 
 impl std::fmt::Debug for ResetKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +41,10 @@ impl std::fmt::Debug for ResetKey {
 impl ResetKey {
     /// A key from 32 secret bytes (keep them to derive the same tokens after a restart).
     pub fn new(secret: &[u8; 32]) -> Self {
-        Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
+        Self(std::sync::Arc::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            secret,
+        )))
     }
 
     /// A key drawn from `rng`.

@@ -3,9 +3,13 @@
 //! 1-RTT (§6).
 //!
 //! Header-protection keys never change with a key update; only packet keys do. The next
-//! receive key is derived ahead of time, so a packet with the other key phase is tried
-//! with it at once; the previous receive key is kept for three PTOs to open reordered
-//! packets from before the update (§6.5).
+//! receive key is derived the first time a packet with the other key phase arrives and
+//! kept from then on (an idle connection holds two packet keys, not three); the previous
+//! receive key is kept for three PTOs to open reordered packets from before the update
+//! (§6.5).
+//!
+//! Each level's keys live in their own allocation (a header-protection key alone is half a
+//! kilobyte), so the Initial and Handshake keys cost nothing once discarded.
 
 use crate::crypto::{
     initial_keys, CipherSuite, CryptoError, DirectionalKeys, HeaderKey, PacketKey, Secret,
@@ -27,8 +31,9 @@ pub(crate) struct OneRtt {
     pub(crate) remote_hp: HeaderKey,
     /// The key phase bit of the current keys.
     pub(crate) phase: bool,
-    /// The next generation of the receive key (the peer's next update).
-    pub(crate) next_remote: PacketKey,
+    /// The next generation of the receive key (the peer's next update), once a packet of
+    /// the other phase asked for it.
+    next_remote: Option<PacketKey>,
     /// The previous generation's receive key, until this time.
     pub(crate) prev_remote: Option<(PacketKey, Timestamp)>,
     /// The first packet number we sent with the current keys, once sent.
@@ -46,13 +51,13 @@ pub(crate) struct OneRtt {
 /// Keys for every level.
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
-    pub(crate) initial: Option<(DirectionalKeys, DirectionalKeys)>,
-    pub(crate) handshake_local: Option<DirectionalKeys>,
-    pub(crate) handshake_remote: Option<DirectionalKeys>,
-    pub(crate) zero_rtt: Option<DirectionalKeys>,
+    pub(crate) initial: Option<Box<(DirectionalKeys, DirectionalKeys)>>,
+    pub(crate) handshake_local: Option<Box<DirectionalKeys>>,
+    pub(crate) handshake_remote: Option<Box<DirectionalKeys>>,
+    pub(crate) zero_rtt: Option<Box<DirectionalKeys>>,
     one_rtt_local: Option<Secret>,
     one_rtt_remote: Option<Secret>,
-    pub(crate) one_rtt: Option<OneRtt>,
+    pub(crate) one_rtt: Option<Box<OneRtt>>,
 }
 
 impl KeySet {
@@ -64,7 +69,7 @@ impl KeySet {
         side: Side,
     ) -> Result<(), CryptoError> {
         let k = initial_keys(version, dcid, side)?;
-        self.initial = Some((k.local, k.remote));
+        self.initial = Some(Box::new((k.local, k.remote)));
         Ok(())
     }
 
@@ -80,25 +85,24 @@ impl KeySet {
         let secret = Secret::new(suite, secret)?;
         match (level, dir) {
             (Level::Initial, _) => return Err(CryptoError::BadKeyLength),
-            (Level::ZeroRtt, _) => self.zero_rtt = Some(secret.keys(version)?),
+            (Level::ZeroRtt, _) => self.zero_rtt = Some(Box::new(secret.keys(version)?)),
             (Level::Handshake, Direction::Write) => {
-                self.handshake_local = Some(secret.keys(version)?)
+                self.handshake_local = Some(Box::new(secret.keys(version)?))
             }
             (Level::Handshake, Direction::Read) => {
-                self.handshake_remote = Some(secret.keys(version)?)
+                self.handshake_remote = Some(Box::new(secret.keys(version)?))
             }
             (Level::OneRtt, Direction::Write) => self.one_rtt_local = Some(secret),
             (Level::OneRtt, Direction::Read) => self.one_rtt_remote = Some(secret),
         }
         if let (Some(local), Some(remote)) = (&self.one_rtt_local, &self.one_rtt_remote) {
             if self.one_rtt.is_none() {
-                let next = remote.next(version)?;
-                self.one_rtt = Some(OneRtt {
+                self.one_rtt = Some(Box::new(OneRtt {
                     local: local.packet_key(version)?,
                     remote: remote.packet_key(version)?,
                     local_hp: local.header_key(version)?,
                     remote_hp: remote.header_key(version)?,
-                    next_remote: next.packet_key(version)?,
+                    next_remote: None,
                     local_secret: self.one_rtt_local.take().expect("checked"),
                     remote_secret: self.one_rtt_remote.take().expect("checked"),
                     phase: false,
@@ -108,7 +112,7 @@ impl KeySet {
                     first_recv_in_phase: None,
                     sealed: 0,
                     suite,
-                });
+                }));
             }
         }
         Ok(())
@@ -149,6 +153,15 @@ impl KeySet {
 }
 
 impl OneRtt {
+    /// The receive key of the next key phase, derived on first use and kept.
+    pub(crate) fn next_remote(&mut self, version: Version) -> Result<&PacketKey, CryptoError> {
+        if self.next_remote.is_none() {
+            let k = self.remote_secret.next(version)?.packet_key(version)?;
+            self.next_remote = Some(k);
+        }
+        Ok(self.next_remote.as_ref().expect("just set"))
+    }
+
     /// Moves to the next key generation in both directions (RFC 9001 §6), keeping the old
     /// receive key until `prev_until`.
     pub(crate) fn update(
@@ -158,12 +171,12 @@ impl OneRtt {
     ) -> Result<(), CryptoError> {
         let local_secret = self.local_secret.next(version)?;
         let remote_secret = self.remote_secret.next(version)?;
-        let next_remote = remote_secret.next(version)?.packet_key(version)?;
+        let new_remote = match self.next_remote.take() {
+            Some(k) => k,
+            None => remote_secret.packet_key(version)?,
+        };
         let local = local_secret.packet_key(version)?;
-        let old_remote = std::mem::replace(
-            &mut self.remote,
-            std::mem::replace(&mut self.next_remote, next_remote),
-        );
+        let old_remote = std::mem::replace(&mut self.remote, new_remote);
         self.prev_remote = Some((old_remote, prev_until));
         self.local = local;
         self.local_secret = local_secret;

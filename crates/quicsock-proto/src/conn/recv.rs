@@ -375,7 +375,8 @@ impl Connection {
                 // the old ones there are KEY_UPDATE_ERROR (§6.4). Opening destroys the
                 // packet on failure, so keep a copy for that check.
                 let backup = keys.prev_remote.is_some().then(|| packet.to_vec());
-                let Ok(opened) = open(packet, header_len, pn, &keys.next_remote) else {
+                let next = keys.next_remote(version).map_err(|_| OpenFailure::Auth)?;
+                let Ok(opened) = open(packet, header_len, pn, next) else {
                     if let (Some(mut copy), Some((prev, _))) = (backup, &keys.prev_remote) {
                         if open(&mut copy, header_len, pn, prev).is_ok() {
                             return Err(OpenFailure::KeyUpdate(

@@ -470,3 +470,11 @@ fn retiring_one_of_our_ids_is_reported_and_replaced() {
         server.local_cids.pending
     );
 }
+
+/// Keys live in one allocation per level, so the discarded Initial and Handshake keys cost
+/// an idle connection nothing (a header-protection key alone is half a kilobyte).
+#[test]
+fn key_set_holds_levels_out_of_line() {
+    let size = std::mem::size_of::<super::keys::KeySet>();
+    assert!(size <= 256, "KeySet is {size} bytes");
+}

@@ -134,7 +134,16 @@ impl SpaceRecovery {
                 acked.push((pn, p));
             }
         }
+        self.release_if_idle();
         Ok(())
+    }
+
+    /// An emptied B-tree keeps its root node (eleven packets' worth); an idle connection
+    /// gives it back.
+    fn release_if_idle(&mut self) {
+        if self.sent.is_empty() {
+            self.sent = BTreeMap::new();
+        }
     }
 
     /// Declares lost what the packet or time threshold says is lost (RFC 9002 §6.1), and
@@ -172,6 +181,7 @@ impl SpaceRecovery {
             }
             lost.push((pn, p));
         }
+        self.release_if_idle();
     }
 
     /// Forgets every packet (keys discarded, RFC 9002 §6.4); returns them so their bytes

@@ -441,6 +441,10 @@ impl Streams {
         self.streams.remove(&id);
         self.pending.max_stream_data.remove(&id);
         self.pending.stream_data_blocked.remove(&id);
+        if self.streams.is_empty() {
+            // A connection with no open stream keeps no stream table.
+            self.streams.shrink_to_fit();
+        }
         if id.initiator() != self.side {
             let i = di(id.dir());
             if self.max_remote[i] < MAX_STREAM_COUNT {

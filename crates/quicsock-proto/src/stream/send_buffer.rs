@@ -155,6 +155,12 @@ impl SendBuffer {
                 }
             }
         }
+        if self.base == self.end {
+            // Everything written is acknowledged: an idle buffer holds no memory.
+            self.chunks = VecDeque::new();
+            self.acked = RangeSet::default();
+            self.retransmit = RangeSet::default();
+        }
     }
 
     /// Records that `range` was lost: what of it is not acknowledged is sent again.

@@ -25,6 +25,8 @@ use super::Boundary;
 const INTERNAL_ERROR: u8 = 80;
 /// TLS alert handshake_failure.
 const HANDSHAKE_FAILURE: u8 = 40;
+/// TLS alert unexpected_message.
+const UNEXPECTED_MESSAGE: u8 = 10;
 
 /// The rustls configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -46,12 +48,27 @@ enum Role {
     Server {
         config: Arc<rustls::ServerConfig>,
     },
+    /// A server whose handshake completed: TLS has nothing more to do (a QUIC client
+    /// sends no TLS message after its Finished, RFC 9001 §4.1.3), so its state is gone and
+    /// only what the application may still ask about is kept.
+    ServerDone(Box<Negotiated>),
+}
+
+/// What a completed server handshake negotiated.
+#[derive(Debug)]
+struct Negotiated {
+    alpn: Option<Vec<u8>>,
+    resumed: Option<bool>,
+    server_name: Option<String>,
+    suite: Option<CipherSuite>,
 }
 
 /// Drives a TLS 1.3 handshake with rustls over a connection's handshake boundary.
+///
+/// A server's TLS state (over two kilobytes) is dropped once its handshake completes.
 pub struct RustlsDriver {
     role: Role,
-    tls: Option<quic::Connection>,
+    tls: Option<Box<quic::Connection>>,
     capture: Arc<SecretCapture>,
     write_level: Level,
     peer_params_set: bool,
@@ -127,6 +144,9 @@ impl RustlsDriver {
 
     /// The negotiated cipher suite, once known.
     pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        if let Role::ServerDone(n) = &self.role {
+            return n.suite;
+        }
         let suite = self.tls.as_ref()?.negotiated_cipher_suite()?;
         CipherSuite::from_tls_id(u16::from(suite.suite()))
     }
@@ -134,8 +154,31 @@ impl RustlsDriver {
     fn side(&self) -> Side {
         match self.role {
             Role::Client { .. } => Side::Client,
-            Role::Server { .. } => Side::Server,
+            Role::Server { .. } | Role::ServerDone(_) => Side::Server,
         }
+    }
+
+    /// A server's handshake completed: keep what it negotiated, drop the TLS state and
+    /// this connection's copy of the configuration.
+    fn release_server(&mut self) {
+        let Some(tls) = self.tls.take() else {
+            return;
+        };
+        let negotiated = Negotiated {
+            alpn: tls.alpn_protocol().map(<[u8]>::to_vec),
+            resumed: tls
+                .handshake_kind()
+                .map(|k| k == rustls::HandshakeKind::Resumed),
+            server_name: match &*tls {
+                quic::Connection::Server(s) => s.server_name().map(str::to_owned),
+                quic::Connection::Client(_) => None,
+            },
+            suite: tls
+                .negotiated_cipher_suite()
+                .and_then(|s| CipherSuite::from_tls_id(u16::from(s.suite()))),
+        };
+        self.role = Role::ServerDone(Box::new(negotiated));
+        self.ticket_buf = Vec::new();
     }
 
     fn start(&mut self, conn: &impl Boundary) -> Result<(), TransportError> {
@@ -152,10 +195,11 @@ impl RustlsDriver {
             }
             Role::Server { config } => quic::ServerConnection::new(config.clone(), version, params)
                 .map(quic::Connection::from),
+            Role::ServerDone(_) => unreachable!("a completed handshake does not start again"),
         };
         match tls {
             Ok(tls) => {
-                self.tls = Some(tls);
+                self.tls = Some(Box::new(tls));
                 Ok(())
             }
             Err(e) => {
@@ -221,6 +265,16 @@ impl RustlsDriver {
         conn: &mut impl Boundary,
         pending: &[u8],
     ) -> Result<(), TransportError> {
+        if matches!(self.role, Role::ServerDone(_)) {
+            // RFC 9001 §4.1.3: nothing follows the client's Finished.
+            if conn.read_handshake().is_some() {
+                return Err(TransportError::new(
+                    TransportErrorCode::crypto(UNEXPECTED_MESSAGE),
+                    "TLS message from the client after the handshake",
+                ));
+            }
+            return Ok(());
+        }
         if self.tls.is_none() {
             self.start(conn)?;
         }
@@ -241,6 +295,9 @@ impl RustlsDriver {
         if !self.complete && !tls.is_handshaking() {
             self.complete = true;
             conn.handshake_complete()?;
+            if matches!(self.role, Role::Server { .. }) {
+                self.release_server();
+            }
         }
         Ok(())
     }
@@ -314,12 +371,18 @@ impl HandshakeDriver for RustlsDriver {
     }
 
     fn alpn(&self) -> Option<&[u8]> {
+        if let Role::ServerDone(n) = &self.role {
+            return n.alpn.as_deref();
+        }
         self.tls.as_ref()?.alpn_protocol()
     }
 
     /// Whether the handshake resumed an earlier session (a PSK handshake, RFC 8446 §2.2),
     /// once known.
     fn is_resumed(&self) -> Option<bool> {
+        if let Role::ServerDone(n) = &self.role {
+            return n.resumed;
+        }
         let kind = self.tls.as_ref()?.handshake_kind()?;
         Some(kind == rustls::HandshakeKind::Resumed)
     }
@@ -329,7 +392,10 @@ impl HandshakeDriver for RustlsDriver {
     }
 
     fn server_name(&self) -> Option<&str> {
-        match self.tls.as_ref()? {
+        if let Role::ServerDone(n) = &self.role {
+            return n.server_name.as_deref();
+        }
+        match &**self.tls.as_ref()? {
             quic::Connection::Server(s) => s.server_name(),
             quic::Connection::Client(_) => None,
         }
