@@ -342,16 +342,17 @@ impl Engine {
     /// A socket let go of its connection (under the connection's lock).
     pub(crate) fn detach(&self, slot: &Slot, g: &mut SlotState) {
         self.shared().attached -= 1;
-        self.after(slot, g);
+        let _ = self.after(slot, g);
     }
 
     /// Everything that follows a call on a connection, under its lock: the endpoint
     /// learns its routing changes, a lingering close proceeds, its events reach the
     /// application, a completed server handshake goes to its listener, a drained
     /// connection nobody holds is forgotten, and its deadline moves in the timer queue.
-    pub(crate) fn after(&self, slot: &Slot, g: &mut SlotState) {
+    /// Returns whether it gave the connection something new to send (a refusal, a close).
+    pub(crate) fn after(&self, slot: &Slot, g: &mut SlotState) -> bool {
         if g.removed {
-            return;
+            return false;
         }
         let now = clock::now();
         g.linger(now);
@@ -373,10 +374,12 @@ impl Engine {
             }
             if out.forget {
                 self.forget(&mut sh, slot.h, g);
-                return;
+                return false;
             }
         }
         self.reschedule(slot.h, g);
+        // An offer the listener could not take closed the connection.
+        out.established && g.conn.is_closed()
     }
 
     /// Removes a connection nobody will use again from the routing, the listeners' queues
@@ -397,10 +400,18 @@ impl Engine {
     }
 
     /// Puts the connection's next deadline in the timer queue, waking the engine thread if
-    /// it would sleep past it.
+    /// it would sleep past it. A deadline that only moved later (the idle timer, pushed
+    /// back by every packet) leaves the earlier entry in place: it fires, the connection
+    /// finds nothing due and arms its real deadline then. So a busy connection costs the
+    /// queue one operation per idle period rather than one per packet.
     fn reschedule(&self, h: ConnectionHandle, g: &mut SlotState) {
         let t = g.deadline();
-        if t == g.armed {
+        let later = match (g.armed, t) {
+            (Some(armed), Some(t)) => t >= armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if t == g.armed || later {
             return;
         }
         g.armed = t;
@@ -521,7 +532,6 @@ impl Engine {
             if !g.removed {
                 g.conn.handle_timeout(now);
             }
-            self.after(&slot, &mut g);
             self.transmit(&slot, g);
         }
     }
@@ -532,8 +542,7 @@ impl Engine {
         for slot in woken {
             slot.queued
                 .store(false, std::sync::atomic::Ordering::Release);
-            let mut g = slot.lock();
-            self.after(&slot, &mut g);
+            let g = slot.lock();
             self.transmit(&slot, g);
         }
     }
@@ -543,6 +552,7 @@ impl Engine {
     /// under its own lock, and what they call for is sent.
     fn receive(&self, storage: &mut [Vec<u8>], meta: &mut [RecvMeta]) {
         let mut routes: Vec<(usize, usize, usize, Route)> = Vec::with_capacity(BATCH_SIZE);
+        let mut replies: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
         for _ in 0..RX_ROUNDS {
             let mut bufs: Vec<IoSliceMut<'_>> =
                 storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
@@ -564,6 +574,11 @@ impl Engine {
                         }
                         off += len;
                     }
+                }
+                // Replies to datagrams no connection took, made while routing.
+                let mut buf = Vec::new();
+                while let Some(t) = sh.endpoint.poll_transmit(&mut buf) {
+                    replies.push((t.destination, std::mem::take(&mut buf)));
                 }
             }
             let mut k = 0;
@@ -606,11 +621,10 @@ impl Engine {
                     }
                     k += 1;
                 }
-                self.after(&slot, &mut g);
                 self.transmit(&slot, g);
             }
-            // Replies to datagrams no connection took.
-            self.send_stateless();
+            self.send_stateless(&replies);
+            replies.clear();
             if n < BATCH_SIZE {
                 return;
             }
@@ -638,11 +652,17 @@ impl Engine {
         Some(r)
     }
 
-    /// Builds and sends every datagram the connection has now, then releases it. Stateless
-    /// replies of the endpoint go out first.
+    /// Builds and sends every datagram the connection has now, then does what follows a
+    /// call on it ([`after`](Self::after)) and releases it; its syscalls are made with
+    /// only its send lock held.
     pub(crate) fn transmit<'a>(&self, slot: &'a Slot, mut g: MutexGuard<'a, SlotState>) {
-        self.send_stateless();
         loop {
+            if g.removed {
+                // Forgotten (no ClientHello, say): nothing of it goes out.
+                return;
+            }
+            // A close that lingered may be due: its CONNECTION_CLOSE goes in this batch.
+            g.linger(clock::now());
             let full = TX.with(|tx| {
                 let mut tx = tx.borrow_mut();
                 tx.buf.clear();
@@ -658,34 +678,25 @@ impl Engine {
                 }
                 tx.datagrams.len() == TX_BATCH
             });
-            self.after(slot, &mut g);
+            let more = self.after(slot, &mut g);
             let order = slot.send_lock.lock().unwrap_or_else(|e| e.into_inner());
             drop(g);
             TX.with(|tx| self.send_batch(&tx.borrow()));
             drop(order);
-            if !full {
+            if !full && !more {
                 return;
             }
             g = slot.lock();
         }
     }
 
-    /// Sends the endpoint's stateless replies (Version Negotiation, Retry, refusals,
-    /// stateless resets).
-    fn send_stateless(&self) {
-        let mut out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
-        {
-            let mut sh = self.shared();
-            let mut buf = Vec::new();
-            while let Some(t) = sh.endpoint.poll_transmit(&mut buf) {
-                out.push((t.destination, std::mem::take(&mut buf)));
-            }
-        }
-        for (dest, d) in out {
+    /// Sends stateless replies (Version Negotiation, Retry, refusals, stateless resets).
+    fn send_stateless(&self, replies: &[(SocketAddr, Vec<u8>)]) {
+        for (dest, d) in replies {
             self.send_all(&Transmit {
-                destination: dest,
+                destination: *dest,
                 ecn: None,
-                contents: &d,
+                contents: d,
                 segment_size: None,
                 src_ip: None,
             });

@@ -344,6 +344,8 @@ pub struct Connection {
     nonprobing_largest: Option<u64>,
     /// Whether the packet whose frames were processed last held only probing frames.
     last_packet_probing: bool,
+    /// Whether its only ack-eliciting frames were PINGs (acknowledged at once).
+    last_packet_ping_only: bool,
     /// The PATH_CHALLENGE validating a new peer address, and whether it is to be sent.
     path_challenge: Option<([u8; 8], bool)>,
 }
@@ -535,6 +537,7 @@ impl Connection {
             last_now: now,
             nonprobing_largest: None,
             last_packet_probing: false,
+            last_packet_ping_only: false,
             path_challenge: None,
         })
     }

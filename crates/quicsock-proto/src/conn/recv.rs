@@ -310,7 +310,11 @@ impl Connection {
         if space == SpaceId::Data && !self.last_packet_probing {
             self.nonprobing_largest = self.nonprobing_largest.max(Some(pn.0));
         }
-        let immediate = space != SpaceId::Data;
+        // RFC 9000 §13.2.1: Initial and Handshake packets are acknowledged at once. So is a
+        // packet that asks for nothing but an acknowledgment (PING: a keep-alive, or a
+        // probe whose sender waits on it to recover from loss, RFC 9002 §6.2.4): there is
+        // nothing to wait for, and no ACK timer to run for it.
+        let immediate = space != SpaceId::Data || (ack_eliciting && self.last_packet_ping_only);
         let delay = self.local_max_ack_delay();
         self.spaces[space_index(space)].on_received(now, pn.0, ack_eliciting, delay, immediate);
         if ack_eliciting {
@@ -452,9 +456,13 @@ impl Connection {
         let space = ty.space();
         let mut ack_eliciting = false;
         self.last_packet_probing = true;
+        self.last_packet_ping_only = true;
         for frame in Frames::new(payload, ty) {
             let frame = frame?;
             ack_eliciting |= frame.is_ack_eliciting();
+            if frame.is_ack_eliciting() && !matches!(frame, Frame::Ping) {
+                self.last_packet_ping_only = false;
+            }
             if !frame.ty().is_probing() {
                 self.last_packet_probing = false;
             }
