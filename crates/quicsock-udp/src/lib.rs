@@ -33,6 +33,7 @@
 mod addr;
 mod cmsg;
 mod cpu;
+mod steer;
 #[cfg(test)]
 mod tests;
 mod wake;

@@ -387,3 +387,41 @@ fn ecn_refused_by_the_kernel_falls_back_to_unmarked() {
     tx.send(&t).unwrap();
     assert_eq!(recv_datagrams(&rx, 1)[0].1.ecn, None);
 }
+
+/// Three sockets of one reuseport group with the steering program: each datagram goes to
+/// the socket its connection ID's first byte names (modulo three), short and long headers
+/// alike, whichever source port it comes from.
+#[test]
+fn reuseport_group_steers_by_connection_id() {
+    let config = SocketConfig {
+        reuse_port: true,
+        ..SocketConfig::default()
+    };
+    let first = bind_with("127.0.0.1:0", &config);
+    let addr = first.local_addr().unwrap();
+    let group = [
+        first,
+        bind_with(&addr.to_string(), &config),
+        bind_with(&addr.to_string(), &config),
+    ];
+    group[0].steer_by_connection_id(3).unwrap();
+    let senders: Vec<UdpSocket> = (0..4).map(|_| bind("127.0.0.1:0")).collect();
+    let mut expected = [0usize; 3];
+    for (i, cid0) in [0u8, 1, 2, 3, 4, 5, 0xff, 7].iter().enumerate() {
+        let short = [0x40, *cid0, 9, 9, 9, 9, 9, 9, 9];
+        let long = [0xc0, 0, 0, 0, 1, 8, *cid0, 9, 9, 9, 9, 9, 9, 9];
+        let from = &senders[i % senders.len()];
+        from.send(&transmit(addr, &short)).unwrap();
+        from.send(&transmit(addr, &long)).unwrap();
+        expected[usize::from(*cid0) % 3] += 2;
+    }
+    for (i, s) in group.iter().enumerate() {
+        let got = recv_datagrams(s, expected[i]);
+        assert_eq!(got.len(), expected[i], "socket {i}");
+        for (d, _) in got {
+            let cid0 = if d[0] & 0x80 != 0 { d[6] } else { d[1] };
+            assert_eq!(usize::from(cid0) % 3, i, "datagram {d:?} on socket {i}");
+        }
+    }
+    assert!(group[0].steer_by_connection_id(0).is_err());
+}
