@@ -43,7 +43,7 @@ use crate::packet::{
     encode_version_negotiation, Header, ParsedPacket, Version, MIN_INITIAL_DATAGRAM_SIZE,
 };
 use crate::reset::{self, ResetKey};
-use crate::rng::{connection_id, Random};
+use crate::rng::{issued_id, Random};
 use crate::stateless;
 use crate::time::Timestamp;
 use crate::token::TokenKind;
@@ -160,6 +160,9 @@ pub struct EndpointConfig {
     pub versions: Vec<Version>,
     /// Present on servers.
     pub server: Option<ServerConfig>,
+    /// The first byte of every connection ID this endpoint and its connections issue: the
+    /// index of a shard, for a kernel steering program to read (`None`: all random).
+    pub cid_prefix: Option<u8>,
     /// The static key stateless reset tokens derive from; drawn from the endpoint's
     /// random source when `None`. Give the same key after a restart so that peers of the
     /// connections lost are told with a stateless reset (RFC 9000 §10.3).
@@ -172,6 +175,7 @@ impl Default for EndpointConfig {
             cid_len: 8,
             versions: Version::SUPPORTED.to_vec(),
             server: None,
+            cid_prefix: None,
             reset_key: None,
         }
     }
@@ -249,6 +253,15 @@ impl Endpoint {
         self.metas.iter().flatten().map(|m| m.cids.len()).sum()
     }
 
+    /// The connection IDs that route to `h` (ours, and a server's client-chosen first ID
+    /// until the handshake settles).
+    pub fn connection_ids(&self, h: ConnectionHandle) -> &[ConnectionId] {
+        self.metas
+            .get(h.0)
+            .and_then(Option::as_ref)
+            .map_or(&[], |m| &m.cids)
+    }
+
     /// The settings of this endpoint.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
@@ -294,6 +307,7 @@ impl Endpoint {
         driver: Box<dyn HandshakeDriver>,
     ) -> Result<(ConnectionHandle, Box<Connection>), ConnectionError> {
         config.cid_len = self.config.cid_len;
+        config.cid_prefix = self.config.cid_prefix;
         let rng = self.fork_rng();
         let conn = Connection::client(config, now, remote, rng, self.reset_key.clone(), driver)?;
         let h = self.insert(Meta {
@@ -466,7 +480,11 @@ impl Endpoint {
         if self.stateless.len() >= MAX_STATELESS {
             return;
         }
-        let retry_scid = connection_id(&mut *self.rng, self.config.cid_len.max(8));
+        let retry_scid = issued_id(
+            &mut *self.rng,
+            self.config.cid_len.max(8),
+            self.config.cid_prefix,
+        );
         let token = self.token_key.mint_retry(remote, &odcid, &retry_scid, now);
         let unused = (self.rng.next_u64() & 0x0f) as u8;
         if let Ok(p) =
@@ -508,8 +526,9 @@ impl Endpoint {
         let mut config = server.connection.clone();
         let driver = (server.driver)();
         config.cid_len = self.config.cid_len;
+        config.cid_prefix = self.config.cid_prefix;
         config.version = version;
-        let local = connection_id(&mut *self.rng, self.config.cid_len);
+        let local = issued_id(&mut *self.rng, self.config.cid_len, self.config.cid_prefix);
         let rng = self.fork_rng();
         let mut conn = Connection::server(
             config,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::endpoint::ConnectionHandle;
+use crate::host::Host;
 use crate::sim::{LinkConfig, Pair, PairConfig};
 use crate::Dir;
 
@@ -103,4 +104,48 @@ fn connection_struct_is_small() {
     let size = std::mem::size_of::<crate::conn::Connection>();
     println!("Connection: {size} bytes");
     assert!(size <= 5 * 1024, "Connection is {size} bytes");
+}
+
+/// A sharded endpoint's connection IDs all start with its shard: the handshake ID, every
+/// NEW_CONNECTION_ID, and the ID of a Retry.
+#[test]
+fn issued_connection_ids_carry_the_shard() {
+    use crate::endpoint::EndpointConfig;
+    use crate::rng::SeededRandom;
+    for validate in [false, true] {
+        let cfg = PairConfig::new(5, LinkConfig::default());
+        let mut pair = Pair::new(&cfg);
+        let mut server = cfg.server_config();
+        server.validate_address = validate;
+        pair.server = Host::new(
+            EndpointConfig {
+                server: Some(server),
+                cid_prefix: Some(0xa7),
+                ..EndpointConfig::default()
+            },
+            Box::new(SeededRandom::new(9)),
+        );
+        let h = pair.connect(&cfg);
+        let ok = pair.run_until(Duration::from_secs(5), |p| {
+            p.client.get(h).is_some_and(|c| c.is_handshake_confirmed())
+        });
+        assert!(ok);
+        let until = pair.now + Duration::from_millis(300);
+        pair.run_until(Duration::from_secs(1), |p| p.now >= until);
+        let sh = pair.server.handles()[0];
+        let odcid = pair.server.get(sh).unwrap().original_dcid();
+        let ours: Vec<_> = pair
+            .server
+            .endpoint()
+            .connection_ids(sh)
+            .iter()
+            .filter(|c| **c != odcid)
+            .copied()
+            .collect();
+        assert!(
+            ours.len() >= 2,
+            "the handshake ID and NEW_CONNECTION_IDs: {ours:?}"
+        );
+        assert!(ours.iter().all(|c| c.as_ref()[0] == 0xa7), "{ours:?}");
+    }
 }

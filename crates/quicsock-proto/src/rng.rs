@@ -27,9 +27,22 @@ pub trait Random: Send {
 
 /// A connection ID of `len` bytes (at most 20) drawn from `rng`.
 pub(crate) fn connection_id(rng: &mut dyn Random, len: usize) -> crate::ConnectionId {
+    issued_id(rng, len, None)
+}
+
+/// A connection ID we issue: random, except that its first byte is `prefix` when set (the
+/// shard of a sharded endpoint, which the kernel's steering program reads).
+pub(crate) fn issued_id(
+    rng: &mut dyn Random,
+    len: usize,
+    prefix: Option<u8>,
+) -> crate::ConnectionId {
     let mut b = [0; crate::ConnectionId::MAX_LEN];
     let len = len.min(crate::ConnectionId::MAX_LEN);
     rng.fill(&mut b[..len]);
+    if let (Some(p), true) = (prefix, len > 0) {
+        b[0] = p;
+    }
     crate::ConnectionId::from_slice(&b[..len]).expect("at most MAX_LEN")
 }
 

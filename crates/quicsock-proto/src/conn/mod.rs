@@ -105,6 +105,9 @@ pub struct ConnectionConfig {
     pub pacing: bool,
     /// The length of the connection IDs we issue.
     pub cid_len: usize,
+    /// The first byte of every connection ID we issue (set by a sharded endpoint to its
+    /// shard, [`EndpointConfig::cid_prefix`](crate::endpoint::EndpointConfig::cid_prefix)).
+    pub cid_prefix: Option<u8>,
     /// A server connection whose handshake has not completed this long after its first
     /// Initial is dropped silently (half-open connections cannot pile up); `None` leaves
     /// only the idle timeout.
@@ -135,6 +138,7 @@ impl Default for ConnectionConfig {
             keep_alive: None,
             pacing: true,
             cid_len: 8,
+            cid_prefix: None,
             handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
@@ -395,7 +399,7 @@ impl Connection {
     ) -> Result<Self, ConnectionError> {
         // RFC 9000 §7.2: the first destination ID is at least 8 bytes.
         let dcid = connection_id(&mut *rng, config.cid_len.clamp(8, 16));
-        let scid = connection_id(&mut *rng, config.cid_len);
+        let scid = crate::rng::issued_id(&mut *rng, config.cid_len, config.cid_prefix);
         let mut conn = Self::new(
             Side::Client,
             config,
@@ -938,7 +942,8 @@ impl Connection {
     }
 
     fn new_cid(&mut self) -> (ConnectionId, [u8; RESET_TOKEN_LEN]) {
-        let cid = connection_id(&mut *self.rng, self.config.cid_len);
+        let cid =
+            crate::rng::issued_id(&mut *self.rng, self.config.cid_len, self.config.cid_prefix);
         (cid, self.reset_key.token(&cid))
     }
 
