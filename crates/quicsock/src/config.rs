@@ -76,6 +76,12 @@ pub struct ServerConfig {
     pub reset_key: Option<quicsock_proto::reset::ResetKey>,
     /// Connections at most.
     pub max_connections: usize,
+    /// Engines serving the listener, each with its own `SO_REUSEPORT` UDP socket on the
+    /// address, routing table and thread (default: one per CPU the process may use; at
+    /// most 255). The kernel spreads new connections over them and steers each
+    /// connection's packets to its shard by connection ID, also after the client's
+    /// address changes. The admission bounds above hold for the listener as a whole.
+    pub shards: usize,
     /// A handshake driver of the caller's for each new connection instead of rustls with
     /// `tls` (another TLS library, or the fixed-secret test driver). ALPN dispatch across
     /// listeners needs rustls, so a listener with its own driver does not share its port.
@@ -94,6 +100,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("retry_threshold", &self.retry_threshold)
             .field("validate_address", &self.validate_address)
             .field("max_connections", &self.max_connections)
+            .field("shards", &self.shards)
             .field("own_driver", &self.driver.is_some())
             .field("manual_handshake", &self.manual_handshake)
             .finish_non_exhaustive()
@@ -113,6 +120,7 @@ impl ServerConfig {
             validate_address: false,
             reset_key: None,
             max_connections: 100_000,
+            shards: crate::listener::default_shards(),
             driver: None,
             manual_handshake: false,
         }

@@ -69,16 +69,13 @@ pub(crate) struct Shared {
     pub(crate) handles: usize,
     /// Connections a socket holds.
     pub(crate) attached: usize,
+    /// This engine's index among its listener's shards (0 when not sharded).
+    shard: usize,
     /// The engine thread exited (or is exiting): nothing new may use this engine.
     closed: bool,
 }
 
 impl Shared {
-    /// The engine thread exited or is exiting.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed
-    }
-
     /// The slot of connection `h`.
     pub(crate) fn slot(&self, h: ConnectionHandle) -> Option<Arc<Slot>> {
         self.slots.get(h.0)?.clone()
@@ -109,7 +106,7 @@ impl Shared {
         };
         if let [l] = &mut self.listeners[..] {
             if l.early {
-                if !l.offer(h) {
+                if !l.queue.offer((self.shard, h)) {
                     return (cs, true);
                 }
                 cs.listener = Some(l.id);
@@ -129,9 +126,10 @@ impl Shared {
             let table = self.table.read().unwrap_or_else(|e| e.into_inner());
             dispatch::owner(&table, g.conn.driver().and_then(|d| d.alpn()))
         };
+        let shard = self.shard;
         match self.listeners.iter_mut().find(|l| Some(l.id) == owner) {
             Some(l) => {
-                if l.offer(h) {
+                if l.queue.offer((shard, h)) {
                     g.cs.listener = Some(l.id);
                     g.cs.event_mask = l.event_mask;
                 } else {
@@ -140,16 +138,6 @@ impl Shared {
             }
             // Its listener closed meanwhile.
             None => g.conn.close(clock::now(), VarInt::ZERO, b"listener closed"),
-        }
-    }
-
-    /// Shows each listener's accept queue on its pollable descriptor.
-    fn refresh_listeners(&mut self) {
-        for l in &mut self.listeners {
-            let pending = !l.accept_queue.is_empty();
-            if let Some(r) = l.readiness.as_mut() {
-                r.set(pending, false);
-            }
         }
     }
 }
@@ -230,6 +218,16 @@ impl Engine {
         config: EndpointConfig,
         table: ListenerTable,
     ) -> io::Result<Arc<Self>> {
+        Self::start_shard(udp, config, table, 0)
+    }
+
+    /// An engine on `udp` as shard `shard` of a listener, with its thread started.
+    pub(crate) fn start_shard(
+        udp: UdpSocket,
+        config: EndpointConfig,
+        table: ListenerTable,
+        shard: usize,
+    ) -> io::Result<Arc<Self>> {
         udp.set_nonblocking(true)?;
         let engine = Arc::new(Self {
             udp,
@@ -241,6 +239,7 @@ impl Engine {
                 table,
                 handles: 1,
                 attached: 0,
+                shard,
                 closed: false,
             }),
             timers: Mutex::new(Timers {
@@ -370,7 +369,6 @@ impl Engine {
             }
             if out.established {
                 sh.offer(slot.h, g);
-                sh.refresh_listeners();
             }
             if out.forget {
                 self.forget(&mut sh, slot.h, g);
@@ -387,10 +385,9 @@ impl Engine {
     /// reused before it is gone from everything).
     fn forget(&self, sh: &mut Shared, h: ConnectionHandle, g: &mut SlotState) {
         g.removed = true;
-        for l in &mut sh.listeners {
-            l.forget(h);
+        for l in &sh.listeners {
+            l.queue.forget((sh.shard, h));
         }
-        sh.refresh_listeners();
         if let Some(s) = sh.slots.get_mut(h.0) {
             *s = None;
         }
@@ -451,15 +448,9 @@ impl Engine {
     /// CONNECTION_CLOSE goes out once.
     fn fail_all(&self, why: &str) {
         let slots: Vec<Arc<Slot>> = {
-            let mut sh = self.shared();
-            for l in &mut sh.listeners {
-                l.accept_cond.notify_all();
-                if let Some(r) = l.readiness.as_mut() {
-                    r.set(true, false);
-                }
-                if let Some(r) = &l.poll {
-                    r.signal();
-                }
+            let sh = self.shared();
+            for l in &sh.listeners {
+                l.queue.wake_all();
             }
             sh.all_slots()
         };

@@ -1,50 +1,90 @@
 //! [`QuicListener`]: bind, listen, accept (reference §1.1). New connections complete
 //! their handshake in the background; `accept` hands out those that did, in order.
 //!
+//! A listener runs one engine per shard ([`ServerConfig::shards`], by default one per CPU
+//! the process may use), each with its own `SO_REUSEPORT` UDP socket bound to the same
+//! address, its own routing table and thread. New connections spread over the shards by
+//! the kernel; every connection ID a shard issues starts with the shard's index, and a
+//! classic BPF program in the kernel (`UdpSocket::steer_by_connection_id`) reads it, so a
+//! connection's packets reach its shard even after the client's address changed. The
+//! shards share one accept queue, so `accept`, the backlog and ALPN dispatch work across
+//! them as with one.
+//!
 //! Several listeners in one process may bind the same address and port with disjoint ALPN
-//! lists (reference §2.1): they share one UDP socket and engine, and each new connection
+//! lists (reference §2.1): they share the UDP sockets and engines, and each new connection
 //! goes to the listener serving the first protocol its client offers that any of them
 //! serves (a listener with an empty ALPN list takes the others). A client offering none of
-//! them is refused with the TLS no_application_protocol alert. The transport settings of the
-//! first listener on an address apply to all of its connections.
+//! them is refused with the TLS no_application_protocol alert. The transport settings and
+//! shards of the first listener on an address apply to all of its connections.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use quicsock_proto::endpoint::{EndpointConfig, ServerConfig as EndpointServer};
-use quicsock_udp::UdpSocket;
+use quicsock_udp::{SocketConfig, UdpSocket};
 
-use crate::accept_queue::ListenerState;
+use crate::accept_queue::{AcceptQueue, ListenerState};
 use crate::clock;
 use crate::config::ServerConfig;
-use crate::engine::{Engine, Shared};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::handshake::dispatch::{DispatchDriver, ListenerTable, ListenerTls};
 use crate::readiness::Readiness;
 use crate::socket::QuicSocket;
 
-/// Engines with listeners, by bound address, so a second listener can share the port.
-static BOUND: Mutex<Option<HashMap<SocketAddr, Weak<Engine>>>> = Mutex::new(None);
+/// The shards of listeners, by bound address, so a second listener can share the port.
+static BOUND: Mutex<Option<HashMap<SocketAddr, Vec<Weak<Engine>>>>> = Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Accepts QUIC connections on one UDP address.
 #[derive(Debug)]
 pub struct QuicListener {
-    engine: Arc<Engine>,
+    /// The engines of its shards; index `i` issues connection IDs starting with `i`.
+    shards: Vec<Arc<Engine>>,
     id: u64,
+    queue: Arc<AcceptQueue>,
     nonblocking: AtomicBool,
     poll_fd: std::sync::OnceLock<OwnedFd>,
+}
+
+/// Shards a listener runs by default: one per CPU the process may use.
+pub(crate) fn default_shards() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Binds the UDP sockets of `n` shards at `addr`: with more than one, a reuseport group
+/// steered by connection ID. Falls back to one socket when the kernel refuses steering.
+fn bind_shards(addr: SocketAddr, socket: &SocketConfig, n: usize) -> Result<Vec<UdpSocket>> {
+    let n = n.clamp(1, usize::from(u8::MAX));
+    if n == 1 {
+        return Ok(vec![UdpSocket::bind_with(addr, socket)?]);
+    }
+    let config = SocketConfig {
+        reuse_port: true,
+        ..socket.clone()
+    };
+    let first = UdpSocket::bind_with(addr, &config)?;
+    let bound = first.local_addr()?;
+    if first.steer_by_connection_id(n as u8).is_err() {
+        // Without steering, a rebinding client would reach the wrong shard.
+        drop(first);
+        return Ok(vec![UdpSocket::bind_with(addr, socket)?]);
+    }
+    let mut socks = vec![first];
+    for _ in 1..n {
+        socks.push(UdpSocket::bind_with(bound, &config)?);
+    }
+    Ok(socks)
 }
 
 impl QuicListener {
     /// Binds `addr` and listens (an IPv6 wildcard address takes IPv4 clients too). If
     /// another listener of this process is bound to `addr` (with a port other than 0),
-    /// this one shares its socket and serves the protocols of its own ALPN list, which
+    /// this one shares its sockets and serves the protocols of its own ALPN list, which
     /// must not overlap the others'.
     pub fn bind(addr: SocketAddr, config: &ServerConfig) -> Result<Self> {
         let entry = |id| ListenerTls {
@@ -53,40 +93,54 @@ impl QuicListener {
             tls: config.tls.clone(),
         };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let queue = AcceptQueue::new(config.backlog, config.max_half_open);
+        let state = |early| ListenerState {
+            id,
+            queue: queue.clone(),
+            event_mask: 0,
+            early,
+        };
         let mut bound = BOUND.lock().unwrap_or_else(|e| e.into_inner());
         let map = bound.get_or_insert_with(HashMap::new);
-        map.retain(|_, e| e.strong_count() > 0);
+        map.retain(|_, e| e.iter().all(|e| e.strong_count() > 0));
         let own_driver = config.driver.is_some() || config.manual_handshake;
         if addr.port() != 0 && !own_driver {
-            if let Some(engine) = map.get(&addr).and_then(Weak::upgrade) {
-                let mut st = engine.shared();
-                if st.is_closed() {
-                    return Err(Error::InvalidArgument(
-                        "the listener on this address is closing; bind again",
-                    ));
+            let shards: Option<Vec<Arc<Engine>>> = map
+                .get(&addr)
+                .map(|e| e.iter().filter_map(Weak::upgrade).collect());
+            if let Some(shards) = shards.filter(|s| !s.is_empty()) {
+                for engine in &shards {
+                    if !engine.acquire() {
+                        return Err(Error::InvalidArgument(
+                            "the listener on this address is closing; bind again",
+                        ));
+                    }
                 }
-                let mut table = st.table.write().unwrap_or_else(|e| e.into_inner());
-                let clash = table.iter().any(|l| {
-                    l.alpns.is_empty() && config.tls.alpn_protocols.is_empty()
-                        || l.alpns
-                            .iter()
-                            .any(|a| config.tls.alpn_protocols.contains(a))
-                });
-                if clash {
-                    return Err(Error::InvalidArgument(
-                        "another listener on this address serves one of these ALPNs",
-                    ));
+                let table = shards[0].shared().table.clone();
+                {
+                    let mut table = table.write().unwrap_or_else(|e| e.into_inner());
+                    let clash = table.iter().any(|l| {
+                        l.alpns.is_empty() && config.tls.alpn_protocols.is_empty()
+                            || l.alpns
+                                .iter()
+                                .any(|a| config.tls.alpn_protocols.contains(a))
+                    });
+                    if clash {
+                        for engine in &shards {
+                            engine.release();
+                        }
+                        return Err(Error::InvalidArgument(
+                            "another listener on this address serves one of these ALPNs",
+                        ));
+                    }
+                    table.push(entry(id));
                 }
-                table.push(entry(id));
-                drop(table);
-                st.listeners
-                    .push(ListenerState::new(id, config.backlog, config.max_half_open));
-                st.handles += 1;
-                drop(st);
-                return Ok(Self::new(engine, id));
+                for engine in &shards {
+                    engine.shared().listeners.push(state(false));
+                }
+                return Ok(Self::new(shards, id, queue));
             }
         }
-        let udp = UdpSocket::bind_with(addr, &config.socket)?;
         let table: ListenerTable = Arc::new(std::sync::RwLock::new(vec![entry(id)]));
         let drivers = table.clone();
         let driver: quicsock_proto::endpoint::DriverFactory = if config.manual_handshake {
@@ -97,110 +151,124 @@ impl QuicListener {
                 .clone()
                 .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))))
         };
+        let socks = bind_shards(addr, &config.socket, config.shards)?;
+        let n = socks.len();
+        // Admission bounds hold for the listener as a whole: each shard takes its share.
         let server = EndpointServer {
-            max_half_open: config.max_half_open,
-            retry_threshold: config.retry_threshold,
+            max_half_open: config.max_half_open.div_ceil(n),
+            retry_threshold: config.retry_threshold.div_ceil(n),
             validate_address: config.validate_address,
-            max_connections: config.max_connections,
+            max_connections: config.max_connections.div_ceil(n),
             ..EndpointServer::new(config.transport.clone(), driver)
         };
-        let endpoint = EndpointConfig {
-            server: Some(server),
-            reset_key: config.reset_key.clone(),
-            ..EndpointConfig::default()
-        };
-        let engine = Engine::start(udp, endpoint, table)?;
-        let mut me = ListenerState::new(id, config.backlog, config.max_half_open);
-        me.early = config.manual_handshake;
-        engine.shared().listeners.push(me);
+        let mut shards = Vec::with_capacity(n);
+        for (i, udp) in socks.into_iter().enumerate() {
+            let endpoint = EndpointConfig {
+                server: Some(server.clone()),
+                reset_key: config.reset_key.clone(),
+                cid_prefix: (n > 1).then_some(i as u8),
+                ..EndpointConfig::default()
+            };
+            let engine = Engine::start_shard(udp, endpoint, table.clone(), i)?;
+            engine
+                .shared()
+                .listeners
+                .push(state(config.manual_handshake));
+            shards.push(engine);
+        }
         // Only listeners that dispatch by ALPN with rustls can share their port.
         if !own_driver {
-            map.insert(engine.local_addr()?, Arc::downgrade(&engine));
+            map.insert(
+                shards[0].local_addr()?,
+                shards.iter().map(Arc::downgrade).collect(),
+            );
         }
-        Ok(Self::new(engine, id))
+        Ok(Self::new(shards, id, queue))
     }
 
-    fn new(engine: Arc<Engine>, id: u64) -> Self {
+    fn new(shards: Vec<Arc<Engine>>, id: u64, queue: Arc<AcceptQueue>) -> Self {
         Self {
-            engine,
+            shards,
             id,
+            queue,
             nonblocking: AtomicBool::new(false),
             poll_fd: std::sync::OnceLock::new(),
         }
     }
 
-    /// This listener's state in the engine.
-    fn mine<'a>(&self, st: &'a mut MutexGuard<'_, Shared>) -> &'a mut ListenerState {
-        st.listeners
-            .iter_mut()
-            .find(|l| l.id == self.id)
-            .expect("a listener's state lives as long as the listener")
-    }
-
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> Result<SocketAddr> {
-        Ok(self.engine.local_addr()?)
+        Ok(self.shards[0].local_addr()?)
+    }
+
+    /// The shards serving this listener (engines, each with its own UDP socket and
+    /// thread).
+    pub fn shards(&self) -> usize {
+        self.shards.len()
     }
 
     /// A descriptor that polls readable when `accept` would not block, for epoll, mio or
     /// tokio's `AsyncFd`. Only poll it. Made on the first call.
     pub fn pollable(&self) -> Result<BorrowedFd<'_>> {
         crate::readiness::lazily(&self.poll_fd, || {
-            let mut st = self.engine.shared();
-            let me = self.mine(&mut st);
+            let mut q = self.queue.lock();
             // Another thread may have made it meanwhile: share that one.
-            if let Some(r) = me.readiness.as_ref() {
+            if let Some(r) = q.readiness.as_ref() {
                 return r.dup();
             }
             let mut r = Readiness::new()?;
             let dup = r.dup()?;
-            r.set(!me.accept_queue.is_empty(), false);
-            me.readiness = Some(r);
+            r.set(!q.ready.is_empty(), false);
+            q.readiness = Some(r);
             Ok(dup)
         })
     }
 
     /// Sets or clears the listener's [`QuicPoll`](crate::QuicPoll) registration.
     pub(crate) fn set_registration(&self, r: Option<crate::poll::Registration>) {
-        let mut st = self.engine.shared();
-        self.mine(&mut st).poll = r;
+        self.queue.lock().poll = r;
     }
 
     /// Enables or disables one type of in-band event for the connections this listener
     /// accepts from now on (they inherit the listener's choice, as in Linux QUIC).
     pub fn set_event(&self, ty: crate::EventType, on: bool) {
-        let mut st = self.engine.shared();
-        let me = self.mine(&mut st);
-        if on {
-            me.event_mask |= ty.bit();
-        } else {
-            me.event_mask &= !ty.bit();
+        for engine in &self.shards {
+            let mut st = engine.shared();
+            if let Some(me) = st.listeners.iter_mut().find(|l| l.id == self.id) {
+                if on {
+                    me.event_mask |= ty.bit();
+                } else {
+                    me.event_mask &= !ty.bit();
+                }
+            }
         }
     }
 
     /// Connections whose handshake completed (or, with a manual handshake, that arrived)
     /// and that wait for `accept` on this listener (at most the backlog).
     pub fn backlog_count(&self) -> usize {
-        let mut st = self.engine.shared();
-        self.mine(&mut st).accept_queue.len()
+        self.queue.lock().ready.len()
     }
 
-    /// Handshakes in progress on the listener's UDP socket (at most `max_half_open`).
+    /// Handshakes in progress on the listener's sockets (at most about `max_half_open`).
     pub fn handshake_count(&self) -> usize {
-        self.engine.shared().endpoint.half_open()
+        self.sum(|st| st.endpoint.half_open())
     }
 
-    /// Connections not yet accepted on this socket: in their handshake or waiting for
-    /// `accept`.
+    /// Connections not yet accepted on this listener's sockets: in their handshake or
+    /// waiting for `accept`.
     pub fn pending_count(&self) -> usize {
-        let st = self.engine.shared();
-        st.endpoint.connection_count().saturating_sub(st.attached)
+        self.sum(|st| st.endpoint.connection_count().saturating_sub(st.attached))
     }
 
-    /// Connections the socket's endpoint holds in any state, closing and draining ones
+    /// Connections the listener's endpoints hold in any state, closing and draining ones
     /// included.
     pub fn connection_count(&self) -> usize {
-        self.engine.shared().endpoint.connection_count()
+        self.sum(|st| st.endpoint.connection_count())
+    }
+
+    fn sum(&self, f: impl Fn(&crate::engine::Shared) -> usize) -> usize {
+        self.shards.iter().map(|e| f(&e.shared())).sum()
     }
 
     /// Makes `accept` return [`Error::WouldBlock`] instead of waiting.
@@ -216,33 +284,17 @@ impl QuicListener {
     /// As [`accept`](Self::accept), waiting at most `timeout`.
     pub fn accept_timeout(&self, timeout: Option<Duration>) -> Result<QuicSocket> {
         let deadline = timeout.map(|t| clock::now() + t);
-        let mut st = self.engine.shared();
+        let mut q = self.queue.lock();
         loop {
-            self.engine.check()?;
-            while let Some(h) = self.mine(&mut st).take() {
-                let Some(slot) = st.slot(h) else {
-                    continue;
-                };
-                st.handles += 1;
-                st.attached += 1;
-                let me = self.mine(&mut st);
-                let pending = !me.accept_queue.is_empty();
-                if let Some(r) = me.readiness.as_mut() {
-                    r.set(pending, false);
+            for engine in &self.shards {
+                engine.check()?;
+            }
+            while let Some((shard, h)) = q.take() {
+                drop(q);
+                if let Some(sock) = self.attach(shard, h) {
+                    return Ok(sock);
                 }
-                drop(st);
-                let mut g = slot.lock();
-                if g.removed {
-                    // It drained between the queue and here: nobody will use it.
-                    drop(g);
-                    st = self.engine.shared();
-                    st.handles -= 1;
-                    st.attached -= 1;
-                    continue;
-                }
-                g.cs.attached = true;
-                drop(g);
-                return Ok(QuicSocket::attach(self.engine.clone(), slot));
+                q = self.queue.lock();
             }
             if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(Error::WouldBlock);
@@ -257,12 +309,41 @@ impl QuicListener {
                 }
                 None => Duration::from_secs(3600),
             };
-            let cond = self.mine(&mut st).accept_cond.clone();
-            st = cond
-                .wait_timeout(st, wait)
+            q = self
+                .queue
+                .cond
+                .wait_timeout(q, wait)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
+    }
+
+    /// A socket for connection `h` of shard `shard`, unless it went away meanwhile.
+    fn attach(
+        &self,
+        shard: usize,
+        h: quicsock_proto::endpoint::ConnectionHandle,
+    ) -> Option<QuicSocket> {
+        let engine = &self.shards[shard];
+        let slot = {
+            let mut st = engine.shared();
+            let slot = st.slot(h)?;
+            st.handles += 1;
+            st.attached += 1;
+            slot
+        };
+        let mut g = slot.lock();
+        if g.removed {
+            // It drained between the queue and here: nobody will use it.
+            drop(g);
+            let mut st = engine.shared();
+            st.handles -= 1;
+            st.attached -= 1;
+            return None;
+        }
+        g.cs.attached = true;
+        drop(g);
+        Some(QuicSocket::attach(engine.clone(), slot))
     }
 }
 
@@ -286,34 +367,40 @@ impl AsRawFd for QuicListener {
 
 impl Drop for QuicListener {
     fn drop(&mut self) {
-        let mut st = self.engine.shared();
-        let i = st.listeners.iter().position(|l| l.id == self.id);
-        let queued: Vec<_> = i
-            .map(|i| st.listeners.remove(i))
-            .map(|l| l.accept_queue.into_iter().chain(l.waiting).collect())
-            .unwrap_or_default();
-        st.table
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|l| l.id != self.id);
-        // Its connections never accepted are closed; accepted ones live on. The last
-        // listener also closes those still in their handshake.
-        let last = st.listeners.is_empty();
-        let close: Vec<_> = if last {
-            st.all_slots()
-        } else {
-            queued.into_iter().filter_map(|h| st.slot(h)).collect()
-        };
-        drop(st);
+        let queued = self.queue.lock().drain();
+        let mut close = Vec::new();
+        for (i, engine) in self.shards.iter().enumerate() {
+            let mut st = engine.shared();
+            st.listeners.retain(|l| l.id != self.id);
+            st.table
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|l| l.id != self.id);
+            // Its connections never accepted are closed; accepted ones live on. The last
+            // listener also closes those still in their handshake.
+            if st.listeners.is_empty() {
+                close.extend(st.all_slots().into_iter().map(|s| (i, s)));
+            } else {
+                close.extend(
+                    queued
+                        .iter()
+                        .filter(|(s, _)| *s == i)
+                        .filter_map(|(_, h)| st.slot(*h))
+                        .map(|s| (i, s)),
+                );
+            }
+        }
         let now = clock::now();
-        for slot in close {
+        for (i, slot) in close {
             let mut g = slot.lock();
             if !g.cs.attached {
                 g.conn
                     .close(now, quicsock_proto::VarInt::ZERO, b"listener closed");
-                self.engine.transmit(&slot, g);
+                self.shards[i].transmit(&slot, g);
             }
         }
-        self.engine.release();
+        for engine in &self.shards {
+            engine.release();
+        }
     }
 }

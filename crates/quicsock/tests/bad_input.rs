@@ -291,50 +291,60 @@ fn a_vanished_peer_times_out_without_disturbing_others() {
     }
 }
 
-/// A NAT between client and server that gives the client a new port mid-transfer: the
-/// server follows it (PATH_CHALLENGE), reports CONNECTION_MIGRATION, and the data arrives.
+/// A NAT between client and server that gives the client a new port mid-transfer, again
+/// and again: the server follows it each time (PATH_CHALLENGE), reports
+/// CONNECTION_MIGRATION, and the data arrives, with one shard and with several (each new
+/// 4-tuple reaches the connection's own shard through the kernel's steering by connection
+/// ID, `reuseport_group_steers_by_connection_id` in quicsock-udp).
 #[test]
-#[allow(clippy::disallowed_methods)]
 fn nat_rebinding_through_a_relay() {
+    for shards in [1, 2, 4] {
+        rebinding_with_shards(shards, 8);
+    }
+}
+
+#[allow(clippy::disallowed_methods)]
+fn rebinding_with_shards(shards: usize, rebindings: usize) {
     use quicsock::{EventType, QuicEvent};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let (l, server) = server(64, 30_000);
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let mut config = server_config(64, 30_000);
+    config.shards = shards;
+    let (l, server) = bind(&config);
+    assert_eq!(l.shards(), shards);
     l.set_event(EventType::ConnectionMigration, true);
-    // The relay: the client talks to `front`; upstream it uses `a`, later `b`.
+    // The relay: the client talks to `front`; upstream it uses `ups[current]`.
     let front = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ups: Vec<UdpSocket> = (0..=rebindings)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
     let relay_addr = front.local_addr().unwrap();
-    let rebound = Arc::new(AtomicBool::new(false));
+    let current = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut relays = Vec::new();
-    for s in [&front, &a, &b] {
+    front
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    for s in &ups {
         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
     }
     let client_addr = Arc::new(std::sync::Mutex::new(None::<SocketAddr>));
     {
-        let (front, a, b) = (
-            front.try_clone().unwrap(),
-            a.try_clone().unwrap(),
-            b.try_clone().unwrap(),
-        );
-        let (rebound, stop, client_addr) = (rebound.clone(), stop.clone(), client_addr.clone());
+        let front = front.try_clone().unwrap();
+        let ups: Vec<UdpSocket> = ups.iter().map(|u| u.try_clone().unwrap()).collect();
+        let (current, stop, client_addr) = (current.clone(), stop.clone(), client_addr.clone());
         relays.push(std::thread::spawn(move || {
             let mut buf = vec![0u8; 65536];
             while !stop.load(Ordering::Relaxed) {
                 if let Ok((n, from)) = front.recv_from(&mut buf) {
                     *client_addr.lock().unwrap() = Some(from);
-                    let up = if rebound.load(Ordering::Relaxed) {
-                        &b
-                    } else {
-                        &a
-                    };
+                    let up = &ups[current.load(Ordering::Relaxed)];
                     let _ = up.send_to(&buf[..n], server);
                 }
             }
         }));
     }
-    for up in [a.try_clone().unwrap(), b.try_clone().unwrap()] {
+    for up in &ups {
+        let up = up.try_clone().unwrap();
         let (front, stop, client_addr) = (
             front.try_clone().unwrap(),
             stop.clone(),
@@ -354,42 +364,62 @@ fn nat_rebinding_through_a_relay() {
     let t = std::thread::spawn(move || l.accept().unwrap());
     let c = client(relay_addr);
     let s = t.join().unwrap();
-    assert_eq!(s.peer_addr().unwrap(), a.local_addr().unwrap());
+    assert_eq!(s.peer_addr().unwrap(), ups[0].local_addr().unwrap());
     let id = c.open_stream(Flags::NONE).unwrap();
+    let per_path = 10;
+    let read = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
             let mut buf = vec![0u8; 65536];
-            let (mut total, mut migrated) = (0, false);
+            let (mut total, mut migrations) = (0, 0);
             s.set_read_timeout(Some(Duration::from_secs(10)));
             loop {
                 let (n, _, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
                 if flags.contains(Flags::NOTIFICATION) {
-                    migrated |= QuicEvent::from_bytes(&buf[..n])
-                        == Some(QuicEvent::ConnectionMigration { local: 0 });
+                    if QuicEvent::from_bytes(&buf[..n])
+                        == Some(QuicEvent::ConnectionMigration { local: 0 })
+                    {
+                        migrations += 1;
+                    }
                     continue;
                 }
                 total += n;
+                read.store(total, Ordering::Relaxed);
                 if flags.contains(Flags::STREAM_FIN) {
-                    return (total, migrated);
+                    return (total, migrations);
                 }
             }
         });
         let chunk = vec![7u8; 65536];
-        for i in 0..80 {
-            if i == 20 {
-                rebound.store(true, Ordering::Relaxed);
+        for i in 1..=rebindings {
+            for _ in 0..per_path {
+                c.send(&chunk, id, Flags::NONE).unwrap();
             }
+            // The server reads half of what was sent on this path before the NAT moves the
+            // client, so every path carries part of the transfer.
+            let half = (i * per_path - per_path / 2) * 65536;
+            let waited = std::time::Instant::now();
+            while read.load(Ordering::Relaxed) < half && waited.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            current.store(i, Ordering::Relaxed);
+        }
+        for _ in 0..per_path {
             c.send(&chunk, id, Flags::NONE).unwrap();
         }
         c.send(b"", id, Flags::STREAM_FIN).unwrap();
-        let (total, migrated) = reader.join().unwrap();
-        assert_eq!(total, 80 * 65536);
-        assert!(migrated, "CONNECTION_MIGRATION reported");
+        let (total, migrations) = reader.join().unwrap();
+        assert_eq!(total, (rebindings + 1) * per_path * 65536);
+        assert_eq!(
+            migrations, rebindings,
+            "CONNECTION_MIGRATION for each new port"
+        );
     });
     assert_eq!(
         s.peer_addr().unwrap(),
-        b.local_addr().unwrap(),
-        "the server follows the new port"
+        ups[rebindings].local_addr().unwrap(),
+        "the server follows the last port ({shards} shards)"
     );
     stop.store(true, Ordering::Relaxed);
     for r in relays {
