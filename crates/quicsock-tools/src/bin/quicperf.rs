@@ -56,6 +56,9 @@ enum Cmd {
         /// UDP payload size QUIC uses.
         #[arg(long, default_value_t = 1452)]
         mtu: u16,
+        /// QUIC engines (SO_REUSEPORT shards; default: one per CPU).
+        #[arg(long)]
+        shards: Option<usize>,
     },
     /// Measure against a server.
     Client {
@@ -196,8 +199,12 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             proto,
             cpu,
             mtu,
+            shards,
         }) => {
             pin(cpu)?;
+            if shards == Some(0) {
+                return Err(PerfError::Usage("--shards must be at least 1".into()));
+            }
             let (chain, key) = match (cert, key) {
                 (Some(c), Some(k)) => perf::load_cert(&c, &k)?,
                 _ => perf::self_signed(),
@@ -208,7 +215,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 server_name: "localhost".into(),
                 mtu: check_mtu(mtu)?,
             };
-            perf::serve(proto, listen, &tls, |addr| {
+            perf::serve(proto, listen, &tls, shards, |addr| {
                 println!("listening on {addr}");
                 use std::io::Write as _;
                 let _ = std::io::stdout().flush();

@@ -106,14 +106,16 @@ pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, PerfEr
     })
 }
 
-/// Serves clients until the process is killed. `ready` gets the bound address.
+/// Serves clients until the process is killed. `ready` gets the bound address. `shards`
+/// sets a QUIC listener's engines (default: one per CPU).
 pub fn serve(
     proto: Proto,
     addr: SocketAddr,
     tls: &Tls,
+    shards: Option<usize>,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), PerfError> {
-    let server = transport::Server::bind(proto, addr, tls)?;
+    let server = transport::Server::bind(proto, addr, tls, shards)?;
     ready(server.local_addr()?);
     loop {
         let conn = match server.accept() {

@@ -104,11 +104,19 @@ pub(crate) enum Server {
 }
 
 impl Server {
-    pub(crate) fn bind(proto: Proto, addr: SocketAddr, tls: &Tls) -> Result<Self, PerfError> {
+    pub(crate) fn bind(
+        proto: Proto,
+        addr: SocketAddr,
+        tls: &Tls,
+        shards: Option<usize>,
+    ) -> Result<Self, PerfError> {
         Ok(match proto {
             Proto::Quic => {
                 let mut config = quicsock::ServerConfig::new(tls.server.clone());
                 config.transport.max_datagram_size = tls.mtu;
+                if let Some(n) = shards {
+                    config.shards = n;
+                }
                 Self::Quic(
                     QuicListener::bind(addr, &config)
                         .map_err(|e| PerfError::Bind(addr, e.into()))?,
