@@ -49,6 +49,7 @@ use quicsock_udp::{
 use crate::accept_queue::ListenerState;
 use crate::clock;
 use crate::handshake::dispatch::{self, ListenerTable};
+use crate::handshakes::{Handshakes, Job};
 use crate::slot::{ConnState, Slot, SlotState};
 
 /// Datagrams one transmit pass builds before it sends them.
@@ -180,6 +181,8 @@ pub(crate) struct Engine {
     wakeups: Mutex<Vec<Arc<Slot>>>,
     /// Why the engine failed, once it did.
     failed: OnceLock<String>,
+    /// A server's handshake worker (TLS off the engine thread).
+    handshakes: Option<Arc<Handshakes>>,
     /// Makes the engine thread panic at its next turn (tests of the failure path).
     #[cfg(test)]
     pub(crate) fault: std::sync::atomic::AtomicBool,
@@ -229,6 +232,10 @@ impl Engine {
         shard: usize,
     ) -> io::Result<Arc<Self>> {
         udp.set_nonblocking(true)?;
+        let handshakes = config
+            .server
+            .is_some()
+            .then(|| Arc::new(Handshakes::default()));
         let engine = Arc::new(Self {
             udp,
             waker: Waker::new()?,
@@ -248,13 +255,26 @@ impl Engine {
             }),
             wakeups: Mutex::new(Vec::new()),
             failed: OnceLock::new(),
+            handshakes: handshakes.clone(),
             #[cfg(test)]
             fault: std::sync::atomic::AtomicBool::new(false),
         });
+        if let Some(hs) = handshakes {
+            let e = Arc::downgrade(&engine);
+            std::thread::Builder::new()
+                .name("quicsock-handshake".into())
+                .spawn(move || hs.run(e))?;
+        }
         let e = engine.clone();
-        std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("quicsock-engine".into())
-            .spawn(move || e.run())?;
+            .spawn(move || e.run());
+        if let Err(err) = started {
+            if let Some(hs) = &engine.handshakes {
+                hs.close();
+            }
+            return Err(err);
+        }
         Ok(engine)
     }
 
@@ -356,6 +376,10 @@ impl Engine {
         let now = clock::now();
         g.linger(now);
         let out = g.process(&slot.cond);
+        if g.cs.established || g.conn.is_closed() {
+            slot.handshaking
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut events: Vec<EndpointEvent> = Vec::new();
         while let Some(e) = g.conn.poll_endpoint_event() {
             events.push(e);
@@ -574,6 +598,10 @@ impl Engine {
             }
             let mut k = 0;
             while k < routes.len() {
+                if self.offload(&routes[k], storage, meta) {
+                    k += 1;
+                    continue;
+                }
                 // Consecutive datagrams of one connection (a GRO batch) under one hold.
                 let slot = match &routes[k].3 {
                     Route::Known(s) | Route::New(s, _) | Route::Reset(s) => s.clone(),
@@ -593,23 +621,24 @@ impl Engine {
                             continue;
                         }
                     };
-                    if !Arc::ptr_eq(s, &slot) {
+                    if !Arc::ptr_eq(s, &slot)
+                        || s.handshaking.load(std::sync::atomic::Ordering::Relaxed)
+                            && self.handshakes.is_some()
+                    {
                         break;
                     }
                     let m = &meta[*i];
                     let d = &mut storage[*i][*off..*off + *len];
-                    if !g.removed {
-                        g.conn.handle_datagram(now, m.addr, m.ecn.map(ecn_in), d);
-                    }
-                    if new && !g.conn.has_client_hello() {
-                        // Nothing in it authenticated, or no ClientHello in it: no state
-                        // is kept for it.
-                        let mut sh = self.shared();
-                        self.forget(&mut sh, slot.h, &mut g);
-                    } else if refuse {
-                        // The accept queue of an application-driven handshake is full.
-                        g.conn.refuse(now);
-                    }
+                    self.deliver(
+                        &slot,
+                        &mut g,
+                        now,
+                        m.addr,
+                        m.ecn.map(ecn_in),
+                        d,
+                        new,
+                        refuse,
+                    );
                     k += 1;
                 }
                 self.transmit(&slot, g);
@@ -620,6 +649,89 @@ impl Engine {
                 return;
             }
         }
+    }
+
+    /// Hands a datagram of a connection in its handshake to the handshake worker; false
+    /// when this engine has none or the connection is established.
+    fn offload(
+        &self,
+        route: &(usize, usize, usize, Route),
+        storage: &[Vec<u8>],
+        meta: &[RecvMeta],
+    ) -> bool {
+        let Some(hs) = &self.handshakes else {
+            return false;
+        };
+        let (i, off, len, r) = route;
+        let (slot, new, refuse) = match r {
+            Route::New(s, refuse) => (s, true, *refuse),
+            Route::Known(s) if s.handshaking.load(std::sync::atomic::Ordering::Relaxed) => {
+                (s, false, false)
+            }
+            _ => return false,
+        };
+        let m = &meta[*i];
+        let job = Job {
+            slot: slot.clone(),
+            data: storage[*i][*off..*off + *len].to_vec(),
+            remote: m.addr,
+            ecn: m.ecn.map(ecn_in),
+            new,
+            refuse,
+        };
+        if !hs.push(job) && new {
+            // The worker is swamped: the client's Initial is dropped, and no state kept
+            // for it (the client sends it again).
+            let mut g = slot.lock();
+            let mut sh = self.shared();
+            self.forget(&mut sh, slot.h, &mut g);
+        }
+        true
+    }
+
+    /// One datagram into a connection, under its lock: a new server connection without a
+    /// ClientHello is forgotten, one whose application-driven accept queue is full is
+    /// refused.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &self,
+        slot: &Slot,
+        g: &mut SlotState,
+        now: Timestamp,
+        remote: SocketAddr,
+        ecn: Option<quicsock_proto::conn::Ecn>,
+        d: &mut [u8],
+        new: bool,
+        refuse: bool,
+    ) {
+        if !g.removed {
+            g.conn.handle_datagram(now, remote, ecn, d);
+        }
+        if new && !g.conn.has_client_hello() {
+            // Nothing in it authenticated, or no ClientHello in it: no state is kept.
+            let mut sh = self.shared();
+            self.forget(&mut sh, slot.h, g);
+        } else if refuse {
+            // The accept queue of an application-driven handshake is full.
+            g.conn.refuse(now);
+        }
+    }
+
+    /// A datagram the handshake worker took (on the worker's thread).
+    pub(crate) fn deliver_handshake<'a>(&self, mut job: Job, mut g: MutexGuard<'a, SlotState>) {
+        let now = clock::now();
+        let slot = job.slot.clone();
+        self.deliver(
+            &slot,
+            &mut g,
+            now,
+            job.remote,
+            job.ecn,
+            &mut job.data,
+            job.new,
+            job.refuse,
+        );
+        self.transmit(&slot, g);
     }
 
     /// Where one datagram goes, under the shared lock: a new server connection gets its
@@ -636,7 +748,10 @@ impl Engine {
             Some(DatagramEvent::Reset(h)) => Route::Reset(sh.slot(h)?),
             Some(DatagramEvent::New(h, conn)) => {
                 let (cs, refuse) = sh.new_server_state(h);
-                Route::New(sh.insert(h, conn, cs), refuse)
+                let slot = sh.insert(h, conn, cs);
+                slot.handshaking
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Route::New(slot, refuse)
             }
             None => None?,
         };

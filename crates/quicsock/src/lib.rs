@@ -63,6 +63,7 @@ mod flags;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod handshake;
+mod handshakes;
 mod listener;
 mod poll;
 mod readiness;

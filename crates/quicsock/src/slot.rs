@@ -105,6 +105,9 @@ pub(crate) struct Slot {
     pub(crate) send_lock: Mutex<()>,
     /// In the engine's wake-up queue.
     pub(crate) queued: AtomicBool,
+    /// A server connection still in its handshake: its datagrams go to the handshake
+    /// worker.
+    pub(crate) handshaking: AtomicBool,
 }
 
 impl Slot {
@@ -121,6 +124,7 @@ impl Slot {
             cond: Condvar::new(),
             send_lock: Mutex::new(()),
             queued: AtomicBool::new(false),
+            handshaking: AtomicBool::new(false),
         }
     }
 

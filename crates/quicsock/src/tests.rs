@@ -1027,3 +1027,150 @@ fn poll_reports_accept_and_data_by_token() {
     assert!(!events.contains(&(3 - token)), "{events:?}");
     drop((mine, c2));
 }
+
+/// A server handshake driver that waits at a gate before its first step (a TLS library
+/// stuck on a slow certificate lookup, say).
+struct GatedDriver {
+    inner: quicsock_proto::conn::FixedSecretDriver,
+    gate: Option<Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>>,
+}
+
+impl quicsock_proto::conn::HandshakeDriver for GatedDriver {
+    fn drive(
+        &mut self,
+        conn: &mut quicsock_proto::conn::Connection,
+        now: quicsock_proto::Timestamp,
+    ) -> std::result::Result<(), quicsock_proto::TransportError> {
+        if let Some(gate) = self.gate.take() {
+            let (open, cond) = &*gate;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = cond.wait(open).unwrap();
+            }
+        }
+        self.inner.drive(conn, now)
+    }
+}
+
+fn fixed(side: quicsock_proto::Side) -> quicsock_proto::conn::FixedSecretDriver {
+    quicsock_proto::conn::FixedSecretDriver::new(
+        side,
+        quicsock_proto::crypto::CipherSuite::Aes128GcmSha256,
+    )
+}
+
+/// A handshake stuck in its TLS work holds up only itself: on the same shard, an
+/// established connection moves a megabyte each way meanwhile (the TLS work runs on the
+/// handshake worker, under the new connection's lock, not on the engine thread).
+#[test]
+fn a_stuck_handshake_does_not_stall_established_connections() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let made = Arc::new(AtomicUsize::new(0));
+    let mut config = server_config();
+    config.shards = 1;
+    let (g, m) = (gate.clone(), made.clone());
+    config.driver = Some(Arc::new(move || {
+        let first = m.fetch_add(1, Ordering::Relaxed) == 0;
+        Box::new(GatedDriver {
+            inner: fixed(quicsock_proto::Side::Server),
+            gate: (!first).then(|| g.clone()),
+        })
+    }));
+    let l = Arc::new(QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap());
+    let addr = l.local_addr().unwrap();
+    let cfg = client_config();
+    let c1 =
+        QuicSocket::connect_with_driver(addr, &cfg, Box::new(fixed(quicsock_proto::Side::Client)))
+            .unwrap();
+    let s1 = l.accept().unwrap();
+    // The second client's ClientHello gets its server connection stuck in TLS.
+    let cfg2 = cfg.clone();
+    let second = std::thread::spawn(move || {
+        QuicSocket::connect_with_driver(addr, &cfg2, Box::new(fixed(quicsock_proto::Side::Client)))
+    });
+    while made.load(Ordering::Relaxed) < 2 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let data = vec![0x42u8; 1 << 20];
+    s1.set_read_timeout(Some(Duration::from_secs(10)));
+    c1.set_read_timeout(Some(Duration::from_secs(10)));
+    c1.set_write_timeout(Some(Duration::from_secs(10)));
+    std::thread::scope(|scope| {
+        let echo = scope.spawn(|| {
+            let mut buf = vec![0u8; 65536];
+            let mut got = Vec::new();
+            loop {
+                let (n, id, flags) = s1.recv(&mut buf, Flags::NONE).unwrap();
+                got.extend_from_slice(&buf[..n]);
+                if flags.contains(Flags::STREAM_FIN) {
+                    s1.send(&got, id, Flags::STREAM_FIN).unwrap();
+                    return got.len();
+                }
+            }
+        });
+        c1.send(&data, -1, Flags::STREAM_FIN).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut back = 0;
+        loop {
+            let (n, _, flags) = c1.recv(&mut buf, Flags::NONE).unwrap();
+            back += n;
+            if flags.contains(Flags::STREAM_FIN) {
+                break;
+            }
+        }
+        assert_eq!(echo.join().unwrap(), data.len());
+        assert_eq!(back, data.len());
+    });
+    assert_eq!(
+        l.handshake_count(),
+        1,
+        "the stuck handshake is still in progress"
+    );
+    // Once its TLS work finishes, the second connection completes too.
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    let c2 = second.join().unwrap().unwrap();
+    let s2 = l.accept().unwrap();
+    c2.send(b"late", -1, Flags::STREAM_FIN).unwrap();
+    let mut buf = [0u8; 8];
+    let (n, _, _) = s2.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(&buf[..n], b"late");
+}
+
+/// The handshake worker holds at most `MAX_QUEUED` datagrams; beyond them a flood's are
+/// dropped (their clients send again), so the queue cannot grow without bound.
+#[test]
+fn hostile_handshake_queue_is_capped() {
+    use crate::handshakes::{Handshakes, Job, MAX_QUEUED};
+    use quicsock_proto::endpoint::{Endpoint, EndpointConfig};
+    let mut ep = Endpoint::new(
+        EndpointConfig::default(),
+        Box::new(quicsock_proto::rng::SystemRandom),
+    );
+    let remote = "127.0.0.1:9".parse().unwrap();
+    let (h, conn) = ep
+        .connect(
+            quicsock_proto::Timestamp::ZERO,
+            remote,
+            Default::default(),
+            Box::new(fixed(quicsock_proto::Side::Client)),
+        )
+        .unwrap();
+    let slot = Arc::new(crate::slot::Slot::new(h, conn, Default::default()));
+    let hs = Handshakes::default();
+    let job = || Job {
+        slot: slot.clone(),
+        data: vec![0; 1200],
+        remote,
+        ecn: None,
+        new: false,
+        refuse: false,
+    };
+    for _ in 0..MAX_QUEUED {
+        assert!(hs.push(job()));
+    }
+    assert!(!hs.push(job()), "one past the cap is dropped");
+    assert_eq!(hs.len(), MAX_QUEUED);
+    println!("handshake queue: {MAX_QUEUED} datagrams at most");
+}
