@@ -83,7 +83,7 @@ pub use events::{EventType, QuicEvent};
 pub use flags::Flags;
 pub use listener::QuicListener;
 pub use poll::QuicPoll;
-pub use socket::{QuicSocket, StreamHandle, DEFAULT_LINGER};
+pub use socket::{QuicSocket, StreamHandle, StreamPoll, DEFAULT_LINGER};
 pub use socket_handshake::{client_handshake, server_handshake};
 
 pub use quicsock_proto as proto;

@@ -54,6 +54,22 @@ pub(crate) struct ConnState {
     pub(crate) readiness: Option<Readiness>,
     /// Its place in a [`QuicPoll`](crate::QuicPoll), if registered.
     pub(crate) poll: Option<crate::poll::Registration>,
+    /// Streams with a pollable descriptor of their own
+    /// ([`QuicSocket::stream_pollable`](crate::QuicSocket::stream_pollable)).
+    pub(crate) stream_readiness: Vec<StreamReadiness>,
+    /// The stream of the last `send` that found no room: the connection's descriptor is
+    /// writable once that stream can take data (not only the active stream), so an
+    /// edge-triggered writer of any stream is woken.
+    pub(crate) blocked_write: Option<StreamId>,
+}
+
+/// One stream's pollable descriptor.
+#[derive(Debug)]
+pub(crate) struct StreamReadiness {
+    pub(crate) id: StreamId,
+    pub(crate) readiness: Readiness,
+    /// Alive while the application holds the descriptor; the entry goes with it.
+    pub(crate) owner: std::sync::Weak<()>,
 }
 
 /// A close waiting for the connection's data to be acknowledged.
@@ -305,40 +321,65 @@ impl SlotState {
         out
     }
 
-    /// Makes the connection's pollable descriptor, if it has one, show whether `recv` and
-    /// `send` would block now.
+    /// Makes the connection's pollable descriptor and its streams' descriptors, where
+    /// there are any, show whether `recv` and `send` would block now.
     pub(crate) fn refresh_readiness(&mut self) {
-        if self.cs.readiness.is_none() {
+        if self.cs.readiness.is_none() && self.cs.stream_readiness.is_empty() {
             return;
         }
         let c = &mut *self.conn;
-        let cs = &self.cs;
+        let cs = &mut self.cs;
         // A closed connection answers at once, with its error.
-        let (readable, writable) = if c.is_closed() || self.removed {
-            (true, true)
-        } else {
-            let readable = cs.partial.is_some()
-                || !cs.events.is_empty()
-                || c.has_datagram()
-                || cs.readable.iter().any(|id| c.streams().has_readable(*id));
-            let credit = c.streams().connection_send_credit() > 0;
-            let writable = credit && cs.active.is_none_or(|id| c.streams().can_write(id));
-            (readable, writable)
-        };
-        if let Some(r) = self.cs.readiness.as_mut() {
-            r.set(readable, writable);
+        let gone = c.is_closed() || self.removed;
+        let credit = c.streams().connection_send_credit() > 0;
+        if cs.readiness.is_some() {
+            let (readable, writable) = if gone {
+                (true, true)
+            } else {
+                let readable = cs.partial.is_some()
+                    || !cs.events.is_empty()
+                    || c.has_datagram()
+                    || cs.readable.iter().any(|id| c.streams().has_readable(*id));
+                let stream = cs.blocked_write.or(cs.active);
+                let writable = credit && stream.is_none_or(|id| c.streams().can_write(id));
+                (readable, writable)
+            };
+            if let Some(r) = cs.readiness.as_mut() {
+                r.set(readable, writable);
+            }
+        }
+        cs.stream_readiness.retain(|s| s.owner.strong_count() > 0);
+        for s in &mut cs.stream_readiness {
+            // Readable and writable mean a call would not wait: it returns data, room, the
+            // stream's end or its error.
+            let streams = c.streams();
+            let readable = gone || !streams.read_would_block(s.id);
+            let writable = gone || !streams.write_would_block(s.id);
+            s.readiness.set(readable, writable);
         }
     }
 
-    /// A call found nothing to read (`read`) or no room to write: the descriptor shows
-    /// that until the next refresh, which then makes the change back an edge.
-    pub(crate) fn would_block(&mut self, read: bool) {
-        if let Some(r) = self.cs.readiness.as_mut() {
+    /// A call found nothing to read (`read`) or no room to write, on `stream` if it was
+    /// for one: the descriptors show that until the next refresh, which then makes the
+    /// change back an edge.
+    pub(crate) fn would_block(&mut self, read: bool, stream: Option<StreamId>) {
+        let show = |r: &mut Readiness| {
             let (readable, writable) = r.state();
             if read {
                 r.set(false, writable);
             } else {
                 r.set(readable, false);
+            }
+        };
+        if let Some(r) = self.cs.readiness.as_mut() {
+            show(r);
+        }
+        if let Some(id) = stream {
+            if !read {
+                self.cs.blocked_write = Some(id);
+            }
+            for s in self.cs.stream_readiness.iter_mut().filter(|s| s.id == id) {
+                show(&mut s.readiness);
             }
         }
     }

@@ -24,11 +24,11 @@ use crate::slot::{Slot, SlotState};
 /// itself.
 const COALESCE_BYTES: usize = 32 * 1024;
 
-/// What a blocked call waits for.
+/// What a blocked call waits for, on which stream if one.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Waiting {
-    Read,
-    Write,
+    Read(Option<StreamId>),
+    Write(Option<StreamId>),
 }
 
 /// How long `close` waits, by default, for what was sent to be acknowledged.
@@ -228,7 +228,10 @@ impl QuicSocket {
         let Some(deadline) = deadline else {
             // The pollable descriptor now shows what the caller found, so that the change
             // back is an edge an edge-triggered poller (tokio) sees.
-            st.would_block(waiting_to == Waiting::Read);
+            match waiting_to {
+                Waiting::Read(stream) => st.would_block(true, stream),
+                Waiting::Write(stream) => st.would_block(false, stream),
+            }
             self.engine.enqueue(&self.slot);
             return Err(Error::WouldBlock);
         };
@@ -277,7 +280,7 @@ impl QuicSocket {
             self.check(&st)?;
             match self.pick_stream(&mut st, stream_id, flags)? {
                 Some(id) => break id,
-                None => st = self.block(st, stream_wait, Waiting::Write)?,
+                None => st = self.block(st, stream_wait, Waiting::Write(None))?,
             }
         };
         let mut written = 0;
@@ -285,7 +288,12 @@ impl QuicSocket {
             let conn = self.live(&mut st)?;
             let before = written;
             match conn.write(id, &data[written..], fin) {
-                Ok(n) => written += n,
+                Ok(n) => {
+                    written += n;
+                    if n > 0 && st.cs.blocked_write == Some(id) {
+                        st.cs.blocked_write = None;
+                    }
+                }
                 Err(StreamError::Blocked(_)) => {}
                 Err(e) => return Err(stream_error(e, id)),
             }
@@ -303,7 +311,7 @@ impl QuicSocket {
                 return Ok(written);
             }
             // Nothing fits, and nothing changed since the lock was taken: wait for room.
-            st = match self.block(st, deadline, Waiting::Write) {
+            st = match self.block(st, deadline, Waiting::Write(Some(id))) {
                 Ok(st) => st,
                 Err(e) if written > 0 && matches!(e, Error::TimedOut) => return Ok(written),
                 Err(e) => return Err(e),
@@ -432,7 +440,7 @@ impl QuicSocket {
                         .unwrap_or(ConnectionError::TimedOut),
                 ));
             }
-            st = self.block(st, deadline, Waiting::Read)?;
+            st = self.block(st, deadline, Waiting::Read(None))?;
         }
     }
 
@@ -474,7 +482,7 @@ impl QuicSocket {
                     conn.error().cloned().unwrap_or(ConnectionError::TimedOut),
                 ));
             }
-            st = self.block(st, deadline, Waiting::Read)?;
+            st = self.block(st, deadline, Waiting::Read(Some(id)))?;
         }
     }
 
@@ -510,7 +518,7 @@ impl QuicSocket {
                 st = self.lock();
                 continue;
             }
-            st = self.block(st, deadline, Waiting::Write)?;
+            st = self.block(st, deadline, Waiting::Write(None))?;
         }
     }
 
@@ -675,7 +683,7 @@ impl QuicSocket {
             if let Some(got) = conn.read_handshake() {
                 return Ok(got);
             }
-            st = self.block(st, deadline, Waiting::Read)?;
+            st = self.block(st, deadline, Waiting::Read(None))?;
         }
     }
 
@@ -939,6 +947,27 @@ impl QuicSocket {
         })
     }
 
+    /// A descriptor for one stream: it polls readable when [`recv_stream`](Self::recv_stream)
+    /// on `stream_id` would not block and writable when [`send`](Self::send) on it would not,
+    /// for an application (or an HTTP/3 layer) that drives streams on their own with epoll,
+    /// mio or tokio's `AsyncFd`. Only poll it; the stream stops being watched once every
+    /// handle to it is dropped.
+    pub fn stream_pollable(&self, stream_id: i64) -> Result<StreamPoll> {
+        let id =
+            stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
+        let mut st = self.lock();
+        let owner = Arc::new(());
+        let readiness = crate::readiness::Readiness::new()?;
+        let fd = readiness.dup()?;
+        st.cs.stream_readiness.push(crate::slot::StreamReadiness {
+            id,
+            readiness,
+            owner: Arc::downgrade(&owner),
+        });
+        st.refresh_readiness();
+        Ok(StreamPoll { fd, _owner: owner })
+    }
+
     /// Sets or clears the socket's [`QuicPoll`](crate::QuicPoll) registration.
     pub(crate) fn set_registration(&self, r: Option<crate::poll::Registration>) {
         self.lock().cs.poll = r;
@@ -1039,6 +1068,25 @@ impl AsFd for QuicSocket {
 impl AsRawFd for QuicSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.as_fd().as_raw_fd()
+    }
+}
+
+/// One stream's pollable descriptor ([`QuicSocket::stream_pollable`]).
+#[derive(Debug)]
+pub struct StreamPoll {
+    fd: OwnedFd,
+    _owner: Arc<()>,
+}
+
+impl AsFd for StreamPoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for StreamPoll {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }
 

@@ -4,9 +4,10 @@
 //! It rests on the pollable descriptors ([`QuicSocket::pollable`],
 //! [`QuicListener::pollable`]) registered with tokio's reactor through `AsyncFd`: a task
 //! waits for readiness, then makes the non-blocking call. The handshake itself runs on
-//! tokio's blocking pool. Readiness is per connection, not per stream: a connection with
-//! several busy streams is best read with [`AsyncQuicSocket::recv`], which serves any
-//! stream, rather than with one [`AsyncStream`] per stream.
+//! tokio's blocking pool. An [`AsyncStream`] waits on its own stream's descriptor
+//! ([`QuicSocket::stream_pollable`]), so tasks driving different streams of one connection
+//! wake only for their own stream: one stalled by flow control or with nothing to read
+//! neither holds up nor spins the others.
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,7 +18,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::{ClientConfig, Error, Flags, QuicListener, QuicSocket, Result};
+use crate::{ClientConfig, Error, Flags, QuicListener, QuicSocket, Result, StreamPoll};
 
 /// A [`QuicSocket`] for tokio.
 #[derive(Debug, Clone)]
@@ -108,6 +109,7 @@ impl AsyncQuicSocket {
             sock: self.inner.clone(),
             id: stream_id,
             ended: false,
+            ready: None,
         }
     }
 }
@@ -152,32 +154,71 @@ pub struct AsyncStream {
     sock: Arc<AsyncFd<QuicSocket>>,
     id: i64,
     ended: bool,
+    /// This stream's own readiness, registered on first use.
+    ready: Option<AsyncFd<StreamPoll>>,
+}
+
+impl AsyncStream {
+    /// The stream's descriptor in tokio's reactor, made on first use.
+    fn ready(&mut self) -> io::Result<&AsyncFd<StreamPoll>> {
+        if self.ready.is_none() {
+            let poll = self.sock.get_ref().stream_pollable(self.id)?;
+            // As for sockets: the descriptor lives as long as the `StreamPoll` the
+            // `AsyncFd` owns, so the registration never outlives it.
+            #[allow(deprecated)]
+            let fd = AsyncFd::new(poll)?;
+            self.ready = Some(fd);
+        }
+        Ok(self.ready.as_ref().expect("made above"))
+    }
 }
 
 impl AsyncRead for AsyncStream {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.ended {
+        let this = self.get_mut();
+        if this.ended {
             return Poll::Ready(Ok(()));
         }
+        let (sock, id) = (this.sock.clone(), this.id);
+        let ready = this.ready()?;
         loop {
-            let mut guard = ready!(self.sock.poll_read_ready(cx))?;
-            let id = self.id;
+            let mut guard = ready!(ready.poll_read_ready(cx))?;
             let dst = buf.initialize_unfilled();
-            match guard.try_io(|s| {
-                s.get_ref()
+            match guard.try_io(|_| {
+                sock.get_ref()
                     .recv_stream(id, dst, Flags::NONE)
                     .map_err(would_block)
             }) {
                 Ok(Ok((n, fin))) => {
                     buf.advance(n);
-                    self.ended = fin;
+                    this.ended = fin;
                     return Poll::Ready(Ok(()));
                 }
                 Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+impl AsyncStream {
+    /// Sends `data` (with `flags`) once the stream can take some.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+        flags: Flags,
+    ) -> Poll<io::Result<usize>> {
+        let (sock, id) = (self.sock.clone(), self.id);
+        let ready = self.ready()?;
+        loop {
+            let mut guard = ready!(ready.poll_write_ready(cx))?;
+            match guard.try_io(|_| sock.get_ref().send(data, id, flags).map_err(would_block)) {
+                Ok(r) => return Poll::Ready(r),
                 Err(_would_block) => continue,
             }
         }
@@ -193,17 +234,7 @@ impl AsyncWrite for AsyncStream {
         if data.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        loop {
-            let mut guard = ready!(self.sock.poll_write_ready(cx))?;
-            match guard.try_io(|s| {
-                s.get_ref()
-                    .send(data, self.id, Flags::NONE)
-                    .map_err(would_block)
-            }) {
-                Ok(r) => return Poll::Ready(r),
-                Err(_would_block) => continue,
-            }
-        }
+        self.get_mut().poll_send(cx, data, Flags::NONE)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -212,16 +243,8 @@ impl AsyncWrite for AsyncStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        loop {
-            let mut guard = ready!(self.sock.poll_write_ready(cx))?;
-            match guard.try_io(|s| {
-                s.get_ref()
-                    .send(&[], self.id, Flags::STREAM_FIN)
-                    .map_err(would_block)
-            }) {
-                Ok(r) => return Poll::Ready(r.map(|_| ())),
-                Err(_would_block) => continue,
-            }
-        }
+        self.get_mut()
+            .poll_send(cx, &[], Flags::STREAM_FIN)
+            .map(|r| r.map(|_| ()))
     }
 }

@@ -1027,6 +1027,31 @@ impl Streams {
             || (r.final_size == Some(r.buf.read_offset()) && r.state != RecvState::DataRead)
     }
 
+    /// Whether a read of `id` would wait: the stream's receive side is open, nothing is
+    /// readable, and it has not ended (a read of an ended, reset or absent side returns at
+    /// once, with its end or error). A stream the peer has not opened yet waits too.
+    pub fn read_would_block(&self, id: StreamId) -> bool {
+        match self.streams.get(&id) {
+            Some(s) => match &s.recv {
+                Some(r) => !self.has_readable(id) && !r.state.is_terminal(),
+                None => false,
+            },
+            None => !self.was_opened(id),
+        }
+    }
+
+    /// Whether a write to `id` would wait for room: the stream can still send and its send
+    /// buffer is full (a write to an ended, stopped or absent stream fails at once).
+    pub fn write_would_block(&self, id: StreamId) -> bool {
+        let Some(send) = self.streams.get(&id).and_then(|s| s.send.as_ref()) else {
+            return false;
+        };
+        send.stop_code.is_none()
+            && send.state.is_writable()
+            && !send.fin
+            && send.buf.buffered() >= self.config.send_buffer
+    }
+
     /// Whether a write to `id` would take at least one byte now (send buffer room and
     /// a stream that can still send).
     pub fn can_write(&self, id: StreamId) -> bool {
