@@ -2,8 +2,9 @@
 //! opens a bidirectional stream per file and sends `GET /path\r\n` with FIN; the server
 //! answers with the file's bytes and FIN.
 //!
-//! The server serves one directory and refuses paths that leave it; each connection runs on
-//! its own thread. The client sends every request first (as many streams as the server
+//! The server serves one directory and refuses paths that leave it; every connection is
+//! served from one thread per CPU ([`crate::serve`]), each response sent as its stream takes
+//! it. The client sends every request first (as many streams as the server
 //! allows at once), then stores each response under the URL's file name.
 
 use std::collections::HashMap;
@@ -41,51 +42,145 @@ pub enum HqError {
     Response(String, String),
 }
 
-/// Serves `root` on `listener` until the process is killed.
-pub fn serve(listener: &QuicListener, root: &Path) -> Result<(), HqError> {
+/// Serves `root` on `listener` from `threads` threads until the process is killed (every
+/// connection through one `QuicPoll`, see [`crate::serve`]); returns only if `root` cannot
+/// be served.
+pub fn serve(listener: QuicListener, root: &Path, threads: usize) -> Result<(), HqError> {
     let root = Arc::new(
         root.canonicalize()
             .map_err(|e| HqError::Io(root.to_owned(), e))?,
     );
-    loop {
-        let sock = match listener.accept() {
-            Ok(s) => s,
-            Err(quicsock::Error::Io(e)) => return Err(HqError::Io(root.to_path_buf(), e)),
-            // One client's failed handshake concerns that client only.
-            Err(_) => continue,
-        };
-        let root = root.clone();
+    crate::serve::serve(listener, threads, move |sock| {
         if let (Ok(peer), Some(suite)) = (sock.peer_addr(), sock.cipher_suite()) {
             eprintln!("connection from {peer}: {suite:?}");
         }
-        std::thread::spawn(move || serve_connection(&sock, &root));
+        HqSession {
+            root: root.clone(),
+            requests: HashMap::new(),
+            responses: Vec::new(),
+        }
+    })
+}
+
+/// Bytes of a file read at a time for a response.
+const CHUNK: usize = 256 * 1024;
+
+/// One connection's requests and the responses being sent.
+struct HqSession {
+    root: Arc<PathBuf>,
+    /// Request bytes per stream, until their FIN.
+    requests: HashMap<i64, Vec<u8>>,
+    /// Responses not fully sent, each on its own stream.
+    responses: Vec<Response>,
+}
+
+/// A file being sent on a stream.
+struct Response {
+    id: i64,
+    /// The file; `None` once read to its end (or for an unknown file).
+    file: Option<io::BufReader<File>>,
+    /// Read from the file, not yet taken by `send`, from `sent` on.
+    chunk: Vec<u8>,
+    sent: usize,
+}
+
+impl crate::serve::Session for HqSession {
+    fn drive(&mut self, sock: &QuicSocket) -> bool {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            if !self.send_responses(sock) {
+                return false;
+            }
+            let (n, id, flags) = match sock.recv(&mut buf, Flags::NONE) {
+                Ok(r) => r,
+                Err(quicsock::Error::WouldBlock) => return true,
+                Err(quicsock::Error::StreamReset(id, _)) => {
+                    self.requests.remove(&id);
+                    continue;
+                }
+                Err(_) => return false,
+            };
+            if flags.contains(Flags::DATAGRAM) || flags.contains(Flags::NOTIFICATION) {
+                continue;
+            }
+            let req = self.requests.entry(id).or_default();
+            if req.len() + n > MAX_REQUEST {
+                self.requests.remove(&id);
+                let _ = sock.send(b"", id, Flags::STREAM_FIN);
+                continue;
+            }
+            req.extend_from_slice(&buf[..n]);
+            if flags.contains(Flags::STREAM_FIN) {
+                let req = self.requests.remove(&id).unwrap_or_default();
+                // HTTP/0.9 has no status: an unknown file is an empty answer.
+                let file = resolve(&req, &self.root)
+                    .and_then(|p| File::open(p).ok())
+                    .map(|f| io::BufReader::with_capacity(CHUNK, f));
+                self.responses.push(Response {
+                    id,
+                    file,
+                    chunk: Vec::new(),
+                    sent: 0,
+                });
+            }
+        }
     }
 }
 
-/// Answers every request on one connection until the client closes it.
-pub fn serve_connection(sock: &QuicSocket, root: &Path) {
-    let mut requests: HashMap<i64, Vec<u8>> = HashMap::new();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let (n, id, flags) = match sock.recv(&mut buf, Flags::NONE) {
-            Ok(r) => r,
-            Err(quicsock::Error::StreamReset(..)) => continue,
-            Err(_) => return,
-        };
-        if flags.contains(Flags::DATAGRAM) {
-            continue;
+impl HqSession {
+    /// Sends what every response has room for; false once the connection ended.
+    fn send_responses(&mut self, sock: &QuicSocket) -> bool {
+        let mut i = 0;
+        while i < self.responses.len() {
+            match self.responses[i].send(sock) {
+                Ok(true) => {
+                    self.responses.swap_remove(i);
+                }
+                Ok(false) => i += 1,
+                Err(()) => return false,
+            }
         }
-        let req = requests.entry(id).or_default();
-        if req.len() + n > MAX_REQUEST {
-            requests.remove(&id);
-            let _ = sock.send(b"", id, Flags::STREAM_FIN);
-            continue;
-        }
-        req.extend_from_slice(&buf[..n]);
-        if flags.contains(Flags::STREAM_FIN) {
-            let req = requests.remove(&id).unwrap_or_default();
-            if respond(sock, id, &req, root).is_err() {
-                return;
+        true
+    }
+}
+
+impl Response {
+    /// Sends until the stream takes no more: Ok(true) once the whole file and the FIN
+    /// went, Ok(false) when the stream is full for now, Err when the connection ended.
+    fn send(&mut self, sock: &QuicSocket) -> Result<bool, ()> {
+        loop {
+            if self.sent == self.chunk.len() {
+                self.chunk.clear();
+                self.sent = 0;
+                if let Some(file) = self.file.as_mut() {
+                    self.chunk.resize(CHUNK, 0);
+                    match file.read(&mut self.chunk) {
+                        Ok(n) if n > 0 => self.chunk.truncate(n),
+                        _ => {
+                            self.chunk.clear();
+                            self.file = None;
+                        }
+                    }
+                }
+                if self.file.is_none() && self.chunk.is_empty() {
+                    return match sock.send(b"", self.id, Flags::STREAM_FIN) {
+                        Ok(_) => Ok(true),
+                        Err(quicsock::Error::WouldBlock) => Ok(false),
+                        Err(quicsock::Error::Closed(_) | quicsock::Error::EngineFailed(_)) => {
+                            Err(())
+                        }
+                        // The client stopped or reset the stream: nothing more to send.
+                        Err(_) => Ok(true),
+                    };
+                }
+            }
+            match sock.send(&self.chunk[self.sent..], self.id, Flags::NONE) {
+                Ok(n) => self.sent += n,
+                Err(quicsock::Error::WouldBlock) => return Ok(false),
+                Err(quicsock::Error::Closed(_) | quicsock::Error::EngineFailed(_)) => {
+                    return Err(())
+                }
+                Err(_) => return Ok(true),
             }
         }
     }
@@ -105,26 +200,6 @@ pub fn resolve(request: &[u8], root: &Path) -> Option<PathBuf> {
         return None;
     }
     Some(root.join(rel))
-}
-
-fn respond(sock: &QuicSocket, id: i64, request: &[u8], root: &Path) -> Result<(), quicsock::Error> {
-    let Some(file) = resolve(request, root).and_then(|p| File::open(p).ok()) else {
-        // HTTP/0.9 has no status: an unknown file is an empty answer.
-        sock.send(b"", id, Flags::STREAM_FIN)?;
-        return Ok(());
-    };
-    let mut file = io::BufReader::with_capacity(256 * 1024, file);
-    let mut chunk = vec![0u8; 256 * 1024];
-    loop {
-        let n = match file.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(_) => break,
-        };
-        sock.send(&chunk[..n], id, Flags::NONE)?;
-    }
-    sock.send(b"", id, Flags::STREAM_FIN)?;
-    Ok(())
 }
 
 /// One URL to fetch: where to connect, the name to check, the path.

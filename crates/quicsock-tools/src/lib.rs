@@ -7,6 +7,8 @@
 //!   the protocol of the QUIC Interop Runner: serve a directory, download URLs.
 //! * `quicperf load` ([`load`]) — many idle connections from one client endpoint: handshakes
 //!   per second, the server's memory and CPU per connection, latency with them open.
+//! * [`serve`]: every connection of a listener served from one thread per CPU through a
+//!   `QuicPoll`, the shape of quic-server and quicperf's servers.
 //! * `quic-inspect` ([`inspect`]) — decodes a datagram: splits its coalesced packets,
 //!   removes Initial protection with keys derived from the connection IDs, and prints the
 //!   headers and frames.
@@ -17,3 +19,4 @@ pub mod hq;
 pub mod inspect;
 pub mod load;
 pub mod perf;
+pub mod serve;

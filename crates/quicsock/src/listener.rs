@@ -67,6 +67,15 @@ fn bind_shards(addr: SocketAddr, socket: &SocketConfig, n: usize) -> Result<Vec<
         reuse_port: true,
         ..socket.clone()
     };
+    // Port 0 with SO_REUSEPORT may be given a port another reuseport group of this user
+    // already holds (the kernel sees no conflict), and the two would share datagrams: take
+    // a port nobody holds with a plain socket first, then bind the group there.
+    let addr = if addr.port() == 0 {
+        let probe = UdpSocket::bind_with(addr, &SocketConfig::default())?;
+        probe.local_addr()?
+    } else {
+        addr
+    };
     let first = UdpSocket::bind_with(addr, &config)?;
     let bound = first.local_addr()?;
     if first.steer_by_connection_id(n as u8).is_err() {

@@ -56,7 +56,11 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         cli.root.display(),
         listener.local_addr()?
     );
-    hq::serve(&listener, &cli.root)
+    hq::serve(
+        listener,
+        &cli.root,
+        quicsock_tools::serve::default_threads(),
+    )
 }
 
 fn main() -> ExitCode {

@@ -13,6 +13,7 @@
 //! * **Request/response:** the client writes one message and waits for the server's
 //!   echo of the same length, again and again; each round trip is a latency sample.
 
+mod session;
 mod transport;
 
 use std::fmt::Write as _;
@@ -117,6 +118,16 @@ pub fn serve(
 ) -> Result<(), PerfError> {
     let server = transport::Server::bind(proto, addr, tls, shards)?;
     ready(server.local_addr()?);
+    let server = match server {
+        // Every QUIC connection from one thread per CPU, through one `QuicPoll`.
+        transport::Server::Quic(listener) => {
+            crate::serve::serve(listener, crate::serve::default_threads(), |_| {
+                session::PerfSession::new()
+            })
+        }
+        // TCP and TLS, the baselines, as their applications usually run: a thread each.
+        tcp => tcp,
+    };
     loop {
         let conn = match server.accept() {
             Ok(c) => c,
