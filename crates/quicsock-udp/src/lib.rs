@@ -556,14 +556,25 @@ fn setsockopt(
     name: libc::c_int,
     value: libc::c_int,
 ) -> io::Result<()> {
-    // SAFETY: the option value is a live c_int and its length is passed with it.
+    set_option(socket.as_raw_fd(), level, name, &value)
+}
+
+/// `setsockopt` with a value of any plain type.
+pub(crate) fn set_option<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: `value` is a live `T` and its size is passed with it; the kernel copies at
+    // most that many bytes out of it.
     let r = unsafe {
         libc::setsockopt(
-            socket.as_raw_fd(),
+            fd,
             level,
             name,
-            (&raw const value).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
+            (value as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
         )
     };
     if r == 0 {

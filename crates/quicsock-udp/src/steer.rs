@@ -13,7 +13,6 @@
 //! datagram too short to hold the byte goes to socket 0.
 
 use std::io;
-use std::mem;
 use std::os::fd::AsRawFd;
 
 use crate::UdpSocket;
@@ -60,21 +59,13 @@ impl UdpSocket {
             len: filter.len() as u16,
             filter: filter.as_ptr().cast_mut(),
         };
-        // SAFETY: `prog` points at `filter`, which outlives the call; the kernel copies
-        // the program and reads `len` instructions.
-        let r = unsafe {
-            libc::setsockopt(
-                self.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_REUSEPORT_CBPF,
-                (&raw const prog).cast(),
-                mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        // `prog` points at `filter`, which outlives the call; the kernel copies the
+        // program and reads `len` instructions.
+        crate::set_option(
+            self.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_REUSEPORT_CBPF,
+            &prog,
+        )
     }
 }

@@ -504,15 +504,20 @@ fn listeners_share_a_port_and_split_connections_by_alpn() {
 }
 
 #[cfg(feature = "tokio")]
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[cfg(feature = "tokio")]
 #[test]
 fn tokio_connect_accept_and_async_streams() {
     use crate::tokio_io::{AsyncQuicListener, AsyncQuicSocket};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let l = AsyncQuicListener::bind("127.0.0.1:0".parse().unwrap(), &server_config()).unwrap();
         let addr = l.get_ref().local_addr().unwrap();
@@ -1280,11 +1285,7 @@ fn stream_descriptors_show_their_own_stream() {
 fn tokio_streams_wait_on_their_own_readiness() {
     use crate::tokio_io::{AsyncQuicListener, AsyncQuicSocket};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let l = AsyncQuicListener::bind("127.0.0.1:0".parse().unwrap(), &server_config()).unwrap();
         let addr = l.get_ref().local_addr().unwrap();

@@ -1040,28 +1040,24 @@ impl Streams {
         }
     }
 
+    /// Whether stream `id`'s send buffer has room, if the stream can still send at all
+    /// (`None` for an ended, stopped or absent send side, where a write fails at once).
+    fn send_room(&self, id: StreamId) -> Option<bool> {
+        let send = self.streams.get(&id).and_then(|s| s.send.as_ref())?;
+        (send.stop_code.is_none() && send.state.is_writable() && !send.fin)
+            .then(|| send.buf.buffered() < self.config.send_buffer)
+    }
+
     /// Whether a write to `id` would wait for room: the stream can still send and its send
     /// buffer is full (a write to an ended, stopped or absent stream fails at once).
     pub fn write_would_block(&self, id: StreamId) -> bool {
-        let Some(send) = self.streams.get(&id).and_then(|s| s.send.as_ref()) else {
-            return false;
-        };
-        send.stop_code.is_none()
-            && send.state.is_writable()
-            && !send.fin
-            && send.buf.buffered() >= self.config.send_buffer
+        self.send_room(id) == Some(false)
     }
 
     /// Whether a write to `id` would take at least one byte now (send buffer room and
     /// a stream that can still send).
     pub fn can_write(&self, id: StreamId) -> bool {
-        let Some(send) = self.streams.get(&id).and_then(|s| s.send.as_ref()) else {
-            return false;
-        };
-        send.stop_code.is_none()
-            && send.state.is_writable()
-            && !send.fin
-            && send.buf.buffered() < self.config.send_buffer
+        self.send_room(id) == Some(true)
     }
 }
 

@@ -18,9 +18,7 @@
 
 mod server;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +26,8 @@ use std::time::{Duration, Instant};
 use quicsock::{ClientConfig, Flags, QuicEndpoint, QuicSocket};
 
 pub use server::serve;
+
+pub use crate::perf::ServerProcess;
 
 use crate::perf::PerfError;
 
@@ -341,47 +341,6 @@ pub fn run(
         held,
         hold_secs,
     })
-}
-
-/// A load server in a child process, killed on drop.
-#[derive(Debug)]
-pub struct ServerProcess {
-    child: Child,
-    /// Where it listens.
-    pub addr: SocketAddr,
-}
-
-impl ServerProcess {
-    /// Runs `cmd`, which prints `listening on ADDR` once it listens.
-    pub fn spawn(mut cmd: Command) -> Result<Self, PerfError> {
-        let mut child = cmd.stdout(Stdio::piped()).spawn()?;
-        let stdout = child.stdout.take().expect("piped");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok());
-        match addr {
-            Some(addr) => Ok(Self { child, addr }),
-            None => {
-                let _ = child.kill();
-                Err(PerfError::Usage(format!("the load server said {line:?}")))
-            }
-        }
-    }
-
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[cfg(test)]

@@ -320,14 +320,40 @@ fn request_response(run: &ClientRun, conn: &mut dyn Conn, msg: &[u8]) -> Result<
     })
 }
 
-/// A server in a child process (this executable's `server` command), pinned to a CPU.
-struct ChildServer {
+/// A server in a child process that prints `listening on ADDR` once it listens (quicperf's
+/// `server` and `load-server` commands, or a benchmark's baseline), killed on drop.
+#[derive(Debug)]
+pub struct ServerProcess {
     child: Child,
-    addr: SocketAddr,
+    /// Where it listens.
+    pub addr: SocketAddr,
 }
 
-impl ChildServer {
-    fn start(exe: &Path, proto: Proto, cpu: Option<usize>, mtu: u16) -> Result<Self, PerfError> {
+impl ServerProcess {
+    /// Runs `cmd` and waits for the address it listens on.
+    pub fn spawn(mut cmd: Command) -> Result<Self, PerfError> {
+        let mut child = cmd.stdout(Stdio::piped()).spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok());
+        match addr {
+            Some(addr) => Ok(Self { child, addr }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(PerfError::Io(io::Error::other(format!(
+                    "server did not start: {line:?}"
+                ))))
+            }
+        }
+    }
+
+    /// This executable's `server` command for `proto`, pinned to `cpu`.
+    fn quicperf(exe: &Path, proto: Proto, cpu: Option<usize>, mtu: u16) -> Result<Self, PerfError> {
         let mut cmd = Command::new(exe);
         cmd.args([
             "server",
@@ -338,25 +364,20 @@ impl ChildServer {
             "--mtu",
         ])
         .arg(mtu.to_string())
-        .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
         if let Some(cpu) = cpu {
             cmd.arg("--cpu").arg(cpu.to_string());
         }
-        let mut child = cmd.spawn()?;
-        let stdout = child.stdout.take().expect("piped");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("server did not start: {line:?}")))?;
-        Ok(Self { child, addr })
+        Self::spawn(cmd)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
-impl Drop for ChildServer {
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -389,7 +410,7 @@ pub fn self_test(
     let mut reports = Vec::new();
     for &msg_len in sizes {
         for proto in [Proto::Quic, Proto::Tcp, Proto::Tls] {
-            let server = ChildServer::start(exe, proto, server_cpu, mtu)?;
+            let server = ServerProcess::quicperf(exe, proto, server_cpu, mtu)?;
             let run = ClientRun {
                 proto,
                 addr: server.addr,
