@@ -200,8 +200,9 @@ impl Connection {
             self.events.push_back(Event::Closed(error));
             self.endpoint_events.push_back(EndpointEvent::Closed);
         }
-        self.loss_timer = None;
-        self.pace_until = None;
+        self.timers.stop(super::timer::Timer::Loss);
+        self.timers.stop(super::timer::Timer::Pace);
+        self.timers.stop(super::timer::Timer::KeepAlive);
     }
 }
 

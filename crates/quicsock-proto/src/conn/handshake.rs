@@ -191,6 +191,7 @@ impl Connection {
             ));
         }
         self.handshake_complete = true;
+        self.timers.stop(super::timer::Timer::Handshake);
         // Early 1-RTT packets a server held may now be processed.
         self.keys_changed = true;
         self.phase = super::Phase::Established;

@@ -43,6 +43,7 @@ mod recv;
 mod send;
 #[cfg(test)]
 mod tests;
+mod timer;
 mod timers;
 
 use std::collections::VecDeque;
@@ -282,16 +283,13 @@ pub struct Connection {
     rtt: RttEstimator,
     cc: Box<dyn Controller>,
     pacer: Pacer,
-    pace_until: Option<Timestamp>,
+    /// The connection's deadlines.
+    timers: timer::TimerTable,
     bytes_in_flight: u64,
     pto_count: u32,
     first_rtt_sample: Option<Timestamp>,
-    loss_timer: Option<Timestamp>,
     max_datagram_size: usize,
     idle_timeout: Option<Duration>,
-    idle_deadline: Option<Timestamp>,
-    /// Time of the last ack-eliciting packet sent (keep-alive).
-    last_ack_eliciting_sent: Option<Timestamp>,
     /// An ack-eliciting packet was received since we last sent one (idle timer rule).
     received_since_send: bool,
     handshake_complete: bool,
@@ -325,8 +323,6 @@ pub struct Connection {
     close_due: bool,
     /// Datagrams received in the closing state (the replies to them are rate-limited).
     closing_received: u64,
-    /// When a server connection still in its handshake is dropped.
-    handshake_deadline: Option<Timestamp>,
     /// Handshake and 1-RTT packets that failed authentication (RFC 9001 §6.6).
     auth_failures: u64,
     /// Lowered AEAD limits (confidentiality, integrity), for tests.
@@ -441,7 +437,9 @@ impl Connection {
             original_dcid,
         )?;
         conn.driver = Some(driver);
-        conn.handshake_deadline = conn.config.handshake_timeout.map(|t| now + t);
+        if let Some(t) = conn.config.handshake_timeout {
+            conn.timers.set(timer::Timer::Handshake, now + t);
+        }
         Ok(conn)
     }
 
@@ -479,10 +477,15 @@ impl Connection {
             rtt: RttEstimator::new(config.initial_rtt),
             cc,
             pacer: Pacer::new(window, mss),
-            pace_until: None,
             max_datagram_size: config.max_datagram_size.max(1200) as usize,
             idle_timeout: (!idle.is_zero()).then_some(idle),
-            idle_deadline: (!idle.is_zero()).then(|| now + idle),
+            timers: {
+                let mut t = timer::TimerTable::default();
+                if !idle.is_zero() {
+                    t.set(timer::Timer::Idle, now + idle);
+                }
+                t
+            },
             config,
             phase: Phase::Handshake,
             rng,
@@ -504,8 +507,6 @@ impl Connection {
             bytes_in_flight: 0,
             pto_count: 0,
             first_rtt_sample: None,
-            loss_timer: None,
-            last_ack_eliciting_sent: None,
             received_since_send: false,
             handshake_complete: false,
             handshake_confirmed: false,
@@ -530,7 +531,6 @@ impl Connection {
             close_due: false,
             closing_received: 0,
             auth_failures: 0,
-            handshake_deadline: None,
             aead_limits_override: None,
             limit_key_updates: 0,
             packet_dcid: ConnectionId::EMPTY,

@@ -320,7 +320,7 @@ impl Connection {
         if ack_eliciting {
             self.received_since_send = true;
         }
-        self.reset_idle(now);
+        self.arm_idle(now);
         // RFC 9000 §8.1: a Handshake packet from the client proves its address; the server
         // then discards its Initial keys (RFC 9001 §4.9.1).
         if self.side == Side::Server && space == SpaceId::Handshake {
@@ -436,13 +436,6 @@ impl Connection {
         let token = &packet[packet.len() - 16..];
         if self.remote_cids.is_reset_token(token) {
             self.drain_now(ConnectionError::Reset);
-        }
-    }
-
-    fn reset_idle(&mut self, now: Timestamp) {
-        if let Some(idle) = self.idle_timeout {
-            // At least three PTOs (RFC 9000 §10.1), backoff included.
-            self.idle_deadline = Some(now + idle.max(self.backed_off_pto() * 3));
         }
     }
 

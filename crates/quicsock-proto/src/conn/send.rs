@@ -71,9 +71,9 @@ impl Connection {
                 .pacer
                 .delay(now, max as u64, self.cc.window(), self.rtt.smoothed())
             {
-                None => self.pace_until = None,
+                None => self.timers.stop(super::timer::Timer::Pace),
                 Some(t) => {
-                    self.pace_until = Some(t);
+                    self.timers.set(super::timer::Timer::Pace, t);
                     can_send_data = false;
                 }
             }
@@ -490,9 +490,11 @@ impl Connection {
                 if b.ack_eliciting {
                     if self.received_since_send {
                         self.received_since_send = false;
-                        self.reset_idle_on_send(now);
+                        self.arm_idle(now);
                     }
-                    self.last_ack_eliciting_sent = Some(now);
+                    if let (Some(k), true) = (self.config.keep_alive, self.handshake_complete) {
+                        self.timers.set(super::timer::Timer::KeepAlive, now + k);
+                    }
                 }
                 self.spaces[space_index(b.space)].recovery.on_sent(
                     b.pn,
@@ -549,12 +551,6 @@ impl Connection {
             size,
             ecn: None,
         })
-    }
-
-    fn reset_idle_on_send(&mut self, now: Timestamp) {
-        if let Some(idle) = self.idle_timeout {
-            self.idle_deadline = Some(now + idle.max(self.backed_off_pto() * 3));
-        }
     }
 
     /// Builds the CONNECTION_CLOSE datagram of the closing phase (RFC 9000 §10.2.1): one

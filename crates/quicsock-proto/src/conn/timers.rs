@@ -1,8 +1,10 @@
 //! Deadlines: loss detection and the probe timeout (RFC 9002 §6.2, Appendix A.8), delayed
 //! ACKs (RFC 9000 §13.2.1), idle timeout and keep-alive (§10.1), the closing and draining
 //! periods (§10.2), pacing (RFC 9002 §7.7), the end of the previous key phase (RFC 9001
-//! §6.5), and a server's handshake timeout.
+//! §6.5), and a server's handshake timeout: what each does when it fires. Where they are
+//! kept is `timer`.
 
+use super::timer::Timer;
 use super::{space_index, Connection, ConnectionError, EndpointEvent, Phase, SPACES};
 use crate::packet::SpaceId;
 use crate::time::Timestamp;
@@ -22,17 +24,9 @@ impl Connection {
                 t = Some(t.map_or(x, |t| t.min(x)));
             }
         };
-        take(self.loss_timer);
-        take(self.idle_deadline);
-        take(self.handshake_deadline.filter(|_| !self.handshake_complete));
-        take(self.pace_until);
+        take(self.timers.next());
         for s in &self.spaces {
             take(s.ack_deadline());
-        }
-        if let (Some(k), Some(last)) = (self.config.keep_alive, self.last_ack_eliciting_sent) {
-            if self.handshake_complete {
-                take(Some(last + k));
-            }
         }
         if let Some(keys) = &self.keys.one_rtt {
             take(keys.prev_remote.as_ref().map(|(_, t)| *t));
@@ -43,12 +37,10 @@ impl Connection {
     /// A description of every armed deadline, for diagnosing a stuck simulation.
     pub fn debug_timers(&self) -> String {
         format!(
-            "crypto_rx {:?} phase {:?} loss {:?} idle {:?} pace {:?} acks {:?} in_flight {} cwnd {} probes {:?} ae {:?} complete {} confirmed {} validated {} keys {:?} pto {}",
+            "crypto_rx {:?} phase {:?} timers {:?} acks {:?} in_flight {} cwnd {} probes {:?} ae {:?} complete {} confirmed {} validated {} keys {:?} pto {}",
             self.spaces.iter().map(|s| (s.crypto_recv.read_offset(), s.crypto_recv.buffered(), s.largest_received())).collect::<Vec<_>>(),
             self.phase,
-            self.loss_timer,
-            self.idle_deadline,
-            self.pace_until,
+            self.timers.armed(),
             self.spaces.iter().map(|s| s.ack_deadline()).collect::<Vec<_>>(),
             self.bytes_in_flight,
             self.cc.window(),
@@ -75,38 +67,49 @@ impl Connection {
             }
             _ => {}
         }
-        if self.idle_deadline.is_some_and(|t| now >= t) {
+        if self.timers.is_expired(Timer::Idle, now) {
             self.drain_now(ConnectionError::TimedOut);
             return;
         }
-        if !self.handshake_complete && self.handshake_deadline.is_some_and(|t| now >= t) {
+        if self.handshake_complete {
+            self.timers.stop(Timer::Handshake);
+        } else if self.timers.is_expired(Timer::Handshake, now) {
             // A half-open server connection: dropped without a word, like a SYN that
             // never saw its ACK.
             self.drain_now(ConnectionError::TimedOut);
             return;
         }
-        if self.pace_until.is_some_and(|t| now >= t) {
-            self.pace_until = None;
+        if self.timers.is_expired(Timer::Pace, now) {
+            self.timers.stop(Timer::Pace);
         }
-        if let (Some(k), Some(last)) = (self.config.keep_alive, self.last_ack_eliciting_sent) {
-            if self.handshake_complete && now >= last + k {
-                self.ping_pending = true;
-                self.last_ack_eliciting_sent = Some(now);
-            }
+        if self.timers.is_expired(Timer::KeepAlive, now) {
+            // The PING re-arms it when it is sent.
+            self.timers.stop(Timer::KeepAlive);
+            self.ping_pending = true;
         }
         if let Some(keys) = &mut self.keys.one_rtt {
             if keys.prev_remote.as_ref().is_some_and(|(_, t)| now >= *t) {
                 keys.prev_remote = None;
             }
         }
-        if self.loss_timer.is_some_and(|t| now >= t) {
+        if self.timers.is_expired(Timer::Loss, now) {
             self.on_loss_timeout(now);
+        }
+    }
+
+    /// Pushes the idle timeout back (RFC 9000 §10.1): after a packet is received, and
+    /// after the first ack-eliciting packet sent since then; at least three PTOs, backoff
+    /// included.
+    pub(crate) fn arm_idle(&mut self, now: Timestamp) {
+        if let Some(idle) = self.idle_timeout {
+            self.timers
+                .set(Timer::Idle, now + idle.max(self.backed_off_pto() * 3));
         }
     }
 
     /// RFC 9002 Appendix A.9: OnLossDetectionTimeout.
     fn on_loss_timeout(&mut self, now: Timestamp) {
-        self.loss_timer = None;
+        self.timers.stop(Timer::Loss);
         if let Some(space) = self.earliest_loss_time().map(|(_, s)| s) {
             self.detect_lost(now, space);
             self.set_loss_timer(now);
@@ -205,16 +208,16 @@ impl Connection {
     /// RFC 9002 Appendix A.8: SetLossDetectionTimer.
     pub(crate) fn set_loss_timer(&mut self, now: Timestamp) {
         if self.is_closed() {
-            self.loss_timer = None;
+            self.timers.stop(Timer::Loss);
             return;
         }
         if let Some((t, _)) = self.earliest_loss_time() {
-            self.loss_timer = Some(t);
+            self.timers.set(Timer::Loss, t);
             return;
         }
         // A server at its anti-amplification limit cannot send; arming would spin.
         if self.side == Side::Server && !self.validated && 3 * self.amp_received <= self.amp_sent {
-            self.loss_timer = None;
+            self.timers.stop(Timer::Loss);
             return;
         }
         let any_in_flight = self
@@ -222,9 +225,12 @@ impl Connection {
             .iter()
             .any(|s| s.recovery.ack_eliciting_in_flight > 0);
         if !any_in_flight && self.peer_validated_us {
-            self.loss_timer = None;
+            self.timers.stop(Timer::Loss);
             return;
         }
-        self.loss_timer = self.pto_time_and_space(now).map(|(t, _)| t);
+        match self.pto_time_and_space(now) {
+            Some((t, _)) => self.timers.set(Timer::Loss, t),
+            None => self.timers.stop(Timer::Loss),
+        }
     }
 }
