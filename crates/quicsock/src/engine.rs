@@ -6,8 +6,9 @@
 //!   behind the connection's lock. Its datagrams, its TLS, its packets, its timers and the
 //!   application's calls on it all run under that lock and no other connection's.
 //! * The **shared** lock guards routing only: the endpoint (connection IDs, stateless
-//!   replies, admission), the table of slots, the listeners and their accept queues. It is
-//!   held for lookups and bookkeeping, never across protocol work, TLS or a syscall.
+//!   replies, admission), the table of slots and the listeners (each listener's accept
+//!   queue has a leaf lock of its own). It is held for lookups and bookkeeping, never
+//!   across protocol work, TLS or a syscall.
 //! * The **timer queue** holds each connection's next deadline (one entry per connection,
 //!   [`TimerQueue`]); the **wake-up queue** holds connections the engine thread must look
 //!   at. Both are leaf locks.
@@ -17,6 +18,8 @@
 //!
 //! # Threads
 //!
+//! * A server engine's **handshake worker** handles the datagrams of connections still in
+//!   their handshake, and with them all TLS work ([`crate::handshakes`]).
 //! * One **engine thread** per UDP socket sleeps in `poll` on the socket and an eventfd
 //!   [`Waker`] until the timer queue's first deadline. It receives (`recvmmsg` with GRO),
 //!   routes a whole batch under one hold of the shared lock, then handles each
