@@ -197,6 +197,9 @@ impl Connection {
         self.phase = super::Phase::Established;
         self.events.push_back(Event::HandshakeComplete);
         self.endpoint_events.push_back(EndpointEvent::Established);
+        if self.handshake_done_early {
+            self.confirm_handshake();
+        }
         if self.side == Side::Server {
             self.handshake_done_pending = true;
             self.confirm_handshake();

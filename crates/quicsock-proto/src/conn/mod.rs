@@ -295,6 +295,8 @@ pub struct Connection {
     handshake_complete: bool,
     handshake_confirmed: bool,
     handshake_done_pending: bool,
+    /// A client received HANDSHAKE_DONE before its handshake was declared complete.
+    handshake_done_early: bool,
     /// The client received a packet from the server (its connection ID is known).
     received_any: bool,
     /// The peer's address validation of us is done (client, RFC 9002 §6.2.2.1).
@@ -511,6 +513,7 @@ impl Connection {
             handshake_complete: false,
             handshake_confirmed: false,
             handshake_done_pending: false,
+            handshake_done_early: false,
             received_any: false,
             peer_validated_us: side == Side::Server,
             events: VecDeque::new(),

@@ -553,14 +553,14 @@ impl Connection {
                             "HANDSHAKE_DONE sent by a client",
                         ));
                     }
-                    if !self.handshake_complete {
-                        return Err(TransportError::in_frame(
-                            TransportErrorCode::PROTOCOL_VIOLATION,
-                            FrameType::HANDSHAKE_DONE,
-                            "HANDSHAKE_DONE before the handshake completed",
-                        ));
+                    // It can only arrive in 1-RTT packets, so TLS has finished here; an
+                    // application that drives the handshake itself may not have said so
+                    // yet (`handshake_complete`): the handshake is confirmed then.
+                    if self.handshake_complete {
+                        self.confirm_handshake();
+                    } else {
+                        self.handshake_done_early = true;
                     }
-                    self.confirm_handshake();
                 }
                 Frame::Datagram { data, .. } => {
                     let max = self

@@ -311,22 +311,31 @@ fn a_datagram_frame_not_negotiated_is_protocol_violation() {
     );
 }
 
+/// HANDSHAKE_DONE comes in 1-RTT packets, so a client that reads it has finished TLS; an
+/// application driving the handshake itself may not have called `handshake_complete`
+/// yet. The frame is remembered and the handshake confirmed once it completes, rather
+/// than the connection closed (which a fast server made happen in the wild).
 #[test]
-fn handshake_done_before_completion_is_protocol_violation() {
-    // A client whose handshake has not completed receives HANDSHAKE_DONE.
+fn handshake_done_before_the_application_completes_confirms_at_completion() {
     let cfg = PairConfig::new(5, LinkConfig::default());
     let mut pair = Pair::new(&cfg);
     let h = pair.connect(&cfg);
     let c = pair.client_conn(h);
     assert!(!c.is_handshake_complete());
-    let err = c
+    let ack_eliciting = c
         .process_frames(Timestamp::ZERO, PacketType::OneRtt, &[0x1e])
-        .unwrap_err();
-    assert_eq!(err.code, Code::PROTOCOL_VIOLATION);
-    assert_eq!(
-        err.frame_type,
-        Some(crate::frame::FrameType::HANDSHAKE_DONE)
+        .unwrap();
+    assert!(ack_eliciting);
+    assert!(
+        !c.is_handshake_confirmed(),
+        "not before the handshake completes"
     );
+    assert!(!c.is_closed());
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        p.client_conn(h).is_handshake_confirmed()
+    });
+    assert!(ok);
+    assert!(!pair.client_conn(h).is_closed());
 }
 
 #[test]
