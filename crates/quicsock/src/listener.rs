@@ -118,8 +118,11 @@ impl QuicListener {
                 .get(&addr)
                 .map(|e| e.iter().filter_map(Weak::upgrade).collect());
             if let Some(shards) = shards.filter(|s| !s.is_empty()) {
-                for engine in &shards {
+                for (i, engine) in shards.iter().enumerate() {
                     if !engine.acquire() {
+                        for e in &shards[..i] {
+                            e.release();
+                        }
                         return Err(Error::InvalidArgument(
                             "the listener on this address is closing; bind again",
                         ));
