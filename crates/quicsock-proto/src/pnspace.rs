@@ -7,13 +7,12 @@
 //! still needs them, come again in new packets). Ranges the peer has seen acknowledged
 //! (an ACK of our ACK) are dropped the same way, so ACK frames stay small.
 
-use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::common::RangeSet;
 use crate::common::VarInt;
-use crate::frame::{encode_ack, EcnCounts};
-use crate::recovery::{SentFrame, SpaceRecovery};
+use crate::frame::{ack_ranges_encoded_len, encode_ack_ranges, EcnCounts};
+use crate::recovery::SpaceRecovery;
 use crate::stream::{RecvBuffer, SendBuffer};
 use crate::time::Timestamp;
 
@@ -109,34 +108,30 @@ impl PacketSpace {
         }
     }
 
-    /// Writes an ACK frame if it fits in `max` bytes; returns the frame to record.
+    /// Writes an ACK frame if it fits in `max` bytes; returns the largest packet number it
+    /// acknowledges, for the packet's record.
     pub(crate) fn write_ack(
         &mut self,
         now: Timestamp,
         ack_delay_exponent: u8,
         out: &mut Vec<u8>,
         max: usize,
-    ) -> Option<SentFrame> {
+    ) -> Option<u64> {
         let (largest, at) = self.largest_received?;
-        let ranges: Vec<RangeInclusive<u64>> = self
-            .received
-            .iter()
-            .rev()
-            .map(|r| r.start..=r.end - 1)
-            .collect();
+        let ranges = self.received.iter().rev().map(|r| r.start..=r.end - 1);
         let micros = now.saturating_duration_since(at).as_micros() as u64;
         let delay = VarInt::saturating(micros >> ack_delay_exponent);
         let ecn = (self.ecn != EcnCounts::default()).then_some(&self.ecn);
-        let len = crate::frame::ack_encoded_len(&ranges, delay, ecn).ok()?;
+        let len = ack_ranges_encoded_len(ranges.clone(), delay, ecn).ok()?;
         if len > max {
             return None;
         }
-        encode_ack(out, &ranges, delay, ecn).ok()?;
+        encode_ack_ranges(out, ranges, delay, ecn).ok()?;
         self.ack_needed = false;
         self.ack_now = false;
         self.ack_deadline = None;
         self.ack_eliciting_since_ack = 0;
-        Some(SentFrame::Ack { largest })
+        Some(largest)
     }
 
     /// The peer received an ACK of ours covering up to `largest`: stop reporting older

@@ -335,6 +335,9 @@ pub struct Connection {
     packet_dcid: ConnectionId,
     /// How to undo the last congestion event if its losses prove spurious.
     undo: Option<recv::CongestionUndo>,
+    /// The packets one ACK frame acknowledged, kept between frames so an ACK costs no
+    /// allocation.
+    acked: Vec<(u64, crate::recovery::SentPacket)>,
     /// Congestion events undone because their losses proved spurious.
     congestion_undos: u64,
     /// The NEW_TOKEN to send (servers), and where it stands.
@@ -538,6 +541,7 @@ impl Connection {
             limit_key_updates: 0,
             packet_dcid: ConnectionId::EMPTY,
             undo: None,
+            acked: Vec::new(),
             congestion_undos: 0,
             new_token: None,
             new_token_state: TokenState::Idle,
@@ -644,7 +648,7 @@ impl Connection {
         let in_flight: u64 = self
             .spaces
             .iter()
-            .flat_map(|s| s.recovery.sent.values())
+            .flat_map(|s| s.recovery.sent.iter().map(|(_, p)| p))
             .filter(|p| p.in_flight)
             .map(|p| u64::from(p.size))
             .sum();

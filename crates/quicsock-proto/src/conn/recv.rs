@@ -599,8 +599,6 @@ impl Connection {
         Ok(ack_eliciting)
     }
 
-    /// The connection ID the current packet was addressed to. Without migration every
-    /// packet from the peer uses the one it picked; take the lowest active.
     /// An ACK frame (RFC 9002 §6, Appendix A.7).
     fn on_ack_frame(
         &mut self,
@@ -608,12 +606,29 @@ impl Connection {
         space: SpaceId,
         ack: &Ack<'_>,
     ) -> Result<(), TransportError> {
+        let mut acked = std::mem::take(&mut self.acked);
+        let result = self.on_ack_ranges(now, space, ack, &mut acked);
+        let i = space_index(space);
+        for (_, p) in acked.drain(..) {
+            self.spaces[i].recovery.recycle(p);
+        }
+        self.acked = acked;
+        result
+    }
+
+    /// [`on_ack_frame`](Self::on_ack_frame), with the packets acknowledged left in `acked`.
+    fn on_ack_ranges(
+        &mut self,
+        now: Timestamp,
+        space: SpaceId,
+        ack: &Ack<'_>,
+        acked: &mut Vec<(u64, SentPacket)>,
+    ) -> Result<(), TransportError> {
         let i = space_index(space);
         let next_pn = self.spaces[i].next_pn;
-        let mut acked = Vec::new();
         self.spaces[i]
             .recovery
-            .on_ack(ack.ranges(), next_pn, &mut acked)
+            .on_ack(ack.ranges(), next_pn, acked)
             .map_err(|_| {
                 TransportError::in_frame(
                     TransportErrorCode::PROTOCOL_VIOLATION,
@@ -666,14 +681,22 @@ impl Connection {
         }
         let app_limited =
             self.bytes_in_flight + 2 * self.max_datagram_size as u64 <= self.cc.window() / 2;
-        for (pn, p) in &acked {
+        for (pn, p) in acked.iter() {
             if p.in_flight {
                 self.bytes_in_flight -= u64::from(p.size);
                 self.cc
                     .on_ack(now, *pn, p.time, u64::from(p.size), &self.rtt, app_limited);
             }
+            if let Some(largest) = p.ack {
+                self.spaces[i].on_ack_acked(largest);
+            }
             for f in &p.frames {
                 self.on_frame_acked(space, f);
+            }
+            if space == SpaceId::Data {
+                if let Some(k) = &mut self.keys.one_rtt {
+                    k.phase_acked = true;
+                }
             }
         }
         if space == SpaceId::Data
@@ -703,7 +726,6 @@ impl Connection {
             SentFrame::Crypto { offset, len } => self.spaces[space_index(space)]
                 .crypto_send
                 .on_ack(offset..offset + len),
-            SentFrame::Ack { largest } => self.spaces[space_index(space)].on_ack_acked(largest),
             SentFrame::NewToken => {
                 self.new_token_state = super::TokenState::Idle;
                 self.new_token = None;
@@ -716,11 +738,6 @@ impl Connection {
             | SentFrame::PathResponse
             | SentFrame::Datagram => {}
             _ => self.streams.on_control_acked(f),
-        }
-        if space == SpaceId::Data {
-            if let Some(k) = &mut self.keys.one_rtt {
-                k.phase_acked = true;
-            }
         }
     }
 
@@ -784,6 +801,10 @@ impl Connection {
                 self.undo = None;
             }
         }
+        let recovery = &mut self.spaces[space_index(space)].recovery;
+        for (_, p) in lost {
+            recovery.recycle(p);
+        }
     }
 
     /// Packets declared lost were acknowledged after all. When every loss of the last
@@ -838,10 +859,7 @@ impl Connection {
             SentFrame::RetireConnectionId(seq) => {
                 self.remote_cids.retire_pending.insert(seq);
             }
-            SentFrame::Ack { .. }
-            | SentFrame::Ping
-            | SentFrame::PathResponse
-            | SentFrame::Datagram => {}
+            SentFrame::Ping | SentFrame::PathResponse | SentFrame::Datagram => {}
             _ => self.streams.on_control_lost(f),
         }
     }

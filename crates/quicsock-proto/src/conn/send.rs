@@ -32,7 +32,54 @@ struct Built {
     pn: u64,
     pn_len: usize,
     ack_eliciting: bool,
+    /// The largest packet number its ACK frame acknowledges.
+    ack: Option<u64>,
     frames: Vec<SentFrame>,
+}
+
+/// The packets of one datagram, at most one per packet-number space (RFC 9000 §12.2),
+/// held without allocating.
+#[derive(Default)]
+struct Coalesced {
+    packets: [Option<Built>; 3],
+    len: usize,
+}
+
+impl Coalesced {
+    /// A datagram of one packet.
+    fn one(b: Built) -> Self {
+        let mut c = Self::default();
+        c.push(b);
+        c
+    }
+
+    /// Adds the next packet (each space builds at most one per datagram).
+    fn push(&mut self, b: Built) {
+        debug_assert!(self.len < self.packets.len(), "one packet per space");
+        if let Some(slot) = self.packets.get_mut(self.len) {
+            *slot = Some(b);
+            self.len += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Built> + '_ {
+        self.packets.iter().flatten()
+    }
+
+    /// Where each packet ends in the buffer: where the next begins, the last at `end`.
+    fn ends(&self, end: usize) -> [usize; 3] {
+        let mut ends = [end; 3];
+        for (k, next) in self.packets.iter().skip(1).enumerate() {
+            if let Some(next) = next {
+                ends[k] = next.start;
+            }
+        }
+        ends
+    }
 }
 
 impl Connection {
@@ -78,7 +125,7 @@ impl Connection {
                 }
             }
         }
-        let mut built: Vec<Built> = Vec::new();
+        let mut built = Coalesced::default();
         let mut has_initial = false;
         for space in SPACES {
             if !self.keys.can_send(space) {
@@ -157,13 +204,25 @@ impl Connection {
             return None;
         };
         let mut frames = Vec::new();
-        let ack_eliciting = self.write_frames(now, space, buf, payload_room, has_data, &mut frames);
-        if frames.is_empty() {
+        let mut ack = None;
+        let ack_eliciting = self.write_frames(
+            now,
+            space,
+            buf,
+            payload_room,
+            has_data,
+            &mut ack,
+            &mut frames,
+        );
+        if frames.is_empty() && ack.is_none() {
+            self.spaces[i].recovery.frame_pool.put(frames);
             buf.truncate(b.start);
             self.spaces[i].next_pn -= 1;
             return None;
         }
-        Some(self.end_packet(b, buf, ack_eliciting, frames))
+        let mut b = self.end_packet(b, buf, ack_eliciting, frames);
+        b.ack = ack;
+        Some(b)
     }
 
     /// Writes a packet header of `space` with its next packet number.
@@ -215,6 +274,7 @@ impl Connection {
             pn,
             pn_len: tpn.len(),
             ack_eliciting: false,
+            ack: None,
             frames: Vec::new(),
         }
     }
@@ -258,7 +318,11 @@ impl Connection {
             || self.streams.has_pending()
     }
 
-    /// Writes the frames of one packet; returns whether any is ack-eliciting.
+    /// Writes the frames of one packet; returns whether any is ack-eliciting. An ACK
+    /// frame leaves the largest number it acknowledges in `ack`; every other frame that
+    /// matters once the packet is acknowledged or lost goes in `sent`, a list from the
+    /// space's pool taken when the first one is written.
+    #[allow(clippy::too_many_arguments)]
     fn write_frames(
         &mut self,
         now: Timestamp,
@@ -266,6 +330,7 @@ impl Connection {
         buf: &mut Vec<u8>,
         room: usize,
         send_data: bool,
+        ack: &mut Option<u64>,
         sent: &mut Vec<SentFrame>,
     ) -> bool {
         let i = space_index(space);
@@ -273,13 +338,12 @@ impl Connection {
         let left = |buf: &Vec<u8>| room.saturating_sub(buf.len() - start);
         let exponent = self.local_params.ack_delay_exponent.into_inner() as u8;
         if self.spaces[i].can_ack() {
-            if let Some(f) = self.spaces[i].write_ack(now, exponent, buf, room) {
-                sent.push(f);
-            }
+            *ack = self.spaces[i].write_ack(now, exponent, buf, room);
         }
         if !send_data {
             return false;
         }
+        *sent = self.spaces[i].recovery.frame_pool.take();
         let mut ack_eliciting = false;
         // A client's Initial probes each carry what is unacknowledged of its ClientHello:
         // a server keeps no state for an Initial without one, so a probe holding only
@@ -427,11 +491,11 @@ impl Connection {
         now: Timestamp,
         buf: &mut [u8],
         start: usize,
-        built: Vec<Built>,
+        built: Coalesced,
         record: bool,
     ) -> usize {
         let end = buf.len();
-        let bounds: Vec<usize> = built.iter().map(|b| b.start).skip(1).chain([end]).collect();
+        let bounds = built.ends(end);
         for (b, &packet_end) in built.iter().zip(&bounds) {
             let packet = &mut buf[b.start..packet_end];
             let pn_offset = b.pn_offset - b.start;
@@ -468,8 +532,10 @@ impl Connection {
         }
         let mut discard_initial = false;
         if record {
-            let n = built.len();
-            for (k, (b, &packet_end)) in built.into_iter().zip(&bounds).enumerate() {
+            let n = built.len;
+            for (k, (b, &packet_end)) in
+                built.packets.into_iter().flatten().zip(&bounds).enumerate()
+            {
                 let size = (packet_end - b.start) as u16;
                 let in_flight =
                     b.ack_eliciting || k + 1 == n && end - start >= MIN_INITIAL_DATAGRAM_SIZE;
@@ -503,6 +569,7 @@ impl Connection {
                         size,
                         ack_eliciting: b.ack_eliciting,
                         in_flight,
+                        ack: b.ack,
                         frames: b.frames,
                     },
                 );
@@ -545,7 +612,7 @@ impl Connection {
         if buf.len() - start < pad_to {
             buf.resize(start + pad_to, 0);
         }
-        let size = self.seal_all(now, buf, start, vec![b], true);
+        let size = self.seal_all(now, buf, start, Coalesced::one(b), true);
         Some(Transmit {
             destination,
             size,
@@ -568,7 +635,7 @@ impl Connection {
         if !self.validated {
             max = max.min((3 * self.amp_received).saturating_sub(self.amp_sent) as usize);
         }
-        let mut built = Vec::new();
+        let mut built = Coalesced::default();
         for space in SPACES {
             if !self.keys.can_send(space) {
                 continue;
@@ -626,6 +693,6 @@ impl Connection {
         let b = self.begin_packet(space, buf);
         buf.extend_from_slice(frames);
         let b = self.end_packet(b, buf, true, Vec::new());
-        self.seal_all(Timestamp::ZERO, buf, start, vec![b], false)
+        self.seal_all(Timestamp::ZERO, buf, start, Coalesced::one(b), false)
     }
 }

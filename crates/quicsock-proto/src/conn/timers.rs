@@ -138,7 +138,8 @@ impl Connection {
             let frames: Vec<crate::recovery::SentFrame> = self.spaces[i]
                 .recovery
                 .sent
-                .values()
+                .iter()
+                .map(|(_, p)| p)
                 .filter(|p| p.ack_eliciting)
                 .take(2)
                 .flat_map(|p| p.frames.iter().cloned())

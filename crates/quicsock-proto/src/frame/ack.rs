@@ -175,11 +175,25 @@ pub fn encode_ack<B: BufMut>(
     delay: VarInt,
     ecn: Option<&EcnCounts>,
 ) -> Result<(), InvalidAckRanges> {
-    let (first, fields) = ack_fields(ranges)?;
+    encode_ack_ranges(out, ranges.iter().cloned(), delay, ecn)
+}
+
+/// [`encode_ack`] for ranges from an iterator (walked twice: to validate, then to write),
+/// so a receive record can be written without collecting its ranges.
+pub fn encode_ack_ranges<B: BufMut, I>(
+    out: &mut B,
+    ranges: I,
+    delay: VarInt,
+    ecn: Option<&EcnCounts>,
+) -> Result<(), InvalidAckRanges>
+where
+    I: Iterator<Item = RangeInclusive<u64>> + Clone,
+{
+    let (AckShape { first, count }, fields) = ack_fields(ranges)?;
     VarInt::from_u32(if ecn.is_some() { 0x03 } else { 0x02 }).encode(out);
     VarInt::saturating(*first.end()).encode(out);
     delay.encode(out);
-    VarInt::saturating(ranges.len() as u64 - 1).encode(out);
+    VarInt::saturating(count as u64 - 1).encode(out);
     VarInt::saturating(first.end() - first.start()).encode(out);
     for (gap, len) in fields {
         VarInt::saturating(gap).encode(out);
@@ -197,40 +211,67 @@ pub fn ack_encoded_len(
     delay: VarInt,
     ecn: Option<&EcnCounts>,
 ) -> Result<usize, InvalidAckRanges> {
-    let (first, fields) = ack_fields(ranges)?;
+    ack_ranges_encoded_len(ranges.iter().cloned(), delay, ecn)
+}
+
+/// The length [`encode_ack_ranges`] would write.
+pub fn ack_ranges_encoded_len<I>(
+    ranges: I,
+    delay: VarInt,
+    ecn: Option<&EcnCounts>,
+) -> Result<usize, InvalidAckRanges>
+where
+    I: Iterator<Item = RangeInclusive<u64>> + Clone,
+{
+    let (AckShape { first, count }, fields) = ack_fields(ranges)?;
     let body: usize = fields
         .map(|(gap, len)| VarInt::size_of(gap) + VarInt::size_of(len))
         .sum();
     Ok(1 + VarInt::size_of(*first.end())
         + delay.size()
-        + VarInt::size_of(ranges.len() as u64 - 1)
+        + VarInt::size_of(count as u64 - 1)
         + VarInt::size_of(first.end() - first.start())
         + body
         + ecn.map_or(0, ecn_len))
 }
 
-/// Validates `ranges` and yields the (Gap, ACK Range Length) field values after the first.
-fn ack_fields(
-    ranges: &[RangeInclusive<u64>],
-) -> Result<(&RangeInclusive<u64>, impl Iterator<Item = (u64, u64)> + '_), InvalidAckRanges> {
-    let first = ranges.first().ok_or(InvalidAckRanges)?;
+/// The first (largest) range of a validated ACK and how many ranges it has.
+struct AckShape {
+    first: RangeInclusive<u64>,
+    count: usize,
+}
+
+/// Validates `ranges` and returns their shape and the (Gap, ACK Range Length) field values
+/// after the first.
+fn ack_fields<I>(
+    ranges: I,
+) -> Result<(AckShape, impl Iterator<Item = (u64, u64)>), InvalidAckRanges>
+where
+    I: Iterator<Item = RangeInclusive<u64>> + Clone,
+{
+    let mut walk = ranges.clone();
+    let first = walk.next().ok_or(InvalidAckRanges)?;
     let max = VarInt::MAX.into_inner();
     if first.start() > first.end() || *first.end() > max {
         return Err(InvalidAckRanges);
     }
-    for pair in ranges.windows(2) {
-        let (hi, lo) = (&pair[0], &pair[1]);
+    let mut count = 1;
+    let mut hi = first.clone();
+    for lo in walk {
         if lo.start() > lo.end() || lo.end().checked_add(2).is_none_or(|e| e > *hi.start()) {
             return Err(InvalidAckRanges);
         }
+        count += 1;
+        hi = lo;
     }
-    let fields = ranges.windows(2).map(|pair| {
-        (
-            pair[0].start() - pair[1].end() - 2,
-            pair[1].end() - pair[1].start(),
-        )
+    let mut rest = ranges;
+    let mut prev = rest.next().expect("checked above");
+    let fields = rest.map(move |lo| {
+        let field = (prev.start() - lo.end() - 2, lo.end() - lo.start());
+        prev = lo;
+        field
     });
-    Ok((first, fields))
+    Ok((AckShape { first, count }, fields))
 }
 
 fn encode_ecn<B: BufMut>(ecn: &EcnCounts, out: &mut B) {

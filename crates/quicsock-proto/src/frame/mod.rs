@@ -20,7 +20,10 @@ mod ty;
 
 use bytes::BufMut;
 
-pub use ack::{ack_encoded_len, encode_ack, Ack, AckRanges, EcnCounts, InvalidAckRanges};
+pub use ack::{
+    ack_encoded_len, ack_ranges_encoded_len, encode_ack, encode_ack_ranges, Ack, AckRanges,
+    EcnCounts, InvalidAckRanges,
+};
 pub use close::{CloseReason, ConnectionClose};
 pub use connection_id::{NewConnectionId, RESET_TOKEN_LEN};
 pub use stream::{Crypto, ResetStream, StopSending, Stream};

@@ -230,6 +230,12 @@ pub fn recv_reassembly(data: &[u8]) {
             assert_eq!(b.read_offset(), read);
         }
         assert!(b.buffered() as u64 <= WINDOW);
-        assert!(b.memory() <= 2 * WINDOW as usize + b.gaps() * RANGE_COST + 64);
+        assert!(
+            b.memory()
+                <= 2 * WINDOW as usize
+                    + b.gaps() * RANGE_COST
+                    + crate::common::RangeSet::MEMORY_BASE
+                    + 64
+        );
     }
 }

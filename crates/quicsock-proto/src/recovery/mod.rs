@@ -13,7 +13,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 pub use rtt::{RttEstimator, GRANULARITY};
-pub(crate) use sent::SentFrame;
+pub(crate) use sent::{FramePool, SentFrame, SentPacket, SentPackets};
 
 use crate::time::Timestamp;
 
@@ -30,16 +30,6 @@ const MAX_REMEMBERED_LOSSES: usize = 4096;
 /// Persistent congestion: this many PTO periods of loss (RFC 9002 §7.6.1).
 pub const PERSISTENT_CONGESTION_THRESHOLD: u32 = 3;
 
-/// A packet we sent and have not seen acknowledged or declared lost.
-#[derive(Debug, Clone)]
-pub(crate) struct SentPacket {
-    pub(crate) time: Timestamp,
-    pub(crate) size: u16,
-    pub(crate) ack_eliciting: bool,
-    pub(crate) in_flight: bool,
-    pub(crate) frames: Vec<SentFrame>,
-}
-
 /// The loss-detection state of one packet-number space.
 ///
 /// Reordering adapts the thresholds: when an ACK arrives for a packet already declared
@@ -48,7 +38,9 @@ pub(crate) struct SentPacket {
 /// costing retransmissions and congestion-window cuts.
 #[derive(Debug)]
 pub(crate) struct SpaceRecovery {
-    pub(crate) sent: BTreeMap<u64, SentPacket>,
+    pub(crate) sent: SentPackets,
+    /// Frame lists for packets to come.
+    pub(crate) frame_pool: FramePool,
     pub(crate) largest_acked: Option<u64>,
     /// When the earliest packet not yet lost by the packet threshold becomes lost by time.
     pub(crate) loss_time: Option<Timestamp>,
@@ -70,7 +62,8 @@ pub(crate) struct SpaceRecovery {
 impl Default for SpaceRecovery {
     fn default() -> Self {
         Self {
-            sent: BTreeMap::new(),
+            sent: SentPackets::default(),
+            frame_pool: FramePool::default(),
             largest_acked: None,
             loss_time: None,
             last_ack_eliciting: None,
@@ -98,6 +91,17 @@ impl SpaceRecovery {
         self.sent.insert(pn, packet);
     }
 
+    /// A packet acknowledged or lost is done with: its frame list serves a later packet,
+    /// while anything ack-eliciting is in flight. Once nothing is, the lists go: an idle
+    /// connection holds none.
+    pub(crate) fn recycle(&mut self, packet: SentPacket) {
+        if self.ack_eliciting_in_flight == 0 {
+            self.frame_pool = FramePool::default();
+        } else {
+            self.frame_pool.put(packet.frames);
+        }
+    }
+
     /// Removes and returns the packets an ACK's ranges acknowledge (descending ranges).
     /// `next_pn` is the next packet number we would send: a range at or above it
     /// acknowledges a packet never sent (RFC 9000 §13.1, PROTOCOL_VIOLATION).
@@ -111,12 +115,7 @@ impl SpaceRecovery {
             if *range.end() >= next_pn {
                 return Err(AckOfUnsent);
             }
-            let late: Vec<(u64, u64)> = self
-                .lost_recently
-                .range(range.clone())
-                .map(|(pn, largest)| (*pn, *largest))
-                .collect();
-            for (pn, largest_then) in late {
+            while let Some((&pn, &largest_then)) = self.lost_recently.range(range.clone()).next() {
                 // Declared lost, yet here: it was only reordered by this much.
                 self.lost_recently.remove(&pn);
                 self.spurious_losses += 1;
@@ -125,25 +124,15 @@ impl SpaceRecovery {
                 self.packet_threshold = self.packet_threshold.max(distance);
                 self.time_eighths = (self.time_eighths + 2).min(TIME_THRESHOLD_EIGHTHS.1);
             }
-            let pns: Vec<u64> = self.sent.range(range).map(|(pn, _)| *pn).collect();
-            for pn in pns {
-                let p = self.sent.remove(&pn).expect("just listed");
+            let in_flight = &mut self.ack_eliciting_in_flight;
+            self.sent.take_range(range, |pn, p| {
                 if p.ack_eliciting {
-                    self.ack_eliciting_in_flight -= 1;
+                    *in_flight -= 1;
                 }
                 acked.push((pn, p));
-            }
+            });
         }
-        self.release_if_idle();
         Ok(())
-    }
-
-    /// An emptied B-tree keeps its root node (eleven packets' worth); an idle connection
-    /// gives it back.
-    fn release_if_idle(&mut self) {
-        if self.sent.is_empty() {
-            self.sent = BTreeMap::new();
-        }
     }
 
     /// Declares lost what the packet or time threshold says is lost (RFC 9002 §6.1), and
@@ -161,27 +150,31 @@ impl SpaceRecovery {
         // `loss_delay` is 9/8 of the RTT; scale it to the threshold this path needs.
         let loss_delay = loss_delay * self.time_eighths / TIME_THRESHOLD_EIGHTHS.0;
         let lost_send_time = Timestamp::from_duration(now.as_duration().saturating_sub(loss_delay));
-        let mut lost_pns = Vec::new();
-        for (&pn, p) in self.sent.range(..largest) {
-            if p.time <= lost_send_time || largest >= pn + self.packet_threshold {
-                lost_pns.push(pn);
-            } else {
-                let t = p.time + loss_delay;
-                self.loss_time = Some(self.loss_time.map_or(t, |l| l.min(t)));
-            }
-        }
-        for pn in lost_pns {
-            if self.lost_recently.len() >= MAX_REMEMBERED_LOSSES {
-                self.lost_recently.pop_first();
-            }
-            self.lost_recently.insert(pn, largest);
-            let p = self.sent.remove(&pn).expect("just listed");
-            if p.ack_eliciting {
-                self.ack_eliciting_in_flight -= 1;
-            }
-            lost.push((pn, p));
-        }
-        self.release_if_idle();
+        let threshold = self.packet_threshold;
+        let mut loss_time = None;
+        let (in_flight, recent) = (&mut self.ack_eliciting_in_flight, &mut self.lost_recently);
+        self.sent.take_below(
+            largest,
+            |pn, p| {
+                let gone = p.time <= lost_send_time || largest >= pn + threshold;
+                if !gone {
+                    let t = p.time + loss_delay;
+                    loss_time = Some(loss_time.map_or(t, |l: Timestamp| l.min(t)));
+                }
+                gone
+            },
+            |pn, p| {
+                if recent.len() >= MAX_REMEMBERED_LOSSES {
+                    recent.pop_first();
+                }
+                recent.insert(pn, largest);
+                if p.ack_eliciting {
+                    *in_flight -= 1;
+                }
+                lost.push((pn, p));
+            },
+        );
+        self.loss_time = loss_time;
     }
 
     /// Forgets every packet (keys discarded, RFC 9002 §6.4); returns them so their bytes
@@ -191,7 +184,7 @@ impl SpaceRecovery {
         self.lost_recently.clear();
         self.last_ack_eliciting = None;
         self.ack_eliciting_in_flight = 0;
-        std::mem::take(&mut self.sent).into_values().collect()
+        self.sent.take_all()
     }
 }
 
@@ -235,6 +228,7 @@ mod tests {
             size: 1200,
             ack_eliciting: true,
             in_flight: true,
+            ack: None,
             frames: Vec::new(),
         }
     }

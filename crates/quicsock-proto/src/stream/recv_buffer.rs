@@ -33,9 +33,8 @@ pub const MAX_RANGES: usize = 1024;
 /// few; a half-open connection is worth no more.
 pub const CRYPTO_MAX_RANGES: usize = 64;
 
-/// The bytes one tracked range costs at most (a B-tree entry of two `u64`s with its share
-/// of the node).
-pub const RANGE_COST: usize = 48;
+/// The bytes one tracked range costs at most (its share of the range set's buffer).
+pub const RANGE_COST: usize = RangeSet::MEMORY_PER_RANGE;
 
 /// The data is split into more disjoint ranges than [`MAX_RANGES`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -145,7 +144,7 @@ impl RecvBuffer {
 
     /// The bytes of memory this buffer holds: the ring's capacity and the range table.
     pub(crate) fn memory(&self) -> usize {
-        self.ring.capacity() + self.ranges.len() * RANGE_COST
+        self.ring.capacity() + self.ranges.memory()
     }
 
     /// The number of disjoint ranges waiting beyond a gap.
@@ -200,7 +199,7 @@ impl RecvBuffer {
 
 #[cfg(test)]
 mod tests {
-    use super::{RecvBuffer, MAX_RANGES, RANGE_COST};
+    use super::{RangeSet, RecvBuffer, MAX_RANGES, RANGE_COST};
     use proptest::prelude::*;
 
     #[test]
@@ -248,7 +247,7 @@ mod tests {
                 let e = (s + len).min(data.len());
                 b.insert(s as u64, &data[s..e]).unwrap();
                 prop_assert!(b.buffered() <= data.len());
-                prop_assert!(b.memory() <= 2 * data.len() + 64 + b.gaps() * RANGE_COST);
+                prop_assert!(b.memory() <= 2 * data.len() + 64 + RangeSet::MEMORY_BASE + b.gaps() * RANGE_COST);
                 let mut buf = [0; 7];
                 let before = b.readable();
                 let n = b.read(&mut buf);
