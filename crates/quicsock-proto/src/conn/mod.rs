@@ -648,7 +648,7 @@ impl Connection {
         let in_flight: u64 = self
             .spaces
             .iter()
-            .flat_map(|s| s.recovery.sent.iter().map(|(_, p)| p))
+            .flat_map(|s| s.recovery.sent.values())
             .filter(|p| p.in_flight)
             .map(|p| u64::from(p.size))
             .sum();

@@ -320,8 +320,8 @@ impl Connection {
 
     /// Writes the frames of one packet; returns whether any is ack-eliciting. An ACK
     /// frame leaves the largest number it acknowledges in `ack`; every other frame that
-    /// matters once the packet is acknowledged or lost goes in `sent`, a list from the
-    /// space's pool taken when the first one is written.
+    /// matters once the packet is acknowledged or lost goes in `sent`, a list taken from
+    /// the space's pool when the packet may carry more than an ACK.
     #[allow(clippy::too_many_arguments)]
     fn write_frames(
         &mut self,

@@ -138,8 +138,7 @@ impl Connection {
             let frames: Vec<crate::recovery::SentFrame> = self.spaces[i]
                 .recovery
                 .sent
-                .iter()
-                .map(|(_, p)| p)
+                .values()
                 .filter(|p| p.ack_eliciting)
                 .take(2)
                 .flat_map(|p| p.frames.iter().cloned())

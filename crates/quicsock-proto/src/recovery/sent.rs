@@ -146,13 +146,19 @@ impl SentPackets {
         }
     }
 
-    /// The packets held, lowest number first.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &SentPacket)> + '_ {
+    /// The packets held with their numbers, lowest first.
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (u64, &SentPacket)> + '_ {
         let base = self.base;
         self.ring
             .iter()
             .enumerate()
             .filter_map(move |(i, p)| p.as_ref().map(|p| (base + i as u64, p)))
+    }
+
+    /// The packets held, lowest number first, without their numbers.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &SentPacket> + '_ {
+        self.ring.iter().flatten()
     }
 
     /// Takes out every packet.
