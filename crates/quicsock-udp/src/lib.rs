@@ -39,6 +39,7 @@ mod tests;
 mod wake;
 
 pub use cpu::pin_current_thread;
+pub use steer::steered_socket;
 pub use wake::{poll_fd, wait, wait_writable, Ready, Waker};
 
 use std::io::{self, IoSliceMut};

@@ -10,7 +10,13 @@
 //! seventh (after the flags, version and DCID length) for a long header (§17.2), and
 //! returns it modulo the number of sockets: a client's first Initial, whose DCID it chose
 //! at random, goes to some socket, and that socket's IDs keep the connection there. A
-//! datagram too short to hold the byte goes to socket 0.
+//! datagram too short to hold the byte goes to socket 0. [`steered_socket`] is the same
+//! rule in Rust.
+//!
+//! The kernel picks a socket once per packet it looks up, and a GSO burst or a GRO batch
+//! is one packet: datagrams of several connections sent in one burst from one address all
+//! reach the socket the first one steers to (`gso_burst_lands_on_one_socket`). An engine
+//! whose socket is given a datagram steered elsewhere hands it to the right one.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -41,6 +47,18 @@ fn program(sockets: u8) -> [libc::sock_filter; 7] {
         op(ALU_MOD_K, 0, 0, u32::from(sockets)), // A %= sockets
         op(RET_A, 0, 0, 0),                      // the socket's index in the group
     ]
+}
+
+/// The socket of a group of `sockets` that the steering program picks for `datagram`
+/// (see the module docs).
+pub fn steered_socket(datagram: &[u8], sockets: u8) -> usize {
+    let at = match datagram.first() {
+        Some(b) if b & 0x80 != 0 => 6,
+        _ => 1,
+    };
+    datagram
+        .get(at)
+        .map_or(0, |b| usize::from(*b % sockets.max(1)))
 }
 
 impl UdpSocket {

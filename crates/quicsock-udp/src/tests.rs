@@ -413,15 +413,62 @@ fn reuseport_group_steers_by_connection_id() {
         let from = &senders[i % senders.len()];
         from.send(&transmit(addr, &short)).unwrap();
         from.send(&transmit(addr, &long)).unwrap();
+        assert_eq!(steered_socket(&short, 3), usize::from(*cid0) % 3);
+        assert_eq!(steered_socket(&long, 3), usize::from(*cid0) % 3);
         expected[usize::from(*cid0) % 3] += 2;
     }
     for (i, s) in group.iter().enumerate() {
         let got = recv_datagrams(s, expected[i]);
         assert_eq!(got.len(), expected[i], "socket {i}");
         for (d, _) in got {
-            let cid0 = if d[0] & 0x80 != 0 { d[6] } else { d[1] };
-            assert_eq!(usize::from(cid0) % 3, i, "datagram {d:?} on socket {i}");
+            assert_eq!(steered_socket(&d, 3), i, "datagram {d:?} on socket {i}");
         }
     }
+    assert_eq!(steered_socket(&[0x40], 3), 0, "too short for the byte");
     assert!(group[0].steer_by_connection_id(0).is_err());
+}
+
+/// The kernel steers a GSO burst once, by its first datagram: two datagrams for different
+/// sockets of a group, sent in one burst, both reach the first one's socket. (Why an
+/// engine hands on a datagram its socket was given for another.)
+#[test]
+fn gso_burst_lands_on_one_socket() {
+    let config = SocketConfig {
+        reuse_port: true,
+        ..SocketConfig::default()
+    };
+    let first = bind_with("127.0.0.1:0", &config);
+    let addr = first.local_addr().unwrap();
+    let group = [first, bind_with(&addr.to_string(), &config)];
+    group[0].steer_by_connection_id(2).unwrap();
+    let sender = bind("127.0.0.1:0");
+    if sender.capabilities().gso_segments < 2 {
+        return;
+    }
+    let mut burst = [9u8; 32];
+    burst[..2].copy_from_slice(&[0x40, 1]);
+    burst[16..18].copy_from_slice(&[0x40, 0]);
+    assert_eq!(steered_socket(&burst[..16], 2), 1);
+    assert_eq!(steered_socket(&burst[16..], 2), 0);
+    sender
+        .send(&Transmit {
+            segment_size: Some(16),
+            ..transmit(addr, &burst)
+        })
+        .unwrap();
+    let got = recv_datagrams(&group[1], 2);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        steered_socket(&got[1].0, 2),
+        0,
+        "steered elsewhere, delivered here"
+    );
+    let mut bufs = vec![vec![0u8; GRO_BUFFER_SIZE]; 1];
+    let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+    let mut meta = [RecvMeta::default(); 1];
+    group[0].set_nonblocking(true).unwrap();
+    assert!(
+        group[0].recv(&mut slices, &mut meta).is_err(),
+        "nothing on socket 0"
+    );
 }

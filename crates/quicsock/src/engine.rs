@@ -37,7 +37,7 @@
 use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use quicsock_proto::conn::{Connection, EndpointEvent};
@@ -54,6 +54,7 @@ use crate::clock;
 use crate::handshake::dispatch::{self, ListenerTable};
 use crate::handshakes::{Handshakes, Job};
 use crate::slot::{ConnState, Slot, SlotState};
+use crate::strays::{Stray, Strays};
 
 /// Datagrams one transmit pass builds before it sends them.
 const TX_BATCH: usize = 64;
@@ -165,6 +166,17 @@ thread_local! {
     static TX: RefCell<TxBatch> = RefCell::default();
 }
 
+/// The engine thread's reusable buffers for handling received datagrams.
+#[derive(Default)]
+struct Scratch {
+    /// (buffer, offset, length, route) of each datagram of the batch.
+    routes: Vec<(usize, usize, usize, Route)>,
+    replies: Vec<(SocketAddr, Vec<u8>)>,
+    /// Shards this batch handed datagrams to (woken once each).
+    handed: Vec<usize>,
+    strays: Vec<Stray>,
+}
+
 /// What a routed datagram goes to.
 enum Route {
     Known(Arc<Slot>),
@@ -186,6 +198,11 @@ pub(crate) struct Engine {
     failed: OnceLock<String>,
     /// A server's handshake worker (TLS off the engine thread).
     handshakes: Option<Arc<Handshakes>>,
+    /// Every shard of this engine's listener, this one included, by index: where a
+    /// datagram steered elsewhere goes (set once the listener has bound them all).
+    pub(crate) siblings: OnceLock<Vec<Weak<Self>>>,
+    /// Datagrams the other shards handed to this one.
+    strays: Strays,
     /// Makes the engine thread panic at its next turn (tests of the failure path).
     #[cfg(test)]
     pub(crate) fault: std::sync::atomic::AtomicBool,
@@ -259,6 +276,8 @@ impl Engine {
             wakeups: Mutex::new(Vec::new()),
             failed: OnceLock::new(),
             handshakes: handshakes.clone(),
+            siblings: OnceLock::new(),
+            strays: Strays::default(),
             #[cfg(test)]
             fault: std::sync::atomic::AtomicBool::new(false),
         });
@@ -494,6 +513,7 @@ impl Engine {
     fn run_loop(&self) {
         let mut storage = vec![vec![0u8; GRO_BUFFER_SIZE]; BATCH_SIZE];
         let mut meta = [RecvMeta::default(); BATCH_SIZE];
+        let mut scratch = Scratch::default();
         loop {
             #[cfg(test)]
             if self.fault.load(std::sync::atomic::Ordering::Relaxed) {
@@ -524,9 +544,10 @@ impl Engine {
             };
             if ready.woken {
                 self.waker.reset();
+                self.receive_strays(&mut storage, &mut meta, &mut scratch);
             }
             if ready.socket {
-                self.receive(&mut storage, &mut meta);
+                self.receive(&mut storage, &mut meta, &mut scratch);
             }
             self.run_timers();
             self.run_wakeups();
@@ -565,12 +586,9 @@ impl Engine {
         }
     }
 
-    /// Takes in what the socket has, a bounded number of batches. Each batch is routed
-    /// under one hold of the shared lock; then each connection's datagrams are handled
-    /// under its own lock, and what they call for is sent.
-    fn receive(&self, storage: &mut [Vec<u8>], meta: &mut [RecvMeta]) {
-        let mut routes: Vec<(usize, usize, usize, Route)> = Vec::with_capacity(BATCH_SIZE);
-        let mut replies: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+    /// Takes in what the socket has, a bounded number of batches, and handles each
+    /// ([`handle_batch`](Self::handle_batch)).
+    fn receive(&self, storage: &mut [Vec<u8>], meta: &mut [RecvMeta], scratch: &mut Scratch) {
         for _ in 0..RX_ROUNDS {
             let mut bufs: Vec<IoSliceMut<'_>> =
                 storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
@@ -578,80 +596,159 @@ impl Engine {
                 Ok(n) => n,
                 Err(_) => return,
             };
-            let now = clock::now();
-            routes.clear();
-            {
-                let mut sh = self.shared();
-                for (i, m) in meta.iter().enumerate().take(n) {
-                    let mut off = 0;
-                    while off < m.len {
-                        let len = m.stride.min(m.len - off);
-                        let d = &storage[i][off..off + len];
-                        if let Some(r) = self.route(&mut sh, now, m.addr, d) {
-                            routes.push((i, off, len, r));
-                        }
-                        off += len;
-                    }
-                }
-                // Replies to datagrams no connection took, made while routing.
-                let mut buf = Vec::new();
-                while let Some(t) = sh.endpoint.poll_transmit(&mut buf) {
-                    replies.push((t.destination, std::mem::take(&mut buf)));
-                }
-            }
-            let mut k = 0;
-            while k < routes.len() {
-                if self.offload(&routes[k], storage, meta) {
-                    k += 1;
-                    continue;
-                }
-                // Consecutive datagrams of one connection (a GRO batch) under one hold.
-                let slot = match &routes[k].3 {
-                    Route::Known(s) | Route::New(s, _) | Route::Reset(s) => s.clone(),
-                };
-                let mut g = slot.lock();
-                while k < routes.len() {
-                    let (i, off, len, r) = &routes[k];
-                    let (s, new, refuse) = match r {
-                        Route::Known(s) => (s, false, false),
-                        Route::New(s, refuse) => (s, true, *refuse),
-                        Route::Reset(s) => {
-                            if !Arc::ptr_eq(s, &slot) {
-                                break;
-                            }
-                            g.conn.handle_stateless_reset(meta[*i].addr);
-                            k += 1;
-                            continue;
-                        }
-                    };
-                    if !Arc::ptr_eq(s, &slot)
-                        || s.handshaking.load(std::sync::atomic::Ordering::Relaxed)
-                            && self.handshakes.is_some()
-                    {
-                        break;
-                    }
-                    let m = &meta[*i];
-                    let d = &mut storage[*i][*off..*off + *len];
-                    self.deliver(
-                        &slot,
-                        &mut g,
-                        now,
-                        m.addr,
-                        m.ecn.map(ecn_in),
-                        d,
-                        new,
-                        refuse,
-                    );
-                    k += 1;
-                }
-                self.transmit(&slot, g);
-            }
-            self.send_stateless(&replies);
-            replies.clear();
+            self.handle_batch(storage, &meta[..n], scratch, false);
             if n < BATCH_SIZE {
                 return;
             }
         }
+    }
+
+    /// Handles the datagrams other shards handed to this one ([`crate::strays`]), a
+    /// batch at a time, as if the socket had received them.
+    fn receive_strays(
+        &self,
+        storage: &mut [Vec<u8>],
+        meta: &mut [RecvMeta],
+        scratch: &mut Scratch,
+    ) {
+        loop {
+            scratch.strays.clear();
+            self.strays.take(BATCH_SIZE, &mut scratch.strays);
+            if scratch.strays.is_empty() {
+                return;
+            }
+            let n = scratch.strays.len();
+            for (i, s) in scratch.strays.iter().enumerate() {
+                storage[i][..s.data.len()].copy_from_slice(&s.data);
+                meta[i] = RecvMeta {
+                    addr: s.from,
+                    len: s.data.len(),
+                    stride: s.data.len().max(1),
+                    ecn: s.ecn,
+                    dst_ip: s.dst_ip,
+                    ifindex: None,
+                };
+            }
+            self.handle_batch(storage, &meta[..n], scratch, true);
+        }
+    }
+
+    /// Handles one batch of received datagrams: routed under one hold of the shared lock;
+    /// then each connection's datagrams are handled under its own lock, and what they call
+    /// for is sent. A datagram steered to another shard is handed to it, unless it was
+    /// handed here (`strays`).
+    fn handle_batch(
+        &self,
+        storage: &mut [Vec<u8>],
+        meta: &[RecvMeta],
+        scratch: &mut Scratch,
+        strays: bool,
+    ) {
+        let Scratch {
+            routes,
+            replies,
+            handed,
+            ..
+        } = scratch;
+        let now = clock::now();
+        routes.clear();
+        handed.clear();
+        let siblings = self.siblings.get().filter(|s| s.len() > 1 && !strays);
+        {
+            let mut sh = self.shared();
+            for (i, m) in meta.iter().enumerate() {
+                let mut off = 0;
+                while off < m.len {
+                    let len = m.stride.min(m.len - off);
+                    let d = &storage[i][off..off + len];
+                    off += len;
+                    if let Some(siblings) = siblings {
+                        let k = quicsock_udp::steered_socket(d, siblings.len() as u8);
+                        if k != sh.shard {
+                            if self.hand_on(&siblings[k], m, d) && !handed.contains(&k) {
+                                handed.push(k);
+                            }
+                            continue;
+                        }
+                    }
+                    if let Some(r) = self.route(&mut sh, now, m.addr, d) {
+                        routes.push((i, off - len, len, r));
+                    }
+                }
+            }
+            // Replies to datagrams no connection took, made while routing.
+            let mut buf = Vec::new();
+            while let Some(t) = sh.endpoint.poll_transmit(&mut buf) {
+                replies.push((t.destination, std::mem::take(&mut buf)));
+            }
+        }
+        for k in handed.iter() {
+            if let Some(e) = siblings.and_then(|s| s[*k].upgrade()) {
+                e.waker.wake();
+            }
+        }
+        let mut k = 0;
+        while k < routes.len() {
+            if self.offload(&routes[k], storage, meta) {
+                k += 1;
+                continue;
+            }
+            // Consecutive datagrams of one connection (a GRO batch) under one hold.
+            let slot = match &routes[k].3 {
+                Route::Known(s) | Route::New(s, _) | Route::Reset(s) => s.clone(),
+            };
+            let mut g = slot.lock();
+            while k < routes.len() {
+                let (i, off, len, r) = &routes[k];
+                let (s, new, refuse) = match r {
+                    Route::Known(s) => (s, false, false),
+                    Route::New(s, refuse) => (s, true, *refuse),
+                    Route::Reset(s) => {
+                        if !Arc::ptr_eq(s, &slot) {
+                            break;
+                        }
+                        g.conn.handle_stateless_reset(meta[*i].addr);
+                        k += 1;
+                        continue;
+                    }
+                };
+                if !Arc::ptr_eq(s, &slot)
+                    || s.handshaking.load(std::sync::atomic::Ordering::Relaxed)
+                        && self.handshakes.is_some()
+                {
+                    break;
+                }
+                let m = &meta[*i];
+                let d = &mut storage[*i][*off..*off + *len];
+                self.deliver(
+                    &slot,
+                    &mut g,
+                    now,
+                    m.addr,
+                    m.ecn.map(ecn_in),
+                    d,
+                    new,
+                    refuse,
+                );
+                k += 1;
+            }
+            self.transmit(&slot, g);
+        }
+        self.send_stateless(replies);
+        replies.clear();
+    }
+
+    /// Queues a datagram this shard's socket received for the shard it is steered to;
+    /// false when that shard is gone or its queue is full (the datagram is dropped).
+    fn hand_on(&self, to: &Weak<Self>, m: &RecvMeta, d: &[u8]) -> bool {
+        to.upgrade().is_some_and(|to| {
+            to.strays.push(Stray {
+                from: m.addr,
+                ecn: m.ecn,
+                dst_ip: m.dst_ip,
+                data: d.to_vec(),
+            })
+        })
     }
 
     /// Hands a datagram of a connection in its handshake to the handshake worker; false

@@ -70,6 +70,7 @@ mod readiness;
 mod slot;
 mod socket;
 mod socket_handshake;
+mod strays;
 #[cfg(test)]
 mod tests;
 pub mod tls;

@@ -188,6 +188,10 @@ impl QuicListener {
                 .push(state(config.manual_handshake));
             shards.push(engine);
         }
+        let siblings: Vec<_> = shards.iter().map(Arc::downgrade).collect();
+        for engine in &shards {
+            let _ = engine.siblings.set(siblings.clone());
+        }
         // Only listeners that dispatch by ALPN with rustls can share their port.
         if !own_driver {
             map.insert(

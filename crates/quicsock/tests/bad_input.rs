@@ -426,6 +426,113 @@ fn rebinding_with_shards(shards: usize, rebindings: usize) {
     }
 }
 
+/// The kernel steers a GSO burst by its first datagram (`gso_burst_lands_on_one_socket` in
+/// quicsock-udp), so datagrams of several connections sent back to back from one address
+/// can reach a shard that does not own them. Here a relay puts a decoy steered to the
+/// other shard in front of every datagram of the client, in one burst: each of the
+/// client's datagrams reaches the wrong shard, which hands it on, and the connection is
+/// made and carries data both ways.
+#[test]
+fn datagrams_steered_to_another_shard_reach_their_own() {
+    use quicsock_udp::{steered_socket, RecvMeta, Transmit};
+    use std::io::IoSliceMut;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let mut config = server_config(64, 30_000);
+    config.shards = 2;
+    let (l, server) = bind(&config);
+    assert_eq!(l.shards(), 2);
+    let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let up = Arc::new(quicsock_udp::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap());
+    assert!(up.capabilities().gso_segments > 1, "loopback GSO");
+    front
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    up.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let misdirected = Arc::new(AtomicUsize::new(0));
+    let client_addr = Arc::new(std::sync::Mutex::new(None::<SocketAddr>));
+    let upstream = {
+        let (front, up, stop, client_addr, misdirected) = (
+            front.try_clone().unwrap(),
+            up.clone(),
+            stop.clone(),
+            client_addr.clone(),
+            misdirected.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            let mut burst = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((n, from)) = front.recv_from(&mut buf) else {
+                    continue;
+                };
+                *client_addr.lock().unwrap() = Some(from);
+                let d = &buf[..n];
+                // A Handshake packet for an unknown ID (dropped by the server), of the same
+                // size, steered to the other shard.
+                let other = 1 - steered_socket(d, 2) as u8;
+                burst.clear();
+                burst.extend_from_slice(&[0xe0, 0, 0, 0, 1, 8, other]);
+                burst.resize(n, 0x5a);
+                burst.extend_from_slice(d);
+                let t = Transmit {
+                    destination: server,
+                    ecn: None,
+                    contents: &burst,
+                    segment_size: Some(n),
+                    src_ip: None,
+                };
+                if up.send(&t).is_ok() {
+                    misdirected.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    let downstream = {
+        let (front, up, stop, client_addr) = (
+            front.try_clone().unwrap(),
+            up.clone(),
+            stop.clone(),
+            client_addr.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut storage = [vec![0u8; 65536]];
+            let mut meta = [RecvMeta::default()];
+            while !stop.load(Ordering::Relaxed) {
+                let mut bufs: Vec<IoSliceMut<'_>> =
+                    storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                let Ok(1) = up.recv(&mut bufs, &mut meta) else {
+                    continue;
+                };
+                if let Some(c) = *client_addr.lock().unwrap() {
+                    for d in storage[0][..meta[0].len].chunks(meta[0].stride) {
+                        let _ = front.send_to(d, c);
+                    }
+                }
+            }
+        })
+    };
+    let relay = front.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send((l.accept().unwrap(), l));
+    });
+    let c = client(relay);
+    // Without the hand-on the server never hears the client again: fail, not hang.
+    let (s, _l) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server completes the handshake");
+    c.set_read_timeout(Some(Duration::from_secs(10)));
+    s.set_read_timeout(Some(Duration::from_secs(10)));
+    transfer(&c, &s, 1_000_000);
+    transfer(&s, &c, 1_000_000);
+    assert!(misdirected.load(Ordering::Relaxed) > 100);
+    stop.store(true, Ordering::Relaxed);
+    upstream.join().unwrap();
+    downstream.join().unwrap();
+}
+
 /// Forced Retry with rustls on both sides over real UDP: the listener sends every client a
 /// Retry (`validate_address`) and the quicsock client follows it, checks the server's
 /// original and Retry IDs, and transfers.
