@@ -14,7 +14,10 @@
 //!   at. Both are leaf locks.
 //!
 //! Lock order: a slot's lock, then the shared lock, then a queue's lock. No thread holds
-//! two slots' locks, and nobody waits for a slot's lock while holding the shared lock.
+//! two slots' locks, and nobody waits for a slot's lock while holding the shared lock. A
+//! thread waits for a connection's send turn only holding that connection's lock, and the
+//! engine thread, which holds turns between passes, never waits for the lock of a
+//! connection whose turn it holds.
 //!
 //! # Threads
 //!
@@ -29,8 +32,9 @@
 //!   (run-to-completion, like a kernel's process context), so a bulk sender and the
 //!   receive path run on different cores; it never does another connection's work.
 //! * Syscalls are made with no connection's state locked: a thread takes the
-//!   connection's send lock before releasing its state, so its datagrams leave in the
-//!   order they were numbered.
+//!   connection's send turn before releasing its state, so its datagrams leave in the
+//!   order they were numbered. The engine thread sends what one pass over its
+//!   connections built as one batch ([`Outbox`]), holding their turns until then.
 //! * The engine thread runs while a listener or socket refers to it or a connection is
 //!   still closing or draining; then it exits and the UDP socket closes.
 
@@ -166,9 +170,63 @@ thread_local! {
     static TX: RefCell<TxBatch> = RefCell::default();
 }
 
-/// The engine thread's reusable buffers for handling received datagrams.
+impl TxBatch {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.datagrams.clear();
+    }
+
+    /// Appends what `conn` has to send until the batch holds [`TX_BATCH`] datagrams;
+    /// returns whether it filled up.
+    fn fill(&mut self, conn: &mut quicsock_proto::conn::Connection) -> bool {
+        let now = clock::now();
+        while self.datagrams.len() < TX_BATCH {
+            let start = self.buf.len();
+            let Some(t) = conn.poll_transmit(now, &mut self.buf) else {
+                break;
+            };
+            self.datagrams
+                .push((start, t.size, t.destination, t.ecn.map(ecn_out)));
+        }
+        self.datagrams.len() == TX_BATCH
+    }
+}
+
+/// The engine thread's outgoing batch: datagrams of every connection it visited since the
+/// last send, with those connections' send turns. A burst of ACKs for many connections to
+/// one peer address leaves in a few GSO sends instead of one `sendmsg` each.
+///
+/// Deadlock freedom: a thread waiting for a connection's turn holds that connection's
+/// lock, so the engine never locks a connection whose turn it holds: it sends the batch
+/// first ([`Outbox::holds`]).
+#[derive(Default)]
+struct Outbox {
+    tx: TxBatch,
+    turns: Vec<Arc<Slot>>,
+}
+
+/// An engine thread unwinding gives back the turns it held (its connections are then
+/// failed, which sends on them).
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        for slot in self.turns.drain(..) {
+            slot.turn.give();
+        }
+    }
+}
+
+impl Outbox {
+    /// Whether the batch holds `slot`'s turn.
+    fn holds(&self, slot: &Arc<Slot>) -> bool {
+        self.turns.iter().any(|s| Arc::ptr_eq(s, slot))
+    }
+}
+
+/// The engine thread's own state: its outgoing batch and reusable buffers for handling
+/// received datagrams.
 #[derive(Default)]
 struct Scratch {
+    out: Outbox,
     /// (buffer, offset, length, route) of each datagram of the batch.
     routes: Vec<(usize, usize, usize, Route)>,
     replies: Vec<(SocketAddr, Vec<u8>)>,
@@ -549,13 +607,13 @@ impl Engine {
             if ready.socket {
                 self.receive(&mut storage, &mut meta, &mut scratch);
             }
-            self.run_timers();
-            self.run_wakeups();
+            self.run_timers(&mut scratch.out);
+            self.run_wakeups(&mut scratch.out);
         }
     }
 
     /// Visits the connections whose deadlines passed, and only those.
-    fn run_timers(&self) {
+    fn run_timers(&self, out: &mut Outbox) {
         let now = clock::now();
         let due: Vec<usize> = {
             let mut timers = self.timers();
@@ -565,25 +623,27 @@ impl Engine {
             let Some(slot) = self.shared().slot(ConnectionHandle(k)) else {
                 continue;
             };
-            let mut g = slot.lock();
+            let mut g = self.lock_staged(&slot, out);
             // Popped from the queue: whatever it needs next is armed afresh.
             g.armed = None;
             if !g.removed {
                 g.conn.handle_timeout(now);
             }
-            self.transmit(&slot, g);
+            self.stage(&slot, g, out);
         }
+        self.flush(out);
     }
 
     /// Visits the connections in the wake-up queue.
-    fn run_wakeups(&self) {
+    fn run_wakeups(&self, out: &mut Outbox) {
         let woken = std::mem::take(&mut *self.wakeups.lock().unwrap_or_else(|e| e.into_inner()));
         for slot in woken {
             slot.queued
                 .store(false, std::sync::atomic::Ordering::Release);
-            let g = slot.lock();
-            self.transmit(&slot, g);
+            let g = self.lock_staged(&slot, out);
+            self.stage(&slot, g, out);
         }
+        self.flush(out);
     }
 
     /// Takes in what the socket has, a bounded number of batches, and handles each
@@ -645,6 +705,7 @@ impl Engine {
         strays: bool,
     ) {
         let Scratch {
+            out,
             routes,
             replies,
             handed,
@@ -697,7 +758,7 @@ impl Engine {
             let slot = match &routes[k].3 {
                 Route::Known(s) | Route::New(s, _) | Route::Reset(s) => s.clone(),
             };
-            let mut g = slot.lock();
+            let mut g = self.lock_staged(&slot, out);
             while k < routes.len() {
                 let (i, off, len, r) = &routes[k];
                 let (s, new, refuse) = match r {
@@ -732,8 +793,9 @@ impl Engine {
                 );
                 k += 1;
             }
-            self.transmit(&slot, g);
+            self.stage(&slot, g, out);
         }
+        self.flush(out);
         self.send_stateless(replies);
         replies.clear();
     }
@@ -860,7 +922,7 @@ impl Engine {
 
     /// Builds and sends every datagram the connection has now, then does what follows a
     /// call on it ([`after`](Self::after)) and releases it; its syscalls are made with
-    /// only its send lock held.
+    /// only its send turn held.
     pub(crate) fn transmit<'a>(&self, slot: &'a Slot, mut g: MutexGuard<'a, SlotState>) {
         loop {
             if g.removed {
@@ -871,28 +933,62 @@ impl Engine {
             g.linger(clock::now());
             let full = TX.with(|tx| {
                 let mut tx = tx.borrow_mut();
-                tx.buf.clear();
-                tx.datagrams.clear();
-                let now = clock::now();
-                while tx.datagrams.len() < TX_BATCH {
-                    let start = tx.buf.len();
-                    let Some(t) = g.conn.poll_transmit(now, &mut tx.buf) else {
-                        break;
-                    };
-                    tx.datagrams
-                        .push((start, t.size, t.destination, t.ecn.map(ecn_out)));
-                }
-                tx.datagrams.len() == TX_BATCH
+                tx.clear();
+                tx.fill(&mut g.conn)
             });
             let more = self.after(slot, &mut g);
-            let order = slot.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+            slot.turn.take();
             drop(g);
             TX.with(|tx| self.send_batch(&tx.borrow()));
-            drop(order);
+            slot.turn.give();
             if !full && !more {
                 return;
             }
             g = slot.lock();
+        }
+    }
+
+    /// [`transmit`](Self::transmit) on the engine thread: the datagrams join `out`, sent
+    /// with those of the other connections visited when [`flush`](Self::flush) comes.
+    fn stage<'a>(&self, slot: &'a Arc<Slot>, mut g: MutexGuard<'a, SlotState>, out: &mut Outbox) {
+        loop {
+            if g.removed {
+                return;
+            }
+            g.linger(clock::now());
+            let before = out.tx.datagrams.len();
+            let full = out.tx.fill(&mut g.conn);
+            let more = self.after(slot, &mut g);
+            if out.tx.datagrams.len() > before && !out.holds(slot) {
+                slot.turn.take();
+                out.turns.push(slot.clone());
+            }
+            drop(g);
+            if !full && !more {
+                return;
+            }
+            self.flush(out);
+            g = slot.lock();
+        }
+    }
+
+    /// Locks `slot` for the engine thread, sending the batch first if it holds the
+    /// slot's turn (see [`Outbox`]).
+    fn lock_staged<'a>(&self, slot: &'a Arc<Slot>, out: &mut Outbox) -> MutexGuard<'a, SlotState> {
+        if out.holds(slot) {
+            self.flush(out);
+        }
+        slot.lock()
+    }
+
+    /// Sends the engine's batch and gives back its turns.
+    fn flush(&self, out: &mut Outbox) {
+        if !out.tx.datagrams.is_empty() {
+            self.send_batch(&out.tx);
+            out.tx.clear();
+        }
+        for slot in out.turns.drain(..) {
+            slot.turn.give();
         }
     }
 

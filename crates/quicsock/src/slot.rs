@@ -8,7 +8,7 @@
 //! lock while holding a lock after it in that order, and no thread holds two slots' locks.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use quicsock_proto::conn::{Connection, Event};
@@ -107,6 +107,49 @@ impl std::fmt::Debug for SlotState {
     }
 }
 
+/// The right to send a connection's datagrams next. Unlike a mutex guard it is not tied
+/// to a scope: the engine thread holds the turns of every connection whose datagrams sit
+/// in its outgoing batch until the batch is sent.
+#[derive(Debug, Default)]
+pub(crate) struct SendTurn {
+    taken: AtomicBool,
+    /// Threads waiting for the turn; giving it back costs a wake-up only when there are.
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    free: Condvar,
+}
+
+impl SendTurn {
+    /// Waits for the turn and takes it.
+    pub(crate) fn take(&self) {
+        if self.try_take() {
+            return;
+        }
+        let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        while !self.try_take() {
+            g = self.free.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn try_take(&self) -> bool {
+        self.taken
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Gives the turn back. (A waiter counts itself before it last looks at the turn, and
+    /// the giver frees the turn before it looks at the count: one of them sees the other.)
+    pub(crate) fn give(&self) {
+        self.taken.store(false, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.free.notify_all();
+        }
+    }
+}
+
 /// One connection and its lock.
 #[derive(Debug)]
 pub(crate) struct Slot {
@@ -115,10 +158,10 @@ pub(crate) struct Slot {
     state: Mutex<SlotState>,
     /// Its blocked readers and writers wait here.
     pub(crate) cond: Condvar,
-    /// Orders this connection's datagrams: a thread takes it before it releases `state`
-    /// and makes its `sendmsg` calls holding only it, so datagrams leave in the order they
-    /// were numbered while the connection is free for the next caller.
-    pub(crate) send_lock: Mutex<()>,
+    /// Orders this connection's datagrams: a thread takes the turn before it releases
+    /// `state` and makes its `sendmsg` calls holding only it, so datagrams leave in the
+    /// order they were numbered while the connection is free for the next caller.
+    pub(crate) turn: SendTurn,
     /// In the engine's wake-up queue.
     pub(crate) queued: AtomicBool,
     /// A server connection still in its handshake: its datagrams go to the handshake
@@ -138,7 +181,7 @@ impl Slot {
                 failed: None,
             }),
             cond: Condvar::new(),
-            send_lock: Mutex::new(()),
+            turn: SendTurn::default(),
             queued: AtomicBool::new(false),
             handshaking: AtomicBool::new(false),
         }
@@ -382,5 +425,42 @@ impl SlotState {
                 show(&mut s.readiness);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SendTurn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Threads that take the turn take it one at a time, and each waiter gets it.
+    #[test]
+    fn send_turn_is_held_by_one_thread_at_a_time() {
+        let turn = Arc::new(SendTurn::default());
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (turn, inside, most) = (turn.clone(), inside.clone(), most.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..2_000 {
+                        turn.take();
+                        let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        turn.give();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1);
+        assert_eq!(turn.waiters.load(Ordering::SeqCst), 0);
+        // Free again: a take does not wait.
+        turn.take();
+        turn.give();
     }
 }
