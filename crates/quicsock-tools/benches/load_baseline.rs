@@ -86,8 +86,9 @@ fn main() {
     }
     let (q, b) = (&reports[0], &reports[1]);
     println!(
-        "quicsock/quinn: handshakes/s {:.2}x, KiB per connection {:.2}x, idle CPU {:.2}x, loaded latency {:.2}x",
+        "quicsock/quinn: handshakes/s {:.2}x, per second of server CPU {:.2}x, KiB per connection {:.2}x, idle CPU {:.2}x, loaded latency {:.2}x",
         q.handshakes_per_sec / b.handshakes_per_sec,
+        q.handshakes_per_cpu_sec / b.handshakes_per_cpu_sec,
         q.kib_per_connection / b.kib_per_connection,
         q.idle_cpu_percent / b.idle_cpu_percent.max(f64::MIN_POSITIVE),
         q.latency_loaded_us / b.latency_loaded_us,

@@ -78,6 +78,9 @@ pub struct LoadReport {
     pub established: usize,
     /// Handshakes per second while opening.
     pub handshakes_per_sec: f64,
+    /// Handshakes per second of the server's CPU time while opening (per core busy: the
+    /// client shares the machine, so this is the server's own cost).
+    pub handshakes_per_cpu_sec: f64,
     /// The server's resident memory before the connections were opened, KiB.
     pub rss_before_kib: u64,
     /// The server's resident memory with every connection open, KiB.
@@ -102,7 +105,8 @@ impl LoadReport {
         format!(
             concat!(
                 "{{\"server\":\"{}\",\"connections\":{},\"established\":{},",
-                "\"handshakes_per_sec\":{:.1},\"rss_before_kib\":{},\"rss_with_kib\":{},",
+                "\"handshakes_per_sec\":{:.1},\"handshakes_per_cpu_sec\":{:.1},",
+                "\"rss_before_kib\":{},\"rss_with_kib\":{},",
                 "\"kib_per_connection\":{:.2},\"idle_cpu_percent\":{:.2},",
                 "\"latency_alone_us\":{:.1},\"latency_loaded_us\":{:.1},\"held\":{},",
                 "\"hold_secs\":{:.0}}}"
@@ -111,6 +115,7 @@ impl LoadReport {
             self.connections,
             self.established,
             self.handshakes_per_sec,
+            self.handshakes_per_cpu_sec,
             self.rss_before_kib,
             self.rss_with_kib,
             self.kib_per_connection,
@@ -125,7 +130,7 @@ impl LoadReport {
     /// Lines for a person.
     pub fn to_text(&self) -> String {
         format!(
-            "{}: {}/{} connections established, {:.0} handshakes/s\n\
+            "{}: {}/{} connections established, {:.0} handshakes/s, {:.0} per second of server CPU\n\
              {}: server RSS {} KiB before, {} KiB with them open: {:.2} KiB per connection\n\
              {}: server CPU while idle {:.2} % of one core\n\
              {}: fresh request latency {:.1} us alone, {:.1} us with them open ({:.2}x)\n\
@@ -134,6 +139,7 @@ impl LoadReport {
             self.established,
             self.connections,
             self.handshakes_per_sec,
+            self.handshakes_per_cpu_sec,
             self.server,
             self.rss_before_kib,
             self.rss_with_kib,
@@ -258,6 +264,7 @@ pub fn run(
     // Handshakes, `concurrency` at a time.
     let next = Arc::new(AtomicUsize::new(0));
     let open: Arc<Mutex<Vec<QuicSocket>>> = Arc::default();
+    let cpu_opening = cpu_time(pid)?;
     let start = now();
     let workers: Vec<_> = (0..opts.concurrency.max(1))
         .map(|_| {
@@ -276,8 +283,10 @@ pub fn run(
         let _ = w.join();
     }
     let opened = start.elapsed();
+    let server_cpu = (cpu_time(pid)? - cpu_opening).as_secs_f64();
     let socks = std::mem::take(&mut *open.lock().unwrap_or_else(|e| e.into_inner()));
     let handshakes_per_sec = socks.len() as f64 / opened.as_secs_f64();
+    let handshakes_per_cpu_sec = socks.len() as f64 / server_cpu.max(f64::MIN_POSITIVE);
     progress(&format!(
         "{name}: {} handshakes in {:.2} s",
         socks.len(),
@@ -331,6 +340,7 @@ pub fn run(
         connections: opts.connections,
         established,
         handshakes_per_sec,
+        handshakes_per_cpu_sec,
         rss_before_kib,
         rss_with_kib,
         kib_per_connection: (rss_with_kib.saturating_sub(rss_before_kib)) as f64
