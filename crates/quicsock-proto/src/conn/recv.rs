@@ -609,9 +609,10 @@ impl Connection {
         let mut acked = std::mem::take(&mut self.acked);
         let result = self.on_ack_ranges(now, space, ack, &mut acked);
         let i = space_index(space);
-        for (_, p) in acked.drain(..) {
-            self.spaces[i].recovery.recycle(p);
-        }
+        let idle = self.is_idle(i);
+        self.spaces[i]
+            .recovery
+            .recycle(acked.drain(..).map(|(_, p)| p), idle);
         self.acked = acked;
         result
     }
@@ -801,10 +802,17 @@ impl Connection {
                 self.undo = None;
             }
         }
-        let recovery = &mut self.spaces[space_index(space)].recovery;
-        for (_, p) in lost {
-            recovery.recycle(p);
-        }
+        let i = space_index(space);
+        let idle = self.is_idle(i);
+        self.spaces[i]
+            .recovery
+            .recycle(lost.into_iter().map(|(_, p)| p), idle);
+    }
+
+    /// Whether space `i` has nothing ack-eliciting in flight and the connection nothing
+    /// waiting to be sent.
+    fn is_idle(&self, i: usize) -> bool {
+        self.spaces[i].recovery.ack_eliciting_in_flight == 0 && !self.streams.has_pending()
     }
 
     /// Packets declared lost were acknowledged after all. When every loss of the last

@@ -15,7 +15,7 @@ use crate::frame::{CloseReason, ConnectionClose, Frame, FrameType};
 use crate::packet::{
     LongType, PacketNumber, SpaceId, TruncatedPacketNumber, MIN_INITIAL_DATAGRAM_SIZE,
 };
-use crate::recovery::{SentFrame, SentPacket};
+use crate::recovery::{FrameList, SentFrame, SentPacket};
 use crate::time::Timestamp;
 use crate::{Side, TransportErrorCode, VarInt};
 
@@ -34,7 +34,7 @@ struct Built {
     ack_eliciting: bool,
     /// The largest packet number its ACK frame acknowledges.
     ack: Option<u64>,
-    frames: Vec<SentFrame>,
+    frames: FrameList,
 }
 
 /// The packets of one datagram, at most one per packet-number space (RFC 9000 §12.2),
@@ -203,7 +203,7 @@ impl Connection {
             self.spaces[i].next_pn -= 1;
             return None;
         };
-        let mut frames = Vec::new();
+        let mut frames = FrameList::default();
         let mut ack = None;
         let ack_eliciting = self.write_frames(
             now,
@@ -215,7 +215,9 @@ impl Connection {
             &mut frames,
         );
         if frames.is_empty() && ack.is_none() {
-            self.spaces[i].recovery.frame_pool.put(frames);
+            let r = &mut self.spaces[i].recovery;
+            r.frame_pool
+                .put(frames.into_rest(), r.ack_eliciting_in_flight);
             buf.truncate(b.start);
             self.spaces[i].next_pn -= 1;
             return None;
@@ -275,7 +277,7 @@ impl Connection {
             pn_len: tpn.len(),
             ack_eliciting: false,
             ack: None,
-            frames: Vec::new(),
+            frames: FrameList::default(),
         }
     }
 
@@ -286,7 +288,7 @@ impl Connection {
         mut b: Built,
         buf: &mut Vec<u8>,
         ack_eliciting: bool,
-        frames: Vec<SentFrame>,
+        frames: FrameList,
     ) -> Built {
         let payload_len = buf.len() - b.pn_offset - b.pn_len;
         let min_payload = 4usize.saturating_sub(b.pn_len);
@@ -331,7 +333,7 @@ impl Connection {
         room: usize,
         send_data: bool,
         ack: &mut Option<u64>,
-        sent: &mut Vec<SentFrame>,
+        sent: &mut FrameList,
     ) -> bool {
         let i = space_index(space);
         let start = buf.len();
@@ -343,7 +345,7 @@ impl Connection {
         if !send_data {
             return false;
         }
-        *sent = self.spaces[i].recovery.frame_pool.take();
+        *sent = FrameList::with_rest(self.spaces[i].recovery.frame_pool.take());
         let mut ack_eliciting = false;
         // A client's Initial probes each carry what is unacknowledged of its ClientHello:
         // a server keeps no state for an Initial without one, so a probe holding only
@@ -607,7 +609,9 @@ impl Connection {
         let (data, destination, inciting) = self.path_responses.remove(i)?;
         let b = self.begin_packet(SpaceId::Data, buf);
         Frame::PathResponse(data).encode(buf);
-        let b = self.end_packet(b, buf, true, vec![SentFrame::PathResponse]);
+        let mut frames = FrameList::default();
+        frames.push(SentFrame::PathResponse);
+        let b = self.end_packet(b, buf, true, frames);
         let pad_to = MIN_INITIAL_DATAGRAM_SIZE.min(3 * inciting);
         if buf.len() - start < pad_to {
             buf.resize(start + pad_to, 0);
@@ -662,7 +666,7 @@ impl Connection {
             }
             let b = self.begin_packet(space, buf);
             frame.encode(buf);
-            built.push(self.end_packet(b, buf, false, Vec::new()));
+            built.push(self.end_packet(b, buf, false, FrameList::default()));
         }
         if built.is_empty() {
             return None;
@@ -692,7 +696,7 @@ impl Connection {
         let start = buf.len();
         let b = self.begin_packet(space, buf);
         buf.extend_from_slice(frames);
-        let b = self.end_packet(b, buf, true, Vec::new());
+        let b = self.end_packet(b, buf, true, FrameList::default());
         self.seal_all(Timestamp::ZERO, buf, start, Coalesced::one(b), false)
     }
 }

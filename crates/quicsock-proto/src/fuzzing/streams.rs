@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::frame::{self, Frame, Frames, ResetStream, StopSending};
 use crate::packet::PacketType;
-use crate::recovery::SentFrame;
+use crate::recovery::{FrameList, SentFrame};
 use crate::stream::{RecvBuffer, StreamConfig, StreamError, Streams, MAX_RANGES, RANGE_COST};
 use crate::time::Timestamp;
 use crate::transport_params::TransportParameters;
@@ -114,7 +114,7 @@ pub fn stream_ops(data: &[u8]) {
             // We build a packet's worth of STREAM frames: each carries what was written.
             3 => {
                 let mut out = Vec::new();
-                let mut sent = Vec::new();
+                let mut sent = FrameList::default();
                 s.write_stream_data(&mut out, 100 + usize::from(d) * 8, &mut sent);
                 // An empty packet is not a packet: only walk what was written.
                 let frames = if out.is_empty() {

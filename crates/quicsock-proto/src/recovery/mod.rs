@@ -13,7 +13,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 pub use rtt::{RttEstimator, GRANULARITY};
-pub(crate) use sent::{FramePool, SentFrame, SentPacket, SentPackets};
+pub(crate) use sent::{FrameList, FramePool, SentFrame, SentPacket, SentPackets};
 
 use crate::time::Timestamp;
 
@@ -91,14 +91,23 @@ impl SpaceRecovery {
         self.sent.insert(pn, packet);
     }
 
-    /// A packet acknowledged or lost is done with: its frame list serves a later packet,
-    /// while anything ack-eliciting is in flight. Once nothing is, the lists go: an idle
+    /// The packets an ACK or a loss ended are done with: their frame lists serve the
+    /// packets sent next, and the pool keeps as many as were in flight before, so the next
+    /// flight of that size allocates none. When the connection is `idle` (nothing
+    /// ack-eliciting in flight, nothing waiting to be sent) the lists go instead: an idle
     /// connection holds none.
-    pub(crate) fn recycle(&mut self, packet: SentPacket) {
-        if self.ack_eliciting_in_flight == 0 {
+    pub(crate) fn recycle(
+        &mut self,
+        packets: impl ExactSizeIterator<Item = SentPacket>,
+        idle: bool,
+    ) {
+        if idle {
             self.frame_pool = FramePool::default();
-        } else {
-            self.frame_pool.put(packet.frames);
+            return;
+        }
+        let flight = self.ack_eliciting_in_flight + packets.len();
+        for p in packets {
+            self.frame_pool.put(p.frames.into_rest(), flight);
         }
     }
 
@@ -229,7 +238,7 @@ mod tests {
             ack_eliciting: true,
             in_flight: true,
             ack: None,
-            frames: Vec::new(),
+            frames: FrameList::default(),
         }
     }
 

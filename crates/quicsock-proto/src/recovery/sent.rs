@@ -55,7 +55,73 @@ pub(crate) struct SentPacket {
     /// acknowledged, ranges below it need not be sent again. Kept out of `frames`, so a
     /// packet that only acknowledges needs no frame list.
     pub(crate) ack: Option<u64>,
-    pub(crate) frames: Vec<SentFrame>,
+    pub(crate) frames: FrameList,
+}
+
+/// The frames of one sent packet that matter once it is acknowledged or lost. The first
+/// is held inline: most packets carry one such frame (a bulk transfer's STREAM frame, a
+/// PING), so they need no list of their own; the rest go in a list from the space's
+/// [`FramePool`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FrameList {
+    first: Option<SentFrame>,
+    rest: Vec<SentFrame>,
+}
+
+impl FrameList {
+    /// A list whose frames after the first go in `rest` (empty, from a pool).
+    pub(crate) fn with_rest(rest: Vec<SentFrame>) -> Self {
+        Self { first: None, rest }
+    }
+
+    /// Appends a frame.
+    pub(crate) fn push(&mut self, f: SentFrame) {
+        if self.first.is_none() {
+            self.first = Some(f);
+        } else {
+            self.rest.push(f);
+        }
+    }
+
+    /// Whether it holds no frame.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The frames it holds.
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// The frames, in the order they were written.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &SentFrame> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    /// The list the frames after the first were kept in, emptied, for reuse.
+    pub(crate) fn into_rest(self) -> Vec<SentFrame> {
+        self.rest
+    }
+}
+
+impl<'a> IntoIterator for &'a FrameList {
+    type Item = &'a SentFrame;
+    type IntoIter =
+        std::iter::Chain<std::option::Iter<'a, SentFrame>, std::slice::Iter<'a, SentFrame>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+impl IntoIterator for FrameList {
+    type Item = SentFrame;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<SentFrame>, std::vec::IntoIter<SentFrame>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
 }
 
 /// The packets of one space not yet acknowledged or lost, in a ring indexed by packet
@@ -171,15 +237,18 @@ impl SentPackets {
 }
 
 /// Frame lists of acknowledged and lost packets, kept to carry the frames of packets sent
-/// later, so a packet costs no allocation in steady state.
+/// later, so a packet costs no allocation in steady state. An ACK frees the lists of a
+/// whole flight at once and the next flight takes as many, so the pool keeps up to as
+/// many lists as packets are still in flight (at least [`MIN`](Self::MIN)): never more
+/// than the sent-packet ring holds.
 #[derive(Debug, Default)]
 pub(crate) struct FramePool {
     spare: Vec<Vec<SentFrame>>,
 }
 
 impl FramePool {
-    /// Lists kept at most.
-    const MAX: usize = 16;
+    /// Lists kept whatever is in flight.
+    const MIN: usize = 16;
     /// A list that grew beyond this many frames is not kept.
     const MAX_FRAMES: usize = 64;
 
@@ -188,11 +257,11 @@ impl FramePool {
         self.spare.pop().unwrap_or_default()
     }
 
-    /// A packet's list, done with.
-    pub(crate) fn put(&mut self, mut frames: Vec<SentFrame>) {
+    /// A packet's list, done with, while `in_flight` ack-eliciting packets are in flight.
+    pub(crate) fn put(&mut self, mut frames: Vec<SentFrame>, in_flight: usize) {
         if frames.capacity() != 0
             && frames.capacity() <= Self::MAX_FRAMES
-            && self.spare.len() < Self::MAX
+            && self.spare.len() < in_flight.max(Self::MIN)
         {
             frames.clear();
             self.spare.push(frames);
@@ -204,7 +273,7 @@ impl FramePool {
 mod tests {
     use super::*;
 
-    fn pkt(frames: Vec<SentFrame>) -> SentPacket {
+    fn pkt(frames: FrameList) -> SentPacket {
         SentPacket {
             time: Timestamp::ZERO,
             size: 1200,
@@ -223,10 +292,10 @@ mod tests {
     fn ring_takes_packets_where_they_are() {
         let mut s = SentPackets::default();
         for pn in 10..20 {
-            s.insert(pn, pkt(Vec::new()));
+            s.insert(pn, pkt(FrameList::default()));
         }
         // A skipped number leaves a hole.
-        s.insert(22, pkt(Vec::new()));
+        s.insert(22, pkt(FrameList::default()));
         let mut taken = Vec::new();
         s.take_range(12..=14, |pn, _| taken.push(pn));
         s.take_range(21..=30, |pn, _| taken.push(pn));
@@ -251,11 +320,11 @@ mod tests {
     fn emptied_ring_restarts_at_the_next_number_and_gives_back_a_large_buffer() {
         let mut s = SentPackets::default();
         for pn in 0..1000 {
-            s.insert(pn, pkt(Vec::new()));
+            s.insert(pn, pkt(FrameList::default()));
         }
         s.take_range(0..=999, |_, _| {});
         assert_eq!(s.ring.capacity(), 0, "a large emptied ring is released");
-        s.insert(1000, pkt(Vec::new()));
+        s.insert(1000, pkt(FrameList::default()));
         assert_eq!((s.base, s.ring.len()), (1000, 1));
         // A small ring keeps its buffer across empty moments.
         s.take_range(1000..=1000, |_, _| {});
@@ -269,17 +338,22 @@ mod tests {
         let mut a = pool.take();
         a.push(SentFrame::Ping);
         let ptr = a.as_ptr();
-        pool.put(a);
+        pool.put(a, 0);
         let b = pool.take();
         assert!(b.is_empty());
         assert_eq!(b.as_ptr(), ptr, "the same buffer");
         // Empty lists (never allocated) and oversized ones are not kept.
-        pool.put(Vec::new());
-        pool.put(Vec::with_capacity(FramePool::MAX_FRAMES + 1));
+        pool.put(Vec::new(), 0);
+        pool.put(Vec::with_capacity(FramePool::MAX_FRAMES + 1), 0);
         assert!(pool.spare.is_empty());
-        for _ in 0..2 * FramePool::MAX {
-            pool.put(vec![SentFrame::Ping]);
+        // With little in flight, the minimum; with a large flight, as many as it has.
+        for _ in 0..2 * FramePool::MIN {
+            pool.put(vec![SentFrame::Ping], 1);
         }
-        assert_eq!(pool.spare.len(), FramePool::MAX);
+        assert_eq!(pool.spare.len(), 16);
+        for _ in 0..1000 {
+            pool.put(vec![SentFrame::Ping], 500);
+        }
+        assert_eq!(pool.spare.len(), 500);
     }
 }

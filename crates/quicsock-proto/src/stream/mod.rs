@@ -34,7 +34,7 @@ pub use state::{InvalidTransition, RecvState, SendState};
 
 use crate::common::{Dir, Side, StreamId, VarInt};
 use crate::frame::{self, Frame, FrameType, ResetStream, StopSending, MAX_STREAM_COUNT};
-use crate::recovery::SentFrame;
+use crate::recovery::{FrameList, SentFrame};
 use crate::time::Timestamp;
 use crate::transport_params::TransportParameters;
 use crate::{TransportError, TransportErrorCode};
@@ -676,12 +676,7 @@ impl Streams {
 
     /// Writes pending control frames into `out` while they fit in `max` bytes, recording
     /// each in `sent`.
-    pub(crate) fn write_control(
-        &mut self,
-        out: &mut Vec<u8>,
-        max: usize,
-        sent: &mut Vec<SentFrame>,
-    ) {
+    pub(crate) fn write_control(&mut self, out: &mut Vec<u8>, max: usize, sent: &mut FrameList) {
         let start = out.len();
         let fits = |out: &Vec<u8>, f: &Frame<'_>| out.len() - start + f.encoded_len() <= max;
         if self.pending.max_data {
@@ -803,7 +798,7 @@ impl Streams {
         &mut self,
         out: &mut Vec<u8>,
         max: usize,
-        sent: &mut Vec<SentFrame>,
+        sent: &mut FrameList,
     ) {
         let start = out.len();
         let mut rounds = self.send_queue.len();

@@ -4,7 +4,7 @@
 use super::{put_stream_frame, SendBuffer, SendCredit, SendState, Written};
 use crate::common::{StreamId, VarInt};
 use crate::frame;
-use crate::recovery::SentFrame;
+use crate::recovery::{FrameList, SentFrame};
 
 #[derive(Debug)]
 pub(super) struct SendStream {
@@ -77,7 +77,7 @@ impl SendStream {
         out: &mut Vec<u8>,
         room: usize,
         conn_available: u64,
-        sent: &mut Vec<SentFrame>,
+        sent: &mut FrameList,
     ) -> Written {
         let mut w = Written::default();
         if self.reset_code.is_some() {

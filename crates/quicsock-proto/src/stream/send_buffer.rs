@@ -29,6 +29,9 @@ pub(crate) struct SendBuffer {
     retransmit: RangeSet,
     /// Ranges acknowledged above `base`.
     acked: RangeSet,
+    /// A freed chunk kept for the next write, so a bulk sender's steady state allocates
+    /// none; released with the rest once everything written is acknowledged.
+    spare: Option<Vec<u8>>,
 }
 
 impl SendBuffer {
@@ -43,7 +46,10 @@ impl SendBuffer {
                 last.extend_from_slice(data)
             }
             _ => {
-                let mut chunk = Vec::with_capacity(data.len().max(CHUNK));
+                let mut chunk = match self.spare.take() {
+                    Some(c) if data.len() <= c.capacity() => c,
+                    _ => Vec::with_capacity(data.len().max(CHUNK)),
+                };
                 chunk.extend_from_slice(data);
                 self.chunks.push_back((start, chunk));
             }
@@ -147,10 +153,14 @@ impl SendBuffer {
                 self.acked.pop_min();
                 self.base = first.end;
                 while let Some((s, c)) = self.chunks.front() {
-                    if s + c.len() as u64 <= self.base {
-                        self.chunks.pop_front();
-                    } else {
+                    if s + c.len() as u64 > self.base {
                         break;
+                    }
+                    if let Some((_, mut c)) = self.chunks.pop_front() {
+                        if c.capacity() == CHUNK {
+                            c.clear();
+                            self.spare = Some(c);
+                        }
                     }
                 }
             }
@@ -158,6 +168,7 @@ impl SendBuffer {
         if self.base == self.end {
             // Everything written is acknowledged: an idle buffer holds no memory.
             self.chunks = VecDeque::new();
+            self.spare = None;
             self.acked = RangeSet::default();
             self.retransmit = RangeSet::default();
         }
@@ -180,6 +191,7 @@ impl SendBuffer {
     /// Drops everything (a reset stream sends no more data).
     pub(crate) fn clear(&mut self) {
         self.chunks.clear();
+        self.spare = None;
         self.retransmit = RangeSet::new();
         self.acked = RangeSet::new();
         self.base = self.end;

@@ -30,7 +30,7 @@ fn pair(window: u32, streams: u32) -> (Streams, Streams) {
 /// Moves every pending frame from `from` to `to`; returns an error `to` raised.
 fn exchange(from: &mut Streams, to: &mut Streams) -> Result<usize, TransportError> {
     let mut out = Vec::new();
-    let mut sent = Vec::new();
+    let mut sent = crate::recovery::FrameList::default();
     from.write_control(&mut out, 1200, &mut sent);
     from.write_stream_data(&mut out, 100_000, &mut sent);
     let n = sent.len();
