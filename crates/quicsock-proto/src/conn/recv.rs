@@ -609,10 +609,20 @@ impl Connection {
         let mut acked = std::mem::take(&mut self.acked);
         let result = self.on_ack_ranges(now, space, ack, &mut acked);
         let i = space_index(space);
-        let idle = self.is_idle(i);
-        self.spaces[i]
-            .recovery
-            .recycle(acked.drain(..).map(|(_, p)| p), idle);
+        let recovery = &mut self.spaces[i].recovery;
+        // Quiet for now after a flight that carried more than PINGs (a keep-alive holds
+        // nothing): what drained is given back if it stays so (`release_idle`).
+        let drained = recovery.ack_eliciting_in_flight == 0
+            && acked.iter().any(|(_, p)| {
+                p.frames
+                    .iter()
+                    .any(|f| *f != crate::recovery::SentFrame::Ping)
+            });
+        recovery.recycle(acked.drain(..).map(|(_, p)| p));
+        if drained {
+            let at = now + self.pto_period();
+            self.timers.set(super::timer::Timer::Release, at);
+        }
         self.acked = acked;
         result
     }
@@ -802,17 +812,9 @@ impl Connection {
                 self.undo = None;
             }
         }
-        let i = space_index(space);
-        let idle = self.is_idle(i);
-        self.spaces[i]
+        self.spaces[space_index(space)]
             .recovery
-            .recycle(lost.into_iter().map(|(_, p)| p), idle);
-    }
-
-    /// Whether space `i` has nothing ack-eliciting in flight and the connection nothing
-    /// waiting to be sent.
-    fn is_idle(&self, i: usize) -> bool {
-        self.spaces[i].recovery.ack_eliciting_in_flight == 0 && !self.streams.has_pending()
+            .recycle(lost.into_iter().map(|(_, p)| p));
     }
 
     /// Packets declared lost were acknowledged after all. When every loss of the last

@@ -20,10 +20,13 @@ pub(crate) enum Timer {
     Pace,
     /// Keep-alive: a PING once nothing ack-eliciting was sent for this long.
     KeepAlive,
+    /// Memory release: what drained when the last ACK emptied the flight (send buffers,
+    /// a large sent ring, the frame lists) is given back if it is still empty then.
+    Release,
 }
 
 impl Timer {
-    const COUNT: usize = 5;
+    const COUNT: usize = 6;
 
     const ALL: [Self; Self::COUNT] = [
         Self::Loss,
@@ -31,6 +34,7 @@ impl Timer {
         Self::Handshake,
         Self::Pace,
         Self::KeepAlive,
+        Self::Release,
     ];
 
     fn index(self) -> usize {

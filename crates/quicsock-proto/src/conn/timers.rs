@@ -95,6 +95,22 @@ impl Connection {
         if self.timers.is_expired(Timer::Loss, now) {
             self.on_loss_timeout(now);
         }
+        if self.timers.is_expired(Timer::Release, now) {
+            self.timers.stop(Timer::Release);
+            self.release_idle();
+        }
+    }
+
+    /// Gives back the memory of what is empty now: the frame lists and large sent rings
+    /// of spaces with nothing in flight, CRYPTO and stream send buffers whose every byte
+    /// was acknowledged, and empty stream receive buffers. Deferred to [`Timer::Release`] so that a transfer that drains and
+    /// refills them each flight keeps them.
+    fn release_idle(&mut self) {
+        for s in &mut self.spaces {
+            s.recovery.release_if_quiet();
+            s.crypto_send.release_if_drained();
+        }
+        self.streams.release_drained();
     }
 
     /// Pushes the idle timeout back (RFC 9000 §10.1): after a packet is received, and

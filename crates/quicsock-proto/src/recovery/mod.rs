@@ -93,21 +93,20 @@ impl SpaceRecovery {
 
     /// The packets an ACK or a loss ended are done with: their frame lists serve the
     /// packets sent next, and the pool keeps as many as were in flight before, so the next
-    /// flight of that size allocates none. When the connection is `idle` (nothing
-    /// ack-eliciting in flight, nothing waiting to be sent) the lists go instead: an idle
-    /// connection holds none.
-    pub(crate) fn recycle(
-        &mut self,
-        packets: impl ExactSizeIterator<Item = SentPacket>,
-        idle: bool,
-    ) {
-        if idle {
-            self.frame_pool = FramePool::default();
-            return;
-        }
+    /// flight of that size allocates none.
+    pub(crate) fn recycle(&mut self, packets: impl ExactSizeIterator<Item = SentPacket>) {
         let flight = self.ack_eliciting_in_flight + packets.len();
         for p in packets {
             self.frame_pool.put(p.frames.into_rest(), flight);
+        }
+    }
+
+    /// Gives back the frame lists and a large sent ring when nothing ack-eliciting is in
+    /// flight: a quiet connection holds none.
+    pub(crate) fn release_if_quiet(&mut self) {
+        if self.ack_eliciting_in_flight == 0 {
+            self.frame_pool = FramePool::default();
+            self.sent.release_if_empty();
         }
     }
 

@@ -201,12 +201,17 @@ impl SentPackets {
         self.trim();
     }
 
-    /// Drops the front past packets no longer held; gives back a large emptied ring.
+    /// Drops the front past packets no longer held.
     fn trim(&mut self) {
         while let Some(None) = self.ring.front() {
             self.ring.pop_front();
             self.base += 1;
         }
+    }
+
+    /// Gives back the buffer of an empty ring larger than [`KEEP`](Self::KEEP) (a quiet
+    /// connection's; a busy one empties its ring between flights and fills it again).
+    pub(crate) fn release_if_empty(&mut self) {
         if self.ring.is_empty() && self.ring.capacity() > Self::KEEP {
             self.ring = VecDeque::new();
         }
@@ -323,6 +328,8 @@ mod tests {
             s.insert(pn, pkt(FrameList::default()));
         }
         s.take_range(0..=999, |_, _| {});
+        assert!(s.ring.capacity() >= 1000, "kept for the next flight");
+        s.release_if_empty();
         assert_eq!(s.ring.capacity(), 0, "a large emptied ring is released");
         s.insert(1000, pkt(FrameList::default()));
         assert_eq!((s.base, s.ring.len()), (1000, 1));

@@ -648,6 +648,19 @@ impl Streams {
     /// concern: DATA_BLOCKED and STREAMS_BLOCKED only inform. Nothing to do.
     pub fn on_blocked_hint(&mut self) {}
 
+    /// Gives back the buffers of send sides whose every byte was acknowledged and of
+    /// receive sides with nothing unread.
+    pub(crate) fn release_drained(&mut self) {
+        for s in self.streams.values_mut() {
+            if let Some(send) = s.send.as_mut() {
+                send.buf.release_if_drained();
+            }
+            if let Some(recv) = s.recv.as_mut() {
+                recv.buf.release_if_empty();
+            }
+        }
+    }
+
     // ----- writing frames -----
 
     /// Whether anything (control frames or stream data) waits to be sent.

@@ -188,6 +188,14 @@ impl RecvBuffer {
         }
     }
 
+    /// Gives back the buffer of a stream with nothing held (a quiet one; an active one
+    /// keeps up to `KEEP_CAPACITY` between reads).
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.ring.is_empty() {
+            self.ring = VecDeque::new();
+        }
+    }
+
     /// Drops everything held (after a reset).
     pub(crate) fn clear(&mut self) {
         self.ring = VecDeque::new();

@@ -13,6 +13,8 @@ use crate::common::RangeSet;
 /// Writes smaller than this are appended to the last chunk rather than given their own, so
 /// a stream of small writes does not cost one allocation each.
 const CHUNK: usize = 64 * 1024;
+/// Freed chunks kept for later writes at most (4 MiB, the default send buffer).
+const MAX_SPARE: usize = 64;
 
 /// Unacknowledged stream (or CRYPTO) data, addressed by stream offset.
 #[derive(Debug, Default)]
@@ -29,9 +31,10 @@ pub(crate) struct SendBuffer {
     retransmit: RangeSet,
     /// Ranges acknowledged above `base`.
     acked: RangeSet,
-    /// A freed chunk kept for the next write, so a bulk sender's steady state allocates
-    /// none; released with the rest once everything written is acknowledged.
-    spare: Option<Vec<u8>>,
+    /// Freed chunks kept for the next writes (at most [`MAX_SPARE`]), so a bulk sender's
+    /// steady state allocates none; released with the rest by
+    /// [`release_if_drained`](Self::release_if_drained).
+    spare: Vec<Vec<u8>>,
 }
 
 impl SendBuffer {
@@ -46,7 +49,7 @@ impl SendBuffer {
                 last.extend_from_slice(data)
             }
             _ => {
-                let mut chunk = match self.spare.take() {
+                let mut chunk = match self.spare.pop() {
                     Some(c) if data.len() <= c.capacity() => c,
                     _ => Vec::with_capacity(data.len().max(CHUNK)),
                 };
@@ -157,18 +160,24 @@ impl SendBuffer {
                         break;
                     }
                     if let Some((_, mut c)) = self.chunks.pop_front() {
-                        if c.capacity() == CHUNK {
+                        if c.capacity() == CHUNK && self.spare.len() < MAX_SPARE {
                             c.clear();
-                            self.spare = Some(c);
+                            self.spare.push(c);
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Gives back the memory of a buffer whose every byte was acknowledged, so an idle
+    /// stream holds none. Called when the connection has been quiet a while, not at each
+    /// moment the buffer drains: a transfer limited by the send buffer drains it once per
+    /// flight and fills it again at once.
+    pub(crate) fn release_if_drained(&mut self) {
         if self.base == self.end {
-            // Everything written is acknowledged: an idle buffer holds no memory.
             self.chunks = VecDeque::new();
-            self.spare = None;
+            self.spare = Vec::new();
             self.acked = RangeSet::default();
             self.retransmit = RangeSet::default();
         }
@@ -191,7 +200,7 @@ impl SendBuffer {
     /// Drops everything (a reset stream sends no more data).
     pub(crate) fn clear(&mut self) {
         self.chunks.clear();
-        self.spare = None;
+        self.spare = Vec::new();
         self.retransmit = RangeSet::new();
         self.acked = RangeSet::new();
         self.base = self.end;
