@@ -160,19 +160,26 @@ fn serve_one(mut conn: Box<dyn Conn>) -> io::Result<()> {
             conn.write_all(&total.to_le_bytes())?;
             conn.finish()
         }
-        1 => loop {
-            // Echo each request; a clean end of stream ends the exchange.
-            let mut off = 0;
-            while off < len {
-                match conn.read(&mut buf[off..len])? {
-                    0 if off == 0 => return conn.finish(),
-                    0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                    n => off += n,
-                }
-            }
-            conn.write_all(&buf[..len])?;
-        },
+        1 => {
+            conn.set_nodelay()?;
+            serve_echo(conn.as_mut(), &mut buf, len)
+        }
         _ => Err(io::Error::other("unknown mode")),
+    }
+}
+
+/// Echoes each request of `len` bytes; a clean end of stream ends the exchange.
+fn serve_echo(conn: &mut dyn Conn, buf: &mut [u8], len: usize) -> io::Result<()> {
+    loop {
+        let mut off = 0;
+        while off < len {
+            match conn.read(&mut buf[off..len])? {
+                0 if off == 0 => return conn.finish(),
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => off += n,
+            }
+        }
+        conn.write_all(&buf[..len])?;
     }
 }
 
@@ -256,6 +263,9 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         )));
     }
     let mut conn = transport::connect(run.proto, run.addr, tls, run.connect_timeout)?;
+    if run.rr {
+        conn.set_nodelay()?;
+    }
     let mut header = [0u8; 8];
     header[0] = u8::from(run.rr);
     header[4..8].copy_from_slice(&(run.msg_len as u32).to_le_bytes());
@@ -448,6 +458,10 @@ pub fn self_test(
 pub fn table(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "goodput, Gbit/s (one connection, one stream, loopback)");
+    let _ = writeln!(
+        s,
+        "tcp and tls/tcp: kernel defaults (Nagle on, as iperf3); request/response sets TCP_NODELAY"
+    );
     let _ = writeln!(
         s,
         "{:>9} | {:>8} | {:>8} | {:>8} | {:>9} | {:>9}",

@@ -19,6 +19,13 @@ pub(crate) trait Conn: Send {
     /// Ends our direction: the peer reads end of file after what was written.
     fn finish(&mut self) -> io::Result<()>;
 
+    /// Sends each write at once (`TCP_NODELAY`) instead of the kernel default (Nagle's
+    /// algorithm): for request/response, as such applications set it. QUIC has no such
+    /// delay to turn off.
+    fn set_nodelay(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Reads exactly `buf.len()` bytes.
     fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         let mut off = 0;
@@ -71,6 +78,10 @@ impl Conn for TcpStream {
     fn finish(&mut self) -> io::Result<()> {
         self.shutdown(std::net::Shutdown::Write)
     }
+
+    fn set_nodelay(&mut self) -> io::Result<()> {
+        Self::set_nodelay(self, true)
+    }
 }
 
 /// TLS over TCP, either side (`C` is rustls's client or server connection).
@@ -94,6 +105,10 @@ where
     fn finish(&mut self) -> io::Result<()> {
         self.tls.conn.send_close_notify();
         Write::flush(&mut self.tls)
+    }
+
+    fn set_nodelay(&mut self) -> io::Result<()> {
+        self.tls.sock.set_nodelay(true)
     }
 }
 
@@ -148,8 +163,8 @@ impl Server {
                 ended: false,
             })),
             Self::Tcp(l, tls) => {
+                // Kernel defaults (Nagle on) until the client asks for request/response.
                 let (tcp, _) = l.accept()?;
-                tcp.set_nodelay(true)?;
                 Ok(match tls {
                     None => Box::new(tcp),
                     Some(config) => {
@@ -187,8 +202,9 @@ pub(crate) fn connect(
             Box::new(QuicConn { sock, ended: false })
         }
         Proto::Tcp | Proto::Tls => {
+            // Kernel defaults (Nagle on), as iperf3 uses them; request/response turns
+            // Nagle off (`Conn::set_nodelay`).
             let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(refused)?;
-            tcp.set_nodelay(true).map_err(refused)?;
             if proto == Proto::Tcp {
                 Box::new(tcp)
             } else {
