@@ -48,20 +48,7 @@ fn self_test_prints_a_table_with_every_transport() {
 
 #[test]
 fn server_and_client_processes_with_json_and_rr() {
-    let mut server = quicperf()
-        .args(["server", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut server, addr) = server(&[]);
     let out = quicperf()
         .args([
             "client",
@@ -111,6 +98,63 @@ fn server_and_client_processes_with_json_and_rr() {
     );
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// A `quicperf server` with `args`, and its address.
+fn server(args: &[&str]) -> (std::process::Child, String) {
+    let mut server = quicperf()
+        .args(["server", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (server, addr)
+}
+
+/// `--no-crypt` on both ends runs QUIC without 1-RTT encryption; a client asking for it
+/// from a server that does not agree says so and fails.
+#[test]
+fn no_crypt_needs_both_ends() {
+    let (mut plain, addr) = server(&["--no-crypt"]);
+    let out = quicperf()
+        .args(["client", "--connect", &addr, "--insecure", "--no-crypt"])
+        .args(["--msg-len", "4096", "--time", "0.3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"gbps\":"));
+    plain.kill().unwrap();
+    plain.wait().unwrap();
+
+    let (mut encrypted, addr) = server(&[]);
+    let err = fails(&[
+        "client",
+        "--connect",
+        &addr,
+        "--insecure",
+        "--no-crypt",
+        "--time",
+        "0.3",
+    ]);
+    assert!(
+        err.contains("did not agree to disable 1-RTT encryption"),
+        "{err}"
+    );
+    encrypted.kill().unwrap();
+    encrypted.wait().unwrap();
 }
 
 /// The one-line error and the exit status of a failed run.

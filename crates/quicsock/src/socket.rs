@@ -861,6 +861,9 @@ impl QuicSocket {
                 quicsock_proto::conn::KeyUpdateError::InProgress => {
                     Error::InvalidArgument("a key update is in progress")
                 }
+                quicsock_proto::conn::KeyUpdateError::Plaintext => {
+                    Error::InvalidArgument("1-RTT encryption is disabled on this connection")
+                }
                 _ => Error::InvalidArgument("the handshake is not confirmed"),
             })?;
         self.flush(st);
@@ -880,6 +883,13 @@ impl QuicSocket {
         } else {
             Some(conn.local_params().clone())
         }
+    }
+
+    /// Whether 1-RTT packets travel unencrypted and without header protection: both
+    /// endpoints set `disable_1rtt_encryption` in their transport parameters (Linux QUIC's
+    /// parameter 0xbaad; one side alone changes nothing).
+    pub fn is_1rtt_plaintext(&self) -> bool {
+        self.lock().conn.is_1rtt_plaintext()
     }
 
     /// The last address-validation token the server sent in NEW_TOKEN (clients; Linux

@@ -147,6 +147,9 @@ impl Connection {
         self.local_cids.peer_limit = p.active_connection_id_limit.into_inner();
         let peer_max = p.max_udp_payload_size.into_inner().min(65527) as usize;
         self.max_datagram_size = self.max_datagram_size.min(peer_max.max(1200));
+        // Only when both sent it; one side alone changes nothing.
+        self.plaintext_1rtt =
+            self.local_params.disable_1rtt_encryption && p.disable_1rtt_encryption;
         self.peer_params = Some(p);
         Ok(())
     }

@@ -39,6 +39,8 @@ mod close;
 mod fixed;
 mod handshake;
 mod keys;
+#[cfg(test)]
+mod plaintext_tests;
 mod recv;
 mod send;
 #[cfg(test)]
@@ -266,6 +268,10 @@ pub struct Connection {
     streams: Streams,
     local_params: TransportParameters,
     peer_params: Option<TransportParameters>,
+    /// Both endpoints sent disable_1rtt_encryption (0xbaad): 1-RTT packets carry neither
+    /// AEAD protection nor header protection (an opt-in for measurement and trusted
+    /// networks, as in Linux QUIC).
+    plaintext_1rtt: bool,
     pub(crate) local_cids: LocalCids,
     remote_cids: RemoteCids,
     /// The client's first destination connection ID.
@@ -500,6 +506,7 @@ impl Connection {
             keys,
             local_params: local,
             peer_params: None,
+            plaintext_1rtt: false,
             local_cids: LocalCids::new(scid, token),
             remote_cids: RemoteCids::new(dcid, cid_limit),
             original_dcid,
@@ -862,6 +869,9 @@ impl Connection {
         if !self.handshake_confirmed {
             return Err(KeyUpdateError::NotConfirmed);
         }
+        if self.plaintext_1rtt {
+            return Err(KeyUpdateError::Plaintext);
+        }
         let pto = self.pto_period();
         let version = self.version;
         let keys = self
@@ -875,6 +885,21 @@ impl Connection {
         keys.update(version, now + pto * 3)
             .map_err(|_| KeyUpdateError::Crypto)?;
         Ok(())
+    }
+
+    /// Whether 1-RTT packets go unencrypted and without header protection: both endpoints
+    /// sent disable_1rtt_encryption.
+    pub fn is_1rtt_plaintext(&self) -> bool {
+        self.plaintext_1rtt
+    }
+
+    /// The AEAD tag length of packets of `space`.
+    pub(crate) fn tag_len(&self, space: SpaceId) -> usize {
+        if space == SpaceId::Data && self.plaintext_1rtt {
+            0
+        } else {
+            crate::crypto::TAG_LEN
+        }
     }
 
     /// The AEAD limits of the 1-RTT cipher suite (confidentiality, integrity; RFC 9001
@@ -897,6 +922,9 @@ impl Connection {
     /// acknowledged) by [`AEAD_CLOSE_MARGIN`] packets before the limit, the connection
     /// closes with AEAD_LIMIT_REACHED, keeping the margin for its CONNECTION_CLOSE.
     pub(crate) fn enforce_confidentiality_limit(&mut self, now: Timestamp) {
+        if self.plaintext_1rtt {
+            return;
+        }
         let Some(sealed) = self.keys.one_rtt.as_ref().map(|k| k.sealed) else {
             return;
         };
@@ -1034,6 +1062,9 @@ pub enum KeyUpdateError {
     /// Deriving the next keys failed.
     #[error("key derivation failed")]
     Crypto,
+    /// 1-RTT packets are not encrypted (disable_1rtt_encryption): there is no key to update.
+    #[error("1-RTT encryption is disabled on this connection")]
+    Plaintext,
 }
 
 impl From<CryptoError> for ConnectionError {

@@ -10,7 +10,7 @@
 use bytes::BufMut;
 
 use super::{space_index, Connection, Phase, Transmit, SPACES};
-use crate::crypto::{apply_header_protection, HeaderProtect, PacketSeal, TAG_LEN};
+use crate::crypto::{apply_header_protection, HeaderProtect, PacketSeal};
 use crate::frame::{CloseReason, ConnectionClose, Frame, FrameType};
 use crate::packet::{
     LongType, PacketNumber, SpaceId, TruncatedPacketNumber, MIN_INITIAL_DATAGRAM_SIZE,
@@ -198,7 +198,7 @@ impl Connection {
         };
         let b = self.begin_packet(space, buf);
         let header_len = buf.len() - b.start;
-        let Some(payload_room) = room.checked_sub(header_len + TAG_LEN) else {
+        let Some(payload_room) = room.checked_sub(header_len + self.tag_len(space)) else {
             buf.truncate(b.start);
             self.spaces[i].next_pn -= 1;
             return None;
@@ -295,7 +295,7 @@ impl Connection {
         if payload_len < min_payload {
             buf.resize(buf.len() + min_payload - payload_len, 0);
         }
-        buf.resize(buf.len() + TAG_LEN, 0);
+        buf.resize(buf.len() + self.tag_len(b.space), 0);
         b.ack_eliciting = ack_eliciting;
         b.frames = frames;
         b
@@ -508,6 +508,10 @@ impl Connection {
                 let at = at - b.start;
                 packet[at..at + 2].copy_from_slice(&(0x4000 | len).to_be_bytes());
             }
+            if b.space == SpaceId::Data && self.plaintext_1rtt {
+                // disable_1rtt_encryption: the packet leaves as built.
+                continue;
+            }
             let (seal, hp): (&dyn PacketSeal, &dyn HeaderProtect) = match b.space {
                 SpaceId::Initial => {
                     let k = &self.keys.initial.as_ref().expect("checked when built").0;
@@ -544,7 +548,7 @@ impl Connection {
                 if b.space == SpaceId::Handshake && self.side == Side::Client {
                     discard_initial = true;
                 }
-                if b.space == SpaceId::Data {
+                if b.space == SpaceId::Data && !self.plaintext_1rtt {
                     if let Some(keys) = &mut self.keys.one_rtt {
                         keys.first_sent_in_phase.get_or_insert(b.pn);
                         keys.sealed += 1;

@@ -35,7 +35,8 @@ mod suite;
 pub use initial::{initial_keys, initial_secrets};
 pub use keys::{DirectionalKeys, HeaderKey, Keys, PacketKey};
 pub use protect::{
-    apply_header_protection, open, protect, remove_header_protection, unprotect, Unprotected,
+    apply_header_protection, open, protect, read_packet_number, remove_header_protection,
+    unprotect, Unprotected,
 };
 pub use retry::{retry_integrity_tag, verify_retry};
 pub use seal::{HeaderProtect, PacketOpen, PacketSeal, SealJob};

@@ -74,6 +74,20 @@ where
     Ok(())
 }
 
+/// The truncated packet number of a packet sent without header protection (1-RTT with
+/// disable_1rtt_encryption): its length is in the first byte, in the clear.
+pub fn read_packet_number(
+    packet: &[u8],
+    pn_offset: usize,
+) -> Result<TruncatedPacketNumber, CryptoError> {
+    let pn_len = usize::from(packet.first().ok_or(CryptoError::PacketTooShort)? & 3) + 1;
+    let bytes = packet
+        .get(pn_offset..pn_offset + pn_len)
+        .ok_or(CryptoError::PacketTooShort)?;
+    let value = bytes.iter().fold(0u32, |v, b| v << 8 | u32::from(*b));
+    Ok(TruncatedPacketNumber::from_wire(value, pn_len))
+}
+
 /// Removes header protection, returning the truncated packet number. On return the first
 /// byte and the packet number of `packet` are in the clear.
 pub fn remove_header_protection<H>(

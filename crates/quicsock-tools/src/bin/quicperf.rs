@@ -32,6 +32,10 @@ struct Cli {
     /// UDP payload size QUIC uses.
     #[arg(long, default_value_t = 1452)]
     mtu: u16,
+    /// QUIC without 1-RTT encryption on both ends (disable_1rtt_encryption, Linux QUIC's
+    /// --no_crypt row).
+    #[arg(long)]
+    no_crypt: bool,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +63,10 @@ enum Cmd {
         /// QUIC engines (SO_REUSEPORT shards; default: one per CPU).
         #[arg(long)]
         shards: Option<usize>,
+        /// Send disable_1rtt_encryption: with a peer that sends it too, QUIC's 1-RTT
+        /// packets go unencrypted and without header protection (Linux QUIC's --no_crypt).
+        #[arg(long)]
+        no_crypt: bool,
     },
     /// Measure against a server.
     Client {
@@ -102,6 +110,10 @@ enum Cmd {
         /// Seconds to wait for the connection to be set up.
         #[arg(long, default_value_t = 10.0)]
         connect_timeout: f64,
+        /// Send disable_1rtt_encryption: with a peer that sends it too, QUIC's 1-RTT
+        /// packets go unencrypted and without header protection (Linux QUIC's --no_crypt).
+        #[arg(long)]
+        no_crypt: bool,
     },
     /// Many idle connections from one client endpoint: handshakes/s, server memory and
     /// CPU per connection, request latency with them open.
@@ -186,9 +198,13 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 )));
             }
             eprintln!("quicperf self-test: loopback, {time:?} per cell, server and client in separate processes");
-            let reports = perf::self_test(&exe, time, &cli.sizes, check_mtu(cli.mtu)?, |line| {
+            let mtu = check_mtu(cli.mtu)?;
+            let reports = perf::self_test(&exe, time, &cli.sizes, mtu, cli.no_crypt, |line| {
                 eprintln!("{line}")
             })?;
+            if cli.no_crypt {
+                println!("quic: 1-RTT encryption disabled on both ends (disable_1rtt_encryption)");
+            }
             print!("{}", perf::table(&reports));
             Ok(())
         }
@@ -200,6 +216,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             cpu,
             mtu,
             shards,
+            no_crypt,
         }) => {
             pin(cpu)?;
             if shards == Some(0) {
@@ -214,6 +231,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 server: perf::server_tls(chain, key)?,
                 server_name: "localhost".into(),
                 mtu: check_mtu(mtu)?,
+                no_crypt,
             };
             perf::serve(proto, listen, &tls, shards, |addr| {
                 println!("listening on {addr}");
@@ -234,6 +252,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             cpu,
             mtu,
             connect_timeout,
+            no_crypt,
         }) => {
             pin(cpu)?;
             let (chain, key) = perf::self_signed();
@@ -242,6 +261,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 server: perf::server_tls(chain, key)?,
                 server_name,
                 mtu: check_mtu(mtu)?,
+                no_crypt,
             };
             let run = ClientRun {
                 proto,

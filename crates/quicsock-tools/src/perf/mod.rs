@@ -87,6 +87,9 @@ pub struct Tls {
     pub server_name: String,
     /// The UDP payload size QUIC starts with.
     pub mtu: u16,
+    /// QUIC sends disable_1rtt_encryption (0xbaad): with a peer that sends it too, 1-RTT
+    /// packets go unencrypted, for Linux QUIC's `--no_crypt` measurements.
+    pub no_crypt: bool,
 }
 
 pub use crate::certs::{load_cert, self_signed};
@@ -263,6 +266,12 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         )));
     }
     let mut conn = transport::connect(run.proto, run.addr, tls, run.connect_timeout)?;
+    if tls.no_crypt && run.proto == Proto::Quic && !conn.is_plaintext() {
+        return Err(PerfError::Usage(
+            "the server did not agree to disable 1-RTT encryption (start it with --no-crypt)"
+                .into(),
+        ));
+    }
     if run.rr {
         conn.set_nodelay()?;
     }
@@ -363,7 +372,12 @@ impl ServerProcess {
     }
 
     /// This executable's `server` command for `proto`, pinned to `cpu`.
-    fn quicperf(exe: &Path, proto: Proto, cpu: Option<usize>, mtu: u16) -> Result<Self, PerfError> {
+    fn quicperf(
+        exe: &Path,
+        proto: Proto,
+        cpu: Option<usize>,
+        tls: &Tls,
+    ) -> Result<Self, PerfError> {
         let mut cmd = Command::new(exe);
         cmd.args([
             "server",
@@ -373,8 +387,11 @@ impl ServerProcess {
             proto.name(),
             "--mtu",
         ])
-        .arg(mtu.to_string())
+        .arg(tls.mtu.to_string())
         .stderr(Stdio::inherit());
+        if tls.no_crypt {
+            cmd.arg("--no-crypt");
+        }
         if let Some(cpu) = cpu {
             cmd.arg("--cpu").arg(cpu.to_string());
         }
@@ -402,6 +419,7 @@ pub fn self_test(
     time: Duration,
     sizes: &[usize],
     mtu: u16,
+    no_crypt: bool,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Report>, PerfError> {
     let two_cpus = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
@@ -416,11 +434,12 @@ pub fn self_test(
         server: server_tls(chain, key)?,
         server_name: "localhost".into(),
         mtu,
+        no_crypt,
     };
     let mut reports = Vec::new();
     for &msg_len in sizes {
         for proto in [Proto::Quic, Proto::Tcp, Proto::Tls] {
-            let server = ServerProcess::quicperf(exe, proto, server_cpu, mtu)?;
+            let server = ServerProcess::quicperf(exe, proto, server_cpu, &tls)?;
             let run = ClientRun {
                 proto,
                 addr: server.addr,

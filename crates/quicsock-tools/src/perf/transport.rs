@@ -26,6 +26,12 @@ pub(crate) trait Conn: Send {
         Ok(())
     }
 
+    /// Whether the connection's packets travel unencrypted (QUIC with
+    /// disable_1rtt_encryption agreed by both ends).
+    fn is_plaintext(&self) -> bool {
+        false
+    }
+
     /// Reads exactly `buf.len()` bytes.
     fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         let mut off = 0;
@@ -63,6 +69,10 @@ impl Conn for QuicConn {
     fn finish(&mut self) -> io::Result<()> {
         self.sock.send(&[], 0, Flags::STREAM_FIN)?;
         Ok(())
+    }
+
+    fn is_plaintext(&self) -> bool {
+        self.sock.is_1rtt_plaintext()
     }
 }
 
@@ -129,6 +139,7 @@ impl Server {
             Proto::Quic => {
                 let mut config = quicsock::ServerConfig::new(tls.server.clone());
                 config.transport.max_datagram_size = tls.mtu;
+                config.transport.transport.disable_1rtt_encryption = tls.no_crypt;
                 if let Some(n) = shards {
                     config.shards = n;
                 }
@@ -193,6 +204,7 @@ pub(crate) fn connect(
             let mut config =
                 quicsock::ClientConfig::new(tls.client.clone(), tls.server_name.clone());
             config.transport.max_datagram_size = tls.mtu;
+            config.transport.transport.disable_1rtt_encryption = tls.no_crypt;
             config.handshake_timeout = timeout;
             let sock = QuicSocket::connect(addr, &config).map_err(|e| refused(e.into()))?;
             let id = sock
