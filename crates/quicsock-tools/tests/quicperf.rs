@@ -37,10 +37,14 @@ fn self_test_prints_a_table_with_every_transport() {
             "every transport moved data: {row}"
         );
     }
-    // A progress line per cell.
+    // A progress line per cell, with the context switches of both sides.
     let progress = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
-        progress.lines().filter(|l| l.contains("Gbit/s")).count(),
+        progress
+            .lines()
+            .filter(|l| l.contains("Gbit/s") && l.contains("switches per GiB: client"))
+            .filter(|l| l.contains("; server"))
+            .count(),
         6,
         "{progress}"
     );
@@ -74,6 +78,8 @@ fn server_and_client_processes_with_json_and_rr() {
         "\"bytes\":",
         "\"seconds\":",
         "\"msg_len\":4096",
+        "\"client_voluntary_switches\":",
+        "\"client_switches_per_gib\":[",
     ] {
         assert!(json.contains(key), "{json}");
     }

@@ -284,6 +284,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                     "{} {} bytes: {:.3} Gbit/s ({} bytes in {:.2} s)",
                     connect, msg_len, report.gbps, report.bytes, report.seconds
                 );
+                println!("{}", report.switches_text());
             }
             Ok(())
         }

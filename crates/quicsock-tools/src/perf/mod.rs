@@ -14,7 +14,10 @@
 //!   echo of the same length, again and again; each round trip is a latency sample.
 
 mod session;
+mod switches;
 mod transport;
+
+pub use switches::Switches;
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader};
@@ -201,6 +204,10 @@ pub struct Report {
     pub gbps: f64,
     /// Request/response figures.
     pub rr: Option<RrStats>,
+    /// The client process's context switches during the run.
+    pub client_switches: Switches,
+    /// The server process's, when the run knew its process (the self-test).
+    pub server_switches: Option<Switches>,
 }
 
 /// Request/response figures.
@@ -236,7 +243,31 @@ impl Report {
                 rr.tps, rr.p50_us, rr.p90_us, rr.p99_us, rr.p999_us
             );
         }
+        let mut side = |name: &str, sw: Switches| {
+            let (v, i) = sw.per_gib(self.bytes);
+            let _ = write!(
+                s,
+                ",\"{name}_voluntary_switches\":{},\"{name}_involuntary_switches\":{},\"{name}_switches_per_gib\":[{v:.1},{i:.1}]",
+                sw.voluntary, sw.involuntary
+            );
+        };
+        side("client", self.client_switches);
+        if let Some(sw) = self.server_switches {
+            side("server", sw);
+        }
         s.push('}');
+        s
+    }
+
+    /// Context switches per GiB moved, for a person: client, and server when known.
+    pub fn switches_text(&self) -> String {
+        let (v, i) = self.client_switches.per_gib(self.bytes);
+        let mut s =
+            format!("context switches per GiB: client {v:.0} voluntary, {i:.0} involuntary");
+        if let Some(sw) = self.server_switches {
+            let (v, i) = sw.per_gib(self.bytes);
+            let _ = write!(s, "; server {v:.0} voluntary, {i:.0} involuntary");
+        }
         s
     }
 }
@@ -283,6 +314,7 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
     if run.rr {
         return request_response(run, conn.as_mut(), &msg);
     }
+    let switches = Switches::of(None)?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     while start.elapsed() < run.time {
@@ -300,12 +332,15 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         seconds,
         gbps: bytes as f64 * 8.0 / seconds / 1e9,
         rr: None,
+        client_switches: Switches::of(None)?.since(switches),
+        server_switches: None,
     })
 }
 
 fn request_response(run: &ClientRun, conn: &mut dyn Conn, msg: &[u8]) -> Result<Report, PerfError> {
     let mut back = vec![0u8; msg.len()];
     let mut samples = Vec::new();
+    let switches = Switches::of(None)?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     while start.elapsed() < run.time {
@@ -336,6 +371,8 @@ fn request_response(run: &ClientRun, conn: &mut dyn Conn, msg: &[u8]) -> Result<
             p99_us: pct(0.99),
             p999_us: pct(0.999),
         }),
+        client_switches: Switches::of(None)?.since(switches),
+        server_switches: None,
     })
 }
 
@@ -448,24 +485,41 @@ pub fn self_test(
                 rr: false,
                 connect_timeout: Duration::from_secs(10),
             };
+            let pid = server.pid();
+            let server_before = Switches::of(Some(pid))?;
+            let mut server_seen = server_before;
             // The client's threads (QUIC's engine thread included) inherit the pinning.
-            let report = std::thread::scope(|s| {
-                s.spawn(|| {
+            let mut report = std::thread::scope(|s| {
+                let client = s.spawn(|| {
                     if let Some(cpu) = client_cpu {
                         let _ = quicsock_udp::pin_current_thread(cpu);
                     }
                     run_client(&run, &tls)
-                })
-                .join()
-                .unwrap_or_else(|_| Err(PerfError::Io(io::Error::other("client panicked"))))
+                });
+                // A server thread that ends with its connection takes its counts with it
+                // (TCP's thread per connection): sample while the run lasts.
+                while !client.is_finished() {
+                    if let Ok(now) = Switches::of(Some(pid)) {
+                        server_seen = server_seen.max(now);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                client
+                    .join()
+                    .unwrap_or_else(|_| Err(PerfError::Io(io::Error::other("client panicked"))))
             })?;
+            if let Ok(now) = Switches::of(Some(pid)) {
+                server_seen = server_seen.max(now);
+            }
+            report.server_switches = Some(server_seen.since(server_before));
             progress(&format!(
-                "{:>6} bytes  {:<4}  {:>7.2} Gbit/s  ({} bytes in {:.2} s)",
+                "{:>6} bytes  {:<4}  {:>7.2} Gbit/s  ({} bytes in {:.2} s; {})",
                 msg_len,
                 proto.name(),
                 report.gbps,
                 report.bytes,
-                report.seconds
+                report.seconds,
+                report.switches_text()
             ));
             reports.push(report);
         }
