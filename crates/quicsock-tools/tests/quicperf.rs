@@ -163,6 +163,25 @@ fn no_crypt_needs_both_ends() {
     encrypted.wait().unwrap();
 }
 
+/// Linux QUIC's MTU 9000 row: 8952-byte datagrams end to end.
+#[test]
+fn jumbo_datagrams_end_to_end() {
+    let (mut server, addr) = server(&["--mtu", "8952"]);
+    let out = quicperf()
+        .args(["client", "--connect", &addr, "--insecure", "--mtu", "8952"])
+        .args(["--msg-len", "65536", "--time", "0.3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"gbps\":"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 /// The one-line error and the exit status of a failed run.
 fn fails(args: &[&str]) -> String {
     let out = quicperf().args(args).output().unwrap();

@@ -39,14 +39,14 @@ mod close;
 mod fixed;
 mod handshake;
 mod keys;
-#[cfg(test)]
-mod plaintext_tests;
 mod recv;
 mod send;
 #[cfg(test)]
 mod tests;
 mod timer;
 mod timers;
+#[cfg(test)]
+mod wire_tests;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

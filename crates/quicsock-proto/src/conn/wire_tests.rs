@@ -1,6 +1,8 @@
-//! disable_1rtt_encryption (0xbaad, reference/linux-quic.md §1.6): with both endpoints
-//! sending it, 1-RTT packets leave without AEAD and header protection and carry data both
-//! ways; with one alone, nothing changes.
+//! What the connection puts on the wire for a configuration, checked on the datagrams
+//! themselves: disable_1rtt_encryption (0xbaad, reference/linux-quic.md §1.6) leaves 1-RTT
+//! packets without AEAD and header protection only when both endpoints send it; jumbo
+//! datagrams (Linux QUIC's MTU 9000 row) are as large as our setting, the peer's
+//! max_udp_payload_size and nothing else allow.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,12 +23,32 @@ fn config(off: bool) -> ConnectionConfig {
     c
 }
 
-/// Runs a handshake and sends `MARK` each way; returns whether each side runs 1-RTT in the
-/// clear, and whether `MARK` was seen on the wire in a short-header packet.
+/// What [`exchange`] saw.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    /// Whether each side runs 1-RTT in the clear (client, server).
+    plaintext: (bool, bool),
+    /// Whether `MARK` was seen on the wire in a short-header packet.
+    mark_seen: bool,
+    /// The largest datagram the client sent.
+    largest: usize,
+}
+
 fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
+    let o = exchange_with(config(client_off), config(server_off), 0);
+    (o.plaintext.0, o.plaintext.1, o.mark_seen)
+}
+
+/// Runs a handshake, sends `MARK` followed by `bulk` bytes from the client and `MARK`
+/// back; reports what went over the wire.
+fn exchange_with(
+    client_cfg: ConnectionConfig,
+    server_cfg: ConnectionConfig,
+    bulk: usize,
+) -> Outcome {
     let suite = CipherSuite::Aes128GcmSha256;
     let server_config = ServerConfig::new(
-        config(server_off),
+        server_cfg,
         Arc::new(move || Box::new(FixedSecretDriver::new(Side::Server, suite))),
     );
     let mut client = Host::new(EndpointConfig::default(), Box::new(SeededRandom::new(1)));
@@ -44,24 +66,34 @@ fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
         .connect(
             now,
             saddr,
-            config(client_off),
+            client_cfg,
             Box::new(FixedSecretDriver::new(Side::Client, suite)),
         )
         .unwrap();
     let mut seen = false;
+    let mut largest = 0;
     let mut pump = |from: &mut Host, to: &mut Host, addr: SocketAddr, now: Timestamp| {
         let mut buf = Vec::new();
         while let Some((_, t)) = from.poll_transmit(now, &mut buf) {
             let d = &mut buf[..t.size];
             seen |= d[0] & 0x80 == 0 && d.windows(MARK.len()).any(|w| w == MARK);
+            if addr == caddr {
+                largest = largest.max(d.len());
+            }
             to.handle(now, addr, None, d);
             buf.clear();
         }
     };
+    let body: Vec<u8> = MARK
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(7, bulk))
+        .collect();
+    let mut written = 0;
     let mut sh = None;
     let mut sent = false;
     let mut got = (Vec::new(), Vec::new());
-    for _ in 0..200 {
+    for _ in 0..2_000 {
         pump(&mut client, &mut server, caddr, now);
         pump(&mut server, &mut client, saddr, now);
         if sh.is_none() {
@@ -69,9 +101,12 @@ fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
         }
         let c = client.connection(h).unwrap();
         if c.is_handshake_confirmed() && !sent {
-            let id = c.open_stream(Dir::Bi).unwrap();
-            c.write(id, MARK, true).unwrap();
+            c.open_stream(Dir::Bi).unwrap();
             sent = true;
+        }
+        if sent {
+            let id = crate::StreamId::new(Side::Client, Dir::Bi, 0).unwrap();
+            crate::sim::write_pending(c, id, &body, &mut written);
         }
         if let Some(s) = sh.and_then(|sh| server.connection(sh)) {
             let mut out = [0u8; 64];
@@ -85,7 +120,7 @@ fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
                 }
                 got.0.extend_from_slice(&out[..r.len]);
             }
-            if got.0 == MARK && got.1.is_empty() {
+            if got.0.len() == body.len() && got.1.is_empty() {
                 let id = crate::StreamId::new(Side::Client, Dir::Bi, 0).unwrap();
                 s.write(id, MARK, true).unwrap();
                 got.1.push(0);
@@ -106,11 +141,20 @@ fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
     }
     let mut back = vec![0];
     back.extend_from_slice(MARK);
-    assert_eq!(got.0, MARK, "client to server");
+    assert!(
+        got.0 == body,
+        "client to server: {} of {} bytes",
+        got.0.len(),
+        body.len()
+    );
     assert_eq!(got.1, back, "server to client");
     let c = client.connection(h).unwrap().is_1rtt_plaintext();
     let s = server.connection(sh.unwrap()).unwrap().is_1rtt_plaintext();
-    (c, s, seen)
+    Outcome {
+        plaintext: (c, s),
+        mark_seen: seen,
+        largest,
+    }
 }
 
 #[test]
@@ -141,4 +185,26 @@ fn a_plaintext_connection_has_no_key_to_update() {
         pair.client_conn(h).initiate_key_update(now),
         Err(KeyUpdateError::Plaintext)
     );
+}
+
+/// A client set to 8952-byte datagrams (Linux QUIC's MTU 9000 row) sends them as large as
+/// that, and no larger than a server's max_udp_payload_size allows.
+#[test]
+fn jumbo_datagrams_within_our_setting_and_the_peers_limit() {
+    // A STREAM frame's header is sized for the largest length it could carry, so a full
+    // packet may fall a few bytes short of the limit; never beyond it.
+    let near = |largest: usize, limit: usize| largest <= limit && largest + 8 >= limit;
+    let jumbo = ConnectionConfig {
+        max_datagram_size: 8952,
+        ..ConnectionConfig::default()
+    };
+    let o = exchange_with(jumbo.clone(), ConnectionConfig::default(), 200_000);
+    assert!(near(o.largest, 8952), "{}", o.largest);
+    let mut small_peer = ConnectionConfig::default();
+    small_peer.transport.max_udp_payload_size = crate::VarInt::from_u32(4000);
+    let o = exchange_with(jumbo, small_peer, 200_000);
+    assert!(near(o.largest, 4000), "{}", o.largest);
+    let default = ConnectionConfig::default();
+    let o = exchange_with(default.clone(), default, 200_000);
+    assert!(near(o.largest, 1200), "the default: {}", o.largest);
 }
