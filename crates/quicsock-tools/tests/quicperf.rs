@@ -80,6 +80,10 @@ fn server_and_client_processes_with_json_and_rr() {
         "\"msg_len\":4096",
         "\"client_voluntary_switches\":",
         "\"client_switches_per_gib\":[",
+        "\"rtt_us\":",
+        "\"cwnd\":",
+        "\"packets_lost\":",
+        "\"stream_bytes_retransmitted\":",
     ] {
         assert!(json.contains(key), "{json}");
     }

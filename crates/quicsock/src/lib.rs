@@ -88,3 +88,4 @@ pub use socket::{QuicSocket, StreamHandle, StreamPoll, DEFAULT_LINGER};
 pub use socket_handshake::{client_handshake, server_handshake};
 
 pub use quicsock_proto as proto;
+pub use quicsock_proto::conn::ConnectionStats;

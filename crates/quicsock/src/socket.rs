@@ -885,6 +885,12 @@ impl QuicSocket {
         }
     }
 
+    /// The connection's counters and estimates: packets and bytes each way, losses, stream
+    /// data sent again, RTT, congestion window and bytes in flight.
+    pub fn stats(&self) -> quicsock_proto::conn::ConnectionStats {
+        self.lock().conn.stats()
+    }
+
     /// Whether 1-RTT packets travel unencrypted and without header protection: both
     /// endpoints set `disable_1rtt_encryption` in their transport parameters (Linux QUIC's
     /// parameter 0xbaad; one side alone changes nothing).

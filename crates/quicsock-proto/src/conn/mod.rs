@@ -41,6 +41,7 @@ mod handshake;
 mod keys;
 mod recv;
 mod send;
+mod stats;
 #[cfg(test)]
 mod tests;
 mod timer;
@@ -55,6 +56,7 @@ use std::time::Duration;
 pub use close::{CloseCode, ConnectionError};
 pub use fixed::{fixed_secret, FixedSecretDriver};
 pub use handshake::{Direction, HandshakeDriver, Level};
+pub use stats::ConnectionStats;
 
 use crate::cong::{Algorithm, Controller, Pacer};
 use crate::connid::{LocalCids, RemoteCids};
@@ -272,6 +274,8 @@ pub struct Connection {
     /// AEAD protection nor header protection (an opt-in for measurement and trusted
     /// networks, as in Linux QUIC).
     plaintext_1rtt: bool,
+    /// Packets and bytes sent, received and lost ([`stats`](Self::stats)).
+    counters: stats::Counters,
     pub(crate) local_cids: LocalCids,
     remote_cids: RemoteCids,
     /// The client's first destination connection ID.
@@ -507,6 +511,7 @@ impl Connection {
             local_params: local,
             peer_params: None,
             plaintext_1rtt: false,
+            counters: stats::Counters::default(),
             local_cids: LocalCids::new(scid, token),
             remote_cids: RemoteCids::new(dcid, cid_limit),
             original_dcid,

@@ -317,6 +317,8 @@ impl Connection {
         }
         self.packet_dcid = info.dcid;
         self.received_any = true;
+        self.counters.packets_received += 1;
+        self.counters.bytes_received += packet.len() as u64;
         let payload = &packet[header_len..header_len + payload_len];
         let ack_eliciting = match self.process_frames(now, info.ty, payload) {
             Ok(e) => e,
@@ -791,6 +793,8 @@ impl Connection {
     ) {
         let mut latest: Option<Timestamp> = None;
         for (_, p) in &lost {
+            self.counters.packets_lost += 1;
+            self.counters.bytes_lost += u64::from(p.size);
             if p.in_flight {
                 self.bytes_in_flight -= u64::from(p.size);
                 latest = Some(latest.map_or(p.time, |l| l.max(p.time)));

@@ -543,6 +543,8 @@ impl Connection {
                 built.packets.into_iter().flatten().zip(&bounds).enumerate()
             {
                 let size = (packet_end - b.start) as u16;
+                self.counters.packets_sent += 1;
+                self.counters.bytes_sent += u64::from(size);
                 let in_flight =
                     b.ack_eliciting || k + 1 == n && end - start >= MIN_INITIAL_DATAGRAM_SIZE;
                 if b.space == SpaceId::Handshake && self.side == Side::Client {

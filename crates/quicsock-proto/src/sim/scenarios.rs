@@ -73,6 +73,15 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
 /// Sends `data` from the client to the server on one bidirectional stream and checks it
 /// arrives byte for byte; returns the time from the end of the handshake to the last byte.
 fn transfer(cfg: &PairConfig, data: &[u8], limit: Duration) -> Duration {
+    transfer_pair(cfg, data, limit).2
+}
+
+/// [`transfer`], returning the pair and the client's handle as well.
+fn transfer_pair(
+    cfg: &PairConfig,
+    data: &[u8],
+    limit: Duration,
+) -> (Pair, crate::endpoint::ConnectionHandle, Duration) {
     let (mut pair, h, ok) = handshake(cfg, Duration::from_secs(60));
     assert!(ok, "seed {}: handshake did not complete", cfg.seed);
     let start = pair.now;
@@ -112,7 +121,46 @@ fn transfer(cfg: &PairConfig, data: &[u8], limit: Duration) -> Duration {
         data.len()
     );
     assert!(received == data, "seed {}: data differs", cfg.seed);
-    pair.now - start
+    let took = pair.now - start;
+    (pair, h, took)
+}
+
+/// `Connection::stats` over a lossy path and a clean one: losses and the stream data sent
+/// again are counted, the RTT matches the path's, and a clean path loses nothing.
+#[test]
+fn stats_count_packets_losses_and_retransmissions() {
+    let lossy = LinkConfig {
+        delay: Duration::from_millis(10),
+        loss: 0.03,
+        ..LinkConfig::default()
+    };
+    let cfg = PairConfig::new(11, lossy);
+    let (mut pair, h, _) = transfer_pair(&cfg, &pattern(2 << 20, 11), Duration::from_secs(60));
+    let c = pair.client_conn(h).stats();
+    let s = pair.server_conn().expect("server").stats();
+    assert!(c.packets_lost > 0 && c.bytes_lost > 0, "{c:?}");
+    assert!(c.stream_bytes_retransmitted > 0, "{c:?}");
+    assert!(c.packets_sent > s.packets_received, "losses: {c:?} {s:?}");
+    assert!(c.bytes_sent >= 2 << 20 && s.bytes_received >= 2 << 20);
+    let rtt = c.smoothed_rtt.as_millis();
+    assert!((20..60).contains(&rtt), "a 20 ms path: {rtt} ms");
+    assert!(c.min_rtt >= Duration::from_millis(20));
+    assert!(c.congestion_window > 0);
+
+    let clean = LinkConfig {
+        delay: Duration::from_millis(10),
+        ..LinkConfig::default()
+    };
+    let cfg = PairConfig::new(12, clean);
+    let (mut pair, h, _) = transfer_pair(&cfg, &pattern(2 << 20, 12), Duration::from_secs(60));
+    let c = pair.client_conn(h).stats();
+    let s = pair.server_conn().expect("server").stats();
+    assert_eq!(
+        (c.packets_lost, c.stream_bytes_retransmitted),
+        (0, 0),
+        "{c:?}"
+    );
+    assert!(s.packets_received <= c.packets_sent && s.packets_received > 1400);
 }
 
 #[test]

@@ -171,6 +171,8 @@ pub struct Streams {
     conn_received: u64,
     /// Connection-level send credit (MAX_DATA we got).
     conn_send: SendCredit,
+    /// Stream bytes sent more than once.
+    retransmitted: u64,
     /// Our parameters, for the windows of new streams.
     local_params: TransportParameters,
     /// The peer's parameters, for the credit of new streams.
@@ -200,6 +202,7 @@ impl Streams {
             ),
             conn_received: 0,
             conn_send: SendCredit::new(0),
+            retransmitted: 0,
             local_params: local.clone(),
             peer_params: TransportParameters::default(),
             config,
@@ -648,6 +651,11 @@ impl Streams {
     /// concern: DATA_BLOCKED and STREAMS_BLOCKED only inform. Nothing to do.
     pub fn on_blocked_hint(&mut self) {}
 
+    /// Stream bytes sent more than once.
+    pub(crate) fn retransmitted(&self) -> u64 {
+        self.retransmitted
+    }
+
     /// Gives back the buffers of send sides whose every byte was acknowledged and of
     /// receive sides with nothing unread.
     pub(crate) fn release_drained(&mut self) {
@@ -832,6 +840,7 @@ impl Streams {
             }
             let written = send.write_frame(id, out, room, conn_available, sent);
             self.conn_send.used += written.new_bytes;
+            self.retransmitted += written.bytes.saturating_sub(written.new_bytes);
             if written.stream_blocked {
                 self.pending.stream_data_blocked.insert(id);
             }

@@ -286,6 +286,9 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 );
                 println!("{}", report.switches_text());
             }
+            if let (false, Some(q)) = (json, report.quic_text()) {
+                println!("{q}");
+            }
             Ok(())
         }
         Some(Cmd::Load {

@@ -208,6 +208,8 @@ pub struct Report {
     pub client_switches: Switches,
     /// The server process's, when the run knew its process (the self-test).
     pub server_switches: Option<Switches>,
+    /// The client's QUIC connection at the end of the run.
+    pub quic: Option<quicsock::ConnectionStats>,
 }
 
 /// Request/response figures.
@@ -255,8 +257,41 @@ impl Report {
         if let Some(sw) = self.server_switches {
             side("server", sw);
         }
+        if let Some(q) = &self.quic {
+            let _ = write!(
+                s,
+                concat!(
+                    ",\"rtt_us\":{},\"min_rtt_us\":{},\"cwnd\":{},\"packets_sent\":{},",
+                    "\"packets_received\":{},\"packets_lost\":{},\"spurious_losses\":{},",
+                    "\"stream_bytes_retransmitted\":{}"
+                ),
+                q.smoothed_rtt.as_micros(),
+                q.min_rtt.as_micros(),
+                q.congestion_window,
+                q.packets_sent,
+                q.packets_received,
+                q.packets_lost,
+                q.spurious_losses,
+                q.stream_bytes_retransmitted
+            );
+        }
         s.push('}');
         s
+    }
+
+    /// The QUIC connection's path figures, for a person.
+    pub fn quic_text(&self) -> Option<String> {
+        let q = self.quic.as_ref()?;
+        Some(format!(
+            "rtt {} us (min {} us), cwnd {} bytes, {} packets sent, {} lost ({} spurious), {} stream bytes retransmitted",
+            q.smoothed_rtt.as_micros(),
+            q.min_rtt.as_micros(),
+            q.congestion_window,
+            q.packets_sent,
+            q.packets_lost,
+            q.spurious_losses,
+            q.stream_bytes_retransmitted
+        ))
     }
 
     /// Context switches per GiB moved, for a person: client, and server when known.
@@ -334,6 +369,7 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         rr: None,
         client_switches: Switches::of(None)?.since(switches),
         server_switches: None,
+        quic: conn.stats(),
     })
 }
 
@@ -373,6 +409,7 @@ fn request_response(run: &ClientRun, conn: &mut dyn Conn, msg: &[u8]) -> Result<
         }),
         client_switches: Switches::of(None)?.since(switches),
         server_switches: None,
+        quic: conn.stats(),
     })
 }
 

@@ -32,6 +32,11 @@ pub(crate) trait Conn: Send {
         false
     }
 
+    /// The QUIC connection's counters and estimates.
+    fn stats(&self) -> Option<quicsock::ConnectionStats> {
+        None
+    }
+
     /// Reads exactly `buf.len()` bytes.
     fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         let mut off = 0;
@@ -73,6 +78,10 @@ impl Conn for QuicConn {
 
     fn is_plaintext(&self) -> bool {
         self.sock.is_1rtt_plaintext()
+    }
+
+    fn stats(&self) -> Option<quicsock::ConnectionStats> {
+        Some(self.sock.stats())
     }
 }
 

@@ -1,0 +1,73 @@
+//! What a connection counts about itself for monitoring and measurement (quicperf's JSON,
+//! `QuicSocket::stats`): packets and bytes each way, losses (RFC 9002 §6) and the losses
+//! that proved spurious, stream data sent again, and the path estimates (RTT, RFC 9002
+//! §5; congestion window and bytes in flight, §7).
+
+use std::time::Duration;
+
+use super::Connection;
+
+/// A snapshot of a connection's counters and estimates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Packets sent (every space).
+    pub packets_sent: u64,
+    /// Their bytes, headers and AEAD tags included.
+    pub bytes_sent: u64,
+    /// Packets received and authenticated.
+    pub packets_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Packets declared lost.
+    pub packets_lost: u64,
+    /// Their bytes.
+    pub bytes_lost: u64,
+    /// Packets declared lost and acknowledged after all.
+    pub spurious_losses: u64,
+    /// Stream bytes sent more than once (after a loss or a probe).
+    pub stream_bytes_retransmitted: u64,
+    /// The smoothed RTT.
+    pub smoothed_rtt: Duration,
+    /// The RTT variation.
+    pub rtt_var: Duration,
+    /// The smallest RTT seen.
+    pub min_rtt: Duration,
+    /// The congestion window, bytes.
+    pub congestion_window: u64,
+    /// Bytes in flight now.
+    pub bytes_in_flight: u64,
+}
+
+/// The counters a connection keeps as it sends and receives.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) packets_sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) packets_received: u64,
+    pub(crate) bytes_received: u64,
+    pub(crate) packets_lost: u64,
+    pub(crate) bytes_lost: u64,
+}
+
+impl Connection {
+    /// Its counters and estimates now.
+    pub fn stats(&self) -> ConnectionStats {
+        let c = self.counters;
+        let rtt = self.rtt();
+        ConnectionStats {
+            packets_sent: c.packets_sent,
+            bytes_sent: c.bytes_sent,
+            packets_received: c.packets_received,
+            bytes_received: c.bytes_received,
+            packets_lost: c.packets_lost,
+            bytes_lost: c.bytes_lost,
+            spurious_losses: self.spurious_losses().0,
+            stream_bytes_retransmitted: self.streams.retransmitted(),
+            smoothed_rtt: rtt.smoothed(),
+            rtt_var: rtt.var(),
+            min_rtt: rtt.min(),
+            congestion_window: self.congestion_window(),
+            bytes_in_flight: self.bytes_in_flight,
+        }
+    }
+}
