@@ -167,6 +167,67 @@ fn no_crypt_needs_both_ends() {
     encrypted.wait().unwrap();
 }
 
+/// The `"bytes":N` of a JSON report.
+fn json_bytes(json: &str) -> u64 {
+    let at = json.find("\"bytes\":").expect("a byte count") + 8;
+    json[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number")
+}
+
+/// `-R` (the server sends) and `-n` (a byte count instead of a time), over QUIC and TCP.
+#[test]
+fn reverse_and_byte_count_modes() {
+    for proto in ["quic", "tcp"] {
+        let (mut server, addr) = server(&["--proto", proto]);
+        let client = |args: &[&str]| {
+            let out = quicperf()
+                .args(["client", "--connect", &addr, "--insecure", "--proto", proto])
+                .args(args)
+                .arg("--json")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{proto} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let reverse = client(&["-R", "--time", "0.3"]);
+        assert!(json_bytes(&reverse) > 0, "{proto}: {reverse}");
+        let counted = client(&["-n", "3000000"]);
+        assert_eq!(json_bytes(&counted), 3_000_000, "{proto}: {counted}");
+        let reverse_counted = client(&["-R", "-n", "3000000"]);
+        assert!(
+            json_bytes(&reverse_counted) >= 3_000_000,
+            "{proto}: {reverse_counted}"
+        );
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    assert!(fails(&[
+        "client",
+        "--connect",
+        "127.0.0.1:1",
+        "--insecure",
+        "--rr",
+        "-R"
+    ])
+    .contains("cannot be used with"));
+    assert!(fails(&[
+        "client",
+        "--connect",
+        "127.0.0.1:1",
+        "--insecure",
+        "-n",
+        "0"
+    ])
+    .contains("--bytes"));
+}
+
 /// Linux QUIC's MTU 9000 row: 8952-byte datagrams end to end.
 #[test]
 fn jumbo_datagrams_end_to_end() {

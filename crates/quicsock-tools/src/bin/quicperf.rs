@@ -93,8 +93,14 @@ enum Cmd {
         #[arg(long, default_value_t = 5.0)]
         time: f64,
         /// Request/response: latency percentiles and transactions per second.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["reverse", "bytes"])]
         rr: bool,
+        /// Reverse: the server sends, the client receives.
+        #[arg(short = 'R', long)]
+        reverse: bool,
+        /// Move this many bytes instead of running for --time.
+        #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..))]
+        bytes: Option<u64>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -247,6 +253,8 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             msg_len,
             time,
             rr,
+            reverse,
+            bytes,
             json,
             proto,
             cpu,
@@ -269,6 +277,8 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 msg_len,
                 time: seconds(time, "--time")?,
                 rr,
+                reverse,
+                bytes,
                 connect_timeout: seconds(connect_timeout, "--connect-timeout")?,
             };
             let report = perf::run_client(&run, &tls)?;

@@ -4,12 +4,16 @@
 //! # The exchange
 //!
 //! The client opens one connection and writes an 8-byte header: the mode (0 bulk, 1
-//! request/response) and the message length (u32, little endian).
+//! request/response, 2 reverse bulk) and the message length (u32, little endian).
 //!
-//! * **Bulk:** the client writes messages of that length for the given time, then ends
-//!   its direction. The server counts what it read and answers with the count (u64, little
-//!   endian). Goodput is that count over the time from the first write to the answer, so
-//!   what was still queued when the time ran out is counted only once it arrived.
+//! * **Bulk:** the client writes messages of that length for the given time (or until it
+//!   wrote the given number of bytes), then ends its direction. The server counts what it
+//!   read and answers with the count (u64, little endian). Goodput is that count over the
+//!   time from the first write to the answer, so what was still queued when the time ran
+//!   out is counted only once it arrived.
+//! * **Reverse bulk** (`-R`): the server writes messages of that length until the client
+//!   closes the connection; the client counts what it read for the given time (or until the
+//!   given number of bytes arrived). Goodput is that count over that time.
 //! * **Request/response:** the client writes one message and waits for the server's
 //!   echo of the same length, again and again; each round trip is a latency sample.
 
@@ -170,6 +174,13 @@ fn serve_one(mut conn: Box<dyn Conn>) -> io::Result<()> {
             conn.set_nodelay()?;
             serve_echo(conn.as_mut(), &mut buf, len)
         }
+        // Reverse bulk: until the client closes, which makes a write fail.
+        2 => {
+            buf.truncate(len);
+            buf.fill(0x5a);
+            while conn.write_all(&buf).is_ok() {}
+            Ok(())
+        }
         _ => Err(io::Error::other("unknown mode")),
     }
 }
@@ -320,6 +331,10 @@ pub struct ClientRun {
     pub time: Duration,
     /// Request/response instead of bulk.
     pub rr: bool,
+    /// The server sends and the client receives (bulk only).
+    pub reverse: bool,
+    /// Bulk: stop after this many bytes instead of after `time`.
+    pub bytes: Option<u64>,
     /// How long to wait for the connection to be set up.
     pub connect_timeout: Duration,
 }
@@ -342,18 +357,32 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         conn.set_nodelay()?;
     }
     let mut header = [0u8; 8];
-    header[0] = u8::from(run.rr);
+    header[0] = match (run.rr, run.reverse) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    };
     header[4..8].copy_from_slice(&(run.msg_len as u32).to_le_bytes());
     conn.write_all(&header)?;
     let msg: Vec<u8> = (0..run.msg_len).map(|i| (i % 251) as u8).collect();
     if run.rr {
-        return request_response(run, conn.as_mut(), &msg);
+        return request_response(run, conn, &msg);
+    }
+    if run.reverse {
+        return receive_bulk(run, conn);
     }
     let switches = Switches::of(None)?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
-    while start.elapsed() < run.time {
-        conn.write_all(&msg)?;
+    let mut written = 0u64;
+    while run
+        .bytes
+        .map_or(start.elapsed() < run.time, |n| written < n)
+    {
+        let left = run.bytes.map_or(msg.len() as u64, |n| n - written);
+        let part = &msg[..msg.len().min(left as usize)];
+        conn.write_all(part)?;
+        written += part.len() as u64;
     }
     conn.finish()?;
     let mut count = [0u8; 8];
@@ -373,7 +402,42 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
     })
 }
 
-fn request_response(run: &ClientRun, conn: &mut dyn Conn, msg: &[u8]) -> Result<Report, PerfError> {
+/// Reverse bulk: counts what the server sends for the run's time (or bytes), then closes.
+fn receive_bulk(run: &ClientRun, mut conn: Box<dyn Conn>) -> Result<Report, PerfError> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let switches = Switches::of(None)?;
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    while run.bytes.map_or(start.elapsed() < run.time, |n| bytes < n) {
+        match conn.read(&mut buf)? {
+            0 => return Err(PerfError::Io(io::ErrorKind::UnexpectedEof.into())),
+            n => bytes += n as u64,
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let quic = conn.stats();
+    let client_switches = Switches::of(None)?.since(switches);
+    // Closing the connection is what stops the server.
+    drop(conn);
+    Ok(Report {
+        proto: run.proto,
+        msg_len: run.msg_len,
+        bytes,
+        seconds,
+        gbps: bytes as f64 * 8.0 / seconds / 1e9,
+        rr: None,
+        client_switches,
+        server_switches: None,
+        quic,
+    })
+}
+
+fn request_response(
+    run: &ClientRun,
+    mut conn: Box<dyn Conn>,
+    msg: &[u8],
+) -> Result<Report, PerfError> {
     let mut back = vec![0u8; msg.len()];
     let mut samples = Vec::new();
     let switches = Switches::of(None)?;
@@ -520,6 +584,8 @@ pub fn self_test(
                 msg_len,
                 time,
                 rr: false,
+                reverse: false,
+                bytes: None,
                 connect_timeout: Duration::from_secs(10),
             };
             let pid = server.pid();

@@ -127,6 +127,15 @@ impl PerfSession {
                         }
                     }
                 }
+                2 => {
+                    // Reverse bulk: send until the client closes the connection (a send
+                    // then fails and the session ends).
+                    self.out.resize(len, 0x5a);
+                    self.sent = 0;
+                    if !self.flush(sock)? {
+                        return Ok(true);
+                    }
+                }
                 _ => return Ok(false),
             }
         }
