@@ -37,6 +37,21 @@ fn self_test_prints_a_table_with_every_transport() {
             "every transport moved data: {row}"
         );
     }
+    // With --json, the same cells as one array.
+    let json_run = quicperf()
+        .args(["--time", "0.2", "--sizes", "1024", "--json"])
+        .output()
+        .unwrap();
+    assert!(json_run.status.success());
+    let all: serde_json::Value = serde_json::from_slice(&json_run.stdout).expect("a JSON array");
+    let protos: Vec<&str> = all
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|r| r["proto"].as_str().unwrap())
+        .collect();
+    assert_eq!(protos, ["quic", "tcp", "tls"]);
+    assert!(all[0]["server_switches"]["voluntary"].is_number(), "{all}");
     // A progress line per cell, with the context switches of both sides.
     let progress = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
@@ -67,25 +82,26 @@ fn server_and_client_processes_with_json_and_rr() {
         ])
         .output()
         .unwrap();
-    let json = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for key in [
-        "\"gbps\":",
-        "\"bytes\":",
-        "\"seconds\":",
-        "\"msg_len\":4096",
-        "\"client_voluntary_switches\":",
-        "\"client_switches_per_gib\":[",
-        "\"rtt_us\":",
-        "\"cwnd\":",
-        "\"packets_lost\":",
-        "\"stream_bytes_retransmitted\":",
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["proto"], "quic");
+    assert_eq!(json["msg_len"], 4096);
+    for number in [
+        &json["gbps"],
+        &json["bytes"],
+        &json["seconds"],
+        &json["client_switches"]["voluntary"],
+        &json["client_switches"]["voluntary_per_gib"],
+        &json["quic"]["rtt_us"],
+        &json["quic"]["cwnd"],
+        &json["quic"]["packets_lost"],
+        &json["quic"]["stream_bytes_retransmitted"],
     ] {
-        assert!(json.contains(key), "{json}");
+        assert!(number.is_number(), "{json}");
     }
     let out = quicperf()
         .args([
@@ -167,14 +183,10 @@ fn no_crypt_needs_both_ends() {
     encrypted.wait().unwrap();
 }
 
-/// The `"bytes":N` of a JSON report.
+/// The byte count of a JSON report.
 fn json_bytes(json: &str) -> u64 {
-    let at = json.find("\"bytes\":").expect("a byte count") + 8;
-    json[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("a number")
+    let v: serde_json::Value = serde_json::from_str(json).expect("one JSON object");
+    v["bytes"].as_u64().expect("a byte count")
 }
 
 /// `-R` (the server sends) and `-n` (a byte count instead of a time), over QUIC and TCP.

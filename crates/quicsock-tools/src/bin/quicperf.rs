@@ -36,6 +36,9 @@ struct Cli {
     /// --no_crypt row).
     #[arg(long)]
     no_crypt: bool,
+    /// Print the self-test's reports as one JSON array instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -208,6 +211,10 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             let reports = perf::self_test(&exe, time, &cli.sizes, mtu, cli.no_crypt, |line| {
                 eprintln!("{line}")
             })?;
+            if cli.json {
+                println!("{}", perf::Report::to_json_array(&reports));
+                return Ok(());
+            }
             if cli.no_crypt {
                 println!("quic: 1-RTT encryption disabled on both ends (disable_1rtt_encryption)");
             }

@@ -68,7 +68,7 @@ impl Default for LoadOptions {
 }
 
 /// What a load run measured.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct LoadReport {
     /// The server measured (`quicsock`, `quinn`).
     pub server: String,
@@ -102,29 +102,7 @@ pub struct LoadReport {
 impl LoadReport {
     /// One JSON object.
     pub fn to_json(&self) -> String {
-        format!(
-            concat!(
-                "{{\"server\":\"{}\",\"connections\":{},\"established\":{},",
-                "\"handshakes_per_sec\":{:.1},\"handshakes_per_cpu_sec\":{:.1},",
-                "\"rss_before_kib\":{},\"rss_with_kib\":{},",
-                "\"kib_per_connection\":{:.2},\"idle_cpu_percent\":{:.2},",
-                "\"latency_alone_us\":{:.1},\"latency_loaded_us\":{:.1},\"held\":{},",
-                "\"hold_secs\":{:.0}}}"
-            ),
-            self.server,
-            self.connections,
-            self.established,
-            self.handshakes_per_sec,
-            self.handshakes_per_cpu_sec,
-            self.rss_before_kib,
-            self.rss_with_kib,
-            self.kib_per_connection,
-            self.idle_cpu_percent,
-            self.latency_alone_us,
-            self.latency_loaded_us,
-            self.held,
-            self.hold_secs,
-        )
+        serde_json::to_string(self).expect("a report serializes")
     }
 
     /// Lines for a person.

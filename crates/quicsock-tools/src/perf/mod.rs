@@ -224,7 +224,7 @@ pub struct Report {
 }
 
 /// Request/response figures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct RrStats {
     /// Transactions per second.
     pub tps: f64,
@@ -238,56 +238,94 @@ pub struct RrStats {
     pub p999_us: f64,
 }
 
+/// Context switches in a report: counts and per GiB moved.
+#[derive(serde::Serialize)]
+struct SwitchesJson {
+    voluntary: u64,
+    involuntary: u64,
+    voluntary_per_gib: f64,
+    involuntary_per_gib: f64,
+}
+
+impl SwitchesJson {
+    fn new(sw: Switches, bytes: u64) -> Self {
+        let (voluntary_per_gib, involuntary_per_gib) = sw.per_gib(bytes);
+        Self {
+            voluntary: sw.voluntary,
+            involuntary: sw.involuntary,
+            voluntary_per_gib,
+            involuntary_per_gib,
+        }
+    }
+}
+
+/// A QUIC connection's figures in a report.
+#[derive(serde::Serialize)]
+struct QuicJson {
+    rtt_us: u128,
+    min_rtt_us: u128,
+    rtt_var_us: u128,
+    cwnd: u64,
+    packets_sent: u64,
+    packets_received: u64,
+    packets_lost: u64,
+    spurious_losses: u64,
+    stream_bytes_retransmitted: u64,
+}
+
+/// A report as JSON.
+#[derive(serde::Serialize)]
+struct ReportJson<'a> {
+    proto: &'static str,
+    msg_len: usize,
+    bytes: u64,
+    seconds: f64,
+    gbps: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rr: Option<&'a RrStats>,
+    client_switches: SwitchesJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_switches: Option<SwitchesJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quic: Option<QuicJson>,
+}
+
 impl Report {
+    fn json(&self) -> ReportJson<'_> {
+        ReportJson {
+            proto: self.proto.name(),
+            msg_len: self.msg_len,
+            bytes: self.bytes,
+            seconds: self.seconds,
+            gbps: self.gbps,
+            rr: self.rr.as_ref(),
+            client_switches: SwitchesJson::new(self.client_switches, self.bytes),
+            server_switches: self
+                .server_switches
+                .map(|sw| SwitchesJson::new(sw, self.bytes)),
+            quic: self.quic.map(|q| QuicJson {
+                rtt_us: q.smoothed_rtt.as_micros(),
+                min_rtt_us: q.min_rtt.as_micros(),
+                rtt_var_us: q.rtt_var.as_micros(),
+                cwnd: q.congestion_window,
+                packets_sent: q.packets_sent,
+                packets_received: q.packets_received,
+                packets_lost: q.packets_lost,
+                spurious_losses: q.spurious_losses,
+                stream_bytes_retransmitted: q.stream_bytes_retransmitted,
+            }),
+        }
+    }
+
     /// One JSON object with the figures.
     pub fn to_json(&self) -> String {
-        let mut s = format!(
-            "{{\"proto\":\"{}\",\"msg_len\":{},\"bytes\":{},\"seconds\":{:.6},\"gbps\":{:.6}",
-            self.proto.name(),
-            self.msg_len,
-            self.bytes,
-            self.seconds,
-            self.gbps
-        );
-        if let Some(rr) = &self.rr {
-            let _ = write!(
-                s,
-                ",\"tps\":{:.1},\"p50_us\":{:.1},\"p90_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1}",
-                rr.tps, rr.p50_us, rr.p90_us, rr.p99_us, rr.p999_us
-            );
-        }
-        let mut side = |name: &str, sw: Switches| {
-            let (v, i) = sw.per_gib(self.bytes);
-            let _ = write!(
-                s,
-                ",\"{name}_voluntary_switches\":{},\"{name}_involuntary_switches\":{},\"{name}_switches_per_gib\":[{v:.1},{i:.1}]",
-                sw.voluntary, sw.involuntary
-            );
-        };
-        side("client", self.client_switches);
-        if let Some(sw) = self.server_switches {
-            side("server", sw);
-        }
-        if let Some(q) = &self.quic {
-            let _ = write!(
-                s,
-                concat!(
-                    ",\"rtt_us\":{},\"min_rtt_us\":{},\"cwnd\":{},\"packets_sent\":{},",
-                    "\"packets_received\":{},\"packets_lost\":{},\"spurious_losses\":{},",
-                    "\"stream_bytes_retransmitted\":{}"
-                ),
-                q.smoothed_rtt.as_micros(),
-                q.min_rtt.as_micros(),
-                q.congestion_window,
-                q.packets_sent,
-                q.packets_received,
-                q.packets_lost,
-                q.spurious_losses,
-                q.stream_bytes_retransmitted
-            );
-        }
-        s.push('}');
-        s
+        serde_json::to_string(&self.json()).expect("a report serializes")
+    }
+
+    /// Several reports (the self-test's) as one JSON array.
+    pub fn to_json_array(reports: &[Self]) -> String {
+        let all: Vec<ReportJson<'_>> = reports.iter().map(Self::json).collect();
+        serde_json::to_string(&all).expect("reports serialize")
     }
 
     /// The QUIC connection's path figures, for a person.
