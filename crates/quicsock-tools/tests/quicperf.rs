@@ -78,6 +78,8 @@ fn server_and_client_processes_with_json_and_rr() {
             "4096",
             "--time",
             "0.3",
+            "-i",
+            "0.1",
             "--json",
         ])
         .output()
@@ -88,6 +90,13 @@ fn server_and_client_processes_with_json_and_rr() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    // Interval reports: in the JSON, and as lines on standard error.
+    let intervals = json["intervals"].as_array().expect("intervals");
+    assert!(intervals.len() >= 2, "{json}");
+    assert!(intervals
+        .iter()
+        .all(|i| i["gbps"].is_number() && i["end"].is_number()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(" s] "));
     assert_eq!(json["proto"], "quic");
     assert_eq!(json["msg_len"], 4096);
     for number in [

@@ -101,6 +101,10 @@ enum Cmd {
         /// Reverse: the server sends, the client receives.
         #[arg(short = 'R', long)]
         reverse: bool,
+        /// Seconds between interval reports (0: none). With --json they go to standard
+        /// error, and into the report.
+        #[arg(short = 'i', long, default_value_t = 1.0)]
+        interval: f64,
         /// Move this many bytes instead of running for --time.
         #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(1..))]
         bytes: Option<u64>,
@@ -261,6 +265,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             time,
             rr,
             reverse,
+            interval,
             bytes,
             json,
             proto,
@@ -286,9 +291,24 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 rr,
                 reverse,
                 bytes,
+                interval: if interval == 0.0 {
+                    None
+                } else {
+                    Some(seconds(interval, "--interval")?)
+                },
                 connect_timeout: seconds(connect_timeout, "--connect-timeout")?,
             };
-            let report = perf::run_client(&run, &tls)?;
+            let report = perf::run_client_reporting(&run, &tls, &mut |i| {
+                let line = format!(
+                    "[{:>6.2}-{:>6.2} s] {:>12} bytes {:>8.3} Gbit/s",
+                    i.start, i.end, i.bytes, i.gbps
+                );
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            })?;
             if json {
                 println!("{}", report.to_json());
             } else if let Some(r) = &report.rr {

@@ -17,11 +17,15 @@
 //! * **Request/response:** the client writes one message and waits for the server's
 //!   echo of the same length, again and again; each round trip is a latency sample.
 
+mod interval;
 mod session;
 mod switches;
 mod transport;
 
+pub use interval::Interval;
 pub use switches::Switches;
+
+use interval::Intervals;
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader};
@@ -221,6 +225,8 @@ pub struct Report {
     pub server_switches: Option<Switches>,
     /// The client's QUIC connection at the end of the run.
     pub quic: Option<quicsock::ConnectionStats>,
+    /// What each interval moved (`ClientRun::interval`).
+    pub intervals: Vec<Interval>,
 }
 
 /// Request/response figures.
@@ -288,6 +294,8 @@ struct ReportJson<'a> {
     server_switches: Option<SwitchesJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     quic: Option<QuicJson>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    intervals: &'a [Interval],
 }
 
 impl Report {
@@ -314,6 +322,7 @@ impl Report {
                 spurious_losses: q.spurious_losses,
                 stream_bytes_retransmitted: q.stream_bytes_retransmitted,
             }),
+            intervals: &self.intervals,
         }
     }
 
@@ -373,12 +382,23 @@ pub struct ClientRun {
     pub reverse: bool,
     /// Bulk: stop after this many bytes instead of after `time`.
     pub bytes: Option<u64>,
+    /// Report what each interval of this length moved (iperf3's `-i`).
+    pub interval: Option<Duration>,
     /// How long to wait for the connection to be set up.
     pub connect_timeout: Duration,
 }
 
 /// Runs one client measurement.
 pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
+    run_client_reporting(run, tls, &mut |_| {})
+}
+
+/// [`run_client`], handing each interval to `report` as it ends.
+pub fn run_client_reporting(
+    run: &ClientRun,
+    tls: &Tls,
+    report: &mut dyn FnMut(&Interval),
+) -> Result<Report, PerfError> {
     if run.msg_len == 0 || run.msg_len > MAX_MSG_LEN {
         return Err(PerfError::Usage(format!(
             "--msg-len must be 1..={MAX_MSG_LEN}"
@@ -404,14 +424,15 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
     conn.write_all(&header)?;
     let msg: Vec<u8> = (0..run.msg_len).map(|i| (i % 251) as u8).collect();
     if run.rr {
-        return request_response(run, conn, &msg);
+        return request_response(run, conn, &msg, report);
     }
     if run.reverse {
-        return receive_bulk(run, conn);
+        return receive_bulk(run, conn, report);
     }
     let switches = Switches::of(None)?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
+    let mut intervals = Intervals::new(run.interval, start, report);
     let mut written = 0u64;
     while run
         .bytes
@@ -421,7 +442,9 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         let part = &msg[..msg.len().min(left as usize)];
         conn.write_all(part)?;
         written += part.len() as u64;
+        intervals.tick(written);
     }
+    let intervals = intervals.finish(written);
     conn.finish()?;
     let mut count = [0u8; 8];
     conn.read_exact(&mut count)?;
@@ -437,23 +460,31 @@ pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
         client_switches: Switches::of(None)?.since(switches),
         server_switches: None,
         quic: conn.stats(),
+        intervals,
     })
 }
 
 /// Reverse bulk: counts what the server sends for the run's time (or bytes), then closes.
-fn receive_bulk(run: &ClientRun, mut conn: Box<dyn Conn>) -> Result<Report, PerfError> {
+fn receive_bulk(
+    run: &ClientRun,
+    mut conn: Box<dyn Conn>,
+    report: &mut dyn FnMut(&Interval),
+) -> Result<Report, PerfError> {
     let mut buf = vec![0u8; 256 * 1024];
     let switches = Switches::of(None)?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
+    let mut intervals = Intervals::new(run.interval, start, report);
     let mut bytes = 0u64;
     while run.bytes.map_or(start.elapsed() < run.time, |n| bytes < n) {
         match conn.read(&mut buf)? {
             0 => return Err(PerfError::Io(io::ErrorKind::UnexpectedEof.into())),
             n => bytes += n as u64,
         }
+        intervals.tick(bytes);
     }
     let seconds = start.elapsed().as_secs_f64();
+    let intervals = intervals.finish(bytes);
     let quic = conn.stats();
     let client_switches = Switches::of(None)?.since(switches);
     // Closing the connection is what stops the server.
@@ -468,6 +499,7 @@ fn receive_bulk(run: &ClientRun, mut conn: Box<dyn Conn>) -> Result<Report, Perf
         client_switches,
         server_switches: None,
         quic,
+        intervals,
     })
 }
 
@@ -475,20 +507,24 @@ fn request_response(
     run: &ClientRun,
     mut conn: Box<dyn Conn>,
     msg: &[u8],
+    report: &mut dyn FnMut(&Interval),
 ) -> Result<Report, PerfError> {
     let mut back = vec![0u8; msg.len()];
     let mut samples = Vec::new();
     let switches = Switches::of(None)?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
+    let mut intervals = Intervals::new(run.interval, start, report);
     while start.elapsed() < run.time {
         #[allow(clippy::disallowed_methods)]
         let t = Instant::now();
         conn.write_all(msg)?;
         conn.read_exact(&mut back)?;
         samples.push(t.elapsed());
+        intervals.tick(2 * (samples.len() * msg.len()) as u64);
     }
     let seconds = start.elapsed().as_secs_f64();
+    let intervals = intervals.finish(2 * (samples.len() * msg.len()) as u64);
     conn.finish()?;
     samples.sort_unstable();
     let pct = |p: f64| {
@@ -512,6 +548,7 @@ fn request_response(
         client_switches: Switches::of(None)?.since(switches),
         server_switches: None,
         quic: conn.stats(),
+        intervals,
     })
 }
 
@@ -624,6 +661,7 @@ pub fn self_test(
                 rr: false,
                 reverse: false,
                 bytes: None,
+                interval: None,
                 connect_timeout: Duration::from_secs(10),
             };
             let pid = server.pid();
