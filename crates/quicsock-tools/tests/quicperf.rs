@@ -137,12 +137,12 @@ fn server_and_client_processes_with_json_and_rr() {
 
 /// A `quicperf server` with `args`, and its address.
 fn server(args: &[&str]) -> (std::process::Child, String) {
-    let mut server = quicperf()
-        .args(["server", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = quicperf();
+    cmd.arg("server");
+    if !args.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    let mut server = cmd.args(args).stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap())
         .read_line(&mut line)
@@ -247,6 +247,30 @@ fn reverse_and_byte_count_modes() {
         "0"
     ])
     .contains("--bytes"));
+}
+
+/// `--connect` takes a host name.
+#[test]
+fn connect_by_host_name() {
+    let (mut server, addr) = server(&["--listen", "[::]:0"]);
+    let port = addr.rsplit(':').next().unwrap();
+    let out = quicperf()
+        .args([
+            "client",
+            "--connect",
+            &format!("localhost:{port}"),
+            "--insecure",
+        ])
+        .args(["--time", "0.2", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 /// Linux QUIC's MTU 9000 row: 8952-byte datagrams end to end.

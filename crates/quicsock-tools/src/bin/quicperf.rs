@@ -73,9 +73,9 @@ enum Cmd {
     },
     /// Measure against a server.
     Client {
-        /// The server's address.
+        /// The server: an address, or a host name with a port (`host:4433`).
         #[arg(long)]
-        connect: SocketAddr,
+        connect: String,
         /// CA certificates (PEM) to verify the server with.
         #[arg(
             long,
@@ -191,6 +191,17 @@ fn check_mtu(mtu: u16) -> Result<u16, PerfError> {
     Ok(mtu)
 }
 
+/// The first address `target` (an address, or `host:port`) resolves to.
+fn resolve(target: &str) -> Result<SocketAddr, PerfError> {
+    use std::net::ToSocketAddrs as _;
+    let invalid = |why: String| PerfError::Usage(format!("invalid --connect {target:?}: {why}"));
+    target
+        .to_socket_addrs()
+        .map_err(|e| invalid(e.to_string()))?
+        .next()
+        .ok_or_else(|| invalid("no address".into()))
+}
+
 fn pin(cpu: Option<usize>) -> Result<(), PerfError> {
     if let Some(cpu) = cpu {
         quicsock_udp::pin_current_thread(cpu)
@@ -285,7 +296,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             };
             let run = ClientRun {
                 proto,
-                addr: connect,
+                addr: resolve(&connect)?,
                 msg_len,
                 time: seconds(time, "--time")?,
                 rr,
