@@ -249,6 +249,41 @@ fn reverse_and_byte_count_modes() {
     .contains("--bytes"));
 }
 
+/// The server reports each client's exchange; with `--json`, one object per line whose
+/// byte count is the client's.
+#[test]
+fn server_reports_each_exchange() {
+    let mut server = quicperf()
+        .args(["server", "--listen", "127.0.0.1:0", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.strip_prefix("listening on ").unwrap().to_owned();
+    let out = quicperf()
+        .args([
+            "client",
+            "--connect",
+            &addr,
+            "--insecure",
+            "-n",
+            "2000000",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&lines.next().unwrap().unwrap()).expect("a JSON report");
+    assert_eq!(report["mode"], "bulk");
+    assert_eq!(report["proto"], "quic");
+    assert_eq!(report["bytes"], 2_000_000);
+    assert!(report["gbps"].is_number() && report["peer"].is_string());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 /// `--connect` takes a host name.
 #[test]
 fn connect_by_host_name() {

@@ -66,6 +66,10 @@ enum Cmd {
         /// QUIC engines (SO_REUSEPORT shards; default: one per CPU).
         #[arg(long)]
         shards: Option<usize>,
+        /// Report each client's exchange as one JSON object per line (after the
+        /// `listening on` line).
+        #[arg(long)]
+        json: bool,
         /// Send disable_1rtt_encryption: with a peer that sends it too, QUIC's 1-RTT
         /// packets go unencrypted and without header protection (Linux QUIC's --no_crypt).
         #[arg(long)]
@@ -244,6 +248,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             cpu,
             mtu,
             shards,
+            json,
             no_crypt,
         }) => {
             pin(cpu)?;
@@ -261,7 +266,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 mtu: check_mtu(mtu)?,
                 no_crypt,
             };
-            perf::serve(proto, listen, &tls, shards, |addr| {
+            perf::serve(proto, listen, &tls, shards, json, |addr| {
                 println!("listening on {addr}");
                 use std::io::Write as _;
                 let _ = std::io::stdout().flush();

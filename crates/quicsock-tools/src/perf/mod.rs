@@ -20,12 +20,15 @@
 mod interval;
 mod session;
 mod switches;
+mod tally;
 mod transport;
 
 pub use interval::Interval;
 pub use switches::Switches;
+pub use tally::ServerReport;
 
 use interval::Intervals;
+use tally::Tally;
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader};
@@ -122,12 +125,14 @@ pub fn client_tls(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, PerfEr
 }
 
 /// Serves clients until the process is killed. `ready` gets the bound address. `shards`
-/// sets a QUIC listener's engines (default: one per CPU).
+/// sets a QUIC listener's engines (default: one per CPU). Each client's exchange ends with
+/// a [`ServerReport`] on standard output, one JSON object each with `json`.
 pub fn serve(
     proto: Proto,
     addr: SocketAddr,
     tls: &Tls,
     shards: Option<usize>,
+    json: bool,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), PerfError> {
     let server = transport::Server::bind(proto, addr, tls, shards)?;
@@ -135,8 +140,8 @@ pub fn serve(
     let server = match server {
         // Every QUIC connection from one thread per CPU, through one `QuicPoll`.
         transport::Server::Quic(listener) => {
-            crate::serve::serve(listener, crate::serve::default_threads(), |_| {
-                session::PerfSession::new()
+            crate::serve::serve(listener, crate::serve::default_threads(), move |sock| {
+                session::PerfSession::new(sock.peer_addr().ok(), json)
             })
         }
         // TCP and TLS, the baselines, as their applications usually run: a thread each.
@@ -148,19 +153,26 @@ pub fn serve(
             // A failed handshake concerns that client only.
             Err(_) => continue,
         };
+        let (conn, peer) = conn;
         std::thread::spawn(move || {
-            let _ = serve_one(conn);
+            let _ = serve_one(conn, peer, proto, json);
         });
     }
 }
 
-fn serve_one(mut conn: Box<dyn Conn>) -> io::Result<()> {
+fn serve_one(
+    mut conn: Box<dyn Conn>,
+    peer: SocketAddr,
+    proto: Proto,
+    json: bool,
+) -> io::Result<()> {
     let mut header = [0u8; 8];
     conn.read_exact(&mut header)?;
     let len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
-    if len == 0 || len > MAX_MSG_LEN {
-        return Err(io::Error::other("bad message length"));
+    if len == 0 || len > MAX_MSG_LEN || header[0] > 2 {
+        return Err(io::Error::other("bad header"));
     }
+    let mut tally = Tally::new(peer, proto, header[0], json);
     let mut buf = vec![0u8; len.max(64 * 1024)];
     match header[0] {
         0 => {
@@ -171,26 +183,33 @@ fn serve_one(mut conn: Box<dyn Conn>) -> io::Result<()> {
                     n => total += n as u64,
                 }
             }
+            tally.add(total);
             conn.write_all(&total.to_le_bytes())?;
             conn.finish()
         }
         1 => {
             conn.set_nodelay()?;
-            serve_echo(conn.as_mut(), &mut buf, len)
+            serve_echo(conn.as_mut(), &mut buf, len, &mut tally)
         }
         // Reverse bulk: until the client closes, which makes a write fail.
-        2 => {
+        _ => {
             buf.truncate(len);
             buf.fill(0x5a);
-            while conn.write_all(&buf).is_ok() {}
+            while conn.write_all(&buf).is_ok() {
+                tally.add(len as u64);
+            }
             Ok(())
         }
-        _ => Err(io::Error::other("unknown mode")),
     }
 }
 
 /// Echoes each request of `len` bytes; a clean end of stream ends the exchange.
-fn serve_echo(conn: &mut dyn Conn, buf: &mut [u8], len: usize) -> io::Result<()> {
+fn serve_echo(
+    conn: &mut dyn Conn,
+    buf: &mut [u8],
+    len: usize,
+    tally: &mut Tally,
+) -> io::Result<()> {
     loop {
         let mut off = 0;
         while off < len {
@@ -201,6 +220,7 @@ fn serve_echo(conn: &mut dyn Conn, buf: &mut [u8], len: usize) -> io::Result<()>
             }
         }
         conn.write_all(&buf[..len])?;
+        tally.add(2 * len as u64);
     }
 }
 

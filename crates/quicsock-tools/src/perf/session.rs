@@ -2,8 +2,12 @@
 //! [`crate::serve`]: every connection served from a few threads, not one thread each.
 //! The exchange is the one the module docs of [`super`] describe, on stream 0.
 
+use std::net::SocketAddr;
+
 use quicsock::{Error, Flags, QuicSocket};
 
+use super::tally::Tally;
+use super::Proto;
 use crate::serve::Session;
 
 /// The client's stream.
@@ -24,11 +28,19 @@ pub(crate) struct PerfSession {
     /// Send FIN after `out`.
     fin_after: bool,
     done: bool,
+    /// The client, for the report; the report's JSON form.
+    peer: Option<SocketAddr>,
+    json: bool,
+    /// The exchange's counts, from the header on (reported when the session ends).
+    tally: Option<Tally>,
 }
 
 impl PerfSession {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(peer: Option<SocketAddr>, json: bool) -> Self {
         Self {
+            peer,
+            json,
+            tally: None,
             header: [0; 8],
             header_len: 0,
             total: 0,
@@ -47,6 +59,12 @@ impl PerfSession {
             let len = u32::from_le_bytes(self.header[4..8].try_into().expect("4 bytes"));
             (self.header[0], len as usize)
         })
+    }
+
+    fn count(&mut self, n: usize) {
+        if let Some(t) = &mut self.tally {
+            t.add(n as u64);
+        }
     }
 
     /// Sends what is queued; Ok(false) when the stream takes no more for now.
@@ -92,10 +110,13 @@ impl PerfSession {
                 if fin && self.header_len < 8 {
                     return Ok(false);
                 }
-                if let Some((_, len)) = self.mode() {
-                    if len == 0 || len > super::MAX_MSG_LEN {
+                if let Some((mode, len)) = self.mode() {
+                    if len == 0 || len > super::MAX_MSG_LEN || mode > 2 {
                         return Ok(false);
                     }
+                    self.tally = self
+                        .peer
+                        .map(|peer| Tally::new(peer, Proto::Quic, mode, self.json));
                 }
                 continue;
             };
@@ -103,6 +124,7 @@ impl PerfSession {
                 0 => {
                     let (n, fin) = sock.recv_stream(STREAM, buf, Flags::NONE)?;
                     self.total += n as u64;
+                    self.count(n);
                     if fin {
                         self.out.extend_from_slice(&self.total.to_le_bytes());
                         self.fin_after = true;
@@ -118,6 +140,7 @@ impl PerfSession {
                     if self.filled == len {
                         // Echo the request.
                         self.out.extend_from_slice(&self.msg);
+                        self.count(2 * len);
                         self.filled = 0;
                     } else if fin {
                         // A clean end of stream ends the exchange.
@@ -131,7 +154,7 @@ impl PerfSession {
                     // Reverse bulk: send until the client closes the connection (a send
                     // then fails and the session ends).
                     self.out.resize(len, 0x5a);
-                    self.sent = 0;
+                    self.count(len);
                     if !self.flush(sock)? {
                         return Ok(true);
                     }

@@ -175,17 +175,18 @@ impl Server {
         }
     }
 
-    /// The next connection.
-    pub(crate) fn accept(&self) -> io::Result<Box<dyn Conn>> {
+    /// The next connection, and its peer's address.
+    pub(crate) fn accept(&self) -> io::Result<(Box<dyn Conn>, SocketAddr)> {
         match self {
-            Self::Quic(l) => Ok(Box::new(QuicConn {
-                sock: l.accept()?,
-                ended: false,
-            })),
+            Self::Quic(l) => {
+                let sock = l.accept()?;
+                let peer = sock.peer_addr()?;
+                Ok((Box::new(QuicConn { sock, ended: false }), peer))
+            }
             Self::Tcp(l, tls) => {
                 // Kernel defaults (Nagle on) until the client asks for request/response.
-                let (tcp, _) = l.accept()?;
-                Ok(match tls {
+                let (tcp, peer) = l.accept()?;
+                let conn: Box<dyn Conn> = match tls {
                     None => Box::new(tcp),
                     Some(config) => {
                         let conn = rustls::ServerConnection::new(config.clone())
@@ -194,7 +195,8 @@ impl Server {
                             tls: rustls::StreamOwned::new(conn, tcp),
                         })
                     }
-                })
+                };
+                Ok((conn, peer))
             }
         }
     }
