@@ -284,6 +284,45 @@ fn server_reports_each_exchange() {
     server.wait().unwrap();
 }
 
+/// `--connections N` runs N connections at once and reports each and their sum.
+#[test]
+fn parallel_connections_are_summed() {
+    let (mut server, addr) = server(&[]);
+    let out = quicperf()
+        .args([
+            "client",
+            "--connect",
+            &addr,
+            "--insecure",
+            "--connections",
+            "3",
+        ])
+        .args(["-n", "1000000", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let each = json["connections"].as_array().expect("each connection");
+    assert_eq!(each.len(), 3);
+    assert!(each.iter().all(|r| r["bytes"] == 1_000_000));
+    assert_eq!(json["bytes"], 3_000_000);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(fails(&[
+        "client",
+        "--connect",
+        &addr,
+        "--insecure",
+        "--connections",
+        "0"
+    ])
+    .contains("--connections"));
+}
+
 /// `--connect` takes a host name.
 #[test]
 fn connect_by_host_name() {

@@ -127,6 +127,9 @@ enum Cmd {
         /// Seconds to wait for the connection to be set up.
         #[arg(long, default_value_t = 10.0)]
         connect_timeout: f64,
+        /// Parallel connections, each running the same exchange; their sum is reported.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        connections: u16,
         /// Send disable_1rtt_encryption: with a peer that sends it too, QUIC's 1-RTT
         /// packets go unencrypted and without header protection (Linux QUIC's --no_crypt).
         #[arg(long)]
@@ -288,6 +291,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             cpu,
             mtu,
             connect_timeout,
+            connections,
             no_crypt,
         }) => {
             pin(cpu)?;
@@ -314,6 +318,28 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 },
                 connect_timeout: seconds(connect_timeout, "--connect-timeout")?,
             };
+            if connections > 1 {
+                let reports = perf::run_clients(&run, &tls, usize::from(connections))?;
+                if json {
+                    println!("{}", perf::Report::to_json_parallel(&reports));
+                    return Ok(());
+                }
+                for (k, r) in reports.iter().enumerate() {
+                    println!(
+                        "[connection {k}] {:.3} Gbit/s ({} bytes in {:.2} s)",
+                        r.gbps, r.bytes, r.seconds
+                    );
+                }
+                println!(
+                    "{} {} bytes, {} connections: {:.3} Gbit/s in all ({} bytes)",
+                    connect,
+                    msg_len,
+                    reports.len(),
+                    reports.iter().map(|r| r.gbps).sum::<f64>(),
+                    reports.iter().map(|r| r.bytes).sum::<u64>()
+                );
+                return Ok(());
+            }
             let report = perf::run_client_reporting(&run, &tls, &mut |i| {
                 let line = format!(
                     "[{:>6.2}-{:>6.2} s] {:>12} bytes {:>8.3} Gbit/s",

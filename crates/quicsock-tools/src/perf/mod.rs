@@ -351,6 +351,23 @@ impl Report {
         serde_json::to_string(&self.json()).expect("a report serializes")
     }
 
+    /// The reports of parallel connections as one JSON object: each connection's, and
+    /// their sum.
+    pub fn to_json_parallel(reports: &[Self]) -> String {
+        #[derive(serde::Serialize)]
+        struct Parallel<'a> {
+            connections: Vec<ReportJson<'a>>,
+            bytes: u64,
+            gbps: f64,
+        }
+        let p = Parallel {
+            connections: reports.iter().map(Self::json).collect(),
+            bytes: reports.iter().map(|r| r.bytes).sum(),
+            gbps: reports.iter().map(|r| r.gbps).sum(),
+        };
+        serde_json::to_string(&p).expect("reports serialize")
+    }
+
     /// Several reports (the self-test's) as one JSON array.
     pub fn to_json_array(reports: &[Self]) -> String {
         let all: Vec<ReportJson<'_>> = reports.iter().map(Self::json).collect();
@@ -411,6 +428,21 @@ pub struct ClientRun {
 /// Runs one client measurement.
 pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
     run_client_reporting(run, tls, &mut |_| {})
+}
+
+/// `n` runs of `run` at once, each on its own connection (`--connections`); the reports
+/// in order. Each report's context switches are the whole
+/// client process's, all connections together.
+pub fn run_clients(run: &ClientRun, tls: &Tls, n: usize) -> Result<Vec<Report>, PerfError> {
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..n).map(|_| s.spawn(|| run_client(run, tls))).collect();
+        runs.into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|_| Err(PerfError::Io(io::Error::other("client panicked"))))
+            })
+            .collect()
+    })
 }
 
 /// [`run_client`], handing each interval to `report` as it ends.
