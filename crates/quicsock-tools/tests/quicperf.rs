@@ -323,6 +323,37 @@ fn parallel_connections_are_summed() {
     .contains("--connections"));
 }
 
+/// `-P N` spreads a QUIC upload over N streams of one connection; the server counts them
+/// all. It is refused where it does not apply.
+#[test]
+fn parallel_streams_of_one_connection() {
+    let (mut server, addr) = server(&[]);
+    let out = quicperf()
+        .args(["client", "--connect", &addr, "--insecure", "-P", "4"])
+        .args(["-n", "5000000", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json_bytes(&String::from_utf8(out.stdout).unwrap()),
+        5_000_000
+    );
+    for bad in [
+        ["-P", "2", "-R"],
+        ["-P", "2", "--rr"],
+        ["-P", "65", "--json"],
+    ] {
+        let err = fails(&[&["client", "--connect", &addr, "--insecure"][..], &bad[..]].concat());
+        assert!(err.contains("-P"), "{bad:?}: {err}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 /// `--connect` takes a host name.
 #[test]
 fn connect_by_host_name() {

@@ -127,6 +127,9 @@ enum Cmd {
         /// Seconds to wait for the connection to be set up.
         #[arg(long, default_value_t = 10.0)]
         connect_timeout: f64,
+        /// Parallel streams of one QUIC connection for a bulk upload (iperf3's -P).
+        #[arg(short = 'P', long = "parallel", default_value_t = 1)]
+        streams: usize,
         /// Parallel connections, each running the same exchange; their sum is reported.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
         connections: u16,
@@ -291,6 +294,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             cpu,
             mtu,
             connect_timeout,
+            streams,
             connections,
             no_crypt,
         }) => {
@@ -316,6 +320,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 } else {
                     Some(seconds(interval, "--interval")?)
                 },
+                streams,
                 connect_timeout: seconds(connect_timeout, "--connect-timeout")?,
             };
             if connections > 1 {

@@ -7,7 +7,9 @@
 //! request/response, 2 reverse bulk) and the message length (u32, little endian).
 //!
 //! * **Bulk:** the client writes messages of that length for the given time (or until it
-//!   wrote the given number of bytes), then ends its direction. The server counts what it
+//!   wrote the given number of bytes), then ends its direction. Over QUIC it may use
+//!   several streams (`-P`, the header's second byte: streams after the first), writing
+//!   to each in turn and ending each. The server counts what it
 //!   read and answers with the count (u64, little endian). Goodput is that count over the
 //!   time from the first write to the answer, so what was still queued when the time ran
 //!   out is counted only once it arrived.
@@ -46,6 +48,9 @@ use transport::Conn;
 pub const ALPN: &[u8] = b"quicperf";
 /// The message sizes of the self-test (Linux QUIC's published table).
 pub const SELF_TEST_SIZES: [usize; 4] = [1024, 4096, 16384, 65536];
+/// The most streams a bulk upload may spread over (`-P`).
+pub const MAX_STREAMS: usize = 64;
+
 /// The largest message length.
 pub const MAX_MSG_LEN: usize = 16 << 20;
 
@@ -421,6 +426,8 @@ pub struct ClientRun {
     pub bytes: Option<u64>,
     /// Report what each interval of this length moved (iperf3's `-i`).
     pub interval: Option<Duration>,
+    /// Bulk over QUIC: streams to spread the data over (iperf3's `-P`; 1 by default).
+    pub streams: usize,
     /// How long to wait for the connection to be set up.
     pub connect_timeout: Duration,
 }
@@ -456,6 +463,16 @@ pub fn run_client_reporting(
             "--msg-len must be 1..={MAX_MSG_LEN}"
         )));
     }
+    let streams = run.streams.max(1);
+    if streams > 1 && (run.rr || run.reverse || run.proto != Proto::Quic) {
+        return Err(PerfError::Usage(
+            "-P (parallel streams) is for QUIC bulk uploads; --connections runs parallel connections"
+                .into(),
+        ));
+    }
+    if streams > MAX_STREAMS {
+        return Err(PerfError::Usage(format!("-P must be 1..={MAX_STREAMS}")));
+    }
     let mut conn = transport::connect(run.proto, run.addr, tls, run.connect_timeout)?;
     if tls.no_crypt && run.proto == Proto::Quic && !conn.is_plaintext() {
         return Err(PerfError::Usage(
@@ -467,6 +484,7 @@ pub fn run_client_reporting(
         conn.set_nodelay()?;
     }
     let mut header = [0u8; 8];
+    header[1] = (streams - 1) as u8;
     header[0] = match (run.rr, run.reverse) {
         (true, _) => 1,
         (false, true) => 2,
@@ -474,6 +492,9 @@ pub fn run_client_reporting(
     };
     header[4..8].copy_from_slice(&(run.msg_len as u32).to_le_bytes());
     conn.write_all(&header)?;
+    if streams > 1 {
+        conn.open_streams(streams - 1)?;
+    }
     let msg: Vec<u8> = (0..run.msg_len).map(|i| (i % 251) as u8).collect();
     if run.rr {
         return request_response(run, conn, &msg, report);
@@ -492,12 +513,15 @@ pub fn run_client_reporting(
     {
         let left = run.bytes.map_or(msg.len() as u64, |n| n - written);
         let part = &msg[..msg.len().min(left as usize)];
-        conn.write_all(part)?;
+        let stream = (written / msg.len() as u64) as usize % streams;
+        conn.write_on(stream, part)?;
         written += part.len() as u64;
         intervals.tick(written);
     }
     let intervals = intervals.finish(written);
-    conn.finish()?;
+    for k in (0..streams).rev() {
+        conn.finish_on(k)?;
+    }
     let mut count = [0u8; 8];
     conn.read_exact(&mut count)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -714,6 +738,7 @@ pub fn self_test(
                 reverse: false,
                 bytes: None,
                 interval: None,
+                streams: 1,
                 connect_timeout: Duration::from_secs(10),
             };
             let pid = server.pid();

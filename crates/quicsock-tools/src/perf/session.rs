@@ -17,8 +17,9 @@ const STREAM: i64 = 0;
 pub(crate) struct PerfSession {
     header: [u8; 8],
     header_len: usize,
-    /// Bulk: bytes counted so far.
+    /// Bulk: bytes counted so far, and the streams that ended.
     total: u64,
+    ended: usize,
     /// Request/response: the message being read, and how much of it arrived.
     msg: Vec<u8>,
     filled: usize,
@@ -44,6 +45,7 @@ impl PerfSession {
             header: [0; 8],
             header_len: 0,
             total: 0,
+            ended: 0,
             msg: Vec::new(),
             filled: 0,
             out: Vec::new(),
@@ -122,10 +124,15 @@ impl PerfSession {
             };
             match mode {
                 0 => {
-                    let (n, fin) = sock.recv_stream(STREAM, buf, Flags::NONE)?;
+                    // From any of the client's streams (stream 0 and `-P` more); the count
+                    // goes back once every one of them ended.
+                    let (n, _, flags) = sock.recv(buf, Flags::NONE)?;
                     self.total += n as u64;
                     self.count(n);
-                    if fin {
+                    if flags.contains(Flags::STREAM_FIN) {
+                        self.ended += 1;
+                    }
+                    if self.ended == 1 + usize::from(self.header[1]) {
                         self.out.extend_from_slice(&self.total.to_le_bytes());
                         self.fin_after = true;
                     }

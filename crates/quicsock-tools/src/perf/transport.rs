@@ -37,6 +37,24 @@ pub(crate) trait Conn: Send {
         None
     }
 
+    /// Opens `n` more streams (QUIC only), numbered from 1 for
+    /// [`write_on`](Self::write_on) and [`finish_on`](Self::finish_on).
+    fn open_streams(&mut self, _n: usize) -> io::Result<()> {
+        Err(io::Error::other("parallel streams need QUIC"))
+    }
+
+    /// Writes all of `buf` on stream `k` (0: the first).
+    fn write_on(&mut self, k: usize, buf: &[u8]) -> io::Result<()> {
+        debug_assert_eq!(k, 0);
+        self.write_all(buf)
+    }
+
+    /// Ends stream `k`.
+    fn finish_on(&mut self, k: usize) -> io::Result<()> {
+        debug_assert_eq!(k, 0);
+        self.finish()
+    }
+
     /// Reads exactly `buf.len()` bytes.
     fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         let mut off = 0;
@@ -50,10 +68,12 @@ pub(crate) trait Conn: Send {
     }
 }
 
-/// QUIC: the client's first bidirectional stream, stream 0.
+/// QUIC: the client's first bidirectional stream, stream 0, and any more it opened.
 pub(crate) struct QuicConn {
     sock: QuicSocket,
     ended: bool,
+    /// Streams opened after stream 0.
+    more: Vec<i64>,
 }
 
 impl Conn for QuicConn {
@@ -82,6 +102,25 @@ impl Conn for QuicConn {
 
     fn stats(&self) -> Option<quicsock::ConnectionStats> {
         Some(self.sock.stats())
+    }
+
+    fn open_streams(&mut self, n: usize) -> io::Result<()> {
+        for _ in 0..n {
+            self.more.push(self.sock.open_stream(Flags::NONE)?);
+        }
+        Ok(())
+    }
+
+    fn write_on(&mut self, k: usize, buf: &[u8]) -> io::Result<()> {
+        let id = if k == 0 { 0 } else { self.more[k - 1] };
+        self.sock.send(buf, id, Flags::NONE)?;
+        Ok(())
+    }
+
+    fn finish_on(&mut self, k: usize) -> io::Result<()> {
+        let id = if k == 0 { 0 } else { self.more[k - 1] };
+        self.sock.send(&[], id, Flags::STREAM_FIN)?;
+        Ok(())
     }
 }
 
@@ -181,7 +220,14 @@ impl Server {
             Self::Quic(l) => {
                 let sock = l.accept()?;
                 let peer = sock.peer_addr()?;
-                Ok((Box::new(QuicConn { sock, ended: false }), peer))
+                Ok((
+                    Box::new(QuicConn {
+                        sock,
+                        ended: false,
+                        more: Vec::new(),
+                    }),
+                    peer,
+                ))
             }
             Self::Tcp(l, tls) => {
                 // Kernel defaults (Nagle on) until the client asks for request/response.
@@ -222,7 +268,11 @@ pub(crate) fn connect(
                 .open_stream(Flags::NONE)
                 .map_err(|e| refused(e.into()))?;
             debug_assert_eq!(id, 0);
-            Box::new(QuicConn { sock, ended: false })
+            Box::new(QuicConn {
+                sock,
+                ended: false,
+                more: Vec::new(),
+            })
         }
         Proto::Tcp | Proto::Tls => {
             // Kernel defaults (Nagle on), as iperf3 uses them; request/response turns
