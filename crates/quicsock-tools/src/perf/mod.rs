@@ -248,6 +248,10 @@ pub struct Report {
     pub client_switches: Switches,
     /// The server process's, when the run knew its process (the self-test).
     pub server_switches: Option<Switches>,
+    /// CPU time the client process used during the run, seconds (every thread).
+    pub client_cpu: f64,
+    /// The server process's, when the run knew its process (the self-test).
+    pub server_cpu: Option<f64>,
     /// The client's QUIC connection at the end of the run.
     pub quic: Option<quicsock::ConnectionStats>,
     /// What each interval moved (`ClientRun::interval`).
@@ -317,6 +321,13 @@ struct ReportJson<'a> {
     client_switches: SwitchesJson,
     #[serde(skip_serializing_if = "Option::is_none")]
     server_switches: Option<SwitchesJson>,
+    /// Cores the client kept busy on average (CPU seconds per second).
+    client_cores: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_cores: Option<f64>,
+    /// Goodput per busy core, client and server together (when both are known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gbps_per_core: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     quic: Option<QuicJson>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -333,6 +344,11 @@ impl Report {
             gbps: self.gbps,
             rr: self.rr.as_ref(),
             client_switches: SwitchesJson::new(self.client_switches, self.bytes),
+            client_cores: self.client_cpu / self.seconds.max(f64::MIN_POSITIVE),
+            server_cores: self
+                .server_cpu
+                .map(|c| c / self.seconds.max(f64::MIN_POSITIVE)),
+            gbps_per_core: self.gbps_per_core(),
             server_switches: self
                 .server_switches
                 .map(|sw| SwitchesJson::new(sw, self.bytes)),
@@ -377,6 +393,13 @@ impl Report {
     pub fn to_json_array(reports: &[Self]) -> String {
         let all: Vec<ReportJson<'_>> = reports.iter().map(Self::json).collect();
         serde_json::to_string(&all).expect("reports serialize")
+    }
+
+    /// Goodput per core kept busy, client and server together; `None` without the
+    /// server's CPU.
+    pub fn gbps_per_core(&self) -> Option<f64> {
+        let busy = (self.client_cpu + self.server_cpu?) / self.seconds.max(f64::MIN_POSITIVE);
+        Some(self.gbps / busy.max(f64::MIN_POSITIVE))
     }
 
     /// The QUIC connection's path figures, for a person.
@@ -430,6 +453,11 @@ pub struct ClientRun {
     pub streams: usize,
     /// How long to wait for the connection to be set up.
     pub connect_timeout: Duration,
+}
+
+/// CPU time this process used so far.
+fn own_cpu() -> Result<Duration, PerfError> {
+    crate::load::cpu_time(std::process::id())
 }
 
 /// Runs one client measurement.
@@ -503,6 +531,7 @@ pub fn run_client_reporting(
         return receive_bulk(run, conn, report);
     }
     let switches = Switches::of(None)?;
+    let cpu = own_cpu()?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     let mut intervals = Intervals::new(run.interval, start, report);
@@ -534,6 +563,8 @@ pub fn run_client_reporting(
         gbps: bytes as f64 * 8.0 / seconds / 1e9,
         rr: None,
         client_switches: Switches::of(None)?.since(switches),
+        client_cpu: (own_cpu()? - cpu).as_secs_f64(),
+        server_cpu: None,
         server_switches: None,
         quic: conn.stats(),
         intervals,
@@ -548,6 +579,7 @@ fn receive_bulk(
 ) -> Result<Report, PerfError> {
     let mut buf = vec![0u8; 256 * 1024];
     let switches = Switches::of(None)?;
+    let cpu = own_cpu()?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     let mut intervals = Intervals::new(run.interval, start, report);
@@ -563,6 +595,7 @@ fn receive_bulk(
     let intervals = intervals.finish(bytes);
     let quic = conn.stats();
     let client_switches = Switches::of(None)?.since(switches);
+    let client_cpu = (own_cpu()? - cpu).as_secs_f64();
     // Closing the connection is what stops the server.
     drop(conn);
     Ok(Report {
@@ -573,6 +606,8 @@ fn receive_bulk(
         gbps: bytes as f64 * 8.0 / seconds / 1e9,
         rr: None,
         client_switches,
+        client_cpu,
+        server_cpu: None,
         server_switches: None,
         quic,
         intervals,
@@ -588,6 +623,7 @@ fn request_response(
     let mut back = vec![0u8; msg.len()];
     let mut samples = Vec::new();
     let switches = Switches::of(None)?;
+    let cpu = own_cpu()?;
     #[allow(clippy::disallowed_methods)]
     let start = Instant::now();
     let mut intervals = Intervals::new(run.interval, start, report);
@@ -622,6 +658,8 @@ fn request_response(
             p999_us: pct(0.999),
         }),
         client_switches: Switches::of(None)?.since(switches),
+        client_cpu: (own_cpu()? - cpu).as_secs_f64(),
+        server_cpu: None,
         server_switches: None,
         quic: conn.stats(),
         intervals,
@@ -743,6 +781,7 @@ pub fn self_test(
             };
             let pid = server.pid();
             let server_before = Switches::of(Some(pid))?;
+            let server_cpu = crate::load::cpu_time(pid)?;
             let mut server_seen = server_before;
             // The client's threads (QUIC's engine thread included) inherit the pinning.
             let mut report = std::thread::scope(|s| {
@@ -768,11 +807,13 @@ pub fn self_test(
                 server_seen = server_seen.max(now);
             }
             report.server_switches = Some(server_seen.since(server_before));
+            report.server_cpu = Some((crate::load::cpu_time(pid)? - server_cpu).as_secs_f64());
             progress(&format!(
-                "{:>6} bytes  {:<4}  {:>7.2} Gbit/s  ({} bytes in {:.2} s; {})",
+                "{:>6} bytes  {:<4}  {:>7.2} Gbit/s  {:>6.2} per busy core  ({} bytes in {:.2} s; {})",
                 msg_len,
                 proto.name(),
                 report.gbps,
+                report.gbps_per_core().unwrap_or(0.0),
                 report.bytes,
                 report.seconds,
                 report.switches_text()
@@ -783,7 +824,8 @@ pub fn self_test(
     Ok(reports)
 }
 
-/// The self-test table: one row per message size.
+/// The self-test table: one row per message size, goodput and then goodput per core kept
+/// busy (client and server CPU together).
 pub fn table(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "goodput, Gbit/s (one connection, one stream, loopback)");
@@ -791,6 +833,14 @@ pub fn table(reports: &[Report]) -> String {
         s,
         "tcp and tls/tcp: kernel defaults (Nagle on, as iperf3); request/response sets TCP_NODELAY"
     );
+    section(&mut s, reports, |r| r.gbps);
+    let _ = writeln!(s, "Gbit/s per busy core (client and server CPU together)");
+    section(&mut s, reports, |r| r.gbps_per_core().unwrap_or(0.0));
+    s
+}
+
+/// One section of [`table`]: `value` of each transport per message size, and the ratios.
+fn section(s: &mut String, reports: &[Report], value: impl Fn(&Report) -> f64) {
     let _ = writeln!(
         s,
         "{:>9} | {:>8} | {:>8} | {:>8} | {:>9} | {:>9}",
@@ -799,16 +849,12 @@ pub fn table(reports: &[Report]) -> String {
     let _ = writeln!(s, "{}", "-".repeat(67));
     for row in reports.chunks(3) {
         let [q, t, l] = row else { continue };
+        let (q, t, l, len) = (value(q), value(t), value(l), q.msg_len);
         let _ = writeln!(
             s,
-            "{:>9} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2}x | {:>8.2}x",
-            q.msg_len,
-            q.gbps,
-            t.gbps,
-            l.gbps,
-            q.gbps / t.gbps,
-            q.gbps / l.gbps
+            "{len:>9} | {q:>8.2} | {t:>8.2} | {l:>8.2} | {:>8.2}x | {:>8.2}x",
+            q / t,
+            q / l
         );
     }
-    s
 }
