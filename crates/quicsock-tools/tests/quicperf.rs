@@ -354,6 +354,43 @@ fn parallel_streams_of_one_connection() {
     server.wait().unwrap();
 }
 
+/// `--bidir` moves data both ways at once over QUIC and TCP, and says so in the report.
+#[test]
+fn both_ways_at_once() {
+    for proto in ["quic", "tcp"] {
+        let (mut server, addr) = server(&["--proto", proto]);
+        let out = quicperf()
+            .args(["client", "--connect", &addr, "--insecure", "--proto", proto])
+            .args(["--bidir", "--time", "0.3", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{proto}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (sent, received) = (
+            json["sent_bytes"].as_u64().unwrap(),
+            json["received_bytes"].as_u64().unwrap(),
+        );
+        assert!(sent > 0 && received > 0, "{proto}: {json}");
+        assert_eq!(json["bytes"].as_u64().unwrap(), sent + received);
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let err = fails(&[
+        "client",
+        "--connect",
+        "127.0.0.1:1",
+        "--insecure",
+        "--bidir",
+        "--proto",
+        "tls",
+    ]);
+    assert!(err.contains("--bidir"), "{err}");
+}
+
 /// `--connect` takes a host name.
 #[test]
 fn connect_by_host_name() {

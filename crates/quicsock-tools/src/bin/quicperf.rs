@@ -127,6 +127,9 @@ enum Cmd {
         /// Seconds to wait for the connection to be set up.
         #[arg(long, default_value_t = 10.0)]
         connect_timeout: f64,
+        /// Both directions at once (QUIC or TCP): the client sends and receives.
+        #[arg(long, conflicts_with_all = ["rr", "reverse"])]
+        bidir: bool,
         /// Parallel streams of one QUIC connection for a bulk upload (iperf3's -P).
         #[arg(short = 'P', long = "parallel", default_value_t = 1)]
         streams: usize,
@@ -294,6 +297,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             cpu,
             mtu,
             connect_timeout,
+            bidir,
             streams,
             connections,
             no_crypt,
@@ -321,6 +325,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                     Some(seconds(interval, "--interval")?)
                 },
                 streams,
+                bidir,
                 connect_timeout: seconds(connect_timeout, "--connect-timeout")?,
             };
             if connections > 1 {
@@ -368,6 +373,9 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                     "{} {} bytes: {:.3} Gbit/s ({} bytes in {:.2} s)",
                     connect, msg_len, report.gbps, report.bytes, report.seconds
                 );
+                if let Some((sent, received)) = report.bidir {
+                    println!("both ways: {sent} bytes sent, {received} bytes received");
+                }
                 println!("{}", report.switches_text());
             }
             if let (false, Some(q)) = (json, report.quic_text()) {

@@ -4,7 +4,7 @@
 //! # The exchange
 //!
 //! The client opens one connection and writes an 8-byte header: the mode (0 bulk, 1
-//! request/response, 2 reverse bulk) and the message length (u32, little endian).
+//! request/response, 2 reverse bulk, 3 both ways) and the message length (u32, little endian).
 //!
 //! * **Bulk:** the client writes messages of that length for the given time (or until it
 //!   wrote the given number of bytes), then ends its direction. Over QUIC it may use
@@ -13,6 +13,9 @@
 //!   read and answers with the count (u64, little endian). Goodput is that count over the
 //!   time from the first write to the answer, so what was still queued when the time ran
 //!   out is counted only once it arrived.
+//! * **Both ways** (`--bidir`, mode 3): the client writes as in bulk while the server
+//!   writes messages of that length back; each side counts what it reads; the server ends
+//!   its direction once the client ended its own.
 //! * **Reverse bulk** (`-R`): the server writes messages of that length until the client
 //!   closes the connection; the client counts what it read for the given time (or until the
 //!   given number of bytes arrived). Goodput is that count over that time.
@@ -174,7 +177,7 @@ fn serve_one(
     let mut header = [0u8; 8];
     conn.read_exact(&mut header)?;
     let len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
-    if len == 0 || len > MAX_MSG_LEN || header[0] > 2 {
+    if len == 0 || len > MAX_MSG_LEN || header[0] > 3 {
         return Err(io::Error::other("bad header"));
     }
     let mut tally = Tally::new(peer, proto, header[0], json);
@@ -195,6 +198,14 @@ fn serve_one(
         1 => {
             conn.set_nodelay()?;
             serve_echo(conn.as_mut(), &mut buf, len, &mut tally)
+        }
+        // Both ways: send until the client ends its direction, counting what it sends.
+        3 => {
+            buf.truncate(len);
+            buf.fill(0x5a);
+            let (sent, received) = conn.both_ways(&buf, &|_| true)?;
+            tally.add(sent + received);
+            Ok(())
         }
         // Reverse bulk: until the client closes, which makes a write fail.
         _ => {
@@ -256,6 +267,8 @@ pub struct Report {
     pub quic: Option<quicsock::ConnectionStats>,
     /// What each interval moved (`ClientRun::interval`).
     pub intervals: Vec<Interval>,
+    /// Both ways at once: (bytes sent, bytes received).
+    pub bidir: Option<(u64, u64)>,
 }
 
 /// Request/response figures.
@@ -332,6 +345,10 @@ struct ReportJson<'a> {
     quic: Option<QuicJson>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     intervals: &'a [Interval],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received_bytes: Option<u64>,
 }
 
 impl Report {
@@ -364,6 +381,8 @@ impl Report {
                 stream_bytes_retransmitted: q.stream_bytes_retransmitted,
             }),
             intervals: &self.intervals,
+            sent_bytes: self.bidir.map(|b| b.0),
+            received_bytes: self.bidir.map(|b| b.1),
         }
     }
 
@@ -451,6 +470,8 @@ pub struct ClientRun {
     pub interval: Option<Duration>,
     /// Bulk over QUIC: streams to spread the data over (iperf3's `-P`; 1 by default).
     pub streams: usize,
+    /// Bulk both ways at once (iperf3's `--bidir`; QUIC and TCP).
+    pub bidir: bool,
     /// How long to wait for the connection to be set up.
     pub connect_timeout: Duration,
 }
@@ -491,6 +512,11 @@ pub fn run_client_reporting(
             "--msg-len must be 1..={MAX_MSG_LEN}"
         )));
     }
+    if run.bidir && (run.rr || run.reverse || run.streams > 1 || run.proto == Proto::Tls) {
+        return Err(PerfError::Usage(
+            "--bidir is a bulk transfer over QUIC or TCP, without --rr, -R or -P".into(),
+        ));
+    }
     let streams = run.streams.max(1);
     if streams > 1 && (run.rr || run.reverse || run.proto != Proto::Quic) {
         return Err(PerfError::Usage(
@@ -513,10 +539,11 @@ pub fn run_client_reporting(
     }
     let mut header = [0u8; 8];
     header[1] = (streams - 1) as u8;
-    header[0] = match (run.rr, run.reverse) {
-        (true, _) => 1,
-        (false, true) => 2,
-        (false, false) => 0,
+    header[0] = match (run.rr, run.reverse, run.bidir) {
+        (true, _, _) => 1,
+        (false, true, _) => 2,
+        (false, false, true) => 3,
+        (false, false, false) => 0,
     };
     header[4..8].copy_from_slice(&(run.msg_len as u32).to_le_bytes());
     conn.write_all(&header)?;
@@ -529,6 +556,9 @@ pub fn run_client_reporting(
     }
     if run.reverse {
         return receive_bulk(run, conn, report);
+    }
+    if run.bidir {
+        return both_ways(run, conn, &msg);
     }
     let switches = Switches::of(None)?;
     let cpu = own_cpu()?;
@@ -568,6 +598,7 @@ pub fn run_client_reporting(
         server_switches: None,
         quic: conn.stats(),
         intervals,
+        bidir: None,
     })
 }
 
@@ -611,6 +642,38 @@ fn receive_bulk(
         server_switches: None,
         quic,
         intervals,
+        bidir: None,
+    })
+}
+
+/// Both ways at once: what the client wrote and what it read in the run's time (or until
+/// it wrote the run's bytes), both counted in `bytes`, each in `sent` and `received`.
+fn both_ways(run: &ClientRun, mut conn: Box<dyn Conn>, msg: &[u8]) -> Result<Report, PerfError> {
+    let switches = Switches::of(None)?;
+    let cpu = own_cpu()?;
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+    let more = |written: u64| {
+        run.bytes
+            .map_or(start.elapsed() < run.time, |n| written < n)
+    };
+    let (sent, received) = conn.both_ways(msg, &more)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let bytes = sent + received;
+    Ok(Report {
+        proto: run.proto,
+        msg_len: run.msg_len,
+        bytes,
+        seconds,
+        gbps: bytes as f64 * 8.0 / seconds / 1e9,
+        rr: None,
+        client_switches: Switches::of(None)?.since(switches),
+        client_cpu: (own_cpu()? - cpu).as_secs_f64(),
+        server_cpu: None,
+        server_switches: None,
+        quic: conn.stats(),
+        intervals: Vec::new(),
+        bidir: Some((sent, received)),
     })
 }
 
@@ -663,6 +726,7 @@ fn request_response(
         server_switches: None,
         quic: conn.stats(),
         intervals,
+        bidir: None,
     })
 }
 
@@ -777,6 +841,7 @@ pub fn self_test(
                 bytes: None,
                 interval: None,
                 streams: 1,
+                bidir: false,
                 connect_timeout: Duration::from_secs(10),
             };
             let pid = server.pid();

@@ -113,7 +113,7 @@ impl PerfSession {
                     return Ok(false);
                 }
                 if let Some((mode, len)) = self.mode() {
-                    if len == 0 || len > super::MAX_MSG_LEN || mode > 2 {
+                    if len == 0 || len > super::MAX_MSG_LEN || mode > 3 {
                         return Ok(false);
                     }
                     self.tally = self
@@ -162,6 +162,33 @@ impl PerfSession {
                     // then fails and the session ends).
                     self.out.resize(len, 0x5a);
                     self.count(len);
+                    if !self.flush(sock)? {
+                        return Ok(true);
+                    }
+                }
+                3 => {
+                    // Both ways: count what the client sends and send until it ends its
+                    // direction; then end ours.
+                    loop {
+                        match sock.recv_stream(STREAM, buf, Flags::NONE) {
+                            Ok((n, fin)) => {
+                                self.count(n);
+                                if fin {
+                                    self.fin_after = true;
+                                    break;
+                                }
+                                if n == 0 {
+                                    break;
+                                }
+                            }
+                            Err(Error::WouldBlock) => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    if !self.fin_after && self.out.is_empty() {
+                        self.out.resize(len, 0x5a);
+                        self.count(len);
+                    }
                     if !self.flush(sock)? {
                         return Ok(true);
                     }

@@ -13,9 +13,9 @@ pub struct ServerReport {
     pub peer: SocketAddr,
     /// The transport.
     pub proto: &'static str,
-    /// `bulk`, `rr` or `reverse`.
+    /// `bulk`, `rr`, `reverse` or `bidir`.
     pub mode: &'static str,
-    /// Bytes the server read (bulk), sent (reverse), or both (request/response).
+    /// Bytes the server read (bulk), sent (reverse), or both (request/response, bidir).
     pub bytes: u64,
     /// From the header to the end of the exchange.
     pub seconds: f64,
@@ -69,7 +69,8 @@ impl Tally {
             mode: match self.mode {
                 0 => "bulk",
                 1 => "rr",
-                _ => "reverse",
+                2 => "reverse",
+                _ => "bidir",
             },
             bytes: self.bytes,
             seconds,

@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use quicsock::{Flags, QuicListener, QuicSocket};
@@ -35,6 +36,18 @@ pub(crate) trait Conn: Send {
     /// The QUIC connection's counters and estimates.
     fn stats(&self) -> Option<quicsock::ConnectionStats> {
         None
+    }
+
+    /// Both directions at once (`--bidir`): writes `msg` again and again while `more` says
+    /// so (given the bytes written) and the peer has not ended its direction, then ends
+    /// ours; meanwhile reads and counts what arrives until the peer ends its own. Returns
+    /// the bytes written, and the bytes read by the time the writing stopped.
+    fn both_ways(
+        &mut self,
+        _msg: &[u8],
+        _more: &(dyn Fn(u64) -> bool + Sync),
+    ) -> io::Result<(u64, u64)> {
+        Err(io::Error::other("--bidir needs QUIC or TCP"))
     }
 
     /// Opens `n` more streams (QUIC only), numbered from 1 for
@@ -104,6 +117,42 @@ impl Conn for QuicConn {
         Some(self.sock.stats())
     }
 
+    fn both_ways(
+        &mut self,
+        msg: &[u8],
+        more: &(dyn Fn(u64) -> bool + Sync),
+    ) -> io::Result<(u64, u64)> {
+        let sock = &self.sock;
+        let read = AtomicU64::new(0);
+        let peer_done = AtomicBool::new(false);
+        let (written, read_then) = std::thread::scope(|s| -> io::Result<(u64, u64)> {
+            let reader = s.spawn(|| -> io::Result<()> {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let (n, fin) = sock.recv_stream(0, &mut buf, Flags::NONE)?;
+                    read.fetch_add(n as u64, Ordering::Relaxed);
+                    if fin {
+                        peer_done.store(true, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                }
+            });
+            let mut written = 0u64;
+            while !peer_done.load(Ordering::Relaxed) && more(written) {
+                sock.send(msg, 0, Flags::NONE)?;
+                written += msg.len() as u64;
+            }
+            let read_then = read.load(Ordering::Relaxed);
+            sock.send(&[], 0, Flags::STREAM_FIN)?;
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("reader panicked")))?;
+            Ok((written, read_then))
+        })?;
+        self.ended = true;
+        Ok((written, read_then))
+    }
+
     fn open_streams(&mut self, n: usize) -> io::Result<()> {
         for _ in 0..n {
             self.more.push(self.sock.open_stream(Flags::NONE)?);
@@ -139,6 +188,41 @@ impl Conn for TcpStream {
 
     fn set_nodelay(&mut self) -> io::Result<()> {
         Self::set_nodelay(self, true)
+    }
+
+    fn both_ways(
+        &mut self,
+        msg: &[u8],
+        more: &(dyn Fn(u64) -> bool + Sync),
+    ) -> io::Result<(u64, u64)> {
+        let mut rx = self.try_clone()?;
+        let read = AtomicU64::new(0);
+        let peer_done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| -> io::Result<()> {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    match Read::read(&mut rx, &mut buf)? {
+                        0 => {
+                            peer_done.store(true, Ordering::Relaxed);
+                            return Ok(());
+                        }
+                        n => read.fetch_add(n as u64, Ordering::Relaxed),
+                    };
+                }
+            });
+            let mut written = 0u64;
+            while !peer_done.load(Ordering::Relaxed) && more(written) {
+                Write::write_all(self, msg)?;
+                written += msg.len() as u64;
+            }
+            let read_then = read.load(Ordering::Relaxed);
+            self.shutdown(std::net::Shutdown::Write)?;
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("reader panicked")))?;
+            Ok((written, read_then))
+        })
     }
 }
 
