@@ -36,6 +36,8 @@ pub struct ConnectionStats {
     pub congestion_window: u64,
     /// Bytes in flight now.
     pub bytes_in_flight: u64,
+    /// What each copy site of the stream data path moved.
+    pub copies: crate::stream::StreamCopies,
 }
 
 /// The counters a connection keeps as it sends and receives.
@@ -68,6 +70,7 @@ impl Connection {
             min_rtt: rtt.min(),
             congestion_window: self.congestion_window(),
             bytes_in_flight: self.bytes_in_flight,
+            copies: self.streams.copies(),
         }
     }
 }

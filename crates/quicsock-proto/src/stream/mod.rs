@@ -30,6 +30,25 @@ pub(crate) use flow::{RecvWindow, SendCredit};
 pub(crate) use recv_buffer::RecvBuffer;
 pub use recv_buffer::{CRYPTO_MAX_RANGES, MAX_RANGES, RANGE_COST};
 pub(crate) use send_buffer::SendBuffer;
+
+/// The bytes each copy site of the stream data path moved, for checking the copy budget
+/// (DESIGN.md, "Data path and copy budget"). Sending, a byte is copied from the
+/// application into the send buffer (`into_send_buffer`, kept for retransmission), then
+/// from there into the packet (`into_packets`), where it is sealed in place: two copies and
+/// one AEAD pass. Receiving, the packet is opened in place, its data copied into the
+/// stream's receive ring (`into_receive_buffer`, in order or not), then to the application
+/// (`to_application`): one AEAD pass and two copies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamCopies {
+    /// Application → send buffer.
+    pub into_send_buffer: u64,
+    /// Send buffer → packets (retransmissions included).
+    pub into_packets: u64,
+    /// Packets → receive buffers (new bytes only).
+    pub into_receive_buffer: u64,
+    /// Receive buffers → application.
+    pub to_application: u64,
+}
 pub use state::{InvalidTransition, RecvState, SendState};
 
 use crate::common::{Dir, Side, StreamId, VarInt};
@@ -173,6 +192,8 @@ pub struct Streams {
     conn_send: SendCredit,
     /// Stream bytes sent more than once.
     retransmitted: u64,
+    /// Bytes each copy site of the stream data path moved.
+    copies: StreamCopies,
     /// Our parameters, for the windows of new streams.
     local_params: TransportParameters,
     /// The peer's parameters, for the credit of new streams.
@@ -203,6 +224,7 @@ impl Streams {
             conn_received: 0,
             conn_send: SendCredit::new(0),
             retransmitted: 0,
+            copies: StreamCopies::default(),
             local_params: local.clone(),
             peer_params: TransportParameters::default(),
             config,
@@ -343,6 +365,7 @@ impl Streams {
             send.blocked_writer = true;
         }
         send.buf.write(&data[..take]);
+        self.copies.into_send_buffer += take as u64;
         if fin && take == data.len() {
             send.fin = true;
         }
@@ -379,6 +402,7 @@ impl Streams {
             return Err(StreamError::InvalidState(id));
         }
         let len = recv.buf.read(buf);
+        self.copies.to_application += len as u64;
         recv.notified = false;
         let fin = recv.final_size == Some(recv.buf.read_offset());
         if recv.window.consume(len as u64, now, rtt) && recv.final_size.is_none() {
@@ -517,7 +541,8 @@ impl Streams {
         };
         let recv = s.recv.as_mut().expect("direction checked");
         let before = recv.highest;
-        let readable = recv.on_data(f.offset.into_inner(), f.data, f.fin, ty)?;
+        let (readable, stored) = recv.on_data(f.offset.into_inner(), f.data, f.fin, ty)?;
+        self.copies.into_receive_buffer += stored as u64;
         self.account_received(recv_growth(before, self.streams[&f.id].recv.as_ref()), ty)?;
         if readable {
             self.events.push_back(StreamEvent::Readable(f.id));
@@ -654,6 +679,11 @@ impl Streams {
     /// Stream bytes sent more than once.
     pub(crate) fn retransmitted(&self) -> u64 {
         self.retransmitted
+    }
+
+    /// Bytes each copy site of the stream data path moved so far.
+    pub(crate) fn copies(&self) -> StreamCopies {
+        self.copies
     }
 
     /// Gives back the buffers of send sides whose every byte was acknowledged and of
@@ -841,6 +871,7 @@ impl Streams {
             let written = send.write_frame(id, out, room, conn_available, sent);
             self.conn_send.used += written.new_bytes;
             self.retransmitted += written.bytes.saturating_sub(written.new_bytes);
+            self.copies.into_packets += written.bytes;
             if written.stream_blocked {
                 self.pending.stream_data_blocked.insert(id);
             }

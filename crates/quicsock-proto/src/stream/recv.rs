@@ -74,17 +74,17 @@ impl RecvStream {
         data: &[u8],
         fin: bool,
         ty: FrameType,
-    ) -> Result<bool, TransportError> {
+    ) -> Result<(bool, usize), TransportError> {
         let end = offset + data.len() as u64;
         self.check_end(end, fin, ty)?;
         if !matches!(self.state, RecvState::Recv | RecvState::SizeKnown) {
-            return Ok(false);
+            return Ok((false, 0));
         }
         if fin {
             let _ = self.state.on_fin();
         }
         // RFC 9000 §21.7: a peer that fragments beyond the assembler's cap is closed.
-        self.buf.insert(offset, data).map_err(|_| {
+        let stored = self.buf.insert(offset, data).map_err(|_| {
             TransportError::in_frame(
                 TransportErrorCode::PROTOCOL_VIOLATION,
                 ty,
@@ -97,7 +97,7 @@ impl RecvStream {
         }
         let due = !self.notified && (readable > 0 || self.state == RecvState::DataRecvd);
         self.notified |= due;
-        Ok(due)
+        Ok((due, stored))
     }
 
     /// RESET_STREAM arrived; returns whether the stream was newly reset.
