@@ -67,12 +67,13 @@ fn self_test_prints_a_table_with_every_transport() {
 
 #[test]
 fn server_and_client_processes_with_json_and_rr() {
-    let (mut server, addr) = server(&[]);
+    let srv = server(&[]);
+    let addr = &srv.addr;
     let out = quicperf()
         .args([
             "client",
             "--connect",
-            &addr,
+            addr,
             "--insecure",
             "--msg-len",
             "4096",
@@ -116,7 +117,7 @@ fn server_and_client_processes_with_json_and_rr() {
         .args([
             "client",
             "--connect",
-            &addr,
+            addr,
             "--insecure",
             "--msg-len",
             "64",
@@ -131,307 +132,171 @@ fn server_and_client_processes_with_json_and_rr() {
         out.status.success() && text.contains("transactions/s") && text.contains("p99"),
         "{text}"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
-/// A `quicperf server` with `args`, and its address.
-fn server(args: &[&str]) -> (std::process::Child, String) {
+/// A `quicperf server` child process, killed when dropped.
+struct Server {
+    child: std::process::Child,
+    /// The address it listens on.
+    addr: String,
+    /// Its standard output after the `listening on` line.
+    out: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `quicperf server` with `args` (listening on 127.0.0.1 unless they say otherwise).
+fn server(args: &[&str]) -> Server {
     let mut cmd = quicperf();
     cmd.arg("server");
     if !args.contains(&"--listen") {
         cmd.args(["--listen", "127.0.0.1:0"]);
     }
-    let mut server = cmd.args(args).stdout(Stdio::piped()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
+    let mut child = cmd.args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = out.next().unwrap().unwrap();
+    let addr = first.strip_prefix("listening on ").unwrap().to_owned();
+    Server { child, addr, out }
+}
+
+/// `quicperf client --connect ADDR --insecure ARGS --json`, which must succeed; its report.
+fn client_json(addr: &str, args: &[&str]) -> serde_json::Value {
+    let out = quicperf()
+        .args(["client", "--connect", addr, "--insecure"])
+        .args(args)
+        .arg("--json")
+        .output()
         .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    (server, addr)
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+/// A client run against `addr` with `args` that fails; its message.
+fn client_fails(addr: &str, args: &[&str]) -> String {
+    fails(&[&["client", "--connect", addr, "--insecure"][..], args].concat())
 }
 
 /// `--no-crypt` on both ends runs QUIC without 1-RTT encryption; a client asking for it
 /// from a server that does not agree says so and fails.
 #[test]
 fn no_crypt_needs_both_ends() {
-    let (mut plain, addr) = server(&["--no-crypt"]);
-    let out = quicperf()
-        .args(["client", "--connect", &addr, "--insecure", "--no-crypt"])
-        .args(["--msg-len", "4096", "--time", "0.3", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let plain = server(&["--no-crypt"]);
+    let json = client_json(
+        &plain.addr,
+        &["--no-crypt", "--msg-len", "4096", "--time", "0.3"],
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"gbps\":"));
-    plain.kill().unwrap();
-    plain.wait().unwrap();
-
-    let (mut encrypted, addr) = server(&[]);
-    let err = fails(&[
-        "client",
-        "--connect",
-        &addr,
-        "--insecure",
-        "--no-crypt",
-        "--time",
-        "0.3",
-    ]);
+    assert!(json["gbps"].is_number(), "{json}");
+    let encrypted = server(&[]);
+    let err = client_fails(&encrypted.addr, &["--no-crypt", "--time", "0.3"]);
     assert!(
         err.contains("did not agree to disable 1-RTT encryption"),
         "{err}"
     );
-    encrypted.kill().unwrap();
-    encrypted.wait().unwrap();
-}
-
-/// The byte count of a JSON report.
-fn json_bytes(json: &str) -> u64 {
-    let v: serde_json::Value = serde_json::from_str(json).expect("one JSON object");
-    v["bytes"].as_u64().expect("a byte count")
 }
 
 /// `-R` (the server sends) and `-n` (a byte count instead of a time), over QUIC and TCP.
 #[test]
 fn reverse_and_byte_count_modes() {
     for proto in ["quic", "tcp"] {
-        let (mut server, addr) = server(&["--proto", proto]);
-        let client = |args: &[&str]| {
-            let out = quicperf()
-                .args(["client", "--connect", &addr, "--insecure", "--proto", proto])
-                .args(args)
-                .arg("--json")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{proto} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8(out.stdout).unwrap()
+        let srv = server(&["--proto", proto]);
+        let run = |args: &[&str]| {
+            let json = client_json(&srv.addr, &[&["--proto", proto][..], args].concat());
+            json["bytes"].as_u64().expect("a byte count")
         };
-        let reverse = client(&["-R", "--time", "0.3"]);
-        assert!(json_bytes(&reverse) > 0, "{proto}: {reverse}");
-        let counted = client(&["-n", "3000000"]);
-        assert_eq!(json_bytes(&counted), 3_000_000, "{proto}: {counted}");
-        let reverse_counted = client(&["-R", "-n", "3000000"]);
-        assert!(
-            json_bytes(&reverse_counted) >= 3_000_000,
-            "{proto}: {reverse_counted}"
-        );
-        server.kill().unwrap();
-        server.wait().unwrap();
+        assert!(run(&["-R", "--time", "0.3"]) > 0, "{proto}");
+        assert_eq!(run(&["-n", "3000000"]), 3_000_000, "{proto}");
+        assert!(run(&["-R", "-n", "3000000"]) >= 3_000_000, "{proto}");
     }
-    assert!(fails(&[
-        "client",
-        "--connect",
-        "127.0.0.1:1",
-        "--insecure",
-        "--rr",
-        "-R"
-    ])
-    .contains("cannot be used with"));
-    assert!(fails(&[
-        "client",
-        "--connect",
-        "127.0.0.1:1",
-        "--insecure",
-        "-n",
-        "0"
-    ])
-    .contains("--bytes"));
+    assert!(client_fails("127.0.0.1:1", &["--rr", "-R"]).contains("cannot be used with"));
+    assert!(client_fails("127.0.0.1:1", &["-n", "0"]).contains("--bytes"));
 }
 
 /// The server reports each client's exchange; with `--json`, one object per line whose
 /// byte count is the client's.
 #[test]
 fn server_reports_each_exchange() {
-    let mut server = quicperf()
-        .args(["server", "--listen", "127.0.0.1:0", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first.strip_prefix("listening on ").unwrap().to_owned();
-    let out = quicperf()
-        .args([
-            "client",
-            "--connect",
-            &addr,
-            "--insecure",
-            "-n",
-            "2000000",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let mut srv = server(&["--json"]);
+    client_json(&srv.addr, &["-n", "2000000"]);
     let report: serde_json::Value =
-        serde_json::from_str(&lines.next().unwrap().unwrap()).expect("a JSON report");
+        serde_json::from_str(&srv.out.next().unwrap().unwrap()).expect("a JSON report");
     assert_eq!(report["mode"], "bulk");
     assert_eq!(report["proto"], "quic");
     assert_eq!(report["bytes"], 2_000_000);
     assert!(report["gbps"].is_number() && report["peer"].is_string());
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 /// `--connections N` runs N connections at once and reports each and their sum.
 #[test]
 fn parallel_connections_are_summed() {
-    let (mut server, addr) = server(&[]);
-    let out = quicperf()
-        .args([
-            "client",
-            "--connect",
-            &addr,
-            "--insecure",
-            "--connections",
-            "3",
-        ])
-        .args(["-n", "1000000", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let srv = server(&[]);
+    let json = client_json(&srv.addr, &["--connections", "3", "-n", "1000000"]);
     let each = json["connections"].as_array().expect("each connection");
     assert_eq!(each.len(), 3);
     assert!(each.iter().all(|r| r["bytes"] == 1_000_000));
     assert_eq!(json["bytes"], 3_000_000);
-    server.kill().unwrap();
-    server.wait().unwrap();
-    assert!(fails(&[
-        "client",
-        "--connect",
-        &addr,
-        "--insecure",
-        "--connections",
-        "0"
-    ])
-    .contains("--connections"));
+    assert!(client_fails(&srv.addr, &["--connections", "0"]).contains("--connections"));
 }
 
 /// `-P N` spreads a QUIC upload over N streams of one connection; the server counts them
 /// all. It is refused where it does not apply.
 #[test]
 fn parallel_streams_of_one_connection() {
-    let (mut server, addr) = server(&[]);
-    let out = quicperf()
-        .args(["client", "--connect", &addr, "--insecure", "-P", "4"])
-        .args(["-n", "5000000", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        json_bytes(&String::from_utf8(out.stdout).unwrap()),
-        5_000_000
-    );
+    let srv = server(&[]);
+    let json = client_json(&srv.addr, &["-P", "4", "-n", "5000000"]);
+    assert_eq!(json["bytes"], 5_000_000);
     for bad in [
         ["-P", "2", "-R"],
         ["-P", "2", "--rr"],
         ["-P", "65", "--json"],
     ] {
-        let err = fails(&[&["client", "--connect", &addr, "--insecure"][..], &bad[..]].concat());
+        let err = client_fails(&srv.addr, &bad);
         assert!(err.contains("-P"), "{bad:?}: {err}");
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 /// `--bidir` moves data both ways at once over QUIC and TCP, and says so in the report.
 #[test]
 fn both_ways_at_once() {
     for proto in ["quic", "tcp"] {
-        let (mut server, addr) = server(&["--proto", proto]);
-        let out = quicperf()
-            .args(["client", "--connect", &addr, "--insecure", "--proto", proto])
-            .args(["--bidir", "--time", "0.3", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{proto}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let srv = server(&["--proto", proto]);
+        let json = client_json(&srv.addr, &["--proto", proto, "--bidir", "--time", "0.3"]);
         let (sent, received) = (
             json["sent_bytes"].as_u64().unwrap(),
             json["received_bytes"].as_u64().unwrap(),
         );
         assert!(sent > 0 && received > 0, "{proto}: {json}");
         assert_eq!(json["bytes"].as_u64().unwrap(), sent + received);
-        server.kill().unwrap();
-        server.wait().unwrap();
     }
-    let err = fails(&[
-        "client",
-        "--connect",
-        "127.0.0.1:1",
-        "--insecure",
-        "--bidir",
-        "--proto",
-        "tls",
-    ]);
+    let err = client_fails("127.0.0.1:1", &["--bidir", "--proto", "tls"]);
     assert!(err.contains("--bidir"), "{err}");
 }
 
 /// `--connect` takes a host name.
 #[test]
 fn connect_by_host_name() {
-    let (mut server, addr) = server(&["--listen", "[::]:0"]);
-    let port = addr.rsplit(':').next().unwrap();
-    let out = quicperf()
-        .args([
-            "client",
-            "--connect",
-            &format!("localhost:{port}"),
-            "--insecure",
-        ])
-        .args(["--time", "0.2", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    let srv = server(&["--listen", "[::]:0"]);
+    let port = srv.addr.rsplit(':').next().unwrap();
+    client_json(&format!("localhost:{port}"), &["--time", "0.2"]);
 }
 
 /// Linux QUIC's MTU 9000 row: 8952-byte datagrams end to end.
 #[test]
 fn jumbo_datagrams_end_to_end() {
-    let (mut server, addr) = server(&["--mtu", "8952"]);
-    let out = quicperf()
-        .args(["client", "--connect", &addr, "--insecure", "--mtu", "8952"])
-        .args(["--msg-len", "65536", "--time", "0.3", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let srv = server(&["--mtu", "8952"]);
+    let json = client_json(
+        &srv.addr,
+        &["--mtu", "8952", "--msg-len", "65536", "--time", "0.3"],
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"gbps\":"));
-    server.kill().unwrap();
-    server.wait().unwrap();
+    assert!(json["gbps"].is_number(), "{json}");
 }
 
 /// The one-line error and the exit status of a failed run.

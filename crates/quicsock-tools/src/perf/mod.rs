@@ -481,6 +481,51 @@ fn own_cpu() -> Result<Duration, PerfError> {
     crate::load::cpu_time(std::process::id())
 }
 
+/// The client side of one measurement: when it started, and the process's context
+/// switches and CPU time then; [`report`](Self::report) fills in what every run reports.
+struct Measure {
+    start: Instant,
+    switches: Switches,
+    cpu: Duration,
+}
+
+impl Measure {
+    fn start() -> Result<Self, PerfError> {
+        Ok(Self {
+            switches: Switches::of(None)?,
+            cpu: own_cpu()?,
+            #[allow(clippy::disallowed_methods)]
+            start: Instant::now(),
+        })
+    }
+
+    /// A report of `bytes` moved from the start until `seconds` later, the client's
+    /// switches and CPU until now, and `conn`'s QUIC figures.
+    fn report(
+        &self,
+        run: &ClientRun,
+        bytes: u64,
+        seconds: f64,
+        conn: &dyn Conn,
+    ) -> Result<Report, PerfError> {
+        Ok(Report {
+            proto: run.proto,
+            msg_len: run.msg_len,
+            bytes,
+            seconds,
+            gbps: bytes as f64 * 8.0 / seconds / 1e9,
+            rr: None,
+            client_switches: Switches::of(None)?.since(self.switches),
+            client_cpu: (own_cpu()? - self.cpu).as_secs_f64(),
+            server_cpu: None,
+            server_switches: None,
+            quic: conn.stats(),
+            intervals: Vec::new(),
+            bidir: None,
+        })
+    }
+}
+
 /// Runs one client measurement.
 pub fn run_client(run: &ClientRun, tls: &Tls) -> Result<Report, PerfError> {
     run_client_reporting(run, tls, &mut |_| {})
@@ -560,10 +605,8 @@ pub fn run_client_reporting(
     if run.bidir {
         return both_ways(run, conn, &msg);
     }
-    let switches = Switches::of(None)?;
-    let cpu = own_cpu()?;
-    #[allow(clippy::disallowed_methods)]
-    let start = Instant::now();
+    let m = Measure::start()?;
+    let start = m.start;
     let mut intervals = Intervals::new(run.interval, start, report);
     let mut written = 0u64;
     while run
@@ -584,21 +627,9 @@ pub fn run_client_reporting(
     let mut count = [0u8; 8];
     conn.read_exact(&mut count)?;
     let seconds = start.elapsed().as_secs_f64();
-    let bytes = u64::from_le_bytes(count);
     Ok(Report {
-        proto: run.proto,
-        msg_len: run.msg_len,
-        bytes,
-        seconds,
-        gbps: bytes as f64 * 8.0 / seconds / 1e9,
-        rr: None,
-        client_switches: Switches::of(None)?.since(switches),
-        client_cpu: (own_cpu()? - cpu).as_secs_f64(),
-        server_cpu: None,
-        server_switches: None,
-        quic: conn.stats(),
         intervals,
-        bidir: None,
+        ..m.report(run, u64::from_le_bytes(count), seconds, conn.as_ref())?
     })
 }
 
@@ -609,10 +640,8 @@ fn receive_bulk(
     report: &mut dyn FnMut(&Interval),
 ) -> Result<Report, PerfError> {
     let mut buf = vec![0u8; 256 * 1024];
-    let switches = Switches::of(None)?;
-    let cpu = own_cpu()?;
-    #[allow(clippy::disallowed_methods)]
-    let start = Instant::now();
+    let m = Measure::start()?;
+    let start = m.start;
     let mut intervals = Intervals::new(run.interval, start, report);
     let mut bytes = 0u64;
     while run.bytes.map_or(start.elapsed() < run.time, |n| bytes < n) {
@@ -624,56 +653,28 @@ fn receive_bulk(
     }
     let seconds = start.elapsed().as_secs_f64();
     let intervals = intervals.finish(bytes);
-    let quic = conn.stats();
-    let client_switches = Switches::of(None)?.since(switches);
-    let client_cpu = (own_cpu()? - cpu).as_secs_f64();
+    let report = m.report(run, bytes, seconds, conn.as_ref())?;
     // Closing the connection is what stops the server.
     drop(conn);
     Ok(Report {
-        proto: run.proto,
-        msg_len: run.msg_len,
-        bytes,
-        seconds,
-        gbps: bytes as f64 * 8.0 / seconds / 1e9,
-        rr: None,
-        client_switches,
-        client_cpu,
-        server_cpu: None,
-        server_switches: None,
-        quic,
         intervals,
-        bidir: None,
+        ..report
     })
 }
 
 /// Both ways at once: what the client wrote and what it read in the run's time (or until
 /// it wrote the run's bytes), both counted in `bytes`, each in `sent` and `received`.
 fn both_ways(run: &ClientRun, mut conn: Box<dyn Conn>, msg: &[u8]) -> Result<Report, PerfError> {
-    let switches = Switches::of(None)?;
-    let cpu = own_cpu()?;
-    #[allow(clippy::disallowed_methods)]
-    let start = Instant::now();
+    let m = Measure::start()?;
     let more = |written: u64| {
         run.bytes
-            .map_or(start.elapsed() < run.time, |n| written < n)
+            .map_or(m.start.elapsed() < run.time, |n| written < n)
     };
     let (sent, received) = conn.both_ways(msg, &more)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let bytes = sent + received;
+    let seconds = m.start.elapsed().as_secs_f64();
     Ok(Report {
-        proto: run.proto,
-        msg_len: run.msg_len,
-        bytes,
-        seconds,
-        gbps: bytes as f64 * 8.0 / seconds / 1e9,
-        rr: None,
-        client_switches: Switches::of(None)?.since(switches),
-        client_cpu: (own_cpu()? - cpu).as_secs_f64(),
-        server_cpu: None,
-        server_switches: None,
-        quic: conn.stats(),
-        intervals: Vec::new(),
         bidir: Some((sent, received)),
+        ..m.report(run, sent + received, seconds, conn.as_ref())?
     })
 }
 
@@ -685,10 +686,8 @@ fn request_response(
 ) -> Result<Report, PerfError> {
     let mut back = vec![0u8; msg.len()];
     let mut samples = Vec::new();
-    let switches = Switches::of(None)?;
-    let cpu = own_cpu()?;
-    #[allow(clippy::disallowed_methods)]
-    let start = Instant::now();
+    let m = Measure::start()?;
+    let start = m.start;
     let mut intervals = Intervals::new(run.interval, start, report);
     while start.elapsed() < run.time {
         #[allow(clippy::disallowed_methods)]
@@ -708,11 +707,6 @@ fn request_response(
     };
     let bytes = 2 * (samples.len() * msg.len()) as u64;
     Ok(Report {
-        proto: run.proto,
-        msg_len: run.msg_len,
-        bytes,
-        seconds,
-        gbps: bytes as f64 * 8.0 / seconds / 1e9,
         rr: Some(RrStats {
             tps: samples.len() as f64 / seconds,
             p50_us: pct(0.5),
@@ -720,13 +714,8 @@ fn request_response(
             p99_us: pct(0.99),
             p999_us: pct(0.999),
         }),
-        client_switches: Switches::of(None)?.since(switches),
-        client_cpu: (own_cpu()? - cpu).as_secs_f64(),
-        server_cpu: None,
-        server_switches: None,
-        quic: conn.stats(),
         intervals,
-        bidir: None,
+        ..m.report(run, bytes, seconds, conn.as_ref())?
     })
 }
 
