@@ -33,12 +33,14 @@
 mod addr;
 mod cmsg;
 mod cpu;
+mod sleeper;
 mod steer;
 #[cfg(test)]
 mod tests;
 mod wake;
 
 pub use cpu::pin_current_thread;
+pub use sleeper::{wait_any, Sleeper, Woken};
 pub use steer::steered_socket;
 pub use wake::{poll_fd, wait, wait_writable, Ready, Waker};
 

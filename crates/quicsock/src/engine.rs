@@ -10,27 +10,36 @@
 //!   queue has a leaf lock of its own). It is held for lookups and bookkeeping, never
 //!   across protocol work, TLS or a syscall.
 //! * The **timer queue** holds each connection's next deadline (one entry per connection,
-//!   [`TimerQueue`]); the **wake-up queue** holds connections the engine thread must look
-//!   at. Both are leaf locks.
+//!   [`TimerQueue`]), a leaf lock.
+//! * The **pass** state (receive buffers, the outgoing batch) belongs to whoever runs an
+//!   engine pass — the engine thread or a guest — so passes of one engine never overlap.
 //!
-//! Lock order: a slot's lock, then the shared lock, then a queue's lock. No thread holds
-//! two slots' locks, and nobody waits for a slot's lock while holding the shared lock. A
-//! thread waits for a connection's send turn only holding that connection's lock, and the
-//! engine thread, which holds turns between passes, never waits for the lock of a
-//! connection whose turn it holds.
+//! Lock order: the pass, then a slot's lock, then the shared lock, then the timer queue.
+//! No thread holds two slots' locks, nobody waits for a slot's lock while holding the
+//! shared lock, and nobody takes the pass holding a slot's lock. A thread waits for a
+//! connection's send turn only holding that connection's lock, and a pass, which holds
+//! turns while it builds its batch, never waits for the lock of a connection whose turn
+//! it holds.
 //!
 //! # Threads
 //!
 //! * A server engine's **handshake worker** handles the datagrams of connections still in
 //!   their handshake, and with them all TLS work ([`crate::handshakes`]).
-//! * One **engine thread** per UDP socket sleeps in `poll` on the socket and an eventfd
-//!   [`Waker`] until the timer queue's first deadline. It receives (`recvmmsg` with GRO),
-//!   routes a whole batch under one hold of the shared lock, then handles each
-//!   connection's datagrams under that connection's lock and sends what they call for. It
-//!   visits only connections whose deadlines passed and those in the wake-up queue.
+//! * One **engine thread** per UDP socket sleeps in epoll ([`Sleeper`]) on the socket, an
+//!   eventfd [`Waker`] and a timerfd armed for the timer queue's first deadline. A pass
+//!   receives (`recvmmsg` with GRO), routes a whole batch under one hold of the shared
+//!   lock, then handles each connection's datagrams under that connection's lock and sends
+//!   what they call for; it visits only connections whose deadlines passed.
+//! * An application thread about to wait (a blocking `recv` or `send`, `QuicPoll::wait`)
+//!   becomes a **guest** of the engine ([`Engine::guest_wait`]): it takes the socket and
+//!   the timer out of the engine thread's epoll set without waking it, polls them itself
+//!   and runs the passes, and gives them back when its wait ends (epoll then wakes the
+//!   engine thread only if something arrived that nobody took). What a waiting thread
+//!   waits for reaches it with no hop through the engine thread, and an engine thread
+//!   runs only when no application thread is there to do its work.
 //! * An **application thread** builds, seals and sends its own connection's packets
-//!   (run-to-completion, like a kernel's process context), so a bulk sender and the
-//!   receive path run on different cores; it never does another connection's work.
+//!   (run-to-completion, like a kernel's process context); outside a guest's pass it does
+//!   no other connection's work.
 //! * Syscalls are made with no connection's state locked: a thread takes the
 //!   connection's send turn before releasing its state, so its datagrams leave in the
 //!   order they were numbered. The engine thread sends what one pass over its
@@ -41,6 +50,7 @@
 use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -50,7 +60,7 @@ use quicsock_proto::rng::SystemRandom;
 use quicsock_proto::timer_queue::TimerQueue;
 use quicsock_proto::{Timestamp, VarInt};
 use quicsock_udp::{
-    EcnCodepoint, RecvMeta, Transmit, UdpSocket, Waker, BATCH_SIZE, GRO_BUFFER_SIZE,
+    EcnCodepoint, RecvMeta, Sleeper, Transmit, UdpSocket, Waker, Woken, BATCH_SIZE, GRO_BUFFER_SIZE,
 };
 
 use crate::accept_queue::ListenerState;
@@ -151,10 +161,26 @@ impl Shared {
     }
 }
 
-/// The timer queue and when the engine thread will wake by itself.
+/// The timer queue and the deadline the engine's timer is armed for.
 struct Timers {
     queue: TimerQueue,
     wake_at: Option<Timestamp>,
+}
+
+/// What one engine pass works with: the receive buffers and the thread's scratch state.
+/// Whoever runs a pass (the engine thread, or a guest) holds it, so passes of one engine
+/// never overlap.
+struct Pass {
+    storage: Vec<Vec<u8>>,
+    meta: Vec<RecvMeta>,
+    scratch: Scratch,
+}
+
+/// The duration until `t`, rounded up to a whole millisecond (the timer slack the engine
+/// has always had), so that a deadline is never woken for early and spun on.
+fn until(t: Timestamp) -> Duration {
+    let d = t.saturating_duration_since(clock::now());
+    Duration::from_millis(d.as_micros().div_ceil(1000).min(u64::MAX as u128) as u64)
 }
 
 /// Datagrams built and waiting for their syscalls, in order.
@@ -168,6 +194,27 @@ struct TxBatch {
 thread_local! {
     /// Each thread builds its datagrams here: buffers belong to threads, not connections.
     static TX: RefCell<TxBatch> = RefCell::default();
+    /// What wakes this thread when it waits as a guest ([`Engine::guest_wait`]); `None`
+    /// if no eventfd could be had (the thread then waits on condition variables).
+    static GUEST_WAKER: Option<Arc<Waker>> = Waker::new().ok().map(Arc::new);
+    /// This thread, running a pass as a guest, woke itself: its wait is over.
+    static SELF_WOKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread's guest waker.
+pub(crate) fn thread_waker() -> Option<Arc<Waker>> {
+    GUEST_WAKER.with(|w| w.clone())
+}
+
+/// Wakes a guest waiting on `w`. A guest that wakes itself (news it waits for came in
+/// through its own pass) only notes it: no syscall.
+pub(crate) fn wake_guest(w: &Arc<Waker>) {
+    let own = GUEST_WAKER.with(|mine| mine.as_ref().is_some_and(|m| Arc::ptr_eq(m, w)));
+    if own {
+        SELF_WOKEN.with(|s| s.set(true));
+    } else {
+        w.wake();
+    }
 }
 
 impl TxBatch {
@@ -247,11 +294,15 @@ enum Route {
 pub(crate) struct Engine {
     pub(crate) udp: UdpSocket,
     waker: Waker,
+    /// Where the engine thread sleeps: the socket, the waker and the timer.
+    sleeper: Sleeper,
+    /// The state of an engine pass, held by whoever runs one.
+    pass: Mutex<Pass>,
+    /// A guest ([`Engine::guest_wait`]) watches the socket and the timer: the engine
+    /// thread sleeps on its waker alone meanwhile.
+    guest: std::sync::atomic::AtomicBool,
     shared: Mutex<Shared>,
     timers: Mutex<Timers>,
-    /// Connections the engine thread must look at (a call that would block wants its
-    /// readiness refreshed, a socket was dropped).
-    wakeups: Mutex<Vec<Arc<Slot>>>,
     /// Why the engine failed, once it did.
     failed: OnceLock<String>,
     /// A server's handshake worker (TLS off the engine thread).
@@ -264,6 +315,9 @@ pub(crate) struct Engine {
     /// Makes the engine thread panic at its next turn (tests of the failure path).
     #[cfg(test)]
     pub(crate) fault: std::sync::atomic::AtomicBool,
+    /// Passes that read the socket on the engine thread, and passes run by guests.
+    #[cfg(test)]
+    pub(crate) passes: [std::sync::atomic::AtomicUsize; 2],
 }
 
 impl std::fmt::Debug for Engine {
@@ -272,6 +326,15 @@ impl std::fmt::Debug for Engine {
             .field("udp", &self.udp)
             .finish_non_exhaustive()
     }
+}
+
+/// What a panic said, as text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 /// The ECN codepoint of the datagram layer for the protocol's.
@@ -314,9 +377,18 @@ impl Engine {
             .server
             .is_some()
             .then(|| Arc::new(Handshakes::default()));
+        let waker = Waker::new()?;
+        let sleeper = Sleeper::new(&udp, &waker)?;
         let engine = Arc::new(Self {
             udp,
-            waker: Waker::new()?,
+            waker,
+            sleeper,
+            pass: Mutex::new(Pass {
+                storage: vec![vec![0u8; GRO_BUFFER_SIZE]; BATCH_SIZE],
+                meta: vec![RecvMeta::default(); BATCH_SIZE],
+                scratch: Scratch::default(),
+            }),
+            guest: std::sync::atomic::AtomicBool::new(false),
             shared: Mutex::new(Shared {
                 endpoint: Endpoint::new(config, Box::new(SystemRandom)),
                 slots: Vec::new(),
@@ -331,13 +403,14 @@ impl Engine {
                 queue: TimerQueue::new(),
                 wake_at: None,
             }),
-            wakeups: Mutex::new(Vec::new()),
             failed: OnceLock::new(),
             handshakes: handshakes.clone(),
             siblings: OnceLock::new(),
             strays: Strays::default(),
             #[cfg(test)]
             fault: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            passes: Default::default(),
         });
         if let Some(hs) = handshakes {
             let e = Arc::downgrade(&engine);
@@ -391,17 +464,6 @@ impl Engine {
     /// Wakes the engine thread.
     pub(crate) fn wake(&self) {
         self.waker.wake();
-    }
-
-    /// Has the engine thread look at `slot` soon.
-    pub(crate) fn enqueue(&self, slot: &Arc<Slot>) {
-        if slot.enqueue() {
-            self.wakeups
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(slot.clone());
-            self.wake();
-        }
     }
 
     /// A new listener, socket or endpoint refers to the engine; false if its thread
@@ -518,11 +580,10 @@ impl Engine {
         g.armed = t;
         let mut timers = self.timers();
         timers.queue.set(h.0, t);
-        let earlier = t.is_some_and(|t| timers.wake_at.is_none_or(|w| t < w));
-        if earlier {
-            timers.wake_at = t;
-            drop(timers);
-            self.wake();
+        // An earlier deadline re-arms the engine's timer; nobody is woken for it.
+        if let Some(t) = t.filter(|t| timers.wake_at.is_none_or(|w| *t < w)) {
+            timers.wake_at = Some(t);
+            self.sleeper.set_timer(Some(until(t)));
         }
     }
 
@@ -531,11 +592,7 @@ impl Engine {
     fn run(self: Arc<Self>) {
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_loop()));
         if let Err(panic) = run {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let why = panic_message(&*panic);
             let _ = self
                 .failed
                 .set(format!("the engine thread panicked: {why}"));
@@ -564,14 +621,13 @@ impl Engine {
                 g.fail(why.to_owned());
             }
             slot.cond.notify_all();
+            g.waiters.notify(&slot.cond);
             self.transmit(&slot, g);
         }
     }
 
     fn run_loop(&self) {
-        let mut storage = vec![vec![0u8; GRO_BUFFER_SIZE]; BATCH_SIZE];
-        let mut meta = [RecvMeta::default(); BATCH_SIZE];
-        let mut scratch = Scratch::default();
+        self.arm_timer(true);
         loop {
             #[cfg(test)]
             if self.fault.load(std::sync::atomic::Ordering::Relaxed) {
@@ -586,29 +642,149 @@ impl Engine {
                     return;
                 }
             }
-            let timeout = {
-                let mut timers = self.timers();
-                let next = timers.queue.next().map(|(t, _)| t);
-                timers.wake_at = next;
-                next.map(|t| t.saturating_duration_since(clock::now()))
-            };
-            let ready = match quicsock_udp::wait(&self.udp, &self.waker, timeout) {
-                Ok(r) => r,
+            let woken = match self.sleeper.wait() {
+                Ok(w) => w,
                 Err(_) => {
-                    // poll itself failing leaves nothing to wait on; do not spin.
+                    // epoll itself failing leaves nothing to wait on; do not spin.
                     std::thread::sleep(Duration::from_millis(1));
-                    continue;
+                    Woken {
+                        socket: true,
+                        timer: true,
+                        waker: true,
+                    }
                 }
             };
-            if ready.woken {
-                self.waker.reset();
-                self.receive_strays(&mut storage, &mut meta, &mut scratch);
+            let _reads = self.run_pass(woken);
+            #[cfg(test)]
+            if _reads > 0 {
+                self.passes[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            if ready.socket {
-                self.receive(&mut storage, &mut meta, &mut scratch);
+        }
+    }
+
+    /// One engine pass: datagrams handed over by other shards (when woken), the socket's
+    /// (when readable) and the timers that are due; then the timer is armed for the next
+    /// deadline. Returns how many socket reads brought datagrams.
+    fn run_pass(&self, woken: Woken) -> usize {
+        let mut p = self.pass.lock().unwrap_or_else(|e| e.into_inner());
+        let Pass {
+            storage,
+            meta,
+            scratch,
+        } = &mut *p;
+        if woken.waker {
+            self.waker.reset();
+            self.receive_strays(storage, meta, scratch);
+        }
+        let reads = if woken.socket {
+            self.receive(storage, meta, scratch)
+        } else {
+            0
+        };
+        self.run_timers(&mut scratch.out);
+        self.arm_timer(woken.timer);
+        reads
+    }
+
+    /// Arms the timer for the timer queue's first deadline, if that changed or the timer
+    /// fired (an expiry stays readable until re-armed).
+    fn arm_timer(&self, fired: bool) {
+        let mut timers = self.timers();
+        let next = timers.queue.next().map(|(t, _)| t);
+        if fired || next != timers.wake_at {
+            timers.wake_at = next;
+            self.sleeper.set_timer(next.map(until));
+        }
+    }
+
+    /// Waits on an application thread until `waker` fires or `timeout` passes, doing the
+    /// engine thread's work meanwhile for each of `engines` that no other guest serves:
+    /// this thread watches their sockets and timers and runs their passes itself, and
+    /// their engine threads sleep on. A thread that would wait anyway thus takes in what
+    /// arrives (the response it waits for, the ACKs that make room for its data) with no
+    /// hop through another thread, the way a kernel's receive path runs in whatever
+    /// context is there.
+    pub(crate) fn guest_wait(engines: &[Arc<Self>], waker: &Waker, timeout: Duration) {
+        use std::sync::atomic::Ordering;
+        let led: Vec<&Arc<Self>> = engines
+            .iter()
+            .filter(|e| {
+                e.serving()
+                    && e.guest
+                        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+            })
+            .filter(|e| {
+                let parked = e.sleeper.park().is_ok();
+                if !parked {
+                    e.guest.store(false, Ordering::Release);
+                }
+                parked
+            })
+            .collect();
+        let mut fds = vec![waker.as_fd()];
+        for e in &led {
+            fds.push(e.udp.as_fd());
+            fds.push(e.sleeper.timer());
+        }
+        let deadline = clock::now() + timeout;
+        SELF_WOKEN.with(|s| s.set(false));
+        loop {
+            let left = deadline.saturating_duration_since(clock::now());
+            let bits = match quicsock_udp::wait_any(&fds, Some(left)) {
+                Ok(bits) => bits,
+                Err(_) => break,
+            };
+            if bits & 1 != 0 {
+                waker.reset();
+                break;
             }
-            self.run_timers(&mut scratch.out);
-            self.run_wakeups(&mut scratch.out);
+            for (k, e) in led.iter().enumerate() {
+                let socket = bits & 1 << (1 + 2 * k) != 0;
+                let timer = bits & 1 << (2 + 2 * k) != 0;
+                if socket || timer {
+                    e.guest_pass(Woken {
+                        socket,
+                        timer,
+                        waker: false,
+                    });
+                }
+            }
+            if SELF_WOKEN.with(|s| s.replace(false)) || clock::now() >= deadline {
+                break;
+            }
+        }
+        for e in led {
+            // Given back: what arrived since the last pass wakes the engine thread now.
+            if e.sleeper.unpark().is_err() {
+                e.wake();
+            }
+            e.guest.store(false, Ordering::Release);
+        }
+    }
+
+    /// Whether the engine still runs: not failed, its thread not gone.
+    fn serving(&self) -> bool {
+        self.failed.get().is_none() && !self.shared().closed
+    }
+
+    /// An engine pass on a guest's thread. A panic in it fails the engine as one on the
+    /// engine thread would (the engine thread then closes every connection); the
+    /// application's call returns and finds out.
+    fn guest_pass(&self, woken: Woken) {
+        if !self.serving() {
+            // Its thread exited meanwhile: nothing of it runs any more.
+            return;
+        }
+        #[cfg(test)]
+        self.passes[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.run_pass(woken);
+        }));
+        if let Err(panic) = run {
+            let why = panic_message(&*panic);
+            let _ = self.failed.set(format!("an engine pass panicked: {why}"));
+            self.wake();
         }
     }
 
@@ -634,33 +810,28 @@ impl Engine {
         self.flush(out);
     }
 
-    /// Visits the connections in the wake-up queue.
-    fn run_wakeups(&self, out: &mut Outbox) {
-        let woken = std::mem::take(&mut *self.wakeups.lock().unwrap_or_else(|e| e.into_inner()));
-        for slot in woken {
-            slot.queued
-                .store(false, std::sync::atomic::Ordering::Release);
-            let g = self.lock_staged(&slot, out);
-            self.stage(&slot, g, out);
-        }
-        self.flush(out);
-    }
-
     /// Takes in what the socket has, a bounded number of batches, and handles each
     /// ([`handle_batch`](Self::handle_batch)).
-    fn receive(&self, storage: &mut [Vec<u8>], meta: &mut [RecvMeta], scratch: &mut Scratch) {
-        for _ in 0..RX_ROUNDS {
+    /// Returns how many reads brought datagrams.
+    fn receive(
+        &self,
+        storage: &mut [Vec<u8>],
+        meta: &mut [RecvMeta],
+        scratch: &mut Scratch,
+    ) -> usize {
+        for round in 0..RX_ROUNDS {
             let mut bufs: Vec<IoSliceMut<'_>> =
                 storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
             let n = match self.udp.recv(&mut bufs, meta) {
                 Ok(n) => n,
-                Err(_) => return,
+                Err(_) => return round,
             };
             self.handle_batch(storage, &meta[..n], scratch, false);
             if n < BATCH_SIZE {
-                return;
+                return round + 1;
             }
         }
+        RX_ROUNDS
     }
 
     /// Handles the datagrams other shards handed to this one ([`crate::strays`]), a

@@ -62,6 +62,8 @@ pub mod events;
 mod flags;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+#[cfg(test)]
+mod guest_tests;
 pub mod handshake;
 mod handshakes;
 mod listener;

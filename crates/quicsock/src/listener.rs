@@ -223,6 +223,11 @@ impl QuicListener {
         self.shards.len()
     }
 
+    /// The engines of its shards.
+    pub(crate) fn engines(&self) -> &[Arc<Engine>] {
+        &self.shards
+    }
+
     /// A descriptor that polls readable when `accept` would not block, for epoll, mio or
     /// tokio's `AsyncFd`. Only poll it. Made on the first call.
     pub fn pollable(&self) -> Result<BorrowedFd<'_>> {

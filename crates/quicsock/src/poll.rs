@@ -12,20 +12,72 @@
 //! taken queues it again, so nothing is lost, and one token may be reported to a second
 //! thread while the first still works on it (keep per-connection state behind a lock).
 //! A token may still be reported once after its socket was dropped.
+//!
+//! A thread waiting in [`QuicPoll::wait`] is a guest of the engines of what is registered
+//! ([`Engine::guest_wait`]): it takes in their datagrams and runs their timers itself
+//! while it waits, so the news it waits for reaches it with no hop through an engine
+//! thread.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use quicsock_udp::Waker;
+
+use crate::clock;
+use crate::engine::Engine;
 use crate::listener::QuicListener;
 use crate::socket::QuicSocket;
 
 /// Tokens with news, shared by every registration of one [`QuicPoll`].
 #[derive(Debug, Default)]
 pub(crate) struct PollQueue {
-    ready: Mutex<VecDeque<(u64, Arc<AtomicBool>)>>,
+    state: Mutex<PollState>,
+    /// Where a thread without a waker of its own waits.
     cond: Condvar,
+    /// The engines of the registered sockets and listeners, each once.
+    engines: Mutex<Vec<Weak<Engine>>>,
+}
+
+/// The queue's tokens and its waiting threads.
+#[derive(Debug, Default)]
+struct PollState {
+    ready: VecDeque<(u64, Arc<AtomicBool>)>,
+    /// Each waiting thread's waker, in the order they came.
+    waiters: VecDeque<Arc<Waker>>,
+    /// Threads waiting on the condition variable instead.
+    on_cond: usize,
+}
+
+impl PollQueue {
+    fn state(&self) -> MutexGuard<'_, PollState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Watches `engine` too, once.
+    fn watch(&self, engine: &Arc<Engine>) {
+        let mut engines = self.engines.lock().unwrap_or_else(|e| e.into_inner());
+        engines.retain(|e| e.strong_count() > 0);
+        if !engines
+            .iter()
+            .any(|e| std::ptr::eq(e.as_ptr(), Arc::as_ptr(engine)))
+        {
+            engines.push(Arc::downgrade(engine));
+        }
+    }
+}
+
+impl PollState {
+    /// Wakes the longest-waiting guest (which leaves the queue of waiters), or a thread
+    /// on the condition variable.
+    fn wake_one(&mut self, cond: &Condvar) {
+        if let Some(w) = self.waiters.pop_front() {
+            crate::engine::wake_guest(&w);
+        } else if self.on_cond > 0 {
+            cond.notify_one();
+        }
+    }
 }
 
 /// One socket's or listener's place in a [`QuicPoll`].
@@ -41,10 +93,9 @@ impl Registration {
     /// Reports the token, unless it is queued already.
     pub(crate) fn signal(&self) {
         if !self.queued.swap(true, Ordering::AcqRel) {
-            let mut ready = self.queue.ready.lock().unwrap_or_else(|e| e.into_inner());
-            ready.push_back((self.token, self.queued.clone()));
-            drop(ready);
-            self.queue.cond.notify_one();
+            let mut st = self.queue.state();
+            st.ready.push_back((self.token, self.queued.clone()));
+            st.wake_one(&self.queue.cond);
         }
     }
 }
@@ -74,6 +125,7 @@ impl QuicPoll {
     pub fn register(&self, sock: &QuicSocket, token: u64) {
         let r = self.registration(token);
         r.signal();
+        self.queue.watch(sock.engine());
         sock.set_registration(Some(r));
     }
 
@@ -86,6 +138,9 @@ impl QuicPoll {
     pub fn register_listener(&self, listener: &QuicListener, token: u64) {
         let r = self.registration(token);
         r.signal();
+        for engine in listener.engines() {
+            self.queue.watch(engine);
+        }
         listener.set_registration(Some(r));
     }
 
@@ -93,24 +148,48 @@ impl QuicPoll {
     /// `max` of them to `events`; returns how many. Several threads may wait at once; each
     /// token goes to one of them.
     pub fn wait(&self, events: &mut Vec<u64>, max: usize, timeout: Option<Duration>) -> usize {
-        let mut ready = self.queue.ready.lock().unwrap_or_else(|e| e.into_inner());
-        if ready.is_empty() {
-            let wait = timeout.unwrap_or(Duration::from_secs(3600));
-            ready = self
-                .queue
-                .cond
-                .wait_timeout_while(ready, wait, |r| r.is_empty())
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
+        let deadline = clock::now() + timeout.unwrap_or(Duration::from_secs(3600));
+        let waker = crate::engine::thread_waker();
+        let mut st = self.queue.state();
+        while st.ready.is_empty() {
+            let left = deadline.saturating_duration_since(clock::now());
+            if left.is_zero() {
+                return 0;
+            }
+            let engines: Vec<Arc<Engine>> = {
+                let engines = self.queue.engines.lock().unwrap_or_else(|e| e.into_inner());
+                engines.iter().filter_map(Weak::upgrade).collect()
+            };
+            match &waker {
+                Some(w) => {
+                    // (A wake-up left over from an earlier wait ends this one early.)
+                    st.waiters.push_back(w.clone());
+                    drop(st);
+                    Engine::guest_wait(&engines, w, left);
+                    st = self.queue.state();
+                    st.waiters.retain(|x| !Arc::ptr_eq(x, w));
+                }
+                // No eventfd for this thread: it waits on the condition variable.
+                None => {
+                    st.on_cond += 1;
+                    st = self
+                        .queue
+                        .cond
+                        .wait_timeout(st, left)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
+                    st.on_cond -= 1;
+                }
+            }
         }
-        let n = ready.len().min(max);
-        for (token, queued) in ready.drain(..n) {
+        let n = st.ready.len().min(max);
+        for (token, queued) in st.ready.drain(..n) {
             // Taken: news from now on queues it again.
             queued.store(false, Ordering::Release);
             events.push(token);
         }
-        if !ready.is_empty() {
-            self.queue.cond.notify_one();
+        if !st.ready.is_empty() {
+            st.wake_one(&self.queue.cond);
         }
         n
     }

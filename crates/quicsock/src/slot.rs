@@ -4,19 +4,21 @@
 //! Everything done to a connection — reading its datagrams, TLS, building and sealing its
 //! packets, its timers, the application's calls — happens under its [`Slot`]'s lock and
 //! no other connection's. The lock order is a slot's lock, then the engine's shared lock
-//! (routing and listeners), then the timer and wake-up queues; nothing takes a slot's
+//! (routing and listeners), then the timer queue; nothing takes a slot's
 //! lock while holding a lock after it in that order, and no thread holds two slots' locks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use quicsock_proto::conn::{Connection, Event};
 use quicsock_proto::endpoint::ConnectionHandle;
 use quicsock_proto::stream::StreamEvent;
 use quicsock_proto::{StreamId, Timestamp, VarInt};
+use quicsock_udp::Waker;
 
 use crate::clock;
+use crate::engine::Engine;
 use crate::events::QuicEvent;
 use crate::readiness::Readiness;
 
@@ -96,6 +98,31 @@ pub(crate) struct SlotState {
     /// Why the connection (or its whole engine) failed: every call returns
     /// [`Error::EngineFailed`](crate::Error::EngineFailed) with this.
     pub(crate) failed: Option<String>,
+    /// The threads waiting for news of this connection.
+    pub(crate) waiters: Waiters,
+}
+
+/// The threads waiting for news of one connection: on its condition variable, or as
+/// guests of its engine ([`Slot::guest_wait`]) on a waker of their own.
+#[derive(Debug, Default)]
+pub(crate) struct Waiters {
+    /// Threads in [`Slot::wait`]. Notifying a condition variable is a syscall even when
+    /// nobody waits, so it is done only when somebody does.
+    on_cond: usize,
+    /// Guests' wakers.
+    guests: Vec<Arc<Waker>>,
+}
+
+impl Waiters {
+    /// Wakes every waiting thread.
+    pub(crate) fn notify(&self, cond: &Condvar) {
+        if self.on_cond > 0 {
+            cond.notify_all();
+        }
+        for w in &self.guests {
+            crate::engine::wake_guest(w);
+        }
+    }
 }
 
 impl std::fmt::Debug for SlotState {
@@ -162,8 +189,6 @@ pub(crate) struct Slot {
     /// `state` and makes its `sendmsg` calls holding only it, so datagrams leave in the
     /// order they were numbered while the connection is free for the next caller.
     pub(crate) turn: SendTurn,
-    /// In the engine's wake-up queue.
-    pub(crate) queued: AtomicBool,
     /// A server connection still in its handshake: its datagrams go to the handshake
     /// worker.
     pub(crate) handshaking: AtomicBool,
@@ -179,10 +204,10 @@ impl Slot {
                 armed: None,
                 removed: false,
                 failed: None,
+                waiters: Waiters::default(),
             }),
             cond: Condvar::new(),
             turn: SendTurn::default(),
-            queued: AtomicBool::new(false),
             handshaking: AtomicBool::new(false),
         }
     }
@@ -198,6 +223,7 @@ impl Slot {
                     g.fail("a thread panicked while it held this connection".into());
                 }
                 self.cond.notify_all();
+                g.waiters.notify(&self.cond);
                 g
             }
         }
@@ -206,18 +232,38 @@ impl Slot {
     /// Waits on the connection's condition variable for at most `timeout`.
     pub(crate) fn wait<'a>(
         &self,
-        g: MutexGuard<'a, SlotState>,
+        mut g: MutexGuard<'a, SlotState>,
         timeout: std::time::Duration,
     ) -> MutexGuard<'a, SlotState> {
-        self.cond
+        g.waiters.on_cond += 1;
+        let mut g = self
+            .cond
             .wait_timeout(g, timeout)
             .map(|(g, _)| g)
-            .unwrap_or_else(|e| e.into_inner().0)
+            .unwrap_or_else(|e| e.into_inner().0);
+        g.waiters.on_cond -= 1;
+        g
     }
 
-    /// Marks it for the engine's wake-up queue; true if it was not queued yet.
-    pub(crate) fn enqueue(&self) -> bool {
-        !self.queued.swap(true, Ordering::AcqRel)
+    /// Waits for news of the connection for at most `timeout` as a guest of its engine
+    /// ([`Engine::guest_wait`]): the waiting thread takes in what arrives itself.
+    pub(crate) fn guest_wait<'a>(
+        &'a self,
+        engine: &Arc<Engine>,
+        mut g: MutexGuard<'a, SlotState>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, SlotState> {
+        let Some(w) = crate::engine::thread_waker() else {
+            return self.wait(g, timeout);
+        };
+        // (A wake-up left over from an earlier wait ends this one early: the caller looks
+        // and waits again.)
+        g.waiters.guests.push(w.clone());
+        drop(g);
+        Engine::guest_wait(std::slice::from_ref(engine), &w, timeout);
+        let mut g = self.lock();
+        g.waiters.guests.retain(|x| !Arc::ptr_eq(x, &w));
+        g
     }
 }
 
@@ -354,7 +400,7 @@ impl SlotState {
             notify = true;
         }
         if notify {
-            cond.notify_all();
+            self.waiters.notify(cond);
             if let Some(r) = &cs.poll {
                 r.signal();
             }

@@ -12,11 +12,11 @@ fn server_config() -> ServerConfig {
     ServerConfig::new(tls::server_config(chain, der.into(), &[b"test"]).unwrap())
 }
 
-fn client_config() -> ClientConfig {
+pub(crate) fn client_config() -> ClientConfig {
     ClientConfig::new(tls::insecure_client_config(&[b"test"]), "localhost")
 }
 
-fn listener() -> (QuicListener, std::net::SocketAddr) {
+pub(crate) fn listener() -> (QuicListener, std::net::SocketAddr) {
     let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &server_config()).unwrap();
     let addr = l.local_addr().unwrap();
     (l, addr)
