@@ -13,101 +13,13 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use std::time::Duration;
 
 const SERVER_ENV: &str = "QUICSOCK_BENCH_QUINN_SERVER";
-const MTU: u16 = 1452;
 
-fn transport() -> Arc<quinn::TransportConfig> {
-    let mut t = quinn::TransportConfig::default();
-    t.initial_mtu(MTU);
-    t.min_mtu(MTU);
-    t.mtu_discovery_config(None);
-    Arc::new(t)
-}
-
-fn pin(cpu: usize) {
-    if std::thread::available_parallelism().is_ok_and(|n| n.get() > cpu) {
-        quicsock_udp::pin_current_thread(cpu).expect("pin");
-    }
-}
-
-/// quinn's fastest set-up here: one thread per process (a two-worker runtime measured
-/// slower on the one pinned CPU).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn quinn_server() {
-    pin(1);
-    let rt = runtime();
-    rt.block_on(async {
-        let (chain, key) = quicsock_tools::perf::self_signed();
-        let tls = quicsock_tools::perf::server_tls(chain, key).unwrap();
-        let mut config = quinn::ServerConfig::with_crypto(Arc::new(
-            QuicServerConfig::try_from((*tls).clone()).unwrap(),
-        ));
-        config.transport_config(transport());
-        let ep = quinn::Endpoint::server(config, "127.0.0.1:0".parse().unwrap()).unwrap();
-        println!("listening on {}", ep.local_addr().unwrap());
-        while let Some(incoming) = ep.accept().await {
-            tokio::spawn(async move {
-                let Ok(conn) = incoming.await else { return };
-                let Ok((mut send, mut recv)) = conn.accept_bi().await else {
-                    return;
-                };
-                let mut header = [0u8; 8];
-                if recv.read_exact(&mut header).await.is_err() {
-                    return;
-                }
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut total = 0u64;
-                while let Ok(Some(n)) = recv.read(&mut buf).await {
-                    total += n as u64;
-                }
-                let _ = send.write_all(&total.to_le_bytes()).await;
-                let _ = send.finish();
-                let _ = conn.closed().await;
-            });
-        }
-    });
-}
-
-fn quinn_client(addr: SocketAddr, msg_len: usize, time: Duration) -> f64 {
-    pin(0);
-    let rt = runtime();
-    rt.block_on(async {
-        let tls = quicsock::tls::insecure_client_config(&[quicsock_tools::perf::ALPN]);
-        let mut config = quinn::ClientConfig::new(Arc::new(
-            QuicClientConfig::try_from((*tls).clone()).unwrap(),
-        ));
-        config.transport_config(transport());
-        let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-        ep.set_default_client_config(config);
-        let conn = ep.connect(addr, "localhost").unwrap().await.unwrap();
-        let (mut send, mut recv) = conn.open_bi().await.unwrap();
-        let mut header = [0u8; 8];
-        header[4..8].copy_from_slice(&(msg_len as u32).to_le_bytes());
-        send.write_all(&header).await.unwrap();
-        let msg: Vec<u8> = (0..msg_len).map(|i| (i % 251) as u8).collect();
-        let start = Instant::now();
-        while start.elapsed() < time {
-            send.write_all(&msg).await.unwrap();
-        }
-        send.finish().unwrap();
-        let mut count = [0u8; 8];
-        recv.read_exact(&mut count).await.unwrap();
-        let secs = start.elapsed().as_secs_f64();
-        conn.close(0u32.into(), b"");
-        u64::from_le_bytes(count) as f64 * 8.0 / secs / 1e9
-    })
-}
+#[path = "peer/quinn.rs"]
+mod quinn_peer;
+use quinn_peer::{quinn_client, quinn_server, MTU};
 
 struct Server(Child, SocketAddr);
 

@@ -820,8 +820,11 @@ impl Engine {
         scratch: &mut Scratch,
     ) -> usize {
         for round in 0..RX_ROUNDS {
-            let mut bufs: Vec<IoSliceMut<'_>> =
-                storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+            // On the stack: a receive costs no allocation.
+            let mut rest = storage.iter_mut();
+            let mut bufs: [IoSliceMut<'_>; BATCH_SIZE] = std::array::from_fn(|_| {
+                IoSliceMut::new(rest.next().map_or(&mut [][..], |b| &mut b[..]))
+            });
             let n = match self.udp.recv(&mut bufs, meta) {
                 Ok(n) => n,
                 Err(_) => return round,
