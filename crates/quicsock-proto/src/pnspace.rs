@@ -19,8 +19,30 @@ use crate::time::Timestamp;
 /// The most ACK ranges remembered and sent per space.
 pub const MAX_ACK_RANGES: usize = 64;
 
-/// Ack-eliciting packets received before an ACK is sent at once (RFC 9000 §13.2.2).
-const ACK_ELICITING_THRESHOLD: u32 = 2;
+/// How a space acknowledges: RFC 9000 §13.2's rules, or what the peer asked for with
+/// ACK_FREQUENCY (draft-ietf-quic-ack-frequency §6), for the application data space.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AckPolicy {
+    /// Ack-eliciting packets that may arrive without an ACK; one more makes it due at once
+    /// (RFC 9000 §13.2.2: 1, an ACK for every second packet).
+    pub(crate) threshold: u64,
+    /// How long an ACK may wait (our max_ack_delay, or the peer's request).
+    pub(crate) max_delay: Duration,
+    /// Packets received above a missing one before the gap is acknowledged at once; 0:
+    /// never for reordering alone (RFC 9000 §13.2.1 acknowledges every new gap: 1).
+    pub(crate) reordering: u64,
+}
+
+impl AckPolicy {
+    /// RFC 9000's rules with `max_delay`.
+    pub(crate) const fn rfc9000(max_delay: Duration) -> Self {
+        Self {
+            threshold: 1,
+            max_delay,
+            reordering: 1,
+        }
+    }
+}
 
 /// One packet-number space: its receive record, ACK state, loss-detection state and
 /// CRYPTO streams.
@@ -55,20 +77,30 @@ impl PacketSpace {
         pn < self.floor || self.received.contains(pn)
     }
 
-    /// Records a received packet. `max_ack_delay` is ours (how long we may wait).
+    /// Records a received packet, to be acknowledged as `policy` says.
     pub(crate) fn on_received(
         &mut self,
         now: Timestamp,
         pn: u64,
         ack_eliciting: bool,
-        max_ack_delay: Duration,
+        policy: &AckPolicy,
         immediate: bool,
     ) {
         let largest = self.largest_received.map(|(l, _)| l);
-        // Out of order (a gap below, or an older packet) is acknowledged at once
-        // (RFC 9000 §13.2.1).
-        let out_of_order = largest.is_some_and(|l| pn < l || pn > l + 1);
         self.received.insert_one(pn);
+        // Reordering is acknowledged at once (RFC 9000 §13.2.1): a packet older than the
+        // largest (it may fill a gap the peer counts as loss), and, once `reordering`
+        // packets arrived above a missing one, that gap (draft-ietf-quic-ack-frequency
+        // §6.2; with the RFC's threshold of 1, every new gap).
+        let out_of_order = policy.reordering > 0
+            && largest.is_some_and(|l| {
+                pn < l
+                    || pn > l && {
+                        let top = self.received.iter().next_back().map_or(pn, |r| r.start);
+                        top > self.floor.max(self.received.min().unwrap_or(0))
+                            && pn - top + 1 == policy.reordering
+                    }
+            });
         while self.received.len() > MAX_ACK_RANGES {
             if let Some(r) = self.received.pop_min() {
                 self.floor = r.end;
@@ -81,11 +113,11 @@ impl PacketSpace {
         if !ack_eliciting {
             return;
         }
-        self.ack_eliciting_since_ack += 1;
-        if immediate || out_of_order || self.ack_eliciting_since_ack >= ACK_ELICITING_THRESHOLD {
+        self.ack_eliciting_since_ack = self.ack_eliciting_since_ack.saturating_add(1);
+        if immediate || out_of_order || u64::from(self.ack_eliciting_since_ack) > policy.threshold {
             self.ack_now = true;
         } else if self.ack_deadline.is_none() {
-            self.ack_deadline = Some(now + max_ack_delay);
+            self.ack_deadline = Some(now + policy.max_delay);
         }
     }
 
@@ -170,26 +202,70 @@ mod tests {
         let mut s = PacketSpace::default();
         let t = Timestamp::ZERO;
         let d = Duration::from_millis(25);
-        s.on_received(t, 0, true, d, false);
+        let p = AckPolicy::rfc9000(d);
+        s.on_received(t, 0, true, &p, false);
         assert!(!s.wants_ack(t));
         assert_eq!(s.ack_deadline(), Some(t + d));
         assert!(s.wants_ack(t + d));
-        s.on_received(t, 1, true, d, false);
+        s.on_received(t, 1, true, &p, false);
         assert!(s.wants_ack(t));
         let mut out = Vec::new();
         assert!(s.write_ack(t, 3, &mut out, 100).is_some());
         assert!(!s.wants_ack(t + d));
         // A gap is acknowledged at once.
-        s.on_received(t, 5, true, d, false);
+        s.on_received(t, 5, true, &p, false);
         assert!(s.wants_ack(t));
         assert!(s.is_duplicate(1) && !s.is_duplicate(3));
+    }
+
+    /// With the peer's ACK_FREQUENCY: an ACK after `threshold + 1` ack-eliciting packets or
+    /// the requested delay, and a gap acknowledged at once only after `reordering`
+    /// packets above it (never, with 0); an older packet still at once.
+    #[test]
+    fn follows_the_requested_frequency() {
+        let t = Timestamp::ZERO;
+        let d = Duration::from_millis(2);
+        let p = AckPolicy {
+            threshold: 9,
+            max_delay: d,
+            reordering: 3,
+        };
+        let mut s = PacketSpace::default();
+        let mut out = Vec::new();
+        for pn in 0..9 {
+            s.on_received(t, pn, true, &p, false);
+            assert!(!s.wants_ack(t), "packet {pn}");
+        }
+        assert_eq!(s.ack_deadline(), Some(t + d));
+        s.on_received(t, 9, true, &p, false);
+        assert!(s.wants_ack(t), "the tenth");
+        s.write_ack(t, 3, &mut out, 100).unwrap();
+        // 10 is missing: 11 and 12 wait, 13 (the third above the gap) is acknowledged.
+        for pn in [11, 12] {
+            s.on_received(t, pn, true, &p, false);
+            assert!(!s.wants_ack(t), "packet {pn}");
+        }
+        s.on_received(t, 13, true, &p, false);
+        assert!(s.wants_ack(t), "three above the gap");
+        s.write_ack(t, 3, &mut out, 100).unwrap();
+        s.on_received(t, 10, true, &p, false);
+        assert!(s.wants_ack(t), "an older packet");
+        s.write_ack(t, 3, &mut out, 100).unwrap();
+        // Reordering threshold 0: a gap waits for the count or the timer.
+        let p0 = AckPolicy { reordering: 0, ..p };
+        s.on_received(t, 20, true, &p0, false);
+        assert!(!s.wants_ack(t));
+        // IMMEDIATE_ACK (or a PING-only packet) is acknowledged at once.
+        s.on_received(t, 21, true, &p0, true);
+        assert!(s.wants_ack(t));
     }
 
     #[test]
     fn ranges_are_capped() {
         let mut s = PacketSpace::default();
         for i in 0..(MAX_ACK_RANGES as u64 + 10) {
-            s.on_received(Timestamp::ZERO, i * 2, false, Duration::ZERO, false);
+            let p = AckPolicy::rfc9000(Duration::ZERO);
+            s.on_received(Timestamp::ZERO, i * 2, false, &p, false);
         }
         assert_eq!(s.received.len(), MAX_ACK_RANGES);
         assert!(s.is_duplicate(1), "below the floor counts as received");

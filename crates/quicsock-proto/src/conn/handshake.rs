@@ -150,6 +150,10 @@ impl Connection {
         // Only when both sent it; one side alone changes nothing.
         self.plaintext_1rtt =
             self.local_params.disable_1rtt_encryption && p.disable_1rtt_encryption;
+        // The peer takes ACK_FREQUENCY frames (draft-ietf-quic-ack-frequency §3).
+        self.ack_request.peer_min = p
+            .min_ack_delay
+            .map(|m| std::time::Duration::from_micros(m.into_inner()));
         self.peer_params = Some(p);
         Ok(())
     }

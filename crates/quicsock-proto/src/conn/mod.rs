@@ -35,6 +35,9 @@
 //! out), `handshake` (the boundary and the driver trait), `timers` (deadlines, loss
 //! detection and PTO), `fixed` (the fixed-secret driver).
 
+mod ack_frequency;
+#[cfg(test)]
+mod ack_frequency_tests;
 mod close;
 mod fixed;
 mod handshake;
@@ -117,6 +120,9 @@ pub struct ConnectionConfig {
     /// Initial is dropped silently (half-open connections cannot pile up); `None` leaves
     /// only the idle timeout.
     pub handshake_timeout: Option<Duration>,
+    /// Ask a peer that advertised min_ack_delay for fewer ACKs (draft-ietf-quic-ack-frequency;
+    /// whether we accept such requests is `transport.min_ack_delay`).
+    pub ack_frequency: bool,
 }
 
 impl Default for ConnectionConfig {
@@ -131,6 +137,7 @@ impl Default for ConnectionConfig {
             initial_max_streams_uni: VarInt::from_u32(100),
             active_connection_id_limit: VarInt::from_u32(4),
             max_udp_payload_size: VarInt::from_u32(65527),
+            min_ack_delay: Some(VarInt::from_u32(ack_frequency::MIN_ACK_DELAY_US)),
             ..TransportParameters::default()
         };
         Self {
@@ -145,6 +152,7 @@ impl Default for ConnectionConfig {
             cid_len: 8,
             cid_prefix: None,
             handshake_timeout: Some(Duration::from_secs(10)),
+            ack_frequency: true,
         }
     }
 }
@@ -253,11 +261,25 @@ pub(crate) enum Phase {
     Drained,
 }
 
+/// What a connection keeps of its [`ConnectionConfig`] once made (the transport parameters
+/// live on as `local_params`, the stream settings in `streams`).
+#[derive(Clone, Debug)]
+struct Settings {
+    congestion: Algorithm,
+    initial_rtt: Duration,
+    keep_alive: Option<Duration>,
+    pacing: bool,
+    cid_len: usize,
+    cid_prefix: Option<u8>,
+    handshake_timeout: Option<Duration>,
+    ack_frequency: bool,
+}
+
 /// One QUIC connection.
 pub struct Connection {
     side: Side,
     pub(crate) version: Version,
-    config: ConnectionConfig,
+    config: Settings,
     phase: Phase,
     rng: Box<dyn Random>,
     /// Derives the stateless reset token of each connection ID we issue (RFC 9000 §10.3.2).
@@ -363,6 +385,15 @@ pub struct Connection {
     last_packet_ping_only: bool,
     /// The PATH_CHALLENGE validating a new peer address, and whether it is to be sent.
     path_challenge: Option<([u8; 8], bool)>,
+    /// How the peer's latest ACK_FREQUENCY asked us to acknowledge (`None`: RFC 9000's
+    /// rules with our max_ack_delay).
+    ack_policy: Option<crate::pnspace::AckPolicy>,
+    /// The sequence number of the peer's latest ACK_FREQUENCY.
+    ack_frequency_seen: Option<u64>,
+    /// The packet being processed carried IMMEDIATE_ACK.
+    packet_immediate_ack: bool,
+    /// What we ask of the peer's ACKs ([`ack_frequency`]).
+    ack_request: ack_frequency::AckRequest,
 }
 
 /// Where a server's NEW_TOKEN stands.
@@ -469,9 +500,21 @@ impl Connection {
         dcid: ConnectionId,
         original_dcid: ConnectionId,
     ) -> Result<Self, ConnectionError> {
-        let version = config.version;
         let token = reset_key.token(&scid);
-        let mut local = config.transport.clone();
+        let ConnectionConfig {
+            version,
+            transport: mut local,
+            streams,
+            congestion,
+            initial_rtt,
+            max_datagram_size,
+            keep_alive,
+            pacing,
+            cid_len,
+            cid_prefix,
+            handshake_timeout,
+            ack_frequency,
+        } = config;
         local.initial_source_connection_id = Some(scid);
         if side == Side::Server {
             local.original_destination_connection_id = Some(original_dcid);
@@ -480,19 +523,19 @@ impl Connection {
         let mut keys = KeySet::default();
         keys.set_initial(version, &original_dcid, side)
             .map_err(|_| ConnectionError::Local(CloseCode::internal("initial keys")))?;
-        let mss = u64::from(config.max_datagram_size.max(1200));
-        let cc = config.congestion.build(mss);
+        let mss = u64::from(max_datagram_size.max(1200));
+        let cc = congestion.build(mss);
         let window = cc.window();
         let idle = Duration::from_millis(local.max_idle_timeout.into_inner());
         let cid_limit = local.active_connection_id_limit.into_inner().max(2);
         Ok(Self {
             side,
             version,
-            streams: Streams::new(side, &local, config.streams.clone()),
-            rtt: RttEstimator::new(config.initial_rtt),
+            streams: Streams::new(side, &local, streams),
+            rtt: RttEstimator::new(initial_rtt),
             cc,
             pacer: Pacer::new(window, mss),
-            max_datagram_size: config.max_datagram_size.max(1200) as usize,
+            max_datagram_size: max_datagram_size.max(1200) as usize,
             idle_timeout: (!idle.is_zero()).then_some(idle),
             timers: {
                 let mut t = timer::TimerTable::default();
@@ -501,7 +544,16 @@ impl Connection {
                 }
                 t
             },
-            config,
+            config: Settings {
+                congestion,
+                initial_rtt,
+                keep_alive,
+                pacing,
+                cid_len,
+                cid_prefix,
+                handshake_timeout,
+                ack_frequency,
+            },
             phase: Phase::Handshake,
             rng,
             reset_key,
@@ -562,6 +614,10 @@ impl Connection {
             last_packet_probing: false,
             last_packet_ping_only: false,
             path_challenge: None,
+            ack_policy: None,
+            ack_frequency_seen: None,
+            packet_immediate_ack: false,
+            ack_request: ack_frequency::AckRequest::default(),
         })
     }
 

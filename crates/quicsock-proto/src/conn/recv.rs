@@ -334,9 +334,15 @@ impl Connection {
         // packet that asks for nothing but an acknowledgment (PING: a keep-alive, or a
         // probe whose sender waits on it to recover from loss, RFC 9002 §6.2.4): there is
         // nothing to wait for, and no ACK timer to run for it.
-        let immediate = space != SpaceId::Data || (ack_eliciting && self.last_packet_ping_only);
-        let delay = self.local_max_ack_delay();
-        self.spaces[space_index(space)].on_received(now, pn.0, ack_eliciting, delay, immediate);
+        // IMMEDIATE_ACK asks for the same (draft-ietf-quic-ack-frequency §5).
+        let immediate = space != SpaceId::Data
+            || self.packet_immediate_ack
+            || (ack_eliciting && self.last_packet_ping_only);
+        let policy = match space {
+            SpaceId::Data => self.ack_policy(),
+            _ => crate::pnspace::AckPolicy::rfc9000(self.local_max_ack_delay()),
+        };
+        self.spaces[space_index(space)].on_received(now, pn.0, ack_eliciting, &policy, immediate);
         if ack_eliciting {
             self.received_since_send = true;
         }
@@ -470,6 +476,7 @@ impl Connection {
         let mut ack_eliciting = false;
         self.last_packet_probing = true;
         self.last_packet_ping_only = true;
+        self.packet_immediate_ack = false;
         for frame in Frames::new(payload, ty) {
             let frame = frame?;
             ack_eliciting |= frame.is_ack_eliciting();
@@ -481,6 +488,8 @@ impl Connection {
             }
             match frame {
                 Frame::Padding { .. } | Frame::Ping => {}
+                Frame::ImmediateAck => self.packet_immediate_ack = true,
+                Frame::AckFrequency(f) => self.on_ack_frequency(&f)?,
                 Frame::Ack(ack) => self.on_ack_frame(now, space, &ack)?,
                 Frame::Crypto(c) => self.on_crypto(space, c.offset.into_inner(), c.data)?,
                 Frame::Stream(s) => self.streams.on_stream(&s)?,
@@ -764,6 +773,7 @@ impl Connection {
             SentFrame::PathChallenge => {}
             SentFrame::NewConnectionId(_)
             | SentFrame::RetireConnectionId(_)
+            | SentFrame::AckFrequency(_)
             | SentFrame::HandshakeDone
             | SentFrame::Ping
             | SentFrame::PathResponse
@@ -874,6 +884,7 @@ impl Connection {
                 .crypto_send
                 .on_lost(offset..offset + len),
             SentFrame::HandshakeDone => self.handshake_done_pending = true,
+            SentFrame::AckFrequency(seq) => self.on_ack_frequency_lost(seq),
             // A lost challenge goes again while the path is not validated.
             SentFrame::PathChallenge => {
                 if let Some((_, pending)) = self.path_challenge.as_mut() {

@@ -366,6 +366,16 @@ impl Connection {
                 sent.push(SentFrame::HandshakeDone);
                 ack_eliciting = true;
             }
+            self.update_ack_request();
+            if let (true, Some(a)) = (self.ack_request.pending, self.ack_request.latest) {
+                let f = Frame::AckFrequency(a);
+                if left(buf) >= f.encoded_len() {
+                    f.encode(buf);
+                    self.ack_request.pending = false;
+                    sent.push(SentFrame::AckFrequency(a.sequence.into_inner()));
+                    ack_eliciting = true;
+                }
+            }
             if let Some((data, true)) = self.path_challenge {
                 if left(buf) >= 9 {
                     Frame::PathChallenge(data).encode(buf);

@@ -38,6 +38,15 @@ pub struct ConnectionStats {
     pub bytes_in_flight: u64,
     /// What each copy site of the stream data path moved.
     pub copies: crate::stream::StreamCopies,
+    /// Ack-eliciting 1-RTT packets we let arrive before an ACK is due at once: 1 by RFC
+    /// 9000 §13.2.2, or what the peer's ACK_FREQUENCY asked for.
+    pub ack_threshold: u64,
+    /// How long our ACKs of 1-RTT packets may wait: our max_ack_delay, or the peer's
+    /// request.
+    pub ack_delay_limit: Duration,
+    /// The ack-eliciting threshold our latest ACK_FREQUENCY asked of the peer, if we sent
+    /// one (draft-ietf-quic-ack-frequency).
+    pub ack_threshold_requested: Option<u64>,
 }
 
 /// The counters a connection keeps as it sends and receives.
@@ -71,6 +80,12 @@ impl Connection {
             congestion_window: self.congestion_window(),
             bytes_in_flight: self.bytes_in_flight,
             copies: self.streams.copies(),
+            ack_threshold: self.ack_policy().threshold,
+            ack_delay_limit: self.ack_policy().max_delay,
+            ack_threshold_requested: self
+                .ack_request
+                .latest
+                .map(|f| f.ack_eliciting_threshold.into_inner()),
         }
     }
 }

@@ -26,7 +26,15 @@ impl fmt::Display for Frame<'_> {
         write!(f, "{}", self.ty())?;
         match self {
             Self::Padding { len } => write!(f, " ×{len}"),
-            Self::Ping | Self::HandshakeDone => Ok(()),
+            Self::Ping | Self::HandshakeDone | Self::ImmediateAck => Ok(()),
+            Self::AckFrequency(a) => write!(
+                f,
+                " seq={} threshold={} max_ack_delay={}us reordering={}",
+                a.sequence,
+                a.ack_eliciting_threshold,
+                a.request_max_ack_delay,
+                a.reordering_threshold
+            ),
             Self::Ack(ack) => {
                 write!(f, " delay={} ranges=", ack.delay)?;
                 for (i, range) in ack.ranges().take(8).enumerate() {

@@ -1,4 +1,5 @@
-//! Frames (RFC 9000 §19, RFC 9221 §4): one type per frame, each with decode, encode and
+//! Frames (RFC 9000 §19, RFC 9221 §4, and ACK_FREQUENCY and IMMEDIATE_ACK of
+//! draft-ietf-quic-ack-frequency): one type per frame, each with decode, encode and
 //! encoded length, and the iterator that walks a packet payload.
 //!
 //! Decoding borrows from the packet: STREAM, CRYPTO, DATAGRAM, NEW_TOKEN and
@@ -35,6 +36,20 @@ use crate::{TransportError, TransportErrorCode};
 
 /// The largest count MAX_STREAMS and STREAMS_BLOCKED may carry (RFC 9000 §19.11, §19.14).
 pub const MAX_STREAM_COUNT: u64 = 1 << 60;
+
+/// The fields of an ACK_FREQUENCY frame (draft-ietf-quic-ack-frequency §4).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct AckFrequency {
+    /// Orders the frames: a receiver acts only on one with a higher sequence number.
+    pub sequence: VarInt,
+    /// Ack-eliciting packets the receiver may take in before it must acknowledge.
+    pub ack_eliciting_threshold: VarInt,
+    /// The receiver's new max_ack_delay, in microseconds.
+    pub request_max_ack_delay: VarInt,
+    /// Packets received above a missing one before that gap is acknowledged at once (0:
+    /// reordering alone never makes an ACK immediate).
+    pub reordering_threshold: VarInt,
+}
 
 /// One frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +124,11 @@ pub enum Frame<'a> {
     ConnectionClose(ConnectionClose<'a>),
     /// HANDSHAKE_DONE (§19.20).
     HandshakeDone,
+    /// IMMEDIATE_ACK (draft-ietf-quic-ack-frequency §5): acknowledge this packet at once.
+    ImmediateAck,
+    /// ACK_FREQUENCY (draft-ietf-quic-ack-frequency §4): how the sender wants its packets
+    /// acknowledged.
+    AckFrequency(AckFrequency),
     /// DATAGRAM (RFC 9221 §4).
     Datagram {
         /// Whether the frame carries a Length field (type 0x31).
@@ -198,6 +218,13 @@ impl<'a> Frame<'a> {
             0x1b => Self::PathResponse(r.array().map_err(truncated)?),
             0x1c | 0x1d => Self::ConnectionClose(ConnectionClose::decode(ty, r)?),
             0x1e => Self::HandshakeDone,
+            0x1f => Self::ImmediateAck,
+            0xaf => Self::AckFrequency(AckFrequency {
+                sequence: varint(r)?,
+                ack_eliciting_threshold: varint(r)?,
+                request_max_ack_delay: varint(r)?,
+                reordering_threshold: varint(r)?,
+            }),
             0x30 => Self::Datagram {
                 explicit_len: false,
                 data: r.take_rest(),
@@ -235,6 +262,8 @@ impl<'a> Frame<'a> {
             Self::PathResponse(_) => FrameType::PATH_RESPONSE,
             Self::ConnectionClose(c) => c.ty(),
             Self::HandshakeDone => FrameType::HANDSHAKE_DONE,
+            Self::ImmediateAck => FrameType::IMMEDIATE_ACK,
+            Self::AckFrequency(_) => FrameType::ACK_FREQUENCY,
             Self::Datagram {
                 explicit_len: false,
                 ..
@@ -278,6 +307,12 @@ impl<'a> Frame<'a> {
                         v.encode(out);
                     }
                     Self::PathChallenge(data) | Self::PathResponse(data) => out.put_slice(data),
+                    Self::AckFrequency(a) => {
+                        a.sequence.encode(out);
+                        a.ack_eliciting_threshold.encode(out);
+                        a.request_max_ack_delay.encode(out);
+                        a.reordering_threshold.encode(out);
+                    }
                     Self::Datagram {
                         explicit_len: true,
                         data,
@@ -302,7 +337,13 @@ impl<'a> Frame<'a> {
             Self::Stream(s) => s.encoded_len(),
             Self::NewConnectionId(n) => n.encoded_len(),
             Self::ConnectionClose(c) => c.encoded_len(),
-            Self::Ping | Self::HandshakeDone => 1,
+            Self::Ping | Self::HandshakeDone | Self::ImmediateAck => 1,
+            Self::AckFrequency(a) => {
+                2 + a.sequence.size()
+                    + a.ack_eliciting_threshold.size()
+                    + a.request_max_ack_delay.size()
+                    + a.reordering_threshold.size()
+            }
             Self::ResetStream(f) => {
                 1 + f.id.as_varint().size() + f.error_code.size() + f.final_size.size()
             }

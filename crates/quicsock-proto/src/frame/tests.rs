@@ -258,7 +258,7 @@ struct Spec {
 
 fn arb_spec() -> impl Strategy<Value = Spec> {
     (
-        0u8..21,
+        0u8..23,
         0..=VarInt::MAX.into_inner(),
         0..=VarInt::MAX.into_inner(),
         0..=VarInt::MAX.into_inner(),
@@ -341,6 +341,13 @@ fn build(s: &Spec) -> Frame<'_> {
             phrase: &s.data,
         }),
         18 => Frame::HandshakeDone,
+        19 => Frame::ImmediateAck,
+        20 => Frame::AckFrequency(AckFrequency {
+            sequence: v(s.a),
+            ack_eliciting_threshold: v(s.b),
+            request_max_ack_delay: v(s.c),
+            reordering_threshold: v(s.a ^ s.b),
+        }),
         _ => Frame::Datagram {
             explicit_len: s.flag2,
             data: &s.data,

@@ -58,6 +58,10 @@ impl FrameType {
     pub const CONNECTION_CLOSE_APP: Self = Self(0x1d);
     /// HANDSHAKE_DONE (§19.20).
     pub const HANDSHAKE_DONE: Self = Self(0x1e);
+    /// IMMEDIATE_ACK (draft-ietf-quic-ack-frequency §5).
+    pub const IMMEDIATE_ACK: Self = Self(0x1f);
+    /// ACK_FREQUENCY (draft-ietf-quic-ack-frequency §4).
+    pub const ACK_FREQUENCY: Self = Self(0xaf);
     /// DATAGRAM without a length (RFC 9221 §4).
     pub const DATAGRAM: Self = Self(0x30);
     /// DATAGRAM with a length (RFC 9221 §4).
@@ -68,9 +72,9 @@ impl FrameType {
         self.0 >= 0x08 && self.0 <= 0x0f
     }
 
-    /// Whether this type is defined by RFC 9000 or RFC 9221.
+    /// Whether this type is defined by RFC 9000, RFC 9221 or the ACK frequency draft.
     pub const fn is_known(self) -> bool {
-        self.0 <= 0x1e || self.0 == 0x30 || self.0 == 0x31
+        self.0 <= 0x1f || self.0 == 0x30 || self.0 == 0x31 || self.0 == 0xaf
     }
 
     /// Whether a packet of type `packet` may carry this frame (RFC 9000 §12.4 Table 3,
@@ -87,8 +91,10 @@ impl FrameType {
             // CONNECTION_CLOSE (transport): ih01.
             0x1c => (true, true, true, true),
             // RESET_STREAM, STOP_SENDING, STREAM, flow control, CIDs, PATH_CHALLENGE,
-            // CONNECTION_CLOSE (application), DATAGRAM: __01.
-            0x04 | 0x05 | 0x08..=0x1a | 0x1d | 0x30 | 0x31 => (false, true, false, true),
+            // CONNECTION_CLOSE (application), DATAGRAM, IMMEDIATE_ACK, ACK_FREQUENCY: __01.
+            0x04 | 0x05 | 0x08..=0x1a | 0x1d | 0x1f | 0x30 | 0x31 | 0xaf => {
+                (false, true, false, true)
+            }
             _ => (false, false, false, false),
         };
         match packet {
@@ -139,6 +145,8 @@ impl FrameType {
             0x1b => "PATH_RESPONSE",
             0x1c | 0x1d => "CONNECTION_CLOSE",
             0x1e => "HANDSHAKE_DONE",
+            0x1f => "IMMEDIATE_ACK",
+            0xaf => "ACK_FREQUENCY",
             0x30 | 0x31 => "DATAGRAM",
             _ => "unknown",
         }
@@ -186,7 +194,9 @@ mod tests {
         );
         assert_eq!(row(FrameType::HANDSHAKE_DONE), [false, false, false, true]);
         assert_eq!(row(FrameType::DATAGRAM_LEN), [false, true, false, true]);
-        assert_eq!(row(FrameType(0x1f)), [false; 4]);
+        assert_eq!(row(FrameType::IMMEDIATE_ACK), [false, true, false, true]);
+        assert_eq!(row(FrameType::ACK_FREQUENCY), [false, true, false, true]);
+        assert_eq!(row(FrameType(0x20)), [false; 4]);
         assert_eq!(row(FrameType(0x21)), [false; 4]);
     }
 

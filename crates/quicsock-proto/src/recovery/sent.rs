@@ -35,6 +35,8 @@ pub(crate) enum SentFrame {
     NewConnectionId(u64),
     RetireConnectionId(u64),
     HandshakeDone,
+    /// An ACK_FREQUENCY frame, by sequence number (the frame is the connection's latest).
+    AckFrequency(u64),
     /// A NEW_TOKEN frame (its token is the connection's).
     NewToken,
     /// A PATH_CHALLENGE (its data is the connection's).

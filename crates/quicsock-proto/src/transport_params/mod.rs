@@ -2,8 +2,9 @@
 //! (RFC 9000 §18).
 //!
 //! Beyond RFC 9000 §18.2 this covers version_information (RFC 9368 §3), max_datagram_frame_size
-//! (RFC 9221 §3), grease_quic_bit (RFC 9287 §3) and disable_1rtt_encryption (0xbaad, as in
-//! Linux QUIC, from draft-banks-quic-disable-encryption).
+//! (RFC 9221 §3), grease_quic_bit (RFC 9287 §3), min_ack_delay (draft-ietf-quic-ack-frequency
+//! §3, its provisional ID 0xff04de1b) and disable_1rtt_encryption (0xbaad, as in Linux QUIC,
+//! from draft-banks-quic-disable-encryption).
 //!
 //! Decoding rejects with TRANSPORT_PARAMETER_ERROR: truncation, a value that does not fill
 //! its declared length exactly, a known parameter repeated, values out of their RFC range, and
@@ -43,6 +44,7 @@ mod id {
     pub(super) const MAX_DATAGRAM_FRAME_SIZE: u64 = 0x20;
     pub(super) const GREASE_QUIC_BIT: u64 = 0x2ab2;
     pub(super) const DISABLE_1RTT_ENCRYPTION: u64 = 0xbaad;
+    pub(super) const MIN_ACK_DELAY: u64 = 0xff04_de1b;
 
     /// A bit per known parameter, to detect duplicates without allocating.
     pub(super) const fn bit(id: u64) -> Option<u32> {
@@ -51,6 +53,7 @@ mod id {
             MAX_DATAGRAM_FRAME_SIZE => Some(18),
             GREASE_QUIC_BIT => Some(19),
             DISABLE_1RTT_ENCRYPTION => Some(20),
+            MIN_ACK_DELAY => Some(21),
             _ => None,
         }
     }
@@ -113,6 +116,9 @@ pub struct TransportParameters {
     pub grease_quic_bit: bool,
     /// disable_1rtt_encryption (0xbaad); takes effect only when both endpoints send it.
     pub disable_1rtt_encryption: bool,
+    /// min_ack_delay (draft-ietf-quic-ack-frequency), in microseconds, at most max_ack_delay:
+    /// the sender accepts ACK_FREQUENCY and IMMEDIATE_ACK frames.
+    pub min_ack_delay: Option<VarInt>,
 }
 
 impl Default for TransportParameters {
@@ -139,6 +145,7 @@ impl Default for TransportParameters {
             max_datagram_frame_size: None,
             grease_quic_bit: false,
             disable_1rtt_encryption: false,
+            min_ack_delay: None,
         }
     }
 }
@@ -176,6 +183,13 @@ impl TransportParameters {
             }
             seen |= 1 << bit;
             params.decode_one(id, value, sender)?;
+        }
+        // draft-ietf-quic-ack-frequency §3: min_ack_delay (µs) above max_ack_delay (ms).
+        if params
+            .min_ack_delay
+            .is_some_and(|m| m.into_inner() > params.max_ack_delay.into_inner() * 1000)
+        {
+            return Err(error("min_ack_delay above max_ack_delay"));
         }
         Ok(params)
     }
@@ -276,6 +290,7 @@ impl TransportParameters {
             id::MAX_DATAGRAM_FRAME_SIZE => self.max_datagram_frame_size = Some(int()?),
             id::GREASE_QUIC_BIT => self.grease_quic_bit = flag()?,
             id::DISABLE_1RTT_ENCRYPTION => self.disable_1rtt_encryption = flag()?,
+            id::MIN_ACK_DELAY => self.min_ack_delay = Some(int()?),
             _ => {}
         }
         Ok(())
@@ -419,6 +434,9 @@ impl TransportParameters {
             id::DISABLE_1RTT_ENCRYPTION,
             self.disable_1rtt_encryption,
         );
+        if let Some(v) = self.min_ack_delay {
+            put_param(out, id::MIN_ACK_DELAY, v.size(), |out| v.encode(out));
+        }
     }
 
     /// Writes a reserved parameter (ID 31 × N + 27, RFC 9000 §18.1) carrying `value`, which

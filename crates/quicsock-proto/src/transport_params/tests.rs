@@ -51,6 +51,15 @@ fn unknown_and_grease_parameters_are_skipped() {
     assert_eq!(p.initial_max_data.into_inner(), 16);
 }
 
+/// min_ack_delay up to max_ack_delay is taken (draft-ietf-quic-ack-frequency §3).
+#[test]
+fn min_ack_delay_within_max_ack_delay() {
+    let bytes = [param(0x0b, &[2]), param(0xff04_de1b, &[0x47, 0xd0])].concat();
+    let p = TransportParameters::decode(&bytes, Side::Client).unwrap();
+    assert_eq!(p.min_ack_delay, Some(VarInt::from_u32(2000)));
+    assert_eq!(p.max_ack_delay, VarInt::from_u32(2));
+}
+
 #[test]
 fn bad_parameters_are_rejected() {
     let cases: Vec<(Vec<u8>, Side)> = vec![
@@ -80,6 +89,12 @@ fn bad_parameters_are_rejected() {
         (param(0x0c, &[0]), Side::Server),
         (param(0x2ab2, &[1]), Side::Server),
         (param(0xbaad, &[1]), Side::Server),
+        // min_ack_delay above max_ack_delay (25 ms by default; 25,001 µs).
+        (param(0xff04_de1b, &[0x80, 0x00, 0x61, 0xa9]), Side::Server),
+        (
+            [param(0x0b, &[2]), param(0xff04_de1b, &[0x47, 0xd1])].concat(),
+            Side::Client,
+        ), // 2 ms, 2,001 µs
         // version_information: empty, partial, version 0.
         (param(0x11, &[]), Side::Server),
         (param(0x11, &[0, 0, 0, 1, 0, 0]), Side::Server),
@@ -180,6 +195,7 @@ fn arb_params() -> impl Strategy<Value = TransportParameters> {
         proptest::option::of(arb_varint(max)),
         any::<bool>(),
         any::<bool>(),
+        proptest::option::of(0u64..100_000),
     );
     (ints, others).prop_map(|(i, o)| TransportParameters {
         max_idle_timeout: i.0,
@@ -206,6 +222,10 @@ fn arb_params() -> impl Strategy<Value = TransportParameters> {
         max_datagram_frame_size: o.7,
         grease_quic_bit: o.8,
         disable_1rtt_encryption: o.9,
+        // At most max_ack_delay (ms) in µs, or the decoder rejects it.
+        min_ack_delay: o
+            .10
+            .map(|m| VarInt::from_u64(m.min(i.9.into_inner() * 1000)).unwrap()),
     })
 }
 

@@ -1,0 +1,153 @@
+//! The ACK frequency extension (draft-ietf-quic-ack-frequency) with quinn, an independent
+//! implementation, both ways: quinn asks a quicsock server for fewer ACKs and the server
+//! follows its request, and a quicsock client asks a quinn server, which accepts it (quinn
+//! advertises min_ack_delay and closes the connection on a malformed or forbidden request).
+//! 10 MB go each way intact.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quicsock::{tls, ClientConfig, Flags, QuicListener, QuicSocket, ServerConfig};
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+
+const ALPN: &[u8] = b"interop";
+const TEN_MB: usize = 10_000_000;
+
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn cert() -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    (vec![key.cert.der().clone()], der.into())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// quinn asks for an ACK every 16 ack-eliciting packets within 5 ms; the quicsock server's
+/// stats show that policy in force once the upload arrived.
+#[test]
+fn interop_quinn_asks_quicsock_for_fewer_acks() {
+    let (chain, key) = cert();
+    let config = ServerConfig::new(tls::server_config(chain, key, &[ALPN]).unwrap());
+    let listener = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let s = listener.accept().unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut got = 0usize;
+        loop {
+            let (n, fin) = s.recv_stream(0, &mut buf, Flags::NONE).unwrap();
+            assert!(buf[..n]
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == ((got + i) % 251) as u8));
+            got += n;
+            if fin {
+                break;
+            }
+        }
+        let stats = s.stats();
+        s.send(&(got as u64).to_le_bytes(), 0, Flags::STREAM_FIN)
+            .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = s.recv(&mut buf, Flags::NONE);
+        (got, stats)
+    });
+    runtime().block_on(async {
+        let tls = tls::insecure_client_config(&[ALPN]);
+        let crypto = QuicClientConfig::try_from((*tls).clone()).unwrap();
+        let mut ack = quinn::AckFrequencyConfig::default();
+        ack.ack_eliciting_threshold(15u32.into())
+            .max_ack_delay(Some(Duration::from_millis(5)));
+        let mut transport = quinn::TransportConfig::default();
+        transport.ack_frequency_config(Some(ack));
+        let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+        config.transport_config(Arc::new(transport));
+        let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+        ep.set_default_client_config(config);
+        let conn = ep.connect(addr, "localhost").unwrap().await.unwrap();
+        let (mut send, mut recv) = conn.open_bi().await.unwrap();
+        send.write_all(&data(TEN_MB)).await.unwrap();
+        send.finish().unwrap();
+        let len = recv.read_to_end(16).await.unwrap();
+        assert_eq!(len, (TEN_MB as u64).to_le_bytes());
+        conn.close(0u32.into(), b"done");
+        ep.wait_idle().await;
+    });
+    let (got, stats) = server.join().unwrap();
+    assert_eq!(got, TEN_MB);
+    println!("quicsock server: {stats:?}");
+    assert_eq!(stats.ack_threshold, 15, "{stats:?}");
+    assert_eq!(stats.ack_delay_limit, Duration::from_millis(5), "{stats:?}");
+}
+
+fn quinn_server() -> (quinn::Endpoint, SocketAddr) {
+    let (chain, key) = cert();
+    let tls = tls::server_config(chain, key, &[ALPN]).unwrap();
+    let crypto = QuicServerConfig::try_from((*tls).clone()).unwrap();
+    let config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let ep = quinn::Endpoint::server(config, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = ep.local_addr().unwrap();
+    (ep, addr)
+}
+
+/// A quicsock client uploading to quinn asks it for fewer ACKs; quinn takes the request
+/// (the upload completes and the connection closes with the client's code).
+#[test]
+fn interop_quicsock_asks_quinn_for_fewer_acks() {
+    let rt = runtime();
+    let (ep, addr) = rt.block_on(async { quinn_server() });
+    let server = rt.spawn(async move {
+        let conn = ep.accept().await.unwrap().await.unwrap();
+        let (mut send, mut recv) = conn.accept_bi().await.unwrap();
+        let got = recv.read_to_end(TEN_MB + 1).await.unwrap();
+        assert!(got == data(TEN_MB), "10 MB arrived intact");
+        send.write_all(&(got.len() as u64).to_le_bytes())
+            .await
+            .unwrap();
+        send.finish().unwrap();
+        conn.closed().await
+    });
+    let config = ClientConfig::new(tls::insecure_client_config(&[ALPN]), "localhost");
+    let c = QuicSocket::connect(addr, &config).unwrap();
+    assert_eq!(
+        c.send(&data(TEN_MB), -1, Flags::STREAM_FIN).unwrap(),
+        TEN_MB
+    );
+    let mut buf = [0u8; 16];
+    let mut len = Vec::new();
+    loop {
+        let (n, _, flags) = c.recv(&mut buf, Flags::NONE).unwrap();
+        len.extend_from_slice(&buf[..n]);
+        if flags.contains(Flags::STREAM_FIN) {
+            break;
+        }
+    }
+    assert_eq!(len, (TEN_MB as u64).to_le_bytes());
+    let stats = c.stats();
+    println!("quicsock client: {stats:?}");
+    let asked = stats
+        .ack_threshold_requested
+        .expect("an ACK_FREQUENCY went out");
+    assert!((1..=9).contains(&asked), "{stats:?}");
+    c.set_close_info(7, b"done").unwrap();
+    c.close().unwrap();
+    match rt.block_on(server).unwrap() {
+        quinn::ConnectionError::ApplicationClosed(close) => {
+            assert_eq!(close.error_code, 7u32.into());
+        }
+        other => panic!("quinn saw {other:?}, not the client's close"),
+    }
+}
