@@ -7,10 +7,14 @@
 //!   max_ack_delay and its reordering threshold replace RFC 9000 §13.2's rules for the
 //!   application data space ([`AckPolicy`]); IMMEDIATE_ACK makes its packet's ACK due at
 //!   once.
-//! * As a sender, when the peer advertised min_ack_delay, we ask for an ACK every
-//!   `cwnd / 4` packets (2 to [`MAX_ACK_EVERY`]; nothing is sent while that is RFC 9000's
-//!   every second packet) within a quarter of the smoothed RTT (no
-//!   less than the peer's minimum, no more than its max_ack_delay, so our PTO stays right),
+//! * As a sender, when the peer advertised min_ack_delay and a quarter of the smoothed RTT
+//!   is at least that, we ask for an ACK every `cwnd / 4` packets (2 to
+//!   [`MAX_ACK_EVERY`]; nothing is sent while that is RFC 9000's every second packet)
+//!   within a quarter of the smoothed RTT (no more than its max_ack_delay, so our PTO
+//!   stays right). Where the RTT is shorter (loopback, a LAN: tens of microseconds
+//!   against a 1 ms timer) the packets after the last full count would wait for the
+//!   peer's timer far longer than the path takes, and a buffer-limited sender would slow
+//!   to that timer: measured on loopback, 6.7 Gbit/s fell to 5.5 with an RTT of 3 ms.
 //!   and for immediate ACKs of reordering only past our packet threshold: a bulk transfer
 //!   then costs a fraction of the ACKs, and the receiver sends fewer datagrams. A new
 //!   request goes out whenever the count it asks for changes; a lost one is sent again if
@@ -95,7 +99,15 @@ impl Connection {
             return;
         };
         let mss = self.max_datagram_size.max(1) as u64;
-        let every = (self.cc.window() / mss / 4).clamp(2, MAX_ACK_EVERY);
+        // The peer's ACK timer cannot wait less than its min_ack_delay: where that is more
+        // than a quarter of the RTT, the packets after the last full count would wait
+        // longer than the path takes, and the flow would follow the timer. Ask for fewer
+        // ACKs only where the RTT dwarfs the timer.
+        let every = if self.rtt.smoothed() / 4 < peer_min {
+            2
+        } else {
+            (self.cc.window() / mss / 4).clamp(2, MAX_ACK_EVERY)
+        };
         let threshold = every - 1;
         // Unchanged, or RFC 9000's own rule while nothing else was asked: nothing to say.
         let asked = self
