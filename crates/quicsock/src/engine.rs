@@ -199,6 +199,8 @@ thread_local! {
     static GUEST_WAKER: Option<Arc<Waker>> = Waker::new().ok().map(Arc::new);
     /// This thread, running a pass as a guest, woke itself: its wait is over.
     static SELF_WOKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The waker of this thread's wait as a guest, while it waits (its address).
+    static WAITING_ON: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// This thread's guest waker.
@@ -209,7 +211,8 @@ pub(crate) fn thread_waker() -> Option<Arc<Waker>> {
 /// Wakes a guest waiting on `w`. A guest that wakes itself (news it waits for came in
 /// through its own pass) only notes it: no syscall.
 pub(crate) fn wake_guest(w: &Arc<Waker>) {
-    let own = GUEST_WAKER.with(|mine| mine.as_ref().is_some_and(|m| Arc::ptr_eq(m, w)));
+    // (Compared by address: a thread that never waits makes no eventfd of its own.)
+    let own = WAITING_ON.with(|on| on.get() == Arc::as_ptr(w) as usize);
     if own {
         SELF_WOKEN.with(|s| s.set(true));
     } else {
@@ -301,6 +304,11 @@ pub(crate) struct Engine {
     /// A guest ([`Engine::guest_wait`]) watches the socket and the timer: the engine
     /// thread sleeps on its waker alone meanwhile.
     guest: std::sync::atomic::AtomicBool,
+    /// The guest's waker, while there is one.
+    guest_waker: Mutex<Option<Arc<Waker>>>,
+    /// The engine thread exited (`Shared::closed`, readable without the shared lock, which
+    /// a waiter in `QuicPoll` may not take).
+    exited: std::sync::atomic::AtomicBool,
     shared: Mutex<Shared>,
     timers: Mutex<Timers>,
     /// Why the engine failed, once it did.
@@ -389,6 +397,8 @@ impl Engine {
                 scratch: Scratch::default(),
             }),
             guest: std::sync::atomic::AtomicBool::new(false),
+            guest_waker: Mutex::new(None),
+            exited: std::sync::atomic::AtomicBool::new(false),
             shared: Mutex::new(Shared {
                 endpoint: Endpoint::new(config, Box::new(SystemRandom)),
                 slots: Vec::new(),
@@ -639,6 +649,12 @@ impl Engine {
                     || sh.handles == 0 && sh.endpoint.connection_count() == 0
                 {
                     sh.closed = true;
+                    self.exited
+                        .store(true, std::sync::atomic::Ordering::Release);
+                    drop(sh);
+                    if let Some(w) = &*self.guest_waker.lock().unwrap_or_else(|p| p.into_inner()) {
+                        w.wake();
+                    }
                     return;
                 }
             }
@@ -704,7 +720,7 @@ impl Engine {
     /// arrives (the response it waits for, the ACKs that make room for its data) with no
     /// hop through another thread, the way a kernel's receive path runs in whatever
     /// context is there.
-    pub(crate) fn guest_wait(engines: &[Arc<Self>], waker: &Waker, timeout: Duration) {
+    pub(crate) fn guest_wait(engines: &[Arc<Self>], waker: &Arc<Waker>, timeout: Duration) {
         use std::sync::atomic::Ordering;
         let led: Vec<&Arc<Self>> = engines
             .iter()
@@ -729,6 +745,12 @@ impl Engine {
         }
         let deadline = clock::now() + timeout;
         SELF_WOKEN.with(|s| s.set(false));
+        WAITING_ON.with(|on| on.set(Arc::as_ptr(waker) as usize));
+        for e in &led {
+            // The engine thread wakes its guest when it exits, so that nobody waits on the
+            // socket of an engine that is gone.
+            *e.guest_waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(waker.clone());
+        }
         loop {
             let left = deadline.saturating_duration_since(clock::now());
             let bits = match quicsock_udp::wait_any(&fds, Some(left)) {
@@ -754,7 +776,9 @@ impl Engine {
                 break;
             }
         }
+        WAITING_ON.with(|on| on.set(0));
         for e in led {
+            *e.guest_waker.lock().unwrap_or_else(|p| p.into_inner()) = None;
             // Given back: what arrived since the last pass wakes the engine thread now.
             if e.sleeper.unpark().is_err() {
                 e.wake();
@@ -763,9 +787,9 @@ impl Engine {
         }
     }
 
-    /// Whether the engine still runs: not failed, its thread not gone.
-    fn serving(&self) -> bool {
-        self.failed.get().is_none() && !self.shared().closed
+    /// Whether the engine still runs: not failed, its thread not gone. Takes no lock.
+    pub(crate) fn serving(&self) -> bool {
+        self.failed.get().is_none() && !self.exited.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// An engine pass on a guest's thread. A panic in it fails the engine as one on the

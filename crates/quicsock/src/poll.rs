@@ -158,7 +158,11 @@ impl QuicPoll {
             }
             let engines: Vec<Arc<Engine>> = {
                 let engines = self.queue.engines.lock().unwrap_or_else(|e| e.into_inner());
-                engines.iter().filter_map(Weak::upgrade).collect()
+                engines
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .filter(|e| e.serving())
+                    .collect()
             };
             match &waker {
                 Some(w) => {

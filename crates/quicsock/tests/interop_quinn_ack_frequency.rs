@@ -7,62 +7,30 @@
 // The relay reads the clock; only the protocol core may not.
 #![allow(clippy::disallowed_methods)]
 
+mod quinn_peer;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use quicsock::{tls, ClientConfig, Flags, QuicListener, QuicSocket, ServerConfig};
-use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quicsock::{tls, ClientConfig, Flags, QuicSocket};
+use quinn::crypto::rustls::QuicClientConfig;
+use quinn_peer::{data, quicsock_server, quinn_server, runtime, ALPN, TEN_MB};
 
-const ALPN: &[u8] = b"interop";
-const TEN_MB: usize = 10_000_000;
 /// What the client uploads through the delaying relay.
 const UPLOAD: usize = 4_000_000;
-
-fn data(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
-}
-
-fn cert() -> (
-    Vec<rustls::pki_types::CertificateDer<'static>>,
-    rustls::pki_types::PrivateKeyDer<'static>,
-) {
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
-    (vec![key.cert.der().clone()], der.into())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// quinn asks for an ACK every 16 ack-eliciting packets within 5 ms; the quicsock server's
 /// stats show that policy in force once the upload arrived.
 #[test]
 fn interop_quinn_asks_quicsock_for_fewer_acks() {
-    let (chain, key) = cert();
-    let config = ServerConfig::new(tls::server_config(chain, key, &[ALPN]).unwrap());
-    let listener = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
-    let addr = listener.local_addr().unwrap();
+    let (listener, addr) = quicsock_server();
     let server = std::thread::spawn(move || {
         let s = listener.accept().unwrap();
         let mut buf = vec![0u8; 65536];
-        let mut got = 0usize;
-        loop {
-            let (n, fin) = s.recv_stream(0, &mut buf, Flags::NONE).unwrap();
-            assert!(buf[..n]
-                .iter()
-                .enumerate()
-                .all(|(i, b)| *b == ((got + i) % 251) as u8));
-            got += n;
-            if fin {
-                break;
-            }
-        }
+        let got = quinn_peer::read_stream(&s, 0);
+        assert!(got == data(TEN_MB, 4), "10 MB arrived intact");
+        let got = got.len();
         let stats = s.stats();
         s.send(&(got as u64).to_le_bytes(), 0, Flags::STREAM_FIN)
             .unwrap();
@@ -84,7 +52,7 @@ fn interop_quinn_asks_quicsock_for_fewer_acks() {
         ep.set_default_client_config(config);
         let conn = ep.connect(addr, "localhost").unwrap().await.unwrap();
         let (mut send, mut recv) = conn.open_bi().await.unwrap();
-        send.write_all(&data(TEN_MB)).await.unwrap();
+        send.write_all(&data(TEN_MB, 4)).await.unwrap();
         send.finish().unwrap();
         let len = recv.read_to_end(16).await.unwrap();
         assert_eq!(len, (TEN_MB as u64).to_le_bytes());
@@ -96,16 +64,6 @@ fn interop_quinn_asks_quicsock_for_fewer_acks() {
     println!("quicsock server: {stats:?}");
     assert_eq!(stats.ack_threshold, 15, "{stats:?}");
     assert_eq!(stats.ack_delay_limit, Duration::from_millis(5), "{stats:?}");
-}
-
-fn quinn_server() -> (quinn::Endpoint, SocketAddr) {
-    let (chain, key) = cert();
-    let tls = tls::server_config(chain, key, &[ALPN]).unwrap();
-    let crypto = QuicServerConfig::try_from((*tls).clone()).unwrap();
-    let config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    let ep = quinn::Endpoint::server(config, "127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = ep.local_addr().unwrap();
-    (ep, addr)
 }
 
 /// A UDP relay between a client and `server` that holds every datagram for `delay` each
@@ -165,7 +123,7 @@ fn interop_quicsock_asks_quinn_for_fewer_acks() {
         let conn = ep.accept().await.unwrap().await.unwrap();
         let (mut send, mut recv) = conn.accept_bi().await.unwrap();
         let got = recv.read_to_end(UPLOAD + 1).await.unwrap();
-        assert!(got == data(UPLOAD), "the upload arrived intact");
+        assert!(got == data(UPLOAD, 5), "the upload arrived intact");
         send.write_all(&(got.len() as u64).to_le_bytes())
             .await
             .unwrap();
@@ -175,7 +133,7 @@ fn interop_quicsock_asks_quinn_for_fewer_acks() {
     let config = ClientConfig::new(tls::insecure_client_config(&[ALPN]), "localhost");
     let c = QuicSocket::connect(addr, &config).unwrap();
     assert_eq!(
-        c.send(&data(UPLOAD), -1, Flags::STREAM_FIN).unwrap(),
+        c.send(&data(UPLOAD, 5), -1, Flags::STREAM_FIN).unwrap(),
         UPLOAD
     );
     let mut buf = [0u8; 16];

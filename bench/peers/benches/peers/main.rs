@@ -116,19 +116,7 @@ fn run(stack: Stack, msg_len: usize, time: Duration, cert: &(PathBuf, PathBuf)) 
     let gbps = std::thread::spawn(move || match stack {
         Stack::Quicsock => {
             pin(0);
-            let r = ClientRun {
-                proto: Proto::Quic,
-                addr,
-                msg_len,
-                time,
-                rr: false,
-                reverse: false,
-                bytes: None,
-                interval: None,
-                streams: 1,
-                bidir: false,
-                connect_timeout: Duration::from_secs(10),
-            };
+            let r = ClientRun::bulk(Proto::Quic, addr, msg_len, time);
             perf::run_client(&r, &quicsock_tls())
                 .expect("quicsock client")
                 .gbps

@@ -2,7 +2,7 @@
 //! a client on another, each pinned to its CPU, every packet at the same UDP payload.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use s2n_quic::client::Connect;
 use s2n_quic::provider::io::tokio::{Builder, Provider as Io};
@@ -82,19 +82,8 @@ pub(crate) fn client(addr: SocketAddr, cert_pem: &str, msg_len: usize, time: Dur
             .expect("s2n-quic connects");
         let stream = conn.open_bidirectional_stream().await.unwrap();
         let (mut recv, mut send) = stream.split();
-        let mut header = [0u8; 8];
-        header[4..8].copy_from_slice(&(msg_len as u32).to_le_bytes());
-        send.write_all(&header).await.unwrap();
-        let msg: Vec<u8> = (0..msg_len).map(|i| (i % 251) as u8).collect();
-        let start = Instant::now();
-        while start.elapsed() < time {
-            send.write_all(&msg).await.unwrap();
-        }
-        send.close().await.unwrap();
-        let mut count = [0u8; 8];
-        recv.read_exact(&mut count).await.unwrap();
-        let secs = start.elapsed().as_secs_f64();
+        let gbps = crate::quinn_peer::bulk_upload(&mut send, &mut recv, msg_len, time).await;
         conn.close(0u32.into());
-        u64::from_le_bytes(count) as f64 * 8.0 / secs / 1e9
+        gbps
     })
 }

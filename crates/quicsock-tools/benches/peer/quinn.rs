@@ -85,19 +85,33 @@ pub(crate) fn quinn_client(addr: SocketAddr, msg_len: usize, time: Duration) -> 
         ep.set_default_client_config(config);
         let conn = ep.connect(addr, "localhost").unwrap().await.unwrap();
         let (mut send, mut recv) = conn.open_bi().await.unwrap();
-        let mut header = [0u8; 8];
-        header[4..8].copy_from_slice(&(msg_len as u32).to_le_bytes());
-        send.write_all(&header).await.unwrap();
-        let msg: Vec<u8> = (0..msg_len).map(|i| (i % 251) as u8).collect();
-        let start = Instant::now();
-        while start.elapsed() < time {
-            send.write_all(&msg).await.unwrap();
-        }
-        send.finish().unwrap();
-        let mut count = [0u8; 8];
-        recv.read_exact(&mut count).await.unwrap();
-        let secs = start.elapsed().as_secs_f64();
+        let gbps = bulk_upload(&mut send, &mut recv, msg_len, time).await;
         conn.close(0u32.into(), b"");
-        u64::from_le_bytes(count) as f64 * 8.0 / secs / 1e9
+        gbps
     })
+}
+
+/// The client's side of quicperf's bulk exchange on one stream: the header, `msg_len`
+/// writes for `time`, the stream's end, then the server's byte count; returns the
+/// server's goodput in Gbit/s.
+pub(crate) async fn bulk_upload(
+    send: &mut (impl tokio::io::AsyncWrite + Unpin),
+    recv: &mut (impl tokio::io::AsyncRead + Unpin),
+    msg_len: usize,
+    time: Duration,
+) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut header = [0u8; 8];
+    header[4..8].copy_from_slice(&(msg_len as u32).to_le_bytes());
+    send.write_all(&header).await.unwrap();
+    let msg: Vec<u8> = (0..msg_len).map(|i| (i % 251) as u8).collect();
+    let start = Instant::now();
+    while start.elapsed() < time {
+        send.write_all(&msg).await.unwrap();
+    }
+    send.shutdown().await.unwrap();
+    let mut count = [0u8; 8];
+    recv.read_exact(&mut count).await.unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    u64::from_le_bytes(count) as f64 * 8.0 / secs / 1e9
 }

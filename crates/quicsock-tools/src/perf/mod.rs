@@ -476,6 +476,26 @@ pub struct ClientRun {
     pub connect_timeout: Duration,
 }
 
+impl ClientRun {
+    /// A bulk upload of `time` in `msg_len` writes on one stream, with no interval reports
+    /// (the self-test's and the peer benchmark's run).
+    pub fn bulk(proto: Proto, addr: SocketAddr, msg_len: usize, time: Duration) -> Self {
+        Self {
+            proto,
+            addr,
+            msg_len,
+            time,
+            rr: false,
+            reverse: false,
+            bytes: None,
+            interval: None,
+            streams: 1,
+            bidir: false,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// CPU time this process used so far.
 fn own_cpu() -> Result<Duration, PerfError> {
     crate::load::cpu_time(std::process::id())
@@ -820,19 +840,7 @@ pub fn self_test(
     for &msg_len in sizes {
         for proto in [Proto::Quic, Proto::Tcp, Proto::Tls] {
             let server = ServerProcess::quicperf(exe, proto, server_cpu, &tls)?;
-            let run = ClientRun {
-                proto,
-                addr: server.addr,
-                msg_len,
-                time,
-                rr: false,
-                reverse: false,
-                bytes: None,
-                interval: None,
-                streams: 1,
-                bidir: false,
-                connect_timeout: Duration::from_secs(10),
-            };
+            let run = ClientRun::bulk(proto, server.addr, msg_len, time);
             let pid = server.pid();
             let server_before = Switches::of(Some(pid))?;
             let server_cpu = crate::load::cpu_time(pid)?;
