@@ -30,8 +30,8 @@
 //!   receives (`recvmmsg` with GRO), routes a whole batch under one hold of the shared
 //!   lock, then handles each connection's datagrams under that connection's lock and sends
 //!   what they call for; it visits only connections whose deadlines passed.
-//! * An application thread about to wait (a blocking `recv` or `send`, `QuicPoll::wait`)
-//!   becomes a **guest** of the engine ([`Engine::guest_wait`]): it takes the socket and
+//! * An application thread about to wait (a blocking `recv` or `send`, `QuicPoll::wait`
+//!   when asked) becomes a **guest** of the engine ([`Engine::guest_wait`]): it takes the socket and
 //!   the timer out of the engine thread's epoll set without waking it, polls them itself
 //!   and runs the passes, and gives them back when its wait ends (epoll then wakes the
 //!   engine thread only if something arrived that nobody took). What a waiting thread

@@ -32,6 +32,7 @@ fn waiting_threads_receive_what_they_wait_for() {
         let s = l.accept().unwrap();
         s.set_nonblocking(true);
         let poll = QuicPoll::new();
+        poll.set_guest(true);
         poll.register(&s, 7);
         let mut events = Vec::new();
         let mut buf = [0u8; 64];
