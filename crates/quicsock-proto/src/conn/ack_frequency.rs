@@ -88,8 +88,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Refreshes what we ask of the peer from the congestion window and the RTT; a change
-    /// of the ACK count queues a new ACK_FREQUENCY.
+    /// Refreshes what we ask of the peer from the congestion window and the RTT (after each
+    /// ACK frame, where both move; not per packet); a change of the ACK count queues a new
+    /// ACK_FREQUENCY.
     pub(crate) fn update_ack_request(&mut self) {
         let (Some(peer_min), true, true) = (
             self.ack_request.peer_min,

@@ -653,6 +653,10 @@ impl Connection {
             self.timers.set(super::timer::Timer::Release, at);
         }
         self.acked = acked;
+        // The window and the RTT move only here: what we ask of the peer's ACKs follows.
+        if space == SpaceId::Data {
+            self.update_ack_request();
+        }
         result
     }
 

@@ -366,7 +366,6 @@ impl Connection {
                 sent.push(SentFrame::HandshakeDone);
                 ack_eliciting = true;
             }
-            self.update_ack_request();
             if let (true, Some(a)) = (self.ack_request.pending, self.ack_request.latest) {
                 let f = Frame::AckFrequency(a);
                 if left(buf) >= f.encoded_len() {
