@@ -35,6 +35,9 @@ pub struct Host {
     visits: u64,
     /// The latest `now` given to any call.
     now: Timestamp,
+    /// Where [`poll_transmit`](Self::poll_transmit) builds a datagram before appending it
+    /// to the caller's vector (initialised once).
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for Host {
@@ -44,6 +47,9 @@ impl std::fmt::Debug for Host {
             .finish_non_exhaustive()
     }
 }
+
+/// The largest UDP payload (RFC 9000 §18.2, max_udp_payload_size): room for any datagram.
+const MAX_UDP_PAYLOAD: usize = 65_527;
 
 impl Host {
     /// An endpoint drawing randomness from `rng`, with no connections.
@@ -58,6 +64,7 @@ impl Host {
             accept_queue: VecDeque::new(),
             visits: 0,
             now: Timestamp::ZERO,
+            scratch: Vec::new(),
         }
     }
 
@@ -240,16 +247,43 @@ impl Host {
         Some(conn)
     }
 
-    /// The next datagram to send: stateless responses first, then the connections in the
-    /// wake-up queue in turn.
+    /// The next datagram to send, appended to `buf`: stateless responses first, then the
+    /// connections in the wake-up queue in turn. (Built in a buffer of the host's and
+    /// copied: [`poll_transmit_into`](Self::poll_transmit_into) writes in place.)
     pub fn poll_transmit(
         &mut self,
         now: Timestamp,
         buf: &mut Vec<u8>,
     ) -> Option<(Option<ConnectionHandle>, Transmit)> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if scratch.len() < MAX_UDP_PAYLOAD {
+            scratch.resize(MAX_UDP_PAYLOAD, 0);
+        }
+        let sent = self.poll_transmit_into(now, &mut scratch);
+        if let Some((_, t)) = &sent {
+            buf.extend_from_slice(&scratch[..t.size]);
+        }
+        self.scratch = scratch;
+        sent
+    }
+
+    /// The next datagram to send, written at the start of `buf` (its size in the
+    /// [`Transmit`]): stateless responses first, then the connections in the wake-up queue
+    /// in turn. A connection's datagram is at most `buf.len()` bytes; a stateless response
+    /// that does not fit is dropped.
+    pub fn poll_transmit_into(
+        &mut self,
+        now: Timestamp,
+        buf: &mut [u8],
+    ) -> Option<(Option<ConnectionHandle>, Transmit)> {
         self.flush_touched(now);
-        if let Some(t) = self.endpoint.poll_transmit(buf) {
-            return Some((None, t));
+        let mut stateless = Vec::new();
+        while let Some(t) = self.endpoint.poll_transmit(&mut stateless) {
+            if let Some(out) = buf.get_mut(..t.size) {
+                out.copy_from_slice(&stateless);
+                return Some((None, t));
+            }
+            stateless.clear();
         }
         while let Some(h) = self.ready.pop_front() {
             let Some(conn) = self.conns[h.0].as_deref_mut() else {

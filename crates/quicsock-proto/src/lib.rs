@@ -57,6 +57,6 @@ pub mod timer_queue;
 pub mod token;
 pub mod transport_params;
 
-pub use common::{ConnectionId, Dir, Reader, Side, StreamId, VarInt};
+pub use common::{ConnectionId, Dir, Reader, Side, StreamId, VarInt, Writer};
 pub use error::{TransportError, TransportErrorCode};
 pub use time::Timestamp;

@@ -146,7 +146,7 @@ impl PacketSpace {
         &mut self,
         now: Timestamp,
         ack_delay_exponent: u8,
-        out: &mut Vec<u8>,
+        out: &mut crate::common::Writer<'_>,
         max: usize,
     ) -> Option<u64> {
         let (largest, at) = self.largest_received?;
@@ -158,7 +158,7 @@ impl PacketSpace {
         if len > max {
             return None;
         }
-        encode_ack_ranges(out, ranges, delay, ecn).ok()?;
+        out.put(|b| encode_ack_ranges(b, ranges, delay, ecn)).ok()?;
         self.ack_needed = false;
         self.ack_now = false;
         self.ack_deadline = None;
@@ -209,7 +209,8 @@ mod tests {
         assert!(s.wants_ack(t + d));
         s.on_received(t, 1, true, &p, false);
         assert!(s.wants_ack(t));
-        let mut out = Vec::new();
+        let mut buf = [0; 100];
+        let mut out = crate::common::Writer::new(&mut buf);
         assert!(s.write_ack(t, 3, &mut out, 100).is_some());
         assert!(!s.wants_ack(t + d));
         // A gap is acknowledged at once.
@@ -231,7 +232,8 @@ mod tests {
             reordering: 3,
         };
         let mut s = PacketSpace::default();
-        let mut out = Vec::new();
+        let mut buf = [0; 300];
+        let mut out = crate::common::Writer::new(&mut buf);
         for pn in 0..9 {
             s.on_received(t, pn, true, &p, false);
             assert!(!s.wants_ack(t), "packet {pn}");
@@ -269,7 +271,8 @@ mod tests {
         }
         assert_eq!(s.received.len(), MAX_ACK_RANGES);
         assert!(s.is_duplicate(1), "below the floor counts as received");
-        let mut out = Vec::new();
+        let mut buf = [0; 1200];
+        let mut out = crate::common::Writer::new(&mut buf);
         s.write_ack(Timestamp::ZERO, 3, &mut out, 1200).unwrap();
         assert!(out.len() < 300);
     }

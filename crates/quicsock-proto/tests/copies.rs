@@ -1,27 +1,48 @@
 //! The copy budget, counted: over the in-memory pipe, each byte of a 16 MiB transfer moves
-//! once through every copy site of the stream data path (`quicsock_proto::stream::StreamCopies`):
-//! application → send buffer → packet on the sender, packet → receive ring → application on
-//! the receiver. That is two copies per byte on each side (plus one AEAD pass in place); a
-//! site that copies twice, or a new one, changes these counts.
+//! once through every copy site of the stream data path (`quicsock_proto::stream::StreamCopies`).
+//! On the sender: application → send buffer (a copy), then send buffer → ciphertext in the
+//! packet (the AEAD pass itself, seal-on-copy): one copy and one pass. On the receiver: the
+//! packet opened in place (one pass), then packet → receive ring → application: two copies.
+//! A site that copies twice, or a new one, changes these counts.
 
 mod common;
 
 use common::Pipe;
+use quicsock_proto::stream::StreamCopies;
 
-#[test]
-fn each_byte_is_copied_twice_on_each_side() {
-    let mut pipe = Pipe::new();
-    let len = 16 << 20;
-    pipe.transfer(len);
-    let len = len as u64;
+const LEN: usize = 16 << 20;
+
+/// Runs the transfer; returns the sender's and the receiver's counts.
+fn transfer(mut pipe: Pipe) -> (StreamCopies, StreamCopies) {
+    pipe.transfer(LEN);
     let c = pipe.client.connection(pipe.h).unwrap().stats();
     let s = pipe.server.connection(pipe.sh.unwrap()).unwrap().stats();
     // A clean path: nothing is sent twice.
     assert_eq!(c.stream_bytes_retransmitted, 0);
-    assert_eq!(c.copies.into_send_buffer, len, "{:?}", c.copies);
-    assert_eq!(c.copies.into_packets, len, "{:?}", c.copies);
-    assert_eq!(s.copies.into_receive_buffer, len, "{:?}", s.copies);
-    assert_eq!(s.copies.to_application, len, "{:?}", s.copies);
-    // And nothing flows the other way.
+    // Nothing flows the other way.
     assert_eq!((s.copies.into_send_buffer, c.copies.to_application), (0, 0));
+    (c.copies, s.copies)
+}
+
+#[test]
+fn the_sender_copies_each_byte_once_and_seals_it_from_the_send_buffer() {
+    let (c, s) = transfer(Pipe::new());
+    let len = LEN as u64;
+    assert_eq!(c.into_send_buffer, len, "{c:?}");
+    assert_eq!(c.sealed_from_send_buffer, len, "{c:?}");
+    assert_eq!(c.into_packets, 0, "no copy in the clear: {c:?}");
+    assert_eq!(s.into_receive_buffer, len, "{s:?}");
+    assert_eq!(s.to_application, len, "{s:?}");
+}
+
+/// Without encryption (disable_1rtt_encryption on both ends) there is no sealing pass: the
+/// data is copied into the packets instead.
+#[test]
+fn unencrypted_packets_take_the_data_as_a_copy() {
+    let (c, s) = transfer(Pipe::with(|c| c.transport.disable_1rtt_encryption = true));
+    let len = LEN as u64;
+    assert_eq!(c.into_send_buffer, len, "{c:?}");
+    assert_eq!(c.into_packets, len, "{c:?}");
+    assert_eq!(c.sealed_from_send_buffer, 0, "{c:?}");
+    assert_eq!(s.to_application, len, "{s:?}");
 }

@@ -186,7 +186,11 @@ fn until(t: Timestamp) -> Duration {
 /// Datagrams built and waiting for their syscalls, in order.
 #[derive(Default)]
 struct TxBatch {
+    /// Initialised once and reused: a connection writes each datagram in place, leaving
+    /// room for what sealing writes, so no byte is written only to be overwritten.
     buf: Vec<u8>,
+    /// How much of `buf` the datagrams of the batch fill.
+    filled: usize,
     /// (start, len, destination, ecn)
     datagrams: Vec<(usize, usize, SocketAddr, Option<EcnCodepoint>)>,
 }
@@ -222,7 +226,7 @@ pub(crate) fn wake_guest(w: &Arc<Waker>) {
 
 impl TxBatch {
     fn clear(&mut self) {
-        self.buf.clear();
+        self.filled = 0;
         self.datagrams.clear();
     }
 
@@ -231,10 +235,17 @@ impl TxBatch {
     fn fill(&mut self, conn: &mut quicsock_proto::conn::Connection) -> bool {
         let now = clock::now();
         while self.datagrams.len() < TX_BATCH {
-            let start = self.buf.len();
-            let Some(t) = conn.poll_transmit(now, &mut self.buf) else {
+            let start = self.filled;
+            // Grown (and zeroed) only when a connection's datagrams need more room than
+            // any before: the steady state writes into memory it already has.
+            let need = start + conn.udp_payload_size();
+            if self.buf.len() < need {
+                self.buf.resize(need, 0);
+            }
+            let Some(t) = conn.poll_transmit(now, &mut self.buf[start..need]) else {
                 break;
             };
+            self.filled += t.size;
             self.datagrams
                 .push((start, t.size, t.destination, t.ecn.map(ecn_out)));
         }

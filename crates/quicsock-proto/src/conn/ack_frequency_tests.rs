@@ -130,7 +130,7 @@ fn immediate_ack_is_acknowledged_at_once() {
     .encode(&mut stream);
     deliver(&mut pair, h, &stream).unwrap();
     let (now, c) = (pair.now, pair.server.handles()[0]);
-    let mut out = Vec::new();
+    let mut out = vec![0; 1500];
     let conn = pair.server.connection(c).unwrap();
     assert!(
         conn.poll_transmit(now, &mut out).is_none(),

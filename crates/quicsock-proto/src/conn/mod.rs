@@ -814,6 +814,12 @@ impl Connection {
         self.streams.read(id, buf, now, rtt)
     }
 
+    /// The largest UDP payload this connection sends: a buffer this long takes any
+    /// datagram [`poll_transmit`](Self::poll_transmit) writes.
+    pub fn udp_payload_size(&self) -> usize {
+        self.max_datagram_size
+    }
+
     // ----- datagrams (RFC 9221) -----
 
     /// The largest DATAGRAM payload the peer accepts and that fits in one packet, or

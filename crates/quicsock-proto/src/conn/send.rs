@@ -3,19 +3,22 @@
 //! bytes (§14.1), the anti-amplification limit (§8.1), congestion control and pacing
 //! (RFC 9002 §7), and the record each sent packet leaves for loss recovery.
 //!
-//! Passes over the data: stream bytes are copied from the send buffer into the datagram
-//! buffer while frames are written, then sealed in place (one AEAD pass). Moving to
-//! `PacketSeal::seal_scatter` (seal-on-copy) changes only `write_frames` and `seal`.
-
-use bytes::BufMut;
+//! Passes over the data: a packet is written into the caller's datagram buffer with room
+//! left for the data of its last STREAM frame; sealing reads that data from the stream's
+//! send buffer and writes its ciphertext into the room (`PacketSeal::seal_scatter`): one
+//! AEAD pass and no copy in the clear. The data of a STREAM frame that another frame
+//! follows, and of a packet that is not encrypted (disable_1rtt_encryption), is copied in
+//! (`Streams::settle_tail`). `StreamCopies` counts both.
 
 use super::{space_index, Connection, Phase, Transmit, SPACES};
+use crate::common::Writer;
 use crate::crypto::{apply_header_protection, HeaderProtect, PacketSeal};
 use crate::frame::{CloseReason, ConnectionClose, Frame, FrameType};
 use crate::packet::{
     LongType, PacketNumber, SpaceId, TruncatedPacketNumber, MIN_INITIAL_DATAGRAM_SIZE,
 };
 use crate::recovery::{FrameList, SentFrame, SentPacket};
+use crate::stream::DataTail;
 use crate::time::Timestamp;
 use crate::{Side, TransportErrorCode, VarInt};
 
@@ -35,6 +38,8 @@ struct Built {
     /// The largest packet number its ACK frame acknowledges.
     ack: Option<u64>,
     frames: FrameList,
+    /// Stream data at the end of its plaintext, left for the AEAD pass.
+    tail: Option<DataTail>,
 }
 
 /// The packets of one datagram, at most one per packet-number space (RFC 9000 §12.2),
@@ -70,6 +75,11 @@ impl Coalesced {
         self.packets.iter().flatten()
     }
 
+    /// The packet that ends the datagram.
+    fn last_mut(&mut self) -> Option<&mut Built> {
+        self.packets.iter_mut().flatten().last()
+    }
+
     /// Where each packet ends in the buffer: where the next begins, the last at `end`.
     fn ends(&self, end: usize) -> [usize; 3] {
         let mut ends = [end; 3];
@@ -83,11 +93,13 @@ impl Coalesced {
 }
 
 impl Connection {
-    /// Writes the next datagram to send into `buf` (appending) and says where it goes.
-    /// Returns `None` when there is nothing to send now; [`poll_timeout`](Self::poll_timeout)
-    /// says when to ask again.
-    pub fn poll_transmit(&mut self, now: Timestamp, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let start = buf.len();
+    /// Writes the next datagram to send at the start of `buf` and says where it goes and
+    /// how long it is. The datagram is at most `buf.len()` bytes; a buffer of
+    /// [`udp_payload_size`](Self::udp_payload_size) bytes takes any. Returns `None` when
+    /// there is nothing to send now; [`poll_timeout`](Self::poll_timeout) says when to ask
+    /// again.
+    pub fn poll_transmit(&mut self, now: Timestamp, buf: &mut [u8]) -> Option<Transmit> {
+        let buf = &mut Writer::new(buf);
         match self.phase {
             Phase::Drained | Phase::Draining(_) => return None,
             Phase::Closing(_) => {
@@ -95,14 +107,14 @@ impl Connection {
                     return None;
                 }
                 self.close_due = false;
-                return self.transmit_close(now, buf, start);
+                return self.transmit_close(now, buf);
             }
             _ => {}
         }
-        if let Some(t) = self.transmit_path_response(now, buf, start) {
+        if let Some(t) = self.transmit_path_response(now, buf) {
             return Some(t);
         }
-        let mut max = self.max_datagram_size;
+        let mut max = self.max_datagram_size.min(buf.capacity());
         if !self.validated {
             // RFC 9000 §8.1: at most three times what was received.
             let allowance = (3 * self.amp_received).saturating_sub(self.amp_sent);
@@ -131,7 +143,7 @@ impl Connection {
             if !self.keys.can_send(space) {
                 continue;
             }
-            let used = buf.len() - start;
+            let used = buf.len();
             if max.saturating_sub(used) < MIN_PACKET_ROOM {
                 break;
             }
@@ -159,12 +171,8 @@ impl Connection {
         } else {
             0
         };
-        let total = buf.len() - start;
-        if total < pad_to {
-            // PADDING frames (zero bytes) at the end of the last packet.
-            buf.resize(start + pad_to, 0);
-        }
-        let size = self.seal_all(now, buf, start, built, true);
+        self.pad(buf, &mut built, pad_to);
+        let size = self.seal_all(now, buf.written(), built, true);
         if !self.validated {
             self.amp_sent += size as u64;
         }
@@ -180,7 +188,7 @@ impl Connection {
         &mut self,
         now: Timestamp,
         space: SpaceId,
-        buf: &mut Vec<u8>,
+        buf: &mut Writer<'_>,
         room: usize,
         can_send_data: bool,
     ) -> Option<Built> {
@@ -196,39 +204,30 @@ impl Connection {
         } else {
             room.min(16_000)
         };
-        let b = self.begin_packet(space, buf);
+        let mut b = self.begin_packet(space, buf);
         let header_len = buf.len() - b.start;
         let Some(payload_room) = room.checked_sub(header_len + self.tag_len(space)) else {
             buf.truncate(b.start);
             self.spaces[i].next_pn -= 1;
             return None;
         };
-        let mut frames = FrameList::default();
-        let mut ack = None;
-        let ack_eliciting = self.write_frames(
-            now,
-            space,
-            buf,
-            payload_room,
-            has_data,
-            &mut ack,
-            &mut frames,
-        );
-        if frames.is_empty() && ack.is_none() {
+        b.ack_eliciting = self.write_frames(now, buf, payload_room, has_data, &mut b);
+        if b.frames.is_empty() && b.ack.is_none() {
             let r = &mut self.spaces[i].recovery;
-            r.frame_pool
-                .put(frames.into_rest(), r.ack_eliciting_in_flight);
+            r.frame_pool.put(
+                std::mem::take(&mut b.frames).into_rest(),
+                r.ack_eliciting_in_flight,
+            );
             buf.truncate(b.start);
             self.spaces[i].next_pn -= 1;
             return None;
         }
-        let mut b = self.end_packet(b, buf, ack_eliciting, frames);
-        b.ack = ack;
+        self.end_packet(&mut b, buf);
         Some(b)
     }
 
     /// Writes a packet header of `space` with its next packet number.
-    fn begin_packet(&mut self, space: SpaceId, buf: &mut Vec<u8>) -> Built {
+    fn begin_packet(&mut self, space: SpaceId, buf: &mut Writer<'_>) -> Built {
         let i = space_index(space);
         let start = buf.len();
         let pn = self.spaces[i].next_pn;
@@ -240,7 +239,8 @@ impl Connection {
         let (pn_offset, length_at) = match space {
             SpaceId::Data => {
                 let phase = self.keys.one_rtt.as_ref().is_some_and(|k| k.phase);
-                let at = crate::packet::encode_short_header(buf, &dcid, tpn, false, phase, true);
+                let at = buf
+                    .put(|b| crate::packet::encode_short_header(b, &dcid, tpn, false, phase, true));
                 (start + at, None)
             }
             _ => {
@@ -257,13 +257,13 @@ impl Connection {
                 buf.put_u8(scid.len() as u8);
                 buf.put_slice(&scid);
                 if space == SpaceId::Initial {
-                    VarInt::saturating(self.token.len() as u64).encode(buf);
+                    buf.put(|b| VarInt::saturating(self.token.len() as u64).encode(b));
                     buf.put_slice(&self.token);
                 }
                 let length_at = buf.len();
                 buf.put_u16(0x4000); // a 2-byte varint, patched when sealing
                 let pn_offset = buf.len();
-                tpn.encode(buf);
+                buf.put(|b| tpn.encode(b));
                 (pn_offset, Some(length_at))
             }
         };
@@ -278,27 +278,36 @@ impl Connection {
             ack_eliciting: false,
             ack: None,
             frames: FrameList::default(),
+            tail: None,
         }
     }
 
     /// Finishes a packet: enough payload for the header-protection sample (RFC 9001
     /// §5.4.2) and room for the AEAD tag.
-    fn end_packet(
-        &mut self,
-        mut b: Built,
-        buf: &mut Vec<u8>,
-        ack_eliciting: bool,
-        frames: FrameList,
-    ) -> Built {
+    fn end_packet(&mut self, b: &mut Built, buf: &mut Writer<'_>) {
         let payload_len = buf.len() - b.pn_offset - b.pn_len;
         let min_payload = 4usize.saturating_sub(b.pn_len);
         if payload_len < min_payload {
-            buf.resize(buf.len() + min_payload - payload_len, 0);
+            self.streams.settle_tail(buf, &mut b.tail);
+            buf.zero_to(buf.len() + min_payload - payload_len);
         }
-        buf.resize(buf.len() + self.tag_len(b.space), 0);
-        b.ack_eliciting = ack_eliciting;
-        b.frames = frames;
-        b
+        buf.reserve(self.tag_len(b.space));
+    }
+
+    /// Pads the datagram to `len` bytes with PADDING frames (zeros) at the end of its last
+    /// packet, whose tag room becomes part of its payload.
+    fn pad(&mut self, buf: &mut Writer<'_>, built: &mut Coalesced, len: usize) {
+        if buf.len() >= len {
+            return;
+        }
+        if let Some(last) = built.last_mut() {
+            self.streams.settle_tail(buf, &mut last.tail);
+        }
+        // The tag room may hold an earlier datagram's bytes: zero it too.
+        let tag = built.last_mut().map_or(0, |b| self.tag_len(b.space));
+        let from = buf.len() - tag;
+        buf.truncate(from);
+        buf.zero_to(len);
     }
 
     fn has_frames_to_send(&self, space: SpaceId) -> bool {
@@ -321,31 +330,31 @@ impl Connection {
     }
 
     /// Writes the frames of one packet; returns whether any is ack-eliciting. An ACK
-    /// frame leaves the largest number it acknowledges in `ack`; every other frame that
-    /// matters once the packet is acknowledged or lost goes in `sent`, a list taken from
-    /// the space's pool when the packet may carry more than an ACK.
-    #[allow(clippy::too_many_arguments)]
+    /// frame leaves the largest number it acknowledges in `packet.ack`; every other frame
+    /// that matters once the packet is acknowledged or lost goes in `packet.frames`, a list
+    /// taken from the space's pool when the packet may carry more than an ACK; the data of
+    /// the last STREAM frame is left for sealing (`packet.tail`).
     fn write_frames(
         &mut self,
         now: Timestamp,
-        space: SpaceId,
-        buf: &mut Vec<u8>,
+        buf: &mut Writer<'_>,
         room: usize,
         send_data: bool,
-        ack: &mut Option<u64>,
-        sent: &mut FrameList,
+        packet: &mut Built,
     ) -> bool {
+        let space = packet.space;
         let i = space_index(space);
         let start = buf.len();
-        let left = |buf: &Vec<u8>| room.saturating_sub(buf.len() - start);
+        let left = |buf: &Writer<'_>| room.saturating_sub(buf.len() - start);
         let exponent = self.local_params.ack_delay_exponent.into_inner() as u8;
         if self.spaces[i].can_ack() {
-            *ack = self.spaces[i].write_ack(now, exponent, buf, room);
+            packet.ack = self.spaces[i].write_ack(now, exponent, buf, room);
         }
         if !send_data {
             return false;
         }
-        *sent = FrameList::with_rest(self.spaces[i].recovery.frame_pool.take());
+        packet.frames = FrameList::with_rest(self.spaces[i].recovery.frame_pool.take());
+        let sent = &mut packet.frames;
         let mut ack_eliciting = false;
         // A client's Initial probes each carry what is unacknowledged of its ClientHello:
         // a server keeps no state for an Initial without one, so a probe holding only
@@ -361,7 +370,7 @@ impl Connection {
         }
         if space == SpaceId::Data {
             if self.handshake_done_pending && left(buf) >= 1 {
-                Frame::HandshakeDone.encode(buf);
+                buf.put(|o| Frame::HandshakeDone.encode(o));
                 self.handshake_done_pending = false;
                 sent.push(SentFrame::HandshakeDone);
                 ack_eliciting = true;
@@ -369,7 +378,7 @@ impl Connection {
             if let (true, Some(a)) = (self.ack_request.pending, self.ack_request.latest) {
                 let f = Frame::AckFrequency(a);
                 if left(buf) >= f.encoded_len() {
-                    f.encode(buf);
+                    buf.put(|o| f.encode(o));
                     self.ack_request.pending = false;
                     sent.push(SentFrame::AckFrequency(a.sequence.into_inner()));
                     ack_eliciting = true;
@@ -377,7 +386,7 @@ impl Connection {
             }
             if let Some((data, true)) = self.path_challenge {
                 if left(buf) >= 9 {
-                    Frame::PathChallenge(data).encode(buf);
+                    buf.put(|o| Frame::PathChallenge(data).encode(o));
                     self.path_challenge = Some((data, false));
                     sent.push(SentFrame::PathChallenge);
                     ack_eliciting = true;
@@ -387,7 +396,7 @@ impl Connection {
                 if let Some(token) = &self.new_token {
                     let f = Frame::NewToken { token };
                     if left(buf) >= f.encoded_len() {
-                        f.encode(buf);
+                        buf.put(|o| f.encode(o));
                         self.new_token_state = super::TokenState::InFlight;
                         sent.push(SentFrame::NewToken);
                         ack_eliciting = true;
@@ -401,7 +410,7 @@ impl Connection {
                     break;
                 }
                 let (data, _, _) = self.path_responses.remove(i).expect("found");
-                Frame::PathResponse(data).encode(buf);
+                buf.put(|o| Frame::PathResponse(data).encode(o));
                 sent.push(SentFrame::PathResponse);
                 ack_eliciting = true;
             }
@@ -412,7 +421,7 @@ impl Connection {
                 if left(buf) < f.encoded_len() {
                     break;
                 }
-                f.encode(buf);
+                buf.put(|o| f.encode(o));
                 self.remote_cids.retire_pending.remove(&seq);
                 sent.push(SentFrame::RetireConnectionId(seq));
                 ack_eliciting = true;
@@ -426,7 +435,7 @@ impl Connection {
                 if left(buf) < f.encoded_len() {
                     break;
                 }
-                f.encode(buf);
+                buf.put(|o| f.encode(o));
                 self.local_cids.pending.remove(&seq);
                 sent.push(SentFrame::NewConnectionId(seq));
                 ack_eliciting = true;
@@ -446,9 +455,11 @@ impl Connection {
             let Some(r) = crypto.next(l - header, u64::MAX) else {
                 break;
             };
-            VarInt::from_u32(FrameType::CRYPTO.0 as u32).encode(buf);
-            VarInt::saturating(r.start).encode(buf);
-            VarInt::saturating(r.end - r.start).encode(buf);
+            buf.put(|o| {
+                VarInt::from_u32(FrameType::CRYPTO.0 as u32).encode(o);
+                VarInt::saturating(r.start).encode(o);
+                VarInt::saturating(r.end - r.start).encode(o);
+            });
             buf.put_slice(crypto.get(r.clone()));
             sent.push(SentFrame::Crypto {
                 offset: r.start,
@@ -464,16 +475,19 @@ impl Connection {
                 }
                 let d = self.datagrams_out.pop_front().expect("checked");
                 self.datagrams_out_bytes -= d.len();
-                Frame::Datagram {
-                    explicit_len: true,
-                    data: &d,
-                }
-                .encode(buf);
+                buf.put(|o| {
+                    Frame::Datagram {
+                        explicit_len: true,
+                        data: &d,
+                    }
+                    .encode(o)
+                });
                 sent.push(SentFrame::Datagram);
                 ack_eliciting = true;
             }
             let before = sent.len();
-            self.streams.write_stream_data(buf, left(buf), sent);
+            self.streams
+                .write_stream_data(buf, left(buf), sent, &mut packet.tail);
             ack_eliciting |= sent.len() > before;
         }
         let s = &mut self.spaces[i];
@@ -481,7 +495,7 @@ impl Connection {
             && !ack_eliciting
             && left(buf) >= 1
         {
-            Frame::Ping.encode(buf);
+            buf.put(|o| Frame::Ping.encode(o));
             sent.push(SentFrame::Ping);
             ack_eliciting = true;
         }
@@ -501,12 +515,13 @@ impl Connection {
         &mut self,
         now: Timestamp,
         buf: &mut [u8],
-        start: usize,
         built: Coalesced,
         record: bool,
     ) -> usize {
         let end = buf.len();
         let bounds = built.ends(end);
+        // Stream bytes sealed from send buffers, and copied in the clear.
+        let (mut sealed, mut copied) = (0, 0);
         for (b, &packet_end) in built.iter().zip(&bounds) {
             let packet = &mut buf[b.start..packet_end];
             let pn_offset = b.pn_offset - b.start;
@@ -518,7 +533,11 @@ impl Connection {
                 packet[at..at + 2].copy_from_slice(&(0x4000 | len).to_be_bytes());
             }
             if b.space == SpaceId::Data && self.plaintext_1rtt {
-                // disable_1rtt_encryption: the packet leaves as built.
+                // disable_1rtt_encryption: the packet leaves as built, its data copied in.
+                if let Some(t) = &b.tail {
+                    buf[t.at..t.at + t.len].copy_from_slice(self.streams.tail_data(t));
+                    copied += t.len;
+                }
                 continue;
             }
             let (seal, hp): (&dyn PacketSeal, &dyn HeaderProtect) = match b.space {
@@ -540,11 +559,30 @@ impl Connection {
                 }
             };
             let (header, payload) = packet.split_at_mut(header_len);
-            // Sealing cannot fail with keys we derived and a buffer we sized.
-            seal.seal(b.pn, header, payload)
-                .expect("sealing a packet we built");
+            // Sealing cannot fail with keys we derived and a buffer we sized. A tail ends
+            // the plaintext: only the tag follows it.
+            let tail_at = b.tail.map(|t| (t, t.at - b.start - header_len));
+            match tail_at {
+                Some((t, at)) if payload.len() == at + t.len + seal.tag_len() => {
+                    let (in_place, tail_out) = payload.split_at_mut(at);
+                    let data = self.streams.tail_data(&t);
+                    seal.seal_scatter(b.pn, header, in_place, data, tail_out)
+                        .expect("sealing a packet we built");
+                    sealed += t.len;
+                }
+                _ => {
+                    if let Some((t, at)) = tail_at {
+                        // Not at the end after all: in the clear, then sealed in place.
+                        payload[at..at + t.len].copy_from_slice(self.streams.tail_data(&t));
+                        copied += t.len;
+                    }
+                    seal.seal(b.pn, header, payload)
+                        .expect("sealing a packet we built");
+                }
+            }
             apply_header_protection(packet, pn_offset, hp).expect("sample within the packet");
         }
+        self.streams.count_copies(sealed, copied);
         let mut discard_initial = false;
         if record {
             let n = built.len;
@@ -554,8 +592,7 @@ impl Connection {
                 let size = (packet_end - b.start) as u16;
                 self.counters.packets_sent += 1;
                 self.counters.bytes_sent += u64::from(size);
-                let in_flight =
-                    b.ack_eliciting || k + 1 == n && end - start >= MIN_INITIAL_DATAGRAM_SIZE;
+                let in_flight = b.ack_eliciting || k + 1 == n && end >= MIN_INITIAL_DATAGRAM_SIZE;
                 if b.space == SpaceId::Handshake && self.side == Side::Client {
                     discard_initial = true;
                 }
@@ -601,37 +638,33 @@ impl Connection {
             self.set_loss_timer(now);
             self.enforce_confidentiality_limit(now);
         }
-        end - start
+        end
     }
 
     /// A PATH_RESPONSE to a challenge that came from an address other than the peer's
     /// current one goes back there, in a datagram of its own (RFC 9000 §8.2.2), expanded
     /// to 1200 bytes (§8.2.1) or to three times the challenge's datagram if that was
     /// smaller (the new path is not validated, §8.1). The connection stays where it is.
-    fn transmit_path_response(
-        &mut self,
-        now: Timestamp,
-        buf: &mut Vec<u8>,
-        start: usize,
-    ) -> Option<Transmit> {
+    fn transmit_path_response(&mut self, now: Timestamp, buf: &mut Writer<'_>) -> Option<Transmit> {
         let i = self
             .path_responses
             .iter()
             .position(|r| r.1 != self.remote)?;
-        if !self.keys.can_send(SpaceId::Data) {
+        if !self.keys.can_send(SpaceId::Data) || buf.capacity() < MIN_PACKET_ROOM {
             return None;
         }
         let (data, destination, inciting) = self.path_responses.remove(i)?;
-        let b = self.begin_packet(SpaceId::Data, buf);
-        Frame::PathResponse(data).encode(buf);
-        let mut frames = FrameList::default();
-        frames.push(SentFrame::PathResponse);
-        let b = self.end_packet(b, buf, true, frames);
-        let pad_to = MIN_INITIAL_DATAGRAM_SIZE.min(3 * inciting);
-        if buf.len() - start < pad_to {
-            buf.resize(start + pad_to, 0);
-        }
-        let size = self.seal_all(now, buf, start, Coalesced::one(b), true);
+        let mut b = self.begin_packet(SpaceId::Data, buf);
+        buf.put(|o| Frame::PathResponse(data).encode(o));
+        b.frames.push(SentFrame::PathResponse);
+        b.ack_eliciting = true;
+        self.end_packet(&mut b, buf);
+        let mut built = Coalesced::one(b);
+        let pad_to = MIN_INITIAL_DATAGRAM_SIZE
+            .min(3 * inciting)
+            .min(buf.capacity());
+        self.pad(buf, &mut built, pad_to);
+        let size = self.seal_all(now, buf.written(), built, true);
         Some(Transmit {
             destination,
             size,
@@ -643,14 +676,9 @@ impl Connection {
     /// packet per space we have keys for, so a peer that has not finished the handshake
     /// can read it. Before the handshake completes an application close is sent as a
     /// transport APPLICATION_ERROR without the reason (§10.2.3).
-    fn transmit_close(
-        &mut self,
-        now: Timestamp,
-        buf: &mut Vec<u8>,
-        start: usize,
-    ) -> Option<Transmit> {
+    fn transmit_close(&mut self, now: Timestamp, buf: &mut Writer<'_>) -> Option<Transmit> {
         let close = self.close.clone()?;
-        let mut max = self.max_datagram_size;
+        let mut max = self.max_datagram_size.min(buf.capacity());
         if !self.validated {
             max = max.min((3 * self.amp_received).saturating_sub(self.amp_sent) as usize);
         }
@@ -659,7 +687,7 @@ impl Connection {
             if !self.keys.can_send(space) {
                 continue;
             }
-            let room = max.saturating_sub(buf.len() - start);
+            let room = max.saturating_sub(buf.len());
             let frame = match (close.reason, space) {
                 (CloseReason::Application { .. }, SpaceId::Initial | SpaceId::Handshake) => {
                     ConnectionClose {
@@ -679,21 +707,18 @@ impl Connection {
             if room < MIN_PACKET_ROOM + frame.encoded_len() {
                 break;
             }
-            let b = self.begin_packet(space, buf);
-            frame.encode(buf);
-            built.push(self.end_packet(b, buf, false, FrameList::default()));
+            let mut b = self.begin_packet(space, buf);
+            buf.put(|o| frame.encode(o));
+            self.end_packet(&mut b, buf);
+            built.push(b);
         }
         if built.is_empty() {
             return None;
         }
         if self.side == Side::Client && built.iter().any(|b| b.space == SpaceId::Initial) {
-            let total = buf.len() - start;
-            let pad_to = MIN_INITIAL_DATAGRAM_SIZE.min(max);
-            if total < pad_to {
-                buf.resize(start + pad_to, 0);
-            }
+            self.pad(buf, &mut built, MIN_INITIAL_DATAGRAM_SIZE.min(max));
         }
-        let size = self.seal_all(now, buf, start, built, false);
+        let size = self.seal_all(now, buf.written(), built, false);
         if !self.validated {
             self.amp_sent += size as u64;
         }
@@ -707,11 +732,16 @@ impl Connection {
     /// Test support: seals `frames` (raw frame bytes) into a packet of `space` with this
     /// connection's keys, as a misbehaving peer would send them.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn build_raw(&mut self, space: SpaceId, frames: &[u8], buf: &mut Vec<u8>) -> usize {
-        let start = buf.len();
-        let b = self.begin_packet(space, buf);
-        buf.extend_from_slice(frames);
-        let b = self.end_packet(b, buf, true, FrameList::default());
-        self.seal_all(Timestamp::ZERO, buf, start, Coalesced::one(b), false)
+    pub(crate) fn build_raw(&mut self, space: SpaceId, frames: &[u8], out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        out.resize(start + frames.len() + 128, 0);
+        let buf = &mut Writer::new(&mut out[start..]);
+        let mut b = self.begin_packet(space, buf);
+        buf.put_slice(frames);
+        b.ack_eliciting = true;
+        self.end_packet(&mut b, buf);
+        let size = self.seal_all(Timestamp::ZERO, buf.written(), Coalesced::one(b), false);
+        out.truncate(start + size);
+        size
     }
 }

@@ -113,14 +113,18 @@ pub fn stream_ops(data: &[u8]) {
             }
             // We build a packet's worth of STREAM frames: each carries what was written.
             3 => {
-                let mut out = Vec::new();
+                let mut buf = vec![0; 2200];
+                let mut out = crate::common::Writer::new(&mut buf);
                 let mut sent = FrameList::default();
-                s.write_stream_data(&mut out, 100 + usize::from(d) * 8, &mut sent);
+                let mut tail = None;
+                s.write_stream_data(&mut out, 100 + usize::from(d) * 8, &mut sent, &mut tail);
+                s.settle_tail(&mut out, &mut tail);
+                let out = out.written();
                 // An empty packet is not a packet: only walk what was written.
                 let frames = if out.is_empty() {
                     Frames::new(&[0x01], PacketType::OneRtt)
                 } else {
-                    Frames::new(&out, PacketType::OneRtt)
+                    Frames::new(out, PacketType::OneRtt)
                 };
                 for f in frames {
                     if matches!(f, Ok(Frame::Ping)) {

@@ -24,8 +24,6 @@ mod tests;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
-use bytes::BufMut;
-
 pub(crate) use flow::{RecvWindow, SendCredit};
 pub(crate) use recv_buffer::RecvBuffer;
 pub use recv_buffer::{CRYPTO_MAX_RANGES, MAX_RANGES, RANGE_COST};
@@ -34,16 +32,19 @@ pub(crate) use send_buffer::SendBuffer;
 /// The bytes each copy site of the stream data path moved, for checking the copy budget
 /// (DESIGN.md, "Data path and copy budget"). Sending, a byte is copied from the
 /// application into the send buffer (`into_send_buffer`, kept for retransmission), then
-/// from there into the packet (`into_packets`), where it is sealed in place: two copies and
-/// one AEAD pass. Receiving, the packet is opened in place, its data copied into the
+/// sealed from there straight into the packet (`sealed_from_send_buffer`): one copy and one
+/// AEAD pass. Only a frame that another frame follows in its packet, or a packet that is not
+/// encrypted, is copied into the packet in the clear (`into_packets`). Receiving, the packet is opened in place, its data copied into the
 /// stream's receive ring (`into_receive_buffer`, in order or not), then to the application
 /// (`to_application`): one AEAD pass and two copies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamCopies {
     /// Application → send buffer.
     pub into_send_buffer: u64,
-    /// Send buffer → packets (retransmissions included).
+    /// Send buffer → packets in the clear (retransmissions included).
     pub into_packets: u64,
+    /// Send buffer → packets as ciphertext, in the AEAD pass (retransmissions included).
+    pub sealed_from_send_buffer: u64,
     /// Packets → receive buffers (new bytes only).
     pub into_receive_buffer: u64,
     /// Receive buffers → application.
@@ -51,7 +52,7 @@ pub struct StreamCopies {
 }
 pub use state::{InvalidTransition, RecvState, SendState};
 
-use crate::common::{Dir, Side, StreamId, VarInt};
+use crate::common::{Dir, Side, StreamId, VarInt, Writer};
 use crate::frame::{self, Frame, FrameType, ResetStream, StopSending, MAX_STREAM_COUNT};
 use crate::recovery::{FrameList, SentFrame};
 use crate::time::Timestamp;
@@ -727,13 +728,13 @@ impl Streams {
 
     /// Writes pending control frames into `out` while they fit in `max` bytes, recording
     /// each in `sent`.
-    pub(crate) fn write_control(&mut self, out: &mut Vec<u8>, max: usize, sent: &mut FrameList) {
+    pub(crate) fn write_control(&mut self, out: &mut Writer<'_>, max: usize, sent: &mut FrameList) {
         let start = out.len();
-        let fits = |out: &Vec<u8>, f: &Frame<'_>| out.len() - start + f.encoded_len() <= max;
+        let fits = |out: &Writer<'_>, f: &Frame<'_>| out.len() - start + f.encoded_len() <= max;
         if self.pending.max_data {
             let f = Frame::MaxData(VarInt::saturating(self.conn_recv.limit()));
             if fits(out, &f) {
-                f.encode(out);
+                out.put(|b| f.encode(b));
                 self.pending.max_data = false;
                 sent.push(SentFrame::MaxData);
             }
@@ -746,7 +747,7 @@ impl Streams {
                     count: VarInt::saturating(self.max_remote[i]),
                 };
                 if fits(out, &f) {
-                    f.encode(out);
+                    out.put(|b| f.encode(b));
                     self.pending.max_streams[i] = false;
                     sent.push(SentFrame::MaxStreams(dir));
                 }
@@ -757,7 +758,7 @@ impl Streams {
                     limit: VarInt::saturating(self.max_local[i]),
                 };
                 if fits(out, &f) {
-                    f.encode(out);
+                    out.put(|b| f.encode(b));
                     self.pending.streams_blocked[i] = false;
                     sent.push(SentFrame::StreamsBlocked(dir));
                 }
@@ -766,7 +767,7 @@ impl Streams {
         if self.pending.data_blocked {
             let f = Frame::DataBlocked(VarInt::saturating(self.conn_send.max));
             if fits(out, &f) {
-                f.encode(out);
+                out.put(|b| f.encode(b));
                 self.pending.data_blocked = false;
                 sent.push(SentFrame::DataBlocked);
             }
@@ -784,7 +785,7 @@ impl Streams {
             if !fits(out, &f) {
                 break;
             }
-            f.encode(out);
+            out.put(|b| f.encode(b));
             self.pending.reset.remove(&id);
             sent.push(SentFrame::ResetStream(id));
         }
@@ -805,7 +806,7 @@ impl Streams {
             if !fits(out, &f) {
                 break;
             }
-            f.encode(out);
+            out.put(|b| f.encode(b));
             self.pending.stop.remove(&id);
             sent.push(SentFrame::StopSending(id));
         }
@@ -821,7 +822,7 @@ impl Streams {
             if !fits(out, &f) {
                 break;
             }
-            f.encode(out);
+            out.put(|b| f.encode(b));
             self.pending.max_stream_data.remove(&id);
             sent.push(SentFrame::MaxStreamData(id));
         }
@@ -837,19 +838,21 @@ impl Streams {
             if !fits(out, &f) {
                 break;
             }
-            f.encode(out);
+            out.put(|b| f.encode(b));
             self.pending.stream_data_blocked.remove(&id);
             sent.push(SentFrame::StreamDataBlocked(id));
         }
     }
 
-    /// Writes STREAM frames into `out` while they fit in `max` bytes (the last frame
-    /// without a Length field when it fills the packet), recording each in `sent`.
+    /// Writes STREAM frames into `out` while they fit in `max` bytes, recording each in
+    /// `sent`. The data of the last frame is left for the AEAD pass to seal from the send
+    /// buffer (`tail`); that of every earlier one is copied in.
     pub(crate) fn write_stream_data(
         &mut self,
-        out: &mut Vec<u8>,
+        out: &mut Writer<'_>,
         max: usize,
         sent: &mut FrameList,
+        tail: &mut Option<DataTail>,
     ) {
         let start = out.len();
         let mut rounds = self.send_queue.len();
@@ -859,37 +862,62 @@ impl Streams {
                 break;
             };
             let room = max - (out.len() - start);
-            let conn_available = self.conn_send.available();
-            let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) else {
-                continue;
-            };
             // Frame header at most 1 + 8 + 8 + 2 bytes here (length ≤ a packet).
             if room < 20 {
                 self.send_queue.push_front(id);
                 break;
             }
+            // Another frame follows the previous one's data: that data goes in now.
+            self.settle_tail(out, tail);
+            let conn_available = self.conn_send.available();
+            let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) else {
+                continue;
+            };
             let written = send.write_frame(id, out, room, conn_available, sent);
             self.conn_send.used += written.new_bytes;
             self.retransmitted += written.bytes.saturating_sub(written.new_bytes);
-            self.copies.into_packets += written.bytes;
             if written.stream_blocked {
                 self.pending.stream_data_blocked.insert(id);
             }
             if written.conn_blocked && self.conn_send.should_signal_blocked() {
                 self.pending.data_blocked = true;
             }
-            if send.has_pending() && !written.stream_blocked && !written.conn_blocked {
-                self.send_queue.push_back(id);
-            } else if send.has_pending() {
-                // Blocked: keep it queued; a credit update re-queues it anyway.
+            if send.has_pending() {
+                // Blocked or not, it stays queued; a credit update re-queues it anyway.
                 self.send_queue.push_back(id);
             } else {
                 send.queued = false;
             }
-            if written.bytes == 0 && !written.fin {
-                continue;
+            if written.tail.is_some() {
+                *tail = written.tail;
             }
         }
+    }
+
+    /// The bytes a [`DataTail`] stands for, in the send buffer of its stream.
+    pub(crate) fn tail_data(&self, t: &DataTail) -> &[u8] {
+        let send = self
+            .streams
+            .get(&t.id)
+            .and_then(|s| s.send.as_ref())
+            .expect("a stream keeps its data while a packet is built from it");
+        send.buf.get(t.offset..t.offset + t.len as u64)
+    }
+
+    /// Copies the data of `tail` into the packet in the clear (something follows it, or the
+    /// packet is not encrypted).
+    pub(crate) fn settle_tail(&mut self, out: &mut Writer<'_>, tail: &mut Option<DataTail>) {
+        if let Some(t) = tail.take() {
+            out.written()[t.at..t.at + t.len].copy_from_slice(self.tail_data(&t));
+            self.copies.into_packets += t.len as u64;
+        }
+    }
+
+    /// Counts stream bytes the sealing pass took from send buffers: `sealed` as ciphertext
+    /// in one pass, `copied` in the clear.
+    pub(crate) fn count_copies(&mut self, sealed: usize, copied: usize) {
+        self.copies.sealed_from_send_buffer += sealed as u64;
+        self.copies.into_packets += copied as u64;
     }
 
     // ----- acknowledgements and losses -----
@@ -1122,25 +1150,19 @@ pub(crate) struct Written {
     pub(crate) fin: bool,
     pub(crate) stream_blocked: bool,
     pub(crate) conn_blocked: bool,
+    /// Where the frame's data goes in the packet, not yet written.
+    pub(crate) tail: Option<DataTail>,
 }
 
-/// Writes a STREAM frame header and data; `explicit_len` false when the frame ends the
-/// packet.
-pub(crate) fn put_stream_frame(
-    out: &mut Vec<u8>,
-    id: StreamId,
-    offset: u64,
-    data: &[u8],
-    fin: bool,
-    explicit_len: bool,
-) {
-    frame::Stream::encode_header(
-        out,
-        id,
-        VarInt::saturating(offset),
-        data.len(),
-        fin,
-        explicit_len,
-    );
-    out.put_slice(data);
+/// Stream data a packet has room for but does not yet hold: the AEAD pass reads it from
+/// the stream's send buffer and writes its ciphertext there (seal-on-copy), or it is copied
+/// in ([`Streams::settle_tail`]) when something must follow it in the clear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DataTail {
+    /// Its offset in the datagram buffer.
+    pub(crate) at: usize,
+    pub(crate) id: StreamId,
+    /// Its stream offset.
+    pub(crate) offset: u64,
+    pub(crate) len: usize,
 }

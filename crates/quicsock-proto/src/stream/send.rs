@@ -1,8 +1,8 @@
 //! The sending half of one stream: its state (RFC 9000 §3.1), buffered data, credit from
 //! the peer (MAX_STREAM_DATA) and the FIN.
 
-use super::{put_stream_frame, SendBuffer, SendCredit, SendState, Written};
-use crate::common::{StreamId, VarInt};
+use super::{DataTail, SendBuffer, SendCredit, SendState, Written};
+use crate::common::{StreamId, VarInt, Writer};
 use crate::frame;
 use crate::recovery::{FrameList, SentFrame};
 
@@ -70,11 +70,13 @@ impl SendStream {
         self.credit.used
     }
 
-    /// Writes one STREAM frame of at most `room` bytes.
+    /// Writes one STREAM frame of at most `room` bytes: its header, and room for its data,
+    /// which [`Written::tail`] locates (the data is sealed straight from this stream's
+    /// send buffer, or copied in if another frame follows).
     pub(super) fn write_frame(
         &mut self,
         id: StreamId,
-        out: &mut Vec<u8>,
+        out: &mut Writer<'_>,
         room: usize,
         conn_available: u64,
         sent: &mut FrameList,
@@ -110,8 +112,17 @@ impl SendStream {
         };
         let end = offset + len;
         let fin = self.fin && !self.fin_acked && end == self.buf.end();
-        let data = range.map_or(&[][..], |r| self.buf.get(r));
-        put_stream_frame(out, id, offset, data, fin, true);
+        out.put(|b| {
+            frame::Stream::encode_header(b, id, VarInt::saturating(offset), len as usize, fin, true)
+        });
+        if len > 0 {
+            w.tail = Some(DataTail {
+                at: out.reserve(len as usize),
+                id,
+                offset,
+                len: len as usize,
+            });
+        }
         sent.push(SentFrame::Stream {
             id,
             offset,

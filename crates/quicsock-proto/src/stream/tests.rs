@@ -29,12 +29,16 @@ fn pair(window: u32, streams: u32) -> (Streams, Streams) {
 
 /// Moves every pending frame from `from` to `to`; returns an error `to` raised.
 fn exchange(from: &mut Streams, to: &mut Streams) -> Result<usize, TransportError> {
-    let mut out = Vec::new();
+    let mut buf = vec![0; 101_200];
+    let mut out = crate::common::Writer::new(&mut buf);
     let mut sent = crate::recovery::FrameList::default();
+    let mut tail = None;
     from.write_control(&mut out, 1200, &mut sent);
-    from.write_stream_data(&mut out, 100_000, &mut sent);
+    from.write_stream_data(&mut out, 100_000, &mut sent, &mut tail);
+    // In the clear, as in a packet that is not encrypted.
+    from.settle_tail(&mut out, &mut tail);
     let n = sent.len();
-    for f in Frames::new(&out, PacketType::OneRtt) {
+    for f in Frames::new(out.written(), PacketType::OneRtt) {
         match f.expect("valid frames") {
             Frame::Stream(s) => to.on_stream(&s)?,
             Frame::MaxStreamData { id, max } => to.on_max_stream_data(id, max)?,

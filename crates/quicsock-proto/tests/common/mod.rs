@@ -68,10 +68,16 @@ pub(crate) struct Pipe {
 
 impl Pipe {
     pub(crate) fn new() -> Self {
-        let config = ConnectionConfig {
+        Self::with(|_| {})
+    }
+
+    /// As [`new`](Self::new), with both ends' configuration changed by `change`.
+    pub(crate) fn with(change: impl FnOnce(&mut ConnectionConfig)) -> Self {
+        let mut config = ConnectionConfig {
             pacing: false,
             ..ConnectionConfig::default()
         };
+        change(&mut config);
         let suite = CipherSuite::Aes128GcmSha256;
         let server_config = ServerConfig::new(
             config.clone(),
