@@ -9,6 +9,7 @@ mod common;
 
 use common::Pipe;
 use quicsock_proto::stream::StreamCopies;
+use quicsock_proto::Dir;
 
 const LEN: usize = 16 << 20;
 
@@ -45,4 +46,32 @@ fn unencrypted_packets_take_the_data_as_a_copy() {
     assert_eq!(c.into_packets, len, "{c:?}");
     assert_eq!(c.sealed_from_send_buffer, 0, "{c:?}");
     assert_eq!(s.to_application, len, "{s:?}");
+}
+
+/// Two streams' frames in one packet: the first frame's data is copied in (something follows
+/// it), the last one's sealed from the send buffer, and both arrive intact.
+#[test]
+fn a_packet_of_two_stream_frames_copies_the_first_and_seals_the_last() {
+    let mut pipe = Pipe::new();
+    let c = pipe.client.connection(pipe.h).unwrap();
+    let a = c.open_stream(Dir::Uni).unwrap();
+    let b = c.open_stream(Dir::Uni).unwrap();
+    let data_a: Vec<u8> = (0..100u8).collect();
+    let data_b: Vec<u8> = (0..200u8).rev().collect();
+    assert_eq!(c.write(a, &data_a, true).unwrap(), 100);
+    assert_eq!(c.write(b, &data_b, true).unwrap(), 200);
+    let (mut written, mut read) = (0, 0);
+    for _ in 0..4 {
+        pipe.round(0, &mut written, &mut read);
+    }
+    let now = pipe.now();
+    let s = pipe.server.connection(pipe.sh.unwrap()).unwrap();
+    for (id, want) in [(a, &data_a), (b, &data_b)] {
+        let mut got = vec![0; 1000];
+        let r = s.read(now, id, &mut got).unwrap();
+        assert_eq!((&got[..r.len], r.fin), (&want[..], true), "stream {id:?}");
+    }
+    let copies = pipe.client.connection(pipe.h).unwrap().stats().copies;
+    assert_eq!(copies.into_packets, 100, "{copies:?}");
+    assert_eq!(copies.sealed_from_send_buffer, 200, "{copies:?}");
 }

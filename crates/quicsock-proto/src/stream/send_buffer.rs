@@ -10,8 +10,8 @@ use std::ops::Range;
 
 use crate::common::RangeSet;
 
-/// Writes smaller than this are appended to the last chunk rather than given their own, so
-/// a stream of small writes does not cost one allocation each.
+/// The size of every chunk but the last: writes fill the last chunk and go on in a new one,
+/// so a stream of small writes does not cost one allocation each.
 const CHUNK: usize = 64 * 1024;
 /// Freed chunks kept for later writes at most (4 MiB, the default send buffer).
 const MAX_SPARE: usize = 64;
@@ -38,26 +38,27 @@ pub(crate) struct SendBuffer {
 }
 
 impl SendBuffer {
-    /// Appends `data`; returns the offset it starts at.
-    pub(crate) fn write(&mut self, data: &[u8]) -> u64 {
+    /// Appends `data`; returns the offset it starts at. Every chunk but the last holds
+    /// exactly [`CHUNK`] bytes, so an offset's chunk is found by division.
+    pub(crate) fn write(&mut self, mut data: &[u8]) -> u64 {
         let start = self.end;
-        if data.is_empty() {
-            return start;
+        while !data.is_empty() {
+            let last = match self.chunks.back_mut() {
+                Some((_, last)) if last.len() < CHUNK => last,
+                _ => {
+                    let chunk = self
+                        .spare
+                        .pop()
+                        .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+                    self.chunks.push_back((self.end, chunk));
+                    continue;
+                }
+            };
+            let n = (CHUNK - last.len()).min(data.len());
+            last.extend_from_slice(&data[..n]);
+            self.end += n as u64;
+            data = &data[n..];
         }
-        match self.chunks.back_mut() {
-            Some((_, last)) if last.len() + data.len() <= last.capacity() => {
-                last.extend_from_slice(data)
-            }
-            _ => {
-                let mut chunk = match self.spare.pop() {
-                    Some(c) if data.len() <= c.capacity() => c,
-                    _ => Vec::with_capacity(data.len().max(CHUNK)),
-                };
-                chunk.extend_from_slice(data);
-                self.chunks.push_back((start, chunk));
-            }
-        }
-        self.end += data.len() as u64;
         start
     }
 
@@ -138,9 +139,18 @@ impl SendBuffer {
     }
 
     fn chunk_at(&self, offset: u64) -> (u64, &Vec<u8>) {
-        let i = self.chunks.partition_point(|(s, _)| *s <= offset) - 1;
-        let (s, c) = &self.chunks[i];
-        (*s, c)
+        // Every chunk but the last is CHUNK bytes long (`write`).
+        let base = self.chunks.front().map_or(0, |(s, _)| *s);
+        let i = (offset.saturating_sub(base) / CHUNK as u64) as usize;
+        match self.chunks.get(i) {
+            Some((s, c)) if *s <= offset && offset < s + c.len() as u64 => (*s, c),
+            _ => {
+                debug_assert!(false, "offset {offset} outside chunk {i}");
+                let i = self.chunks.partition_point(|(s, _)| *s <= offset).max(1) - 1;
+                let (s, c) = &self.chunks[i];
+                (*s, c)
+            }
+        }
     }
 
     /// Records that `range` was acknowledged, freeing what became contiguous.
@@ -232,6 +242,27 @@ mod tests {
         assert_eq!(b.get(8..11), b"rld");
         b.on_ack(8..11);
         assert!(b.is_fully_acked());
+    }
+
+    /// Writes of any size fill each chunk to CHUNK bytes before the next begins.
+    #[test]
+    fn writes_fill_whole_chunks() {
+        let mut b = SendBuffer::default();
+        let mut off = 0u64;
+        for n in [1000usize, 70_000, 3, super::CHUNK, 17] {
+            let data: Vec<u8> = (0..n).map(|i| (off + i as u64) as u8).collect();
+            assert_eq!(b.write(&data), off);
+            off += n as u64;
+        }
+        assert!(b
+            .chunks
+            .iter()
+            .rev()
+            .skip(1)
+            .all(|(_, c)| c.len() == super::CHUNK));
+        for at in [0, 999, 1000, 65_535, 65_536, 71_002, off - 1] {
+            assert_eq!(b.get(at..at + 1), [at as u8], "offset {at}");
+        }
     }
 
     #[test]

@@ -124,6 +124,12 @@ impl Pipe {
         pipe
     }
 
+    /// The virtual time now.
+    #[allow(dead_code)] // not every test binary asks
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
     /// One round: what was sent last round arrives, the server reads, the client writes
     /// up to `len` bytes in all, both send, and time moves on.
     pub(crate) fn round(&mut self, len: usize, written: &mut usize, read: &mut usize) {
