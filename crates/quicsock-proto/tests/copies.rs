@@ -1,7 +1,8 @@
 //! The copy budget, counted: over the in-memory pipe, each byte of a 16 MiB transfer moves
 //! once through every copy site of the stream data path (`quicsock_proto::stream::StreamCopies`).
 //! On the sender: application → send buffer (a copy), then send buffer → ciphertext in the
-//! packet (the AEAD pass itself, seal-on-copy): one copy and one pass. On the receiver: the
+//! packet (the AEAD pass itself, seal-on-copy): one copy and one pass (a frame shorter than
+//! 512 bytes is copied in with its headers instead). On the receiver: the
 //! packet opened in place (one pass), then packet → receive ring → application: two copies.
 //! A site that copies twice, or a new one, changes these counts.
 
@@ -30,8 +31,10 @@ fn the_sender_copies_each_byte_once_and_seals_it_from_the_send_buffer() {
     let (c, s) = transfer(Pipe::new());
     let len = LEN as u64;
     assert_eq!(c.into_send_buffer, len, "{c:?}");
-    assert_eq!(c.sealed_from_send_buffer, len, "{c:?}");
-    assert_eq!(c.into_packets, 0, "no copy in the clear: {c:?}");
+    // Each byte once: sealed from the send buffer, or (the short frames where the data
+    // meets a chunk boundary, under 1 %) copied in with the frame headers.
+    assert_eq!(c.sealed_from_send_buffer + c.into_packets, len, "{c:?}");
+    assert!(c.into_packets <= len / 100, "{c:?}");
     assert_eq!(s.into_receive_buffer, len, "{s:?}");
     assert_eq!(s.to_application, len, "{s:?}");
 }
@@ -57,9 +60,9 @@ fn a_packet_of_two_stream_frames_copies_the_first_and_seals_the_last() {
     let a = c.open_stream(Dir::Uni).unwrap();
     let b = c.open_stream(Dir::Uni).unwrap();
     let data_a: Vec<u8> = (0..100u8).collect();
-    let data_b: Vec<u8> = (0..200u8).rev().collect();
+    let data_b: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
     assert_eq!(c.write(a, &data_a, true).unwrap(), 100);
-    assert_eq!(c.write(b, &data_b, true).unwrap(), 200);
+    assert_eq!(c.write(b, &data_b, true).unwrap(), 1000);
     let (mut written, mut read) = (0, 0);
     for _ in 0..4 {
         pipe.round(0, &mut written, &mut read);
@@ -67,11 +70,11 @@ fn a_packet_of_two_stream_frames_copies_the_first_and_seals_the_last() {
     let now = pipe.now();
     let s = pipe.server.connection(pipe.sh.unwrap()).unwrap();
     for (id, want) in [(a, &data_a), (b, &data_b)] {
-        let mut got = vec![0; 1000];
+        let mut got = vec![0; 2000];
         let r = s.read(now, id, &mut got).unwrap();
         assert_eq!((&got[..r.len], r.fin), (&want[..], true), "stream {id:?}");
     }
     let copies = pipe.client.connection(pipe.h).unwrap().stats().copies;
     assert_eq!(copies.into_packets, 100, "{copies:?}");
-    assert_eq!(copies.sealed_from_send_buffer, 200, "{copies:?}");
+    assert_eq!(copies.sealed_from_send_buffer, 1000, "{copies:?}");
 }

@@ -6,7 +6,8 @@
 //! Passes over the data: a packet is written into the caller's datagram buffer with room
 //! left for the data of its last STREAM frame; sealing reads that data from the stream's
 //! send buffer and writes its ciphertext into the room (`PacketSeal::seal_scatter`): one
-//! AEAD pass and no copy in the clear. The data of a STREAM frame that another frame
+//! AEAD pass and no copy in the clear. Data shorter than `SCATTER_MIN` is copied in and
+//! sealed with the rest. The data of a STREAM frame that another frame
 //! follows, and of a packet that is not encrypted (disable_1rtt_encryption), is copied in
 //! (`Streams::settle_tail`). `StreamCopies` counts both.
 
@@ -24,6 +25,11 @@ use crate::{Side, TransportErrorCode, VarInt};
 
 /// Room below which a packet is not started.
 const MIN_PACKET_ROOM: usize = 64;
+
+/// Stream data shorter than this is copied into the packet and sealed in place with it:
+/// sealing in two parts costs AWS-LC a partial-block pass and a second setup, more than a
+/// short copy.
+const SCATTER_MIN: usize = 512;
 
 /// A packet written into the datagram buffer but not yet sealed.
 struct Built {
@@ -563,7 +569,9 @@ impl Connection {
             // the plaintext: only the tag follows it.
             let tail_at = b.tail.map(|t| (t, t.at - b.start - header_len));
             match tail_at {
-                Some((t, at)) if payload.len() == at + t.len + seal.tag_len() => {
+                Some((t, at))
+                    if t.len >= SCATTER_MIN && payload.len() == at + t.len + seal.tag_len() =>
+                {
                     let (in_place, tail_out) = payload.split_at_mut(at);
                     let data = self.streams.tail_data(&t);
                     seal.seal_scatter(b.pn, header, in_place, data, tail_out)
@@ -572,7 +580,8 @@ impl Connection {
                 }
                 _ => {
                     if let Some((t, at)) = tail_at {
-                        // Not at the end after all: in the clear, then sealed in place.
+                        // Short, or not at the end after all: in the clear, then sealed in
+                        // place.
                         payload[at..at + t.len].copy_from_slice(self.streams.tail_data(&t));
                         copied += t.len;
                     }
