@@ -6,10 +6,10 @@
 //! Passes over the data: a packet is written into the caller's datagram buffer with room
 //! left for the data of its last STREAM frame; sealing reads that data from the stream's
 //! send buffer and writes its ciphertext into the room (`PacketSeal::seal_scatter`): one
-//! AEAD pass and no copy in the clear. Data shorter than `SCATTER_MIN` is copied in and
-//! sealed with the rest. The data of a STREAM frame that another frame
-//! follows, and of a packet that is not encrypted (disable_1rtt_encryption), is copied in
-//! (`Streams::settle_tail`). `StreamCopies` counts both.
+//! AEAD pass and no copy in the clear. The data of a STREAM frame that another frame
+//! follows, of one shorter than `SCATTER_MIN`, and of a packet that is not encrypted
+//! (disable_1rtt_encryption) is copied in instead (`Streams::settle_tail`). `StreamCopies`
+//! counts both.
 
 use super::{space_index, Connection, Phase, Transmit, SPACES};
 use crate::common::Writer;
@@ -294,7 +294,7 @@ impl Connection {
         let payload_len = buf.len() - b.pn_offset - b.pn_len;
         let min_payload = 4usize.saturating_sub(b.pn_len);
         if payload_len < min_payload {
-            self.streams.settle_tail(buf, &mut b.tail);
+            self.streams.settle_tail(buf.written(), &mut b.tail);
             buf.zero_to(buf.len() + min_payload - payload_len);
         }
         buf.reserve(self.tag_len(b.space));
@@ -307,12 +307,10 @@ impl Connection {
             return;
         }
         if let Some(last) = built.last_mut() {
-            self.streams.settle_tail(buf, &mut last.tail);
+            self.streams.settle_tail(buf.written(), &mut last.tail);
+            // The tag room may hold an earlier datagram's bytes: it is zeroed with the rest.
+            buf.truncate(buf.len() - self.tag_len(last.space));
         }
-        // The tag room may hold an earlier datagram's bytes: zero it too.
-        let tag = built.last_mut().map_or(0, |b| self.tag_len(b.space));
-        let from = buf.len() - tag;
-        buf.truncate(from);
         buf.zero_to(len);
     }
 
@@ -521,13 +519,25 @@ impl Connection {
         &mut self,
         now: Timestamp,
         buf: &mut [u8],
-        built: Coalesced,
+        mut built: Coalesced,
         record: bool,
     ) -> usize {
         let end = buf.len();
         let bounds = built.ends(end);
-        // Stream bytes sealed from send buffers, and copied in the clear.
-        let (mut sealed, mut copied) = (0, 0);
+        // A tail is sealed from the send buffer only where it ends the plaintext (only the
+        // tag follows), is long enough to be worth it and the packet is encrypted; every
+        // other one is copied in first.
+        for (b, &packet_end) in built.packets.iter_mut().flatten().zip(&bounds) {
+            let scatter = b.tail.is_some_and(|t| {
+                t.len >= SCATTER_MIN
+                    && t.at + t.len + self.tag_len(b.space) == packet_end
+                    && !(b.space == SpaceId::Data && self.plaintext_1rtt)
+            });
+            if !scatter {
+                self.streams.settle_tail(buf, &mut b.tail);
+            }
+        }
+        let mut sealed = 0;
         for (b, &packet_end) in built.iter().zip(&bounds) {
             let packet = &mut buf[b.start..packet_end];
             let pn_offset = b.pn_offset - b.start;
@@ -539,11 +549,7 @@ impl Connection {
                 packet[at..at + 2].copy_from_slice(&(0x4000 | len).to_be_bytes());
             }
             if b.space == SpaceId::Data && self.plaintext_1rtt {
-                // disable_1rtt_encryption: the packet leaves as built, its data copied in.
-                if let Some(t) = &b.tail {
-                    buf[t.at..t.at + t.len].copy_from_slice(self.streams.tail_data(t));
-                    copied += t.len;
-                }
+                // disable_1rtt_encryption: the packet leaves as built.
                 continue;
             }
             let (seal, hp): (&dyn PacketSeal, &dyn HeaderProtect) = match b.space {
@@ -565,33 +571,22 @@ impl Connection {
                 }
             };
             let (header, payload) = packet.split_at_mut(header_len);
-            // Sealing cannot fail with keys we derived and a buffer we sized. A tail ends
-            // the plaintext: only the tag follows it.
-            let tail_at = b.tail.map(|t| (t, t.at - b.start - header_len));
-            match tail_at {
-                Some((t, at))
-                    if t.len >= SCATTER_MIN && payload.len() == at + t.len + seal.tag_len() =>
-                {
-                    let (in_place, tail_out) = payload.split_at_mut(at);
-                    let data = self.streams.tail_data(&t);
+            // Sealing cannot fail with keys we derived and a buffer we sized.
+            match &b.tail {
+                Some(t) => {
+                    let (in_place, tail_out) = payload.split_at_mut(t.at - b.start - header_len);
+                    let data = self.streams.tail_data(t);
                     seal.seal_scatter(b.pn, header, in_place, data, tail_out)
                         .expect("sealing a packet we built");
                     sealed += t.len;
                 }
-                _ => {
-                    if let Some((t, at)) = tail_at {
-                        // Short, or not at the end after all: in the clear, then sealed in
-                        // place.
-                        payload[at..at + t.len].copy_from_slice(self.streams.tail_data(&t));
-                        copied += t.len;
-                    }
-                    seal.seal(b.pn, header, payload)
-                        .expect("sealing a packet we built");
-                }
+                None => seal
+                    .seal(b.pn, header, payload)
+                    .expect("sealing a packet we built"),
             }
             apply_header_protection(packet, pn_offset, hp).expect("sample within the packet");
         }
-        self.streams.count_copies(sealed, copied);
+        self.streams.count_sealed(sealed);
         let mut discard_initial = false;
         if record {
             let n = built.len;

@@ -118,7 +118,7 @@ pub fn stream_ops(data: &[u8]) {
                 let mut sent = FrameList::default();
                 let mut tail = None;
                 s.write_stream_data(&mut out, 100 + usize::from(d) * 8, &mut sent, &mut tail);
-                s.settle_tail(&mut out, &mut tail);
+                s.settle_tail(out.written(), &mut tail);
                 let out = out.written();
                 // An empty packet is not a packet: only walk what was written.
                 let frames = if out.is_empty() {

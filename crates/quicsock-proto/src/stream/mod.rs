@@ -868,7 +868,7 @@ impl Streams {
                 break;
             }
             // Another frame follows the previous one's data: that data goes in now.
-            self.settle_tail(out, tail);
+            self.settle_tail(out.written(), tail);
             let conn_available = self.conn_send.available();
             let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) else {
                 continue;
@@ -904,20 +904,19 @@ impl Streams {
         send.buf.get(t.offset..t.offset + t.len as u64)
     }
 
-    /// Copies the data of `tail` into the packet in the clear (something follows it, or the
-    /// packet is not encrypted).
-    pub(crate) fn settle_tail(&mut self, out: &mut Writer<'_>, tail: &mut Option<DataTail>) {
+    /// Copies the data of `tail` into `datagram` in the clear (something follows it, it is
+    /// short, or the packet is not encrypted): the one place stream data is copied into a
+    /// packet.
+    pub(crate) fn settle_tail(&mut self, datagram: &mut [u8], tail: &mut Option<DataTail>) {
         if let Some(t) = tail.take() {
-            out.written()[t.at..t.at + t.len].copy_from_slice(self.tail_data(&t));
+            datagram[t.at..t.at + t.len].copy_from_slice(self.tail_data(&t));
             self.copies.into_packets += t.len as u64;
         }
     }
 
-    /// Counts stream bytes the sealing pass took from send buffers: `sealed` as ciphertext
-    /// in one pass, `copied` in the clear.
-    pub(crate) fn count_copies(&mut self, sealed: usize, copied: usize) {
-        self.copies.sealed_from_send_buffer += sealed as u64;
-        self.copies.into_packets += copied as u64;
+    /// Counts stream bytes sealed straight from send buffers.
+    pub(crate) fn count_sealed(&mut self, len: usize) {
+        self.copies.sealed_from_send_buffer += len as u64;
     }
 
     // ----- acknowledgements and losses -----

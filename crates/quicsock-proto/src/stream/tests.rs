@@ -36,7 +36,7 @@ fn exchange(from: &mut Streams, to: &mut Streams) -> Result<usize, TransportErro
     from.write_control(&mut out, 1200, &mut sent);
     from.write_stream_data(&mut out, 100_000, &mut sent, &mut tail);
     // In the clear, as in a packet that is not encrypted.
-    from.settle_tail(&mut out, &mut tail);
+    from.settle_tail(out.written(), &mut tail);
     let n = sent.len();
     for f in Frames::new(out.written(), PacketType::OneRtt) {
         match f.expect("valid frames") {
