@@ -322,6 +322,9 @@ pub struct Connection {
     first_rtt_sample: Option<Timestamp>,
     max_datagram_size: usize,
     idle_timeout: Option<Duration>,
+    /// When the idle timer was last pushed back: the packets of one receive batch share a
+    /// time, and the deadline is computed once for them.
+    idle_armed_at: Option<Timestamp>,
     /// An ack-eliciting packet was received since we last sent one (idle timer rule).
     received_since_send: bool,
     handshake_complete: bool,
@@ -537,6 +540,7 @@ impl Connection {
             pacer: Pacer::new(window, mss),
             max_datagram_size: max_datagram_size.max(1200) as usize,
             idle_timeout: (!idle.is_zero()).then_some(idle),
+            idle_armed_at: None,
             timers: {
                 let mut t = timer::TimerTable::default();
                 if !idle.is_zero() {

@@ -353,7 +353,16 @@ impl Connection {
             self.validated = true;
             self.discard_space(SpaceId::Initial);
         }
-        self.set_loss_timer(now);
+        // What a packet can change of the loss timer without an ACK frame (which re-arms
+        // it itself): the handshake's progress, address validation and the
+        // anti-amplification allowance. Once all are settled, a 1-RTT packet leaves it be.
+        let settled = space == SpaceId::Data
+            && self.handshake_confirmed
+            && self.validated
+            && self.peer_validated_us;
+        if !settled {
+            self.set_loss_timer(now);
+        }
     }
 
     /// Opens the payload in place; returns the plaintext length.

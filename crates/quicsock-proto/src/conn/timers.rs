@@ -115,8 +115,12 @@ impl Connection {
 
     /// Pushes the idle timeout back (RFC 9000 §10.1): after a packet is received, and
     /// after the first ack-eliciting packet sent since then; at least three PTOs, backoff
-    /// included.
+    /// included. Once per instant: the packets of a receive batch share their time.
     pub(crate) fn arm_idle(&mut self, now: Timestamp) {
+        if self.idle_armed_at == Some(now) {
+            return;
+        }
+        self.idle_armed_at = Some(now);
         if let Some(idle) = self.idle_timeout {
             self.timers
                 .set(Timer::Idle, now + idle.max(self.backed_off_pto() * 3));
