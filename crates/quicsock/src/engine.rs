@@ -713,12 +713,22 @@ impl Engine {
         reads
     }
 
-    /// Arms the timer for the timer queue's first deadline, if that changed or the timer
-    /// fired (an expiry stays readable until re-armed).
+    /// Arms the timer for the timer queue's first deadline, if that moved earlier or the
+    /// timer fired (an expiry stays readable until re-armed).
+    ///
+    /// A first deadline that moved later (a PTO pushed back by each ACK, each request of
+    /// a request/response exchange) leaves the timer as it is: its early expiry finds
+    /// nothing due and re-arms it then. One spurious expiry per old deadline costs less
+    /// than a `timerfd_settime` per pass.
     fn arm_timer(&self, fired: bool) {
         let mut timers = self.timers();
         let next = timers.queue.next().map(|(t, _)| t);
-        if fired || next != timers.wake_at {
+        let earlier = match (next, timers.wake_at) {
+            (Some(n), Some(w)) => n < w,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if fired || earlier {
             timers.wake_at = next;
             self.sleeper.set_timer(next.map(until));
         }
