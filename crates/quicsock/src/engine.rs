@@ -312,8 +312,8 @@ pub(crate) struct Engine {
     sleeper: Sleeper,
     /// The state of an engine pass, held by whoever runs one.
     pass: Mutex<Pass>,
-    /// A guest ([`Engine::guest_wait`]) watches the socket and the timer: the engine
-    /// thread sleeps on its waker alone meanwhile.
+    /// A guest ([`Engine::guest_wait`]) watches the socket: the engine thread sleeps on
+    /// its waker and its timer meanwhile.
     guest: std::sync::atomic::AtomicBool,
     /// The guest's waker, while there is one.
     guest_waker: Mutex<Option<Arc<Waker>>>,
@@ -762,7 +762,6 @@ impl Engine {
         let mut fds = vec![waker.as_fd()];
         for e in &led {
             fds.push(e.udp.as_fd());
-            fds.push(e.sleeper.timer());
         }
         let deadline = clock::now() + timeout;
         SELF_WOKEN.with(|s| s.set(false));
@@ -783,13 +782,10 @@ impl Engine {
                 break;
             }
             for (k, e) in led.iter().enumerate() {
-                let socket = bits & 1 << (1 + 2 * k) != 0;
-                let timer = bits & 1 << (2 + 2 * k) != 0;
-                if socket || timer {
+                if bits & 1 << (1 + k) != 0 {
                     e.guest_pass(Woken {
-                        socket,
-                        timer,
-                        waker: false,
+                        socket: true,
+                        ..Woken::default()
                     });
                 }
             }
