@@ -167,6 +167,9 @@ struct Timers {
     wake_at: Option<Timestamp>,
 }
 
+/// A pass that reads this many datagrams or more marks a busy engine ([`Engine::busy`]).
+const BUSY_READ: usize = 8;
+
 /// What one engine pass works with: the receive buffers and the thread's scratch state.
 /// Whoever runs a pass (the engine thread, or a guest) holds it, so passes of one engine
 /// never overlap.
@@ -317,6 +320,8 @@ pub(crate) struct Engine {
     guest: std::sync::atomic::AtomicBool,
     /// The guest's waker, while there is one.
     guest_waker: Mutex<Option<Arc<Waker>>>,
+    /// Datagrams the latest pass that read any took from the socket.
+    last_read: std::sync::atomic::AtomicUsize,
     /// The engine thread exited (`Shared::closed`, readable without the shared lock, which
     /// a waiter in `QuicPoll` may not take).
     exited: std::sync::atomic::AtomicBool,
@@ -409,6 +414,7 @@ impl Engine {
             }),
             guest: std::sync::atomic::AtomicBool::new(false),
             guest_waker: Mutex::new(None),
+            last_read: std::sync::atomic::AtomicUsize::new(0),
             exited: std::sync::atomic::AtomicBool::new(false),
             shared: Mutex::new(Shared {
                 endpoint: Endpoint::new(config, Box::new(SystemRandom)),
@@ -804,6 +810,13 @@ impl Engine {
         }
     }
 
+    /// Whether the latest pass that read the socket took [`BUSY_READ`] datagrams or more:
+    /// a bulk flow, which the engine thread takes in better than a poll thread's guest
+    /// waits.
+    pub(crate) fn busy(&self) -> bool {
+        self.last_read.load(std::sync::atomic::Ordering::Relaxed) >= BUSY_READ
+    }
+
     /// Whether the engine still runs: not failed, its thread not gone. Takes no lock.
     pub(crate) fn serving(&self) -> bool {
         self.failed.get().is_none() && !self.exited.load(std::sync::atomic::Ordering::Acquire)
@@ -860,6 +873,23 @@ impl Engine {
         meta: &mut [RecvMeta],
         scratch: &mut Scratch,
     ) -> usize {
+        let mut got = 0;
+        let rounds = self.receive_rounds(storage, meta, scratch, &mut got);
+        if got > 0 {
+            self.last_read
+                .store(got, std::sync::atomic::Ordering::Relaxed);
+        }
+        rounds
+    }
+
+    /// [`receive`](Self::receive)'s reads; counts the datagrams in `got`.
+    fn receive_rounds(
+        &self,
+        storage: &mut [Vec<u8>],
+        meta: &mut [RecvMeta],
+        scratch: &mut Scratch,
+        got: &mut usize,
+    ) -> usize {
         for round in 0..RX_ROUNDS {
             // On the stack: a receive costs no allocation.
             let mut rest = storage.iter_mut();
@@ -870,6 +900,10 @@ impl Engine {
                 Ok(n) => n,
                 Err(_) => return round,
             };
+            *got += meta[..n]
+                .iter()
+                .map(|m| m.len.div_ceil(m.stride.max(1)))
+                .sum::<usize>();
             self.handle_batch(storage, &meta[..n], scratch, false);
             if n < BATCH_SIZE {
                 return round + 1;

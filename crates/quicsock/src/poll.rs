@@ -13,17 +13,18 @@
 //! thread while the first still works on it (keep per-connection state behind a lock).
 //! A token may still be reported once after its socket was dropped.
 //!
-//! With [`QuicPoll::set_guest`], a thread waiting in [`QuicPoll::wait`] is a guest of the
-//! engines of what is registered ([`Engine::guest_wait`]): it takes in their datagrams and
-//! runs their timers itself while it waits, so the news it waits for reaches it with no hop
-//! through an engine thread. It is off by default: a poll thread gives the sockets back at
-//! the end of every wait, and under a bulk upload there are datagrams waiting each time,
-//! so the engine thread wakes anyway and the two contend. Measured on loopback (`quicperf
-//! client --time 2`, 64 KiB writes, medians of 5 runs): 6.05 Gbit/s with it against 6.72
-//! without, for a request/response latency 1–2 µs lower (34.7 against 36 µs p50).
+//! A thread waiting in [`QuicPoll::wait`] is a guest of the engines of what is registered
+//! ([`Engine::guest_wait`]) while their traffic is light: it takes in their datagrams itself
+//! while it waits, so the news it waits for reaches it with no hop through an engine
+//! thread. An engine whose latest socket read brought 8 datagrams or more (a bulk flow) is
+//! left to its own thread: a poll thread gives the socket back at the end of every wait,
+//! under a bulk upload datagrams are waiting each time, and the engine thread would wake
+//! anyway and contend with it. Measured on loopback (medians of 5): as a guest always,
+//! request/response p50 27.9 against 32.7 µs, but a 64 KiB upload 7.50 against 9.35 Gbit/s.
+//! [`QuicPoll::set_guest`] forces either way.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -34,6 +35,13 @@ use crate::engine::Engine;
 use crate::listener::QuicListener;
 use crate::socket::QuicSocket;
 
+/// Waiters are guests of engines whose traffic is light ([`Engine::busy`]).
+const GUEST_LIGHT: u8 = 0;
+/// Waiters are guests of every engine.
+const GUEST_ALWAYS: u8 = 1;
+/// Waiters are guests of none.
+const GUEST_NEVER: u8 = 2;
+
 /// Tokens with news, shared by every registration of one [`QuicPoll`].
 #[derive(Debug, Default)]
 pub(crate) struct PollQueue {
@@ -42,8 +50,9 @@ pub(crate) struct PollQueue {
     cond: Condvar,
     /// The engines of the registered sockets and listeners, each once.
     engines: Mutex<Vec<Weak<Engine>>>,
-    /// Waiters are guests of those engines ([`QuicPoll::set_guest`]).
-    guest: AtomicBool,
+    /// When waiters are guests of those engines: [`GUEST_LIGHT`] (the default),
+    /// [`GUEST_ALWAYS`] or [`GUEST_NEVER`] ([`QuicPoll::set_guest`]).
+    guest: AtomicU8,
 }
 
 /// The queue's tokens and its waiting threads.
@@ -151,10 +160,11 @@ impl QuicPoll {
     }
 
     /// Makes the threads waiting in [`wait`](Self::wait) take in the datagrams of the
-    /// registered sockets and listeners and run their timers themselves (off by default;
-    /// see the module docs for when it pays).
+    /// registered sockets and listeners themselves always (`true`) or never (`false`),
+    /// instead of only while their traffic is light (the default; see the module docs).
     pub fn set_guest(&self, on: bool) {
-        self.queue.guest.store(on, Ordering::Relaxed);
+        let mode = if on { GUEST_ALWAYS } else { GUEST_NEVER };
+        self.queue.guest.store(mode, Ordering::Relaxed);
     }
 
     /// Waits until at least one token has news (or `timeout` passes), then moves up to
@@ -169,14 +179,15 @@ impl QuicPoll {
             if left.is_zero() {
                 return 0;
             }
-            let engines: Vec<Arc<Engine>> = if !self.queue.guest.load(Ordering::Relaxed) {
+            let mode = self.queue.guest.load(Ordering::Relaxed);
+            let engines: Vec<Arc<Engine>> = if mode == GUEST_NEVER {
                 Vec::new()
             } else {
                 let engines = self.queue.engines.lock().unwrap_or_else(|e| e.into_inner());
                 engines
                     .iter()
                     .filter_map(Weak::upgrade)
-                    .filter(|e| e.serving())
+                    .filter(|e| e.serving() && (mode != GUEST_LIGHT || !e.busy()))
                     .collect()
             };
             match &waker {
