@@ -13,7 +13,11 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use crate::conn::{Connection, ConnectionConfig, ConnectionError, Ecn, HandshakeDriver, Transmit};
+use bytes::BytesMut;
+
+use crate::conn::{
+    Connection, ConnectionConfig, ConnectionError, Datagram, Ecn, HandshakeDriver, Transmit,
+};
 use crate::endpoint::{ConnectionHandle, DatagramEvent, Endpoint, EndpointConfig};
 use crate::rng::Random;
 use crate::time::Timestamp;
@@ -188,17 +192,41 @@ impl Host {
         ecn: Option<Ecn>,
         data: &mut [u8],
     ) -> Option<ConnectionHandle> {
+        self.handle_input(now, remote, ecn, Datagram::Borrowed(data))
+    }
+
+    /// As [`handle`](Self::handle), for a datagram in a shared receive buffer named by
+    /// `pin`: stream data may be kept as slices of it
+    /// ([`Connection::handle`]).
+    pub fn handle_shared(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        ecn: Option<Ecn>,
+        data: BytesMut,
+        pin: u64,
+    ) -> Option<ConnectionHandle> {
+        self.handle_input(now, remote, ecn, Datagram::Shared(data, pin))
+    }
+
+    fn handle_input(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        ecn: Option<Ecn>,
+        mut data: Datagram<'_>,
+    ) -> Option<ConnectionHandle> {
         self.flush_touched(now);
-        let h = match self.endpoint.handle(now, remote, data)? {
+        let h = match self.endpoint.handle(now, remote, data.bytes())? {
             DatagramEvent::Known(h) => {
                 self.conns
                     .get_mut(h.0)?
                     .as_mut()?
-                    .handle_datagram(now, remote, ecn, data);
+                    .handle(now, remote, ecn, data);
                 h
             }
             DatagramEvent::New(h, mut conn) => {
-                conn.handle_datagram(now, remote, ecn, data);
+                conn.handle(now, remote, ecn, data);
                 if !conn.has_client_hello() {
                     // Nothing in it authenticated, or no ClientHello in it: no state kept.
                     self.endpoint.remove(h);

@@ -51,6 +51,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// The most buffers one [`UdpSocket::recv`] call fills.
@@ -460,6 +461,51 @@ impl UdpSocket {
     /// should be [`GRO_BUFFER_SIZE`] bytes.
     pub fn recv(&self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
         let n = bufs.len().min(meta.len()).min(BATCH_SIZE);
+        let mut iovs: [libc::iovec; BATCH_SIZE] = std::array::from_fn(|i| libc::iovec {
+            iov_base: bufs
+                .get_mut(i)
+                .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr().cast()),
+            iov_len: bufs.get(i).map_or(0, |b| b.len()),
+        });
+        // SAFETY: each of the first `n` iovecs covers one of the caller's initialised
+        // buffers, borrowed mutably for this call.
+        unsafe { self.recv_iovecs(&mut iovs[..n], meta) }
+    }
+
+    /// As [`recv`](Self::recv), appending each datagram (or GRO batch) to the spare
+    /// capacity of one of `bufs`, without initialising that memory first. Each buffer
+    /// should have [`GRO_BUFFER_SIZE`] bytes of spare capacity; a buffer with less takes a
+    /// shorter datagram or reports it truncated (`len` 0).
+    pub fn recv_into(&self, bufs: &mut [BytesMut], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        let n = bufs.len().min(meta.len()).min(BATCH_SIZE);
+        let mut iovs: [libc::iovec; BATCH_SIZE] = std::array::from_fn(|i| {
+            let spare = bufs.get_mut(i).map(|b| b.spare_capacity_mut());
+            libc::iovec {
+                iov_len: spare.as_ref().map_or(0, |s| s.len()),
+                iov_base: spare.map_or(std::ptr::null_mut(), |s| s.as_mut_ptr().cast()),
+            }
+        });
+        // SAFETY: each of the first `n` iovecs covers the spare capacity of one of the
+        // caller's buffers, borrowed mutably for this call; the kernel only writes there.
+        let got = unsafe { self.recv_iovecs(&mut iovs[..n], meta) }?;
+        for (b, m) in bufs.iter_mut().zip(&meta[..got]) {
+            // SAFETY: the kernel wrote `m.len` bytes (0 if truncated, which is within
+            // what it wrote) at the start of the spare capacity, which it does not exceed.
+            unsafe { b.set_len(b.len() + m.len) };
+        }
+        Ok(got)
+    }
+
+    /// `recvmmsg` into `iovs`, one datagram (or GRO batch) each.
+    ///
+    /// # Safety
+    /// Each iovec must describe memory the kernel may write for the call's duration.
+    unsafe fn recv_iovecs(
+        &self,
+        iovs: &mut [libc::iovec],
+        meta: &mut [RecvMeta],
+    ) -> io::Result<usize> {
+        let n = iovs.len().min(meta.len()).min(BATCH_SIZE);
         if n == 0 {
             return Ok(0);
         }
@@ -472,15 +518,15 @@ impl UdpSocket {
             let h = &mut hdrs[i].msg_hdr;
             h.msg_name = names[i].as_mut_ptr().cast();
             h.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as _;
-            // IoSliceMut is guaranteed to be ABI-compatible with iovec on Unix.
-            h.msg_iov = (&raw mut bufs[i]).cast();
+            h.msg_iov = &raw mut iovs[i];
             h.msg_iovlen = 1;
             h.msg_control = controls[i].0.as_mut_ptr().cast();
             h.msg_controllen = cmsg::CMSG_BUF as _;
         }
         let got = loop {
-            // SAFETY: each of the first `n` headers points at its own name, one iovec over
-            // a caller's buffer and its own control buffer, all alive for the call.
+            // SAFETY: each of the first `n` headers points at its own name, one of the
+            // caller's iovecs (writable memory, as this function requires) and its own
+            // control buffer, all alive for the call.
             let r = unsafe {
                 libc::recvmmsg(
                     self.socket.as_raw_fd(),

@@ -298,6 +298,38 @@ fn recvmmsg_fills_a_batch_and_nonblocking_reports_would_block() {
     }
 }
 
+/// `recv_into` appends a GRO batch to a buffer's spare capacity, after what it holds, and
+/// a datagram larger than the spare room is reported empty without growing the buffer.
+#[test]
+fn recv_into_appends_to_spare_capacity() {
+    let rx = bind("127.0.0.1:0");
+    let tx = bind("127.0.0.1:0");
+    let data = pattern(10 * 1200, 4);
+    let t = Transmit {
+        segment_size: Some(1200),
+        ..transmit(target(&rx, false), &data)
+    };
+    tx.send(&t).unwrap();
+    let mut bufs: Vec<BytesMut> = (0..2)
+        .map(|_| BytesMut::with_capacity(GRO_BUFFER_SIZE + 3))
+        .collect();
+    bufs[0].extend_from_slice(b"old");
+    let mut meta = [RecvMeta::default(); 2];
+    let n = rx.recv_into(&mut bufs, &mut meta).unwrap();
+    assert_eq!(n, 1);
+    assert_eq!((meta[0].len, meta[0].stride), (data.len(), 1200));
+    assert_eq!(&bufs[0][..3], b"old");
+    assert_eq!(&bufs[0][3..], &data[..]);
+    assert!(bufs[1].is_empty());
+
+    let mut small = vec![BytesMut::with_capacity(1000)];
+    let room = small[0].capacity();
+    tx.send(&transmit(target(&rx, false), &pattern(room + 1, 5)))
+        .unwrap();
+    let n = rx.recv_into(&mut small, &mut meta[..1]).unwrap();
+    assert_eq!((n, meta[0].len, small[0].len()), (1, 0, 0));
+}
+
 #[test]
 fn a_datagram_larger_than_the_buffer_is_reported_empty() {
     let rx = bind_with(

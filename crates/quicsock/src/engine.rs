@@ -48,19 +48,20 @@
 //!   still closing or draining; then it exits and the UDP socket closes.
 
 use std::cell::RefCell;
-use std::io::{self, IoSliceMut};
+use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
-use quicsock_proto::conn::{Connection, EndpointEvent};
+use crate::rx_buffers::RxBuffers;
+use quicsock_proto::conn::{Connection, Datagram, EndpointEvent};
 use quicsock_proto::endpoint::{ConnectionHandle, DatagramEvent, Endpoint, EndpointConfig};
 use quicsock_proto::rng::SystemRandom;
 use quicsock_proto::timer_queue::TimerQueue;
 use quicsock_proto::{Timestamp, VarInt};
 use quicsock_udp::{
-    EcnCodepoint, RecvMeta, Sleeper, Transmit, UdpSocket, Waker, Woken, BATCH_SIZE, GRO_BUFFER_SIZE,
+    EcnCodepoint, RecvMeta, Sleeper, Transmit, UdpSocket, Waker, Woken, BATCH_SIZE,
 };
 
 use crate::accept_queue::ListenerState;
@@ -174,7 +175,7 @@ const BUSY_READ: usize = 8;
 /// Whoever runs a pass (the engine thread, or a guest) holds it, so passes of one engine
 /// never overlap.
 struct Pass {
-    storage: Vec<Vec<u8>>,
+    storage: RxBuffers,
     meta: Vec<RecvMeta>,
     scratch: Scratch,
 }
@@ -408,7 +409,7 @@ impl Engine {
             waker,
             sleeper,
             pass: Mutex::new(Pass {
-                storage: vec![vec![0u8; GRO_BUFFER_SIZE]; BATCH_SIZE],
+                storage: RxBuffers::default(),
                 meta: vec![RecvMeta::default(); BATCH_SIZE],
                 scratch: Scratch::default(),
             }),
@@ -869,7 +870,7 @@ impl Engine {
     /// Returns how many reads brought datagrams.
     fn receive(
         &self,
-        storage: &mut [Vec<u8>],
+        storage: &mut RxBuffers,
         meta: &mut [RecvMeta],
         scratch: &mut Scratch,
     ) -> usize {
@@ -885,18 +886,14 @@ impl Engine {
     /// [`receive`](Self::receive)'s reads; counts the datagrams in `got`.
     fn receive_rounds(
         &self,
-        storage: &mut [Vec<u8>],
+        storage: &mut RxBuffers,
         meta: &mut [RecvMeta],
         scratch: &mut Scratch,
         got: &mut usize,
     ) -> usize {
         for round in 0..RX_ROUNDS {
-            // On the stack: a receive costs no allocation.
-            let mut rest = storage.iter_mut();
-            let mut bufs: [IoSliceMut<'_>; BATCH_SIZE] = std::array::from_fn(|_| {
-                IoSliceMut::new(rest.next().map_or(&mut [][..], |b| &mut b[..]))
-            });
-            let n = match self.udp.recv(&mut bufs, meta) {
+            storage.refill();
+            let n = match self.udp.recv_into(storage.bufs(), meta) {
                 Ok(n) => n,
                 Err(_) => return round,
             };
@@ -916,7 +913,7 @@ impl Engine {
     /// batch at a time, as if the socket had received them.
     fn receive_strays(
         &self,
-        storage: &mut [Vec<u8>],
+        storage: &mut RxBuffers,
         meta: &mut [RecvMeta],
         scratch: &mut Scratch,
     ) {
@@ -927,8 +924,9 @@ impl Engine {
                 return;
             }
             let n = scratch.strays.len();
+            storage.refill();
             for (i, s) in scratch.strays.iter().enumerate() {
-                storage[i][..s.data.len()].copy_from_slice(&s.data);
+                storage.put(i, &s.data);
                 meta[i] = RecvMeta {
                     addr: s.from,
                     len: s.data.len(),
@@ -948,7 +946,7 @@ impl Engine {
     /// handed here (`strays`).
     fn handle_batch(
         &self,
-        storage: &mut [Vec<u8>],
+        storage: &mut RxBuffers,
         meta: &[RecvMeta],
         scratch: &mut Scratch,
         strays: bool,
@@ -970,7 +968,7 @@ impl Engine {
                 let mut off = 0;
                 while off < m.len {
                     let len = m.stride.min(m.len - off);
-                    let d = &storage[i][off..off + len];
+                    let d = storage.at(i, off, len);
                     off += len;
                     if let Some(siblings) = siblings {
                         let k = quicsock_udp::steered_socket(d, siblings.len() as u8);
@@ -1029,14 +1027,14 @@ impl Engine {
                     break;
                 }
                 let m = &meta[*i];
-                let d = &mut storage[*i][*off..*off + *len];
+                let (d, pin) = storage.take(*i, *off, *len);
                 self.deliver(
                     &slot,
                     &mut g,
                     now,
                     m.addr,
                     m.ecn.map(ecn_in),
-                    d,
+                    Datagram::Shared(d, pin),
                     new,
                     refuse,
                 );
@@ -1067,7 +1065,7 @@ impl Engine {
     fn offload(
         &self,
         route: &(usize, usize, usize, Route),
-        storage: &[Vec<u8>],
+        storage: &RxBuffers,
         meta: &[RecvMeta],
     ) -> bool {
         let Some(hs) = &self.handshakes else {
@@ -1084,7 +1082,7 @@ impl Engine {
         let m = &meta[*i];
         let job = Job {
             slot: slot.clone(),
-            data: storage[*i][*off..*off + *len].to_vec(),
+            data: storage.at(*i, *off, *len).to_vec(),
             remote: m.addr,
             ecn: m.ecn.map(ecn_in),
             new,
@@ -1111,12 +1109,12 @@ impl Engine {
         now: Timestamp,
         remote: SocketAddr,
         ecn: Option<quicsock_proto::conn::Ecn>,
-        d: &mut [u8],
+        d: Datagram<'_>,
         new: bool,
         refuse: bool,
     ) {
         if !g.removed {
-            g.conn.handle_datagram(now, remote, ecn, d);
+            g.conn.handle(now, remote, ecn, d);
         }
         if new && !g.conn.has_client_hello() {
             // Nothing in it authenticated, or no ClientHello in it: no state is kept.
@@ -1138,7 +1136,7 @@ impl Engine {
             now,
             job.remote,
             job.ecn,
-            &mut job.data,
+            Datagram::Borrowed(&mut job.data),
             job.new,
             job.refuse,
         );

@@ -69,6 +69,7 @@ mod handshakes;
 mod listener;
 mod poll;
 mod readiness;
+mod rx_buffers;
 mod slot;
 mod socket;
 mod socket_handshake;

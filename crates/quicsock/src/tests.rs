@@ -38,6 +38,17 @@ fn connect_accept_echo_and_close() {
                 break;
             }
         }
+        // Each byte was kept as a slice of the engine's receive buffer or copied into the
+        // stream's ring, then copied once to the application.
+        let copies = s.stats().copies;
+        let len = got.len() as u64;
+        assert_eq!(
+            copies.shared_from_packets + copies.into_receive_buffer,
+            len,
+            "{copies:?}"
+        );
+        assert_eq!(copies.to_application, len);
+        assert!(copies.shared_from_packets > 0, "{copies:?}");
         // The client's stream is the active one: a plain send answers on it.
         s.send(&got, -1, Flags::STREAM_FIN).unwrap();
         s.close().unwrap();

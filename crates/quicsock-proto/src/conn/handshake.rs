@@ -262,7 +262,7 @@ impl Connection {
             let packets: Vec<Vec<u8>> = self.buffered.drain(..).collect();
             for mut p in packets {
                 let remote = self.remote;
-                self.handle_packets(now, remote, &mut p);
+                self.handle_packets(now, remote, super::Datagram::Borrowed(&mut p));
             }
             // The replayed packets may carry more handshake data.
             if let Some(mut driver) = self.driver.take() {
@@ -310,7 +310,7 @@ impl Connection {
         }
         let stored = s
             .crypto_recv
-            .insert_within(offset, data, crate::stream::CRYPTO_MAX_RANGES)
+            .insert_within(offset, data, crate::stream::CRYPTO_MAX_RANGES, None)
             .map_err(|_| {
                 TransportError::in_frame(
                     TransportErrorCode::CRYPTO_BUFFER_EXCEEDED,

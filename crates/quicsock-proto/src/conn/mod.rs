@@ -43,6 +43,7 @@ mod fixed;
 mod handshake;
 mod keys;
 mod recv;
+pub use recv::Datagram;
 mod send;
 mod stats;
 #[cfg(test)]

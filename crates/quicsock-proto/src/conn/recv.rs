@@ -1,6 +1,11 @@
 //! Datagrams in: splitting coalesced packets (RFC 9000 §12.2), removing protection
 //! (RFC 9001 §5), key phases (§6), duplicate detection, and the frames of each packet
 //! (RFC 9000 §19) dispatched to their owners.
+//!
+//! Passes over a received byte: the AEAD opens it in place (one pass); a packet of a
+//! [`Datagram::Shared`] is then frozen so that its streams can keep their in-order data as
+//! slices of it, and the application's read copies it once. Data of a borrowed datagram,
+//! or data the stream cannot keep, is copied into the stream's ring first.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,8 +24,10 @@ use crate::packet::{
 use crate::recovery::{
     is_persistent_congestion, SentFrame, SentPacket, PERSISTENT_CONGESTION_THRESHOLD,
 };
+use crate::stream::Share;
 use crate::time::Timestamp;
 use crate::{ConnectionId, Side, TransportError, TransportErrorCode};
+use bytes::BytesMut;
 
 /// What the header of a packet told us, copied out so the packet can be decrypted in place.
 struct Info {
@@ -50,14 +57,67 @@ enum OpenFailure {
     KeyUpdate(&'static str),
 }
 
+/// Where a received datagram's bytes live while it is handled ([`Connection::handle`]).
+#[derive(Debug)]
+pub enum Datagram<'a> {
+    /// Memory the caller keeps: stream data is copied out of it.
+    Borrowed(&'a mut [u8]),
+    /// A part of a shared receive buffer, with the buffer's pin: the datagrams of one
+    /// buffer share a pin, and different buffers have different ones. Streams may keep
+    /// slices of its packets instead of copying their data.
+    Shared(BytesMut, u64),
+}
+
+impl<'a> Datagram<'a> {
+    /// The datagram's bytes.
+    pub(crate) fn bytes(&mut self) -> &mut [u8] {
+        match self {
+            Datagram::Borrowed(b) => b,
+            Datagram::Shared(b, _) => b,
+        }
+    }
+
+    /// Splits off the first `len` bytes (one packet).
+    fn take(&mut self, len: usize) -> Self {
+        match self {
+            Datagram::Borrowed(b) => {
+                let (head, tail) = std::mem::take(b).split_at_mut(len);
+                *b = tail;
+                Datagram::Borrowed(head)
+            }
+            // The last packet (most datagrams hold one) takes the rest as it is: a split
+            // costs two atomic operations on the buffer's count.
+            Datagram::Shared(b, pin) if len == b.len() => Datagram::Shared(std::mem::take(b), *pin),
+            Datagram::Shared(b, pin) => Datagram::Shared(b.split_to(len), *pin),
+        }
+    }
+}
+
 impl Connection {
-    /// Processes one datagram from `remote`. `data` is decrypted in place.
+    /// Processes one datagram from `remote`. `data` is decrypted in place, and stream data
+    /// is copied out of it.
     pub fn handle_datagram(
         &mut self,
         now: Timestamp,
         remote: SocketAddr,
-        _ecn: Option<Ecn>,
+        ecn: Option<Ecn>,
         data: &mut [u8],
+    ) {
+        self.handle(now, remote, ecn, Datagram::Borrowed(data));
+    }
+
+    /// Processes one datagram from `remote`, wherever its bytes live. They are decrypted
+    /// in place. In-order stream data of a [`Datagram::Shared`] one is kept as slices of
+    /// it rather than copied, so the application's read is its only copy (DESIGN.md, "Data
+    /// path and copy budget"); a slice holds the whole receive buffer until it is read, and
+    /// a connection pins at most [`MAX_PINNED_BUFFERS`](crate::stream::MAX_PINNED_BUFFERS)
+    /// buffers and copies beyond that.
+    pub fn handle(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        _ecn: Option<Ecn>,
+        mut data: Datagram<'_>,
     ) {
         self.last_now = self.last_now.max(now);
         match self.phase {
@@ -79,7 +139,7 @@ impl Connection {
             return;
         }
         if !self.validated {
-            self.amp_received += data.len() as u64;
+            self.amp_received += data.bytes().len() as u64;
         }
         self.handle_packets(now, remote, data);
         self.run_driver(now);
@@ -91,11 +151,12 @@ impl Connection {
     /// PATH_CHALLENGE and, until then, gets at most three times what it sent (§8.1, §9.3.1);
     /// a new IP address resets congestion control and the RTT estimate (§9.4). Anything
     /// else from another address is dropped.
-    fn on_new_address(&mut self, now: Timestamp, remote: SocketAddr, data: &mut [u8]) {
+    fn on_new_address(&mut self, now: Timestamp, remote: SocketAddr, mut data: Datagram<'_>) {
         if self.side == Side::Client || !self.handshake_confirmed {
             return;
         }
         let before = self.nonprobing_largest;
+        let len = data.bytes().len();
         self.handle_packets(now, remote, data);
         if self.nonprobing_largest <= before || self.is_closed() {
             // Probing only, or old or undecryptable packets: the path stays.
@@ -104,7 +165,7 @@ impl Connection {
         let new_ip = remote.ip() != self.remote.ip();
         self.remote = remote;
         self.validated = false;
-        self.amp_received = data.len() as u64;
+        self.amp_received = len as u64;
         self.amp_sent = 0;
         if new_ip {
             let mss = self.max_datagram_size as u64;
@@ -119,13 +180,17 @@ impl Connection {
         self.run_driver(now);
     }
 
-    pub(crate) fn handle_packets(&mut self, now: Timestamp, remote: SocketAddr, data: &mut [u8]) {
+    pub(crate) fn handle_packets(
+        &mut self,
+        now: Timestamp,
+        remote: SocketAddr,
+        mut data: Datagram<'_>,
+    ) {
         self.packet_remote = remote;
-        self.packet_datagram_len = data.len();
-        let mut offset = 0;
+        self.packet_datagram_len = data.bytes().len();
         let mut first_dcid: Option<ConnectionId> = None;
-        while offset < data.len() && !self.is_closed() {
-            let rest = &mut data[offset..];
+        while !data.bytes().is_empty() && !self.is_closed() {
+            let rest = data.bytes();
             let parsed = match ParsedPacket::parse(rest, self.config.cid_len) {
                 Ok(p) => p,
                 Err(_) => return,
@@ -135,7 +200,7 @@ impl Connection {
             // RFC 9000 §12.2: coalesced packets with another DCID are dropped.
             if let (Some(first), Some(d)) = (first_dcid, dcid) {
                 if first != d {
-                    offset += len;
+                    data.take(len);
                     continue;
                 }
             }
@@ -176,9 +241,8 @@ impl Connection {
                     long: false,
                 },
             };
-            let packet = &mut data[offset..offset + len];
+            let packet = data.take(len);
             self.handle_packet(now, info, packet);
-            offset += len;
         }
     }
 
@@ -218,7 +282,8 @@ impl Connection {
         s.crypto_send.on_lost(0..end);
     }
 
-    fn handle_packet(&mut self, now: Timestamp, info: Info, packet: &mut [u8]) {
+    fn handle_packet(&mut self, now: Timestamp, info: Info, mut input: Datagram<'_>) {
+        let packet = input.bytes();
         let space = info.ty.space();
         if info.ty == PacketType::ZeroRtt {
             return; // 0-RTT is not accepted.
@@ -319,8 +384,20 @@ impl Connection {
         self.received_any = true;
         self.counters.packets_received += 1;
         self.counters.bytes_received += packet.len() as u64;
-        let payload = &packet[header_len..header_len + payload_len];
-        let ack_eliciting = match self.process_frames(now, info.ty, payload) {
+        let payload = header_len..header_len + payload_len;
+        let frozen;
+        let (payload, share) = match input {
+            Datagram::Borrowed(b) => (&b[payload], None),
+            Datagram::Shared(b, pin) => {
+                frozen = b.freeze();
+                let share = Share {
+                    owner: &frozen,
+                    pin,
+                };
+                (&frozen[payload], Some(share))
+            }
+        };
+        let ack_eliciting = match self.process_frames(now, info.ty, payload, share) {
             Ok(e) => e,
             Err(e) => {
                 self.close_with_error(now, e);
@@ -474,12 +551,14 @@ impl Connection {
         }
     }
 
-    /// Processes every frame of a packet; returns whether it was ack-eliciting.
+    /// The frames of one packet's payload (which `share` holds, if anything does) to their
+    /// owners; returns whether the packet was ack-eliciting.
     pub(crate) fn process_frames(
         &mut self,
         now: Timestamp,
         ty: PacketType,
         payload: &[u8],
+        share: Option<Share<'_>>,
     ) -> Result<bool, TransportError> {
         let space = ty.space();
         let mut ack_eliciting = false;
@@ -501,7 +580,7 @@ impl Connection {
                 Frame::AckFrequency(f) => self.on_ack_frequency(&f)?,
                 Frame::Ack(ack) => self.on_ack_frame(now, space, &ack)?,
                 Frame::Crypto(c) => self.on_crypto(space, c.offset.into_inner(), c.data)?,
-                Frame::Stream(s) => self.streams.on_stream(&s)?,
+                Frame::Stream(s) => self.streams.on_stream_shared(&s, share)?,
                 Frame::ResetStream(r) => self.streams.on_reset_stream(&r)?,
                 Frame::StopSending(s) => self.streams.on_stop_sending(&s)?,
                 Frame::MaxData(m) => self.streams.on_max_data(m),

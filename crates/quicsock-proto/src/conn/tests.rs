@@ -323,7 +323,7 @@ fn handshake_done_before_the_application_completes_confirms_at_completion() {
     let c = pair.client_conn(h);
     assert!(!c.is_handshake_complete());
     let ack_eliciting = c
-        .process_frames(Timestamp::ZERO, PacketType::OneRtt, &[0x1e])
+        .process_frames(Timestamp::ZERO, PacketType::OneRtt, &[0x1e], None)
         .unwrap();
     assert!(ack_eliciting);
     assert!(

@@ -71,15 +71,23 @@ pub fn stream_ops(data: &[u8]) {
         let result = match kind % 10 {
             // The peer's STREAM frame.
             0 => {
-                let len = u64::from(d) * 4;
-                let bytes: Vec<u8> = (offset..offset + len).map(|o| peer_byte(id, o)).collect();
-                s.on_stream(&frame::Stream {
+                // Some frames arrive in shared receive buffers (kept as slices, up to the
+                // cap of pinned buffers), with a pin that changes every 8 KiB of offset.
+                let len = u64::from(d) * 4 * if kind & 0x40 != 0 { 8 } else { 1 };
+                let bytes: bytes::Bytes =
+                    (offset..offset + len).map(|o| peer_byte(id, o)).collect();
+                let share = crate::stream::Share {
+                    owner: &bytes,
+                    pin: offset >> 13,
+                };
+                let f = frame::Stream {
                     id,
                     offset: VarInt::saturating(offset),
                     fin: kind & 0x80 != 0,
                     explicit_len: true,
                     data: &bytes,
-                })
+                };
+                s.on_stream_shared(&f, (kind & 0x20 != 0).then_some(share))
             }
             // The application reads; what it gets is what the peer sent.
             1 => {
@@ -213,12 +221,23 @@ pub fn recv_reassembly(data: &[u8]) {
         let [kind, x, y, z] = <[u8; 4]>::try_from(op).unwrap_or([op[0], 0, 0, 0]);
         if kind & 1 == 0 {
             let offset = read + u64::from(u16::from_be_bytes([x, y])) % WINDOW;
-            let len = (u64::from(z) + 1).min(read + WINDOW - offset);
-            let bytes: Vec<u8> = (offset..offset + len).map(byte).collect();
+            // Long fragments (which may be kept as slices) for kind & 2, shared for kind & 4
+            // with a pin that changes every 4 KiB of offset.
+            let scale = if kind & 2 != 0 { 16 } else { 1 };
+            let len = ((u64::from(z) + 1) * scale).min(read + WINDOW - offset);
+            let bytes = bytes::Bytes::from((offset..offset + len).map(byte).collect::<Vec<u8>>());
+            let share = crate::stream::Share {
+                owner: &bytes,
+                pin: offset >> 12,
+            };
             let gaps = b.gaps();
             let before = b.buffered();
-            match b.insert(offset, &bytes) {
-                Ok(n) => assert_eq!(b.buffered(), before + n),
+            let shared = b.shared_len();
+            match b.insert_shared(offset, &bytes, (kind & 4 != 0).then_some(share)) {
+                Ok(n) => {
+                    assert_eq!(b.buffered(), before + n);
+                    assert!(kind & 4 != 0 || b.shared_len() == shared, "kept unshared");
+                }
                 Err(_) => {
                     assert_eq!(gaps, MAX_RANGES);
                     assert_eq!(b.buffered(), before, "a refused insert stored nothing");
@@ -234,6 +253,9 @@ pub fn recv_reassembly(data: &[u8]) {
             assert_eq!(b.read_offset(), read);
         }
         assert!(b.buffered() as u64 <= WINDOW);
+        assert!(b.shared_len() <= b.buffered());
+        assert!(b.pins() <= 1 + b.shared_len() / crate::stream::SHARE_MIN);
+        assert_eq!(b.pins() == 0, b.shared_len() == 0);
         assert!(
             b.memory()
                 <= 2 * WINDOW as usize

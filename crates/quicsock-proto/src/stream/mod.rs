@@ -25,8 +25,13 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 pub(crate) use flow::{RecvWindow, SendCredit};
-pub(crate) use recv_buffer::RecvBuffer;
-pub use recv_buffer::{CRYPTO_MAX_RANGES, MAX_RANGES, RANGE_COST};
+pub(crate) use recv_buffer::{RecvBuffer, Share};
+pub use recv_buffer::{CRYPTO_MAX_RANGES, MAX_RANGES, RANGE_COST, SHARE_MIN};
+
+/// Receive buffers one connection's streams pin at most with data kept as slices of the
+/// packets it came in (the engine's receive buffers are 64 KiB each, so at most 4 MiB);
+/// past it, data is copied into the streams' rings.
+pub const MAX_PINNED_BUFFERS: usize = 64;
 pub(crate) use send_buffer::SendBuffer;
 
 /// The bytes each copy site of the stream data path moved, for checking the copy budget
@@ -34,9 +39,11 @@ pub(crate) use send_buffer::SendBuffer;
 /// application into the send buffer (`into_send_buffer`, kept for retransmission), then
 /// sealed from there straight into the packet (`sealed_from_send_buffer`): one copy and one
 /// AEAD pass. Only a frame that another frame follows in its packet, or a packet that is not
-/// encrypted, is copied into the packet in the clear (`into_packets`). Receiving, the packet is opened in place, its data copied into the
-/// stream's receive ring (`into_receive_buffer`, in order or not), then to the application
-/// (`to_application`): one AEAD pass and two copies.
+/// encrypted, is copied into the packet in the clear (`into_packets`). Receiving, the packet is opened in place; in-order data of a packet
+/// that arrived in a shared receive buffer is kept as a slice of it (`shared_from_packets`),
+/// anything else is copied into the stream's receive ring (`into_receive_buffer`); then it
+/// is copied to the application (`to_application`): one AEAD pass and one copy for the
+/// bytes shared.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamCopies {
     /// Application → send buffer.
@@ -47,6 +54,8 @@ pub struct StreamCopies {
     pub sealed_from_send_buffer: u64,
     /// Packets → receive buffers (new bytes only).
     pub into_receive_buffer: u64,
+    /// Kept as slices of the opened packets, not copied (new bytes only).
+    pub shared_from_packets: u64,
     /// Receive buffers → application.
     pub to_application: u64,
 }
@@ -195,6 +204,9 @@ pub struct Streams {
     retransmitted: u64,
     /// Bytes each copy site of the stream data path moved.
     copies: StreamCopies,
+    /// Receive buffers the streams' shared slices pin (the sum of their
+    /// [`RecvBuffer::pins`]), at most [`MAX_PINNED_BUFFERS`].
+    pinned: usize,
     /// Our parameters, for the windows of new streams.
     local_params: TransportParameters,
     /// The peer's parameters, for the credit of new streams.
@@ -226,6 +238,7 @@ impl Streams {
             conn_send: SendCredit::new(0),
             retransmitted: 0,
             copies: StreamCopies::default(),
+            pinned: 0,
             local_params: local.clone(),
             peer_params: TransportParameters::default(),
             config,
@@ -402,7 +415,9 @@ impl Streams {
         if recv.state.is_terminal() {
             return Err(StreamError::InvalidState(id));
         }
+        let pins = recv.buf.pins();
         let len = recv.buf.read(buf);
+        self.pinned -= pins - recv.buf.pins();
         self.copies.to_application += len as u64;
         recv.notified = false;
         let fin = recv.final_size == Some(recv.buf.read_offset());
@@ -466,7 +481,9 @@ impl Streams {
         if !done {
             return;
         }
-        self.streams.remove(&id);
+        if let Some(recv) = self.streams.remove(&id).and_then(|s| s.recv) {
+            self.pinned -= recv.buf.pins();
+        }
         self.pending.max_stream_data.remove(&id);
         self.pending.stream_data_blocked.remove(&id);
         if self.streams.is_empty() {
@@ -533,6 +550,17 @@ impl Streams {
 
     /// A STREAM frame.
     pub fn on_stream(&mut self, f: &frame::Stream<'_>) -> Result<(), TransportError> {
+        self.on_stream_shared(f, None)
+    }
+
+    /// A STREAM frame of a packet `share` holds: its data may be kept as a slice of the
+    /// packet rather than copied ([`RecvBuffer`]), while the connection pins fewer than
+    /// [`MAX_PINNED_BUFFERS`] receive buffers.
+    pub(crate) fn on_stream_shared(
+        &mut self,
+        f: &frame::Stream<'_>,
+        share: Option<Share<'_>>,
+    ) -> Result<(), TransportError> {
         let ty = f.ty();
         if !self.peer_frame_stream(f.id, ty, true)? {
             return Ok(());
@@ -542,8 +570,13 @@ impl Streams {
         };
         let recv = s.recv.as_mut().expect("direction checked");
         let before = recv.highest;
-        let (readable, stored) = recv.on_data(f.offset.into_inner(), f.data, f.fin, ty)?;
-        self.copies.into_receive_buffer += stored as u64;
+        let (pins, shared) = (recv.buf.pins(), recv.buf.shared_len());
+        let share = share.filter(|_| self.pinned < MAX_PINNED_BUFFERS);
+        let (readable, stored) = recv.on_data(f.offset.into_inner(), f.data, f.fin, ty, share)?;
+        self.pinned = self.pinned + recv.buf.pins() - pins;
+        let kept = recv.buf.shared_len() - shared;
+        self.copies.shared_from_packets += kept as u64;
+        self.copies.into_receive_buffer += (stored - kept) as u64;
         self.account_received(recv_growth(before, self.streams[&f.id].recv.as_ref()), ty)?;
         if readable {
             self.events.push_back(StreamEvent::Readable(f.id));
@@ -574,7 +607,9 @@ impl Streams {
         };
         let recv = s.recv.as_mut().expect("direction checked");
         let before = recv.highest;
+        let pins = recv.buf.pins();
         let newly = recv.on_reset(f.final_size.into_inner(), f.error_code.into_inner())?;
+        self.pinned -= pins - recv.buf.pins();
         let released = recv.final_size.unwrap_or(before) - recv.buf.read_offset();
         self.account_received(recv_growth(before, self.streams[&f.id].recv.as_ref()), ty)?;
         if newly {
@@ -1048,6 +1083,14 @@ impl Streams {
             sent <= self.conn_send.used,
             "streams sent more than the connection"
         );
+        let pins: usize = self
+            .streams
+            .values()
+            .filter_map(|s| s.recv.as_ref())
+            .map(|r| r.buf.pins())
+            .sum();
+        assert_eq!(pins, self.pinned, "pinned receive buffers");
+        assert!(self.pinned <= MAX_PINNED_BUFFERS);
     }
 
     /// The bytes of memory every stream's receive buffer holds (ring capacity and
@@ -1058,6 +1101,12 @@ impl Streams {
             .filter_map(|s| s.recv.as_ref())
             .map(|r| r.buf.memory())
             .sum()
+    }
+
+    /// Receive buffers the streams pin with shared slices (at most
+    /// [`MAX_PINNED_BUFFERS`]).
+    pub fn pinned_buffers(&self) -> usize {
+        self.pinned
     }
 
     /// The number of open streams (either half not terminal).

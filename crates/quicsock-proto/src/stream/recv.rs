@@ -1,7 +1,7 @@
 //! The receiving half of one stream: its state (RFC 9000 §3.2), reassembly, the window we
 //! give the peer (MAX_STREAM_DATA), and final-size checks (§4.5).
 
-use super::{RecvBuffer, RecvState, RecvWindow};
+use super::{RecvBuffer, RecvState, RecvWindow, Share};
 use crate::frame::FrameType;
 use crate::{TransportError, TransportErrorCode};
 
@@ -74,6 +74,7 @@ impl RecvStream {
         data: &[u8],
         fin: bool,
         ty: FrameType,
+        share: Option<Share<'_>>,
     ) -> Result<(bool, usize), TransportError> {
         let end = offset + data.len() as u64;
         self.check_end(end, fin, ty)?;
@@ -84,7 +85,7 @@ impl RecvStream {
             let _ = self.state.on_fin();
         }
         // RFC 9000 §21.7: a peer that fragments beyond the assembler's cap is closed.
-        let stored = self.buf.insert(offset, data).map_err(|_| {
+        let stored = self.buf.insert_shared(offset, data, share).map_err(|_| {
             TransportError::in_frame(
                 TransportErrorCode::PROTOCOL_VIOLATION,
                 ty,

@@ -69,3 +69,100 @@ fn reading_returns_credit_and_sending_resumes() {
     exchange(&mut c, &mut s).unwrap();
     assert_eq!(s.readable(id), Some((16384, false)));
 }
+
+/// STREAM frames of `len` bytes at `offset` on `id`, in a packet of their own in receive
+/// buffer `pin`.
+fn shared_frame(s: &mut Streams, id: StreamId, offset: u64, len: usize, pin: u64) {
+    let packet = bytes::Bytes::from(vec![pin as u8; len]);
+    let f = frame::Stream {
+        id,
+        offset: VarInt::from_u64(offset).unwrap(),
+        data: &packet,
+        fin: false,
+        explicit_len: true,
+    };
+    let share = Share {
+        owner: &packet,
+        pin,
+    };
+    s.on_stream_shared(&f, Some(share)).unwrap();
+}
+
+/// In-order data is kept as slices of its packets while the connection pins fewer than
+/// MAX_PINNED_BUFFERS receive buffers, on any number of streams; beyond that it is copied,
+/// and reading gives the buffers back.
+#[test]
+fn hostile_shared_slices_pin_at_most_the_cap_of_buffers() {
+    let (mut c, mut s) = pair(1 << 20, 10);
+    let ids: Vec<StreamId> = (0..4).map(|_| c.open(Dir::Bi).unwrap()).collect();
+    // Each stream gets one frame: a stream must exist at the peer before data arrives.
+    for id in &ids {
+        c.write(*id, b"x", false).unwrap();
+    }
+    exchange(&mut c, &mut s).unwrap();
+    let mut buf = vec![0; 1 << 20];
+    let now = Timestamp::ZERO;
+    for id in &ids {
+        s.read(*id, &mut buf, now, Duration::from_millis(10))
+            .unwrap();
+    }
+    let before = s.copies();
+    let (len, frames) = (1000, 3 * MAX_PINNED_BUFFERS);
+    for k in 0..frames {
+        let id = ids[k % ids.len()];
+        let offset = 1 + (k / ids.len() * len) as u64;
+        // A new buffer for every frame: the worst case.
+        shared_frame(&mut s, id, offset, len, 1000 + k as u64);
+    }
+    assert_eq!(s.pinned_buffers(), MAX_PINNED_BUFFERS);
+    let copies = s.copies();
+    let kept = copies.shared_from_packets - before.shared_from_packets;
+    let copied = copies.into_receive_buffer - before.into_receive_buffer;
+    assert_eq!(kept, (MAX_PINNED_BUFFERS * len) as u64);
+    assert_eq!(copied, ((frames - MAX_PINNED_BUFFERS) * len) as u64);
+    // Short data from a new buffer is copied even under the cap; from a pinned one it is
+    // kept (it pins nothing more).
+    for id in &ids {
+        let n = s
+            .read(*id, &mut buf, now, Duration::from_millis(10))
+            .unwrap();
+        assert_eq!(n.len, frames / ids.len() * len);
+    }
+    assert_eq!(s.pinned_buffers(), 0);
+    let next = 1 + (frames / ids.len() * len) as u64;
+    let id = ids[0];
+    shared_frame(&mut s, id, next, SHARE_MIN - 1, 7);
+    assert_eq!(
+        s.pinned_buffers(),
+        0,
+        "short data from a new buffer is copied"
+    );
+    s.read(id, &mut buf, now, Duration::from_millis(10))
+        .unwrap();
+    let next = next + SHARE_MIN as u64 - 1;
+    shared_frame(&mut s, id, next, SHARE_MIN, 8);
+    shared_frame(&mut s, id, next + SHARE_MIN as u64, 10, 8);
+    assert_eq!(s.pinned_buffers(), 1);
+    assert_eq!(s.readable(id), Some((SHARE_MIN as u64 + 10, false)));
+    let shared = s.copies().shared_from_packets - copies.shared_from_packets;
+    assert_eq!(shared, SHARE_MIN as u64 + 10);
+}
+
+/// A reset stream gives back the buffers its slices pinned.
+#[test]
+fn a_reset_gives_back_the_pinned_buffers() {
+    let (mut c, mut s) = pair(1 << 20, 10);
+    let id = c.open(Dir::Bi).unwrap();
+    for k in 0..10u64 {
+        shared_frame(&mut s, id, k * 1000, 1000, k);
+    }
+    assert_eq!(s.pinned_buffers(), 10);
+    assert_eq!(s.readable(id), Some((10_000, false)));
+    let reset = ResetStream {
+        id,
+        error_code: VarInt::from_u32(3),
+        final_size: VarInt::from_u32(10_000),
+    };
+    s.on_reset_stream(&reset).unwrap();
+    assert_eq!(s.pinned_buffers(), 0);
+}
