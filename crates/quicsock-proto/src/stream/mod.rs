@@ -574,9 +574,12 @@ impl Streams {
         let share = share.filter(|_| self.pinned < MAX_PINNED_BUFFERS);
         let (readable, stored) = recv.on_data(f.offset.into_inner(), f.data, f.fin, ty, share)?;
         self.pinned = self.pinned + recv.buf.pins() - pins;
-        let kept = recv.buf.shared_len() - shared;
-        self.copies.shared_from_packets += kept as u64;
-        self.copies.into_receive_buffer += (stored - kept) as u64;
+        // New bytes only: kept data may cover bytes held out of order already.
+        if recv.buf.shared_len() > shared {
+            self.copies.shared_from_packets += stored as u64;
+        } else {
+            self.copies.into_receive_buffer += stored as u64;
+        }
         self.account_received(recv_growth(before, self.streams[&f.id].recv.as_ref()), ty)?;
         if readable {
             self.events.push_back(StreamEvent::Readable(f.id));

@@ -166,3 +166,27 @@ fn a_reset_gives_back_the_pinned_buffers() {
     s.on_reset_stream(&reset).unwrap();
     assert_eq!(s.pinned_buffers(), 0);
 }
+
+/// Kept data that covers bytes held out of order already counts only its new bytes: each
+/// byte is counted once, copied or kept.
+#[test]
+fn kept_data_over_held_ranges_counts_new_bytes_once() {
+    let (mut c, mut s) = pair(1 << 20, 10);
+    let id = c.open(Dir::Bi).unwrap();
+    shared_frame(&mut s, id, 1000, 500, 1);
+    assert_eq!(s.pinned_buffers(), 0, "out of order: copied");
+    shared_frame(&mut s, id, 0, 2000, 2);
+    assert_eq!(s.pinned_buffers(), 1);
+    let copies = s.copies();
+    assert_eq!(
+        (copies.into_receive_buffer, copies.shared_from_packets),
+        (500, 1500)
+    );
+    let mut buf = vec![0; 4000];
+    let r = s
+        .read(id, &mut buf, Timestamp::ZERO, Duration::from_millis(10))
+        .unwrap();
+    assert_eq!(r.len, 2000);
+    assert!(buf[..2000].iter().all(|b| *b == 2), "the newer copy wins");
+    assert_eq!(s.pinned_buffers(), 0);
+}
