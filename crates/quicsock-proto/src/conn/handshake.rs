@@ -154,6 +154,8 @@ impl Connection {
         self.ack_request.peer_min = p
             .min_ack_delay
             .map(|m| std::time::Duration::from_micros(m.into_inner()));
+        // RFC 9287 §3.1: the QUIC bit may be greased from now on.
+        self.first_byte.set_peer_grease(p.grease_quic_bit);
         self.peer_params = Some(p);
         Ok(())
     }

@@ -39,6 +39,7 @@ mod ack_frequency;
 #[cfg(test)]
 mod ack_frequency_tests;
 mod close;
+mod first_byte;
 mod fixed;
 mod handshake;
 mod keys;
@@ -124,6 +125,10 @@ pub struct ConnectionConfig {
     /// Ask a peer that advertised min_ack_delay for fewer ACKs (draft-ietf-quic-ack-frequency;
     /// whether we accept such requests is `transport.min_ack_delay`).
     pub ack_frequency: bool,
+    /// Take part in the latency spin bit (RFC 9000 §17.4; a random one in 16 connections
+    /// does not in any case). Whether the QUIC bit is greased is
+    /// `transport.grease_quic_bit` (RFC 9287), on by default.
+    pub spin_bit: bool,
 }
 
 impl Default for ConnectionConfig {
@@ -139,6 +144,7 @@ impl Default for ConnectionConfig {
             active_connection_id_limit: VarInt::from_u32(4),
             max_udp_payload_size: VarInt::from_u32(65527),
             min_ack_delay: Some(VarInt::from_u32(ack_frequency::MIN_ACK_DELAY_US)),
+            grease_quic_bit: true,
             ..TransportParameters::default()
         };
         Self {
@@ -154,6 +160,7 @@ impl Default for ConnectionConfig {
             cid_prefix: None,
             handshake_timeout: Some(Duration::from_secs(10)),
             ack_frequency: true,
+            spin_bit: true,
         }
     }
 }
@@ -283,6 +290,8 @@ pub struct Connection {
     config: Settings,
     phase: Phase,
     rng: Box<dyn Random>,
+    /// The QUIC bit and spin bit we send (RFC 9287, RFC 9000 §17.4).
+    first_byte: first_byte::FirstByte,
     /// Derives the stateless reset token of each connection ID we issue (RFC 9000 §10.3.2).
     reset_key: ResetKey,
     /// The peer's reset token last reported to the endpoint (the token of the connection
@@ -499,12 +508,13 @@ impl Connection {
         config: ConnectionConfig,
         now: Timestamp,
         remote: SocketAddr,
-        (rng, reset_key): (Box<dyn Random>, ResetKey),
+        (mut rng, reset_key): (Box<dyn Random>, ResetKey),
         scid: ConnectionId,
         dcid: ConnectionId,
         original_dcid: ConnectionId,
     ) -> Result<Self, ConnectionError> {
         let token = reset_key.token(&scid);
+        let first_byte = first_byte::FirstByte::new(config.spin_bit, &mut *rng);
         let ConnectionConfig {
             version,
             transport: mut local,
@@ -518,6 +528,7 @@ impl Connection {
             cid_prefix,
             handshake_timeout,
             ack_frequency,
+            spin_bit: _,
         } = config;
         local.initial_source_connection_id = Some(scid);
         if side == Side::Server {
@@ -561,6 +572,7 @@ impl Connection {
             },
             phase: Phase::Handshake,
             rng,
+            first_byte,
             reset_key,
             announced_peer_token: None,
             spaces: Default::default(),
@@ -957,6 +969,12 @@ impl Connection {
         keys.update(version, now + pto * 3)
             .map_err(|_| KeyUpdateError::Crypto)?;
         Ok(())
+    }
+
+    /// Whether this connection takes part in the latency spin bit (RFC 9000 §17.4): as
+    /// configured, less a random one in 16 connections.
+    pub fn is_spinning(&self) -> bool {
+        self.first_byte.spinning()
     }
 
     /// Whether 1-RTT packets go unencrypted and without header protection: both endpoints

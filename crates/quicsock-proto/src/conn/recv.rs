@@ -36,6 +36,8 @@ struct Info {
     dcid: ConnectionId,
     pn_offset: usize,
     long: bool,
+    /// The spin bit of a short header.
+    spin: bool,
 }
 
 /// The losses of a congestion event at most, for it to be undone when they prove spurious.
@@ -196,6 +198,7 @@ impl Connection {
                 Err(_) => return,
             };
             let len = parsed.len;
+            let quic_bit = parsed.fixed_bit();
             let dcid = parsed.header.dcid().copied();
             // RFC 9000 §12.2: coalesced packets with another DCID are dropped.
             if let (Some(first), Some(d)) = (first_dcid, dcid) {
@@ -231,6 +234,7 @@ impl Connection {
                         dcid: h.dcid,
                         pn_offset: parsed.pn_offset.expect("has a packet number"),
                         long: true,
+                        spin: false,
                     }
                 }
                 Header::Short(h) => Info {
@@ -239,8 +243,15 @@ impl Connection {
                     dcid: h.dcid,
                     pn_offset: parsed.pn_offset.expect("has a packet number"),
                     long: false,
+                    spin: h.spin,
                 },
             };
+            // RFC 9000 §17.2: a packet with the QUIC bit cleared is discarded, unless we
+            // advertised grease_quic_bit (RFC 9287 §3).
+            if !quic_bit && !self.local_params.grease_quic_bit {
+                data.take(len);
+                continue;
+            }
             let packet = data.take(len);
             self.handle_packet(now, info, packet);
         }
@@ -406,6 +417,10 @@ impl Connection {
         };
         if space == SpaceId::Data && !self.last_packet_probing {
             self.nonprobing_largest = self.nonprobing_largest.max(Some(pn.0));
+        }
+        // RFC 9000 §17.4: the spin follows the peer's packet with the largest number.
+        if !info.long && largest.is_none_or(|l| pn.0 > l.0) {
+            self.first_byte.on_largest(self.side, info.spin);
         }
         // RFC 9000 §13.2.1: Initial and Handshake packets are acknowledged at once. So is a
         // packet that asks for nothing but an acknowledgment (PING: a keep-alive, or a

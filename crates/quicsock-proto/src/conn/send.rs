@@ -245,8 +245,11 @@ impl Connection {
         let (pn_offset, length_at) = match space {
             SpaceId::Data => {
                 let phase = self.keys.one_rtt.as_ref().is_some_and(|k| k.phase);
-                let at = buf
-                    .put(|b| crate::packet::encode_short_header(b, &dcid, tpn, false, phase, true));
+                let spin = self.first_byte.spin_bit(&mut *self.rng);
+                let quic_bit = self.first_byte.quic_bit(&mut *self.rng);
+                let at = buf.put(|b| {
+                    crate::packet::encode_short_header(b, &dcid, tpn, spin, phase, quic_bit)
+                });
                 (start + at, None)
             }
             _ => {
@@ -256,7 +259,12 @@ impl Connection {
                     LongType::Handshake
                 };
                 let scid = self.local_cid();
-                buf.put_u8(0xc0 | ty.to_bits(self.version) << 4 | tpn.len_bits());
+                let quic_bit = if self.first_byte.quic_bit(&mut *self.rng) {
+                    0x40
+                } else {
+                    0
+                };
+                buf.put_u8(0x80 | quic_bit | ty.to_bits(self.version) << 4 | tpn.len_bits());
                 buf.put_u32(self.version.0);
                 buf.put_u8(dcid.len() as u8);
                 buf.put_slice(&dcid);

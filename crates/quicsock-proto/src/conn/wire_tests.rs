@@ -2,7 +2,8 @@
 //! themselves: disable_1rtt_encryption (0xbaad, reference/linux-quic.md §1.6) leaves 1-RTT
 //! packets without AEAD and header protection only when both endpoints send it; jumbo
 //! datagrams (Linux QUIC's MTU 9000 row) are as large as our setting, the peer's
-//! max_udp_payload_size and nothing else allow.
+//! max_udp_payload_size and nothing else allow; the QUIC bit is greased only toward a peer
+//! that advertised grease_quic_bit (RFC 9287), and the spin bit spins (RFC 9000 §17.4).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,10 @@ struct Outcome {
     mark_seen: bool,
     /// The largest datagram the client sent.
     largest: usize,
+    /// The first byte of every datagram, client to server and server to client.
+    first: (Vec<u8>, Vec<u8>),
+    /// Whether each side spins (client, server).
+    spinning: (bool, bool),
 }
 
 fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
@@ -72,6 +77,7 @@ fn exchange_with(
         .unwrap();
     let mut seen = false;
     let mut largest = 0;
+    let mut first = (Vec::new(), Vec::new());
     let mut pump = |from: &mut Host, to: &mut Host, addr: SocketAddr, now: Timestamp| {
         let mut buf = Vec::new();
         while let Some((_, t)) = from.poll_transmit(now, &mut buf) {
@@ -79,6 +85,9 @@ fn exchange_with(
             seen |= d[0] & 0x80 == 0 && d.windows(MARK.len()).any(|w| w == MARK);
             if addr == caddr {
                 largest = largest.max(d.len());
+                first.0.push(d[0]);
+            } else {
+                first.1.push(d[0]);
             }
             to.handle(now, addr, None, d);
             buf.clear();
@@ -148,12 +157,14 @@ fn exchange_with(
         body.len()
     );
     assert_eq!(got.1, back, "server to client");
-    let c = client.connection(h).unwrap().is_1rtt_plaintext();
-    let s = server.connection(sh.unwrap()).unwrap().is_1rtt_plaintext();
+    let c = client.connection(h).unwrap();
+    let s = server.connection(sh.unwrap()).unwrap();
     Outcome {
-        plaintext: (c, s),
+        plaintext: (c.is_1rtt_plaintext(), s.is_1rtt_plaintext()),
+        spinning: (c.is_spinning(), s.is_spinning()),
         mark_seen: seen,
         largest,
+        first,
     }
 }
 
@@ -207,4 +218,121 @@ fn jumbo_datagrams_within_our_setting_and_the_peers_limit() {
     let default = ConnectionConfig::default();
     let o = exchange_with(default.clone(), default, 200_000);
     assert!(near(o.largest, 1200), "the default: {}", o.largest);
+}
+
+/// Whether the QUIC bit (0x40) is clear in any of `first`, and in how many short-header
+/// datagrams the spin bit (0x20) changed from the one before.
+fn grease_and_flips(first: &[u8]) -> (usize, usize) {
+    let cleared = first.iter().filter(|b| *b & 0x40 == 0).count();
+    let short: Vec<bool> = first
+        .iter()
+        .filter(|b| *b & 0x80 == 0)
+        .map(|b| b & 0x20 != 0)
+        .collect();
+    let flips = short.windows(2).filter(|w| w[0] != w[1]).count();
+    (cleared, flips)
+}
+
+/// By default both ends advertise grease_quic_bit, so both grease: some packets each way
+/// leave with the QUIC bit clear, and they are accepted (the exchange completes).
+#[test]
+fn both_ends_grease_the_quic_bit_and_accept_it_greased() {
+    let o = exchange_with(
+        ConnectionConfig::default(),
+        ConnectionConfig::default(),
+        200_000,
+    );
+    let (c, _) = grease_and_flips(&o.first.0);
+    let (s, _) = grease_and_flips(&o.first.1);
+    assert!(
+        c > 10 && s > 2,
+        "cleared: client {c} of {}, server {s} of {}",
+        o.first.0.len(),
+        o.first.1.len()
+    );
+}
+
+/// A peer that did not advertise grease_quic_bit never sees the bit clear; it still greases
+/// toward one that did.
+#[test]
+fn the_quic_bit_stays_set_toward_a_peer_without_grease_quic_bit() {
+    let mut plain = ConnectionConfig::default();
+    plain.transport.grease_quic_bit = false;
+    let o = exchange_with(plain.clone(), ConnectionConfig::default(), 100_000);
+    assert_eq!(
+        grease_and_flips(&o.first.1).0,
+        0,
+        "server to a client without it"
+    );
+    assert!(
+        grease_and_flips(&o.first.0).0 > 0,
+        "client to a server with it"
+    );
+    let o = exchange_with(ConnectionConfig::default(), plain, 100_000);
+    assert_eq!(
+        grease_and_flips(&o.first.0).0,
+        0,
+        "client to a server without it"
+    );
+    assert!(
+        grease_and_flips(&o.first.1).0 > 0,
+        "server to a client with it"
+    );
+}
+
+/// Both ends spin: the value the client sends flips about once per round trip (here a
+/// round trip is one step of the exchange's clock).
+#[test]
+fn the_spin_bit_flips_once_per_round_trip() {
+    let o = exchange_with(
+        ConnectionConfig::default(),
+        ConnectionConfig::default(),
+        300_000,
+    );
+    assert_eq!(o.spinning, (true, true));
+    let (_, flips) = grease_and_flips(&o.first.0);
+    assert!(flips >= 5, "{flips} flips");
+    // With the spin bit off, neither side spins.
+    let off = ConnectionConfig {
+        spin_bit: false,
+        ..ConnectionConfig::default()
+    };
+    let o = exchange_with(off.clone(), off, 0);
+    assert_eq!(o.spinning, (false, false));
+}
+
+/// RFC 9000 §17.2: toward an endpoint that did not advertise grease_quic_bit, a packet
+/// with the QUIC bit clear is discarded; the same packet with the bit set is processed.
+#[test]
+fn a_cleared_quic_bit_is_discarded_without_grease_quic_bit() {
+    let mut cfg = crate::sim::PairConfig::new(5, crate::sim::LinkConfig::default());
+    cfg.server.transport.grease_quic_bit = false;
+    let mut pair = crate::sim::Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    let ok = pair.run_until(std::time::Duration::from_secs(5), |p| {
+        p.client_conn(h).is_handshake_confirmed()
+            && p.server_conn().is_some_and(|c| c.is_handshake_confirmed())
+    });
+    assert!(ok);
+    let now = pair.now;
+    let c = pair.client_conn(h);
+    let id = c.open_stream(Dir::Bi).unwrap();
+    c.write(id, b"hello", false).unwrap();
+    let mut buf = Vec::new();
+    let (_, t) = pair.client.poll_transmit(now, &mut buf).unwrap();
+    let mut original = buf[..t.size].to_vec();
+    assert_eq!(
+        original[0] & 0xc0,
+        0x40,
+        "a short header with the QUIC bit set"
+    );
+    let mut cleared = original.clone();
+    cleared[0] &= !0x40;
+    let received = |p: &mut crate::sim::Pair| p.server_conn().unwrap().stats().packets_received;
+    let before = received(&mut pair);
+    let from = pair.client_addr;
+    pair.server.handle(now, from, None, &mut cleared);
+    assert_eq!(received(&mut pair), before, "discarded");
+    pair.server.handle(now, from, None, &mut original);
+    assert_eq!(received(&mut pair), before + 1);
 }
