@@ -49,6 +49,11 @@ fn connect_accept_echo_and_close() {
         );
         assert_eq!(copies.to_application, len);
         assert!(copies.shared_from_packets > 0, "{copies:?}");
+        // The client's datagrams arrived marked ECT(0) through the UDP path (RFC 9000
+        // §13.4), and the server's ACK_ECN counts validated them.
+        let stats = s.stats();
+        assert!(stats.ecn_received[0] > 100, "{stats:?}");
+        assert_eq!(stats.ecn_received[2], 0, "no CE on loopback");
         // The client's stream is the active one: a plain send answers on it.
         s.send(&got, -1, Flags::STREAM_FIN).unwrap();
         s.close().unwrap();
@@ -68,6 +73,8 @@ fn connect_accept_echo_and_close() {
     }
     assert!(back == data);
     server.join().unwrap();
+    let ecn = c.stats().ecn;
+    assert_eq!(ecn, quicsock_proto::conn::EcnState::Capable);
     // The server closed with code 0 after its data was acknowledged.
     c.set_read_timeout(Some(Duration::from_secs(5)));
     match c.recv(&mut buf, Flags::NONE) {

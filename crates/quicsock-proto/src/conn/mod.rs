@@ -39,11 +39,13 @@ mod ack_frequency;
 #[cfg(test)]
 mod ack_frequency_tests;
 mod close;
+mod ecn;
 mod first_byte;
 mod fixed;
 mod handshake;
 mod keys;
 mod recv;
+pub use ecn::{EcnState, TESTING_PACKETS as ECN_TESTING_PACKETS};
 pub use recv::Datagram;
 mod send;
 mod stats;
@@ -129,6 +131,9 @@ pub struct ConnectionConfig {
     /// does not in any case). Whether the QUIC bit is greased is
     /// `transport.grease_quic_bit` (RFC 9287), on by default.
     pub spin_bit: bool,
+    /// Mark datagrams ECT(0) on paths that pass ECN validation (RFC 9000 §13.4). What the
+    /// peer marks is counted and acknowledged whatever this says.
+    pub ecn: bool,
 }
 
 impl Default for ConnectionConfig {
@@ -161,6 +166,7 @@ impl Default for ConnectionConfig {
             handshake_timeout: Some(Duration::from_secs(10)),
             ack_frequency: true,
             spin_bit: true,
+            ecn: true,
         }
     }
 }
@@ -236,7 +242,7 @@ pub enum ConnectionEvent {
 }
 
 /// ECN codepoints (RFC 3168) for a datagram.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ecn {
     /// ECT(0).
     Ect0,
@@ -281,6 +287,7 @@ struct Settings {
     cid_prefix: Option<u8>,
     handshake_timeout: Option<Duration>,
     ack_frequency: bool,
+    ecn: bool,
 }
 
 /// One QUIC connection.
@@ -292,6 +299,12 @@ pub struct Connection {
     rng: Box<dyn Random>,
     /// The QUIC bit and spin bit we send (RFC 9287, RFC 9000 §17.4).
     first_byte: first_byte::FirstByte,
+    /// ECN marking and validation on the path (RFC 9000 §13.4).
+    ecn: ecn::EcnPath,
+    /// The ECN codepoint of the datagram being handled.
+    packet_ecn: Option<Ecn>,
+    /// Whether the datagram being built is marked ECT(0).
+    mark_datagram: bool,
     /// Derives the stateless reset token of each connection ID we issue (RFC 9000 §10.3.2).
     reset_key: ResetKey,
     /// The peer's reset token last reported to the endpoint (the token of the connection
@@ -515,6 +528,7 @@ impl Connection {
     ) -> Result<Self, ConnectionError> {
         let token = reset_key.token(&scid);
         let first_byte = first_byte::FirstByte::new(config.spin_bit, &mut *rng);
+        let ecn = ecn::EcnPath::new(config.ecn);
         let ConnectionConfig {
             version,
             transport: mut local,
@@ -529,6 +543,7 @@ impl Connection {
             handshake_timeout,
             ack_frequency,
             spin_bit: _,
+            ecn: ecn_enabled,
         } = config;
         local.initial_source_connection_id = Some(scid);
         if side == Side::Server {
@@ -569,10 +584,14 @@ impl Connection {
                 cid_prefix,
                 handshake_timeout,
                 ack_frequency,
+                ecn: ecn_enabled,
             },
             phase: Phase::Handshake,
             rng,
             first_byte,
+            ecn,
+            packet_ecn: None,
+            mark_datagram: false,
             reset_key,
             announced_peer_token: None,
             spaces: Default::default(),

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::close::CloseCode;
+use super::ecn::EcnVerdict;
 use super::{
     space_index, Connection, ConnectionError, Ecn, Event, Phase, MAX_BUFFERED_BYTES,
     MAX_BUFFERED_PACKETS, MAX_DATAGRAMS_IN, MAX_PATH_RESPONSES,
@@ -118,10 +119,11 @@ impl Connection {
         &mut self,
         now: Timestamp,
         remote: SocketAddr,
-        _ecn: Option<Ecn>,
+        ecn: Option<Ecn>,
         mut data: Datagram<'_>,
     ) {
         self.last_now = self.last_now.max(now);
+        self.packet_ecn = ecn;
         match self.phase {
             Phase::Drained | Phase::Draining(_) => return,
             Phase::Closing(_) => {
@@ -169,6 +171,8 @@ impl Connection {
         self.validated = false;
         self.amp_received = len as u64;
         self.amp_sent = 0;
+        // ECN is validated per path (RFC 9000 §13.4.2).
+        self.ecn.reset(self.config.ecn);
         if new_ip {
             let mss = self.max_datagram_size as u64;
             self.cc = self.config.congestion.build(mss);
@@ -427,8 +431,20 @@ impl Connection {
         // probe whose sender waits on it to recover from loss, RFC 9002 §6.2.4): there is
         // nothing to wait for, and no ACK timer to run for it.
         // IMMEDIATE_ACK asks for the same (draft-ietf-quic-ack-frequency §5).
+        // RFC 9000 §13.4.1: each packet counts its datagram's ECN codepoint in its space;
+        // §13.2.1: one marked CE is acknowledged at once.
+        if let Some(e) = self.packet_ecn {
+            let c = &mut self.spaces[space_index(space)].ecn;
+            let n = match e {
+                Ecn::Ect0 => &mut c.ect0,
+                Ecn::Ect1 => &mut c.ect1,
+                Ecn::Ce => &mut c.ce,
+            };
+            *n = crate::VarInt::saturating(n.into_inner() + 1);
+        }
         let immediate = space != SpaceId::Data
             || self.packet_immediate_ack
+            || self.packet_ecn == Some(Ecn::Ce)
             || (ack_eliciting && self.last_packet_ping_only);
         let policy = match space {
             SpaceId::Data => self.ack_policy(),
@@ -794,7 +810,22 @@ impl Connection {
             self.peer_validated_us = true;
         }
         let rec = &mut self.spaces[i].recovery;
+        let new_largest = rec.largest_acked.is_none_or(|l| largest > l);
         rec.largest_acked = Some(rec.largest_acked.map_or(largest, |l| l.max(largest)));
+        // RFC 9000 §13.4.2.1: validate the peer's ECN counts; RFC 9002 §7.1: a CE count
+        // that grows is a congestion event.
+        let marked = acked.iter().filter(|(_, p)| p.ect).count() as u64;
+        let verdict = if space == SpaceId::Data {
+            self.ecn.on_ack(marked, ack.ecn.as_ref(), new_largest)
+        } else {
+            EcnVerdict::None
+        };
+        if verdict == EcnVerdict::Congestion {
+            if let Some((_, p)) = acked.iter().find(|(pn, _)| *pn == largest) {
+                self.cc.on_congestion_event(now, p.time, false);
+                self.undo = None;
+            }
+        }
         if acked.is_empty() {
             return Ok(());
         }
@@ -909,6 +940,10 @@ impl Connection {
         lost: Vec<(u64, SentPacket)>,
     ) {
         let mut latest: Option<Timestamp> = None;
+        let marked = lost.iter().filter(|(_, p)| p.ect).count();
+        if marked > 0 {
+            self.ecn.on_marked_lost(marked);
+        }
         for (_, p) in &lost {
             self.counters.packets_lost += 1;
             self.counters.bytes_lost += u64::from(p.size);

@@ -11,7 +11,7 @@
 //! (disable_1rtt_encryption) is copied in instead (`Streams::settle_tail`). `StreamCopies`
 //! counts both.
 
-use super::{space_index, Connection, Phase, Transmit, SPACES};
+use super::{space_index, Connection, Ecn, Phase, Transmit, SPACES};
 use crate::common::Writer;
 use crate::crypto::{apply_header_protection, HeaderProtect, PacketSeal};
 use crate::frame::{CloseReason, ConnectionClose, Frame, FrameType};
@@ -117,9 +117,13 @@ impl Connection {
             }
             _ => {}
         }
+        self.mark_datagram = false;
         if let Some(t) = self.transmit_path_response(now, buf) {
             return Some(t);
         }
+        // The datagram is marked ECT(0), or not, as a whole (RFC 9000 §13.4.2); only once
+        // the handshake is confirmed, when it holds 1-RTT packets alone.
+        self.mark_datagram = self.handshake_confirmed && self.ecn.marking();
         let mut max = self.max_datagram_size.min(buf.capacity());
         if !self.validated {
             // RFC 9000 §8.1: at most three times what was received.
@@ -185,7 +189,7 @@ impl Connection {
         Some(Transmit {
             destination: self.remote,
             size,
-            ecn: None,
+            ecn: self.mark_datagram.then_some(Ecn::Ect0),
         })
     }
 
@@ -628,6 +632,9 @@ impl Connection {
                         self.timers.set(super::timer::Timer::KeepAlive, now + k);
                     }
                 }
+                if self.mark_datagram && b.space == SpaceId::Data {
+                    self.ecn.on_sent();
+                }
                 self.spaces[space_index(b.space)].recovery.on_sent(
                     b.pn,
                     SentPacket {
@@ -635,6 +642,7 @@ impl Connection {
                         size,
                         ack_eliciting: b.ack_eliciting,
                         in_flight,
+                        ect: self.mark_datagram,
                         ack: b.ack,
                         frames: b.frames,
                     },

@@ -1,7 +1,7 @@
 //! What a connection counts about itself for monitoring and measurement (quicperf's JSON,
 //! `QuicSocket::stats`): packets and bytes each way, losses (RFC 9002 §6) and the losses
 //! that proved spurious, stream data sent again, and the path estimates (RTT, RFC 9002
-//! §5; congestion window and bytes in flight, §7).
+//! §5; congestion window and bytes in flight, §7), and ECN (RFC 9000 §13.4).
 
 use std::time::Duration;
 
@@ -47,6 +47,12 @@ pub struct ConnectionStats {
     /// The ack-eliciting threshold our latest ACK_FREQUENCY asked of the peer, if we sent
     /// one (draft-ietf-quic-ack-frequency).
     pub ack_threshold_requested: Option<u64>,
+    /// Where ECN stands on the path (RFC 9000 §13.4).
+    pub ecn: super::EcnState,
+    /// Congestion events the peer's CE counts signalled (RFC 9002 §7.1).
+    pub ecn_ce_events: u64,
+    /// Packets received marked ECT(0), ECT(1) and CE, every space together.
+    pub ecn_received: [u64; 3],
 }
 
 /// The counters a connection keeps as it sends and receives.
@@ -86,6 +92,15 @@ impl Connection {
                 .ack_request
                 .latest
                 .map(|f| f.ack_eliciting_threshold.into_inner()),
+            ecn: self.ecn.state(),
+            ecn_ce_events: u64::from(self.ecn.ce_events),
+            ecn_received: self.spaces.iter().fold([0; 3], |[a, b, c], s| {
+                [
+                    a + s.ecn.ect0.into_inner(),
+                    b + s.ecn.ect1.into_inner(),
+                    c + s.ecn.ce.into_inner(),
+                ]
+            }),
         }
     }
 }

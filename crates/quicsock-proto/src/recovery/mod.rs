@@ -232,6 +232,7 @@ mod tests {
 
     fn pkt(ms: u64) -> SentPacket {
         SentPacket {
+            ect: false,
             time: Timestamp::ZERO + Duration::from_millis(ms),
             size: 1200,
             ack_eliciting: true,

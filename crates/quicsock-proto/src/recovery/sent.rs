@@ -53,6 +53,8 @@ pub(crate) struct SentPacket {
     pub(crate) size: u16,
     pub(crate) ack_eliciting: bool,
     pub(crate) in_flight: bool,
+    /// Sent in a datagram marked ECT(0).
+    pub(crate) ect: bool,
     /// The largest packet number its ACK frame acknowledged: once this packet is
     /// acknowledged, ranges below it need not be sent again. Kept out of `frames`, so a
     /// packet that only acknowledges needs no frame list.
@@ -282,6 +284,7 @@ mod tests {
 
     fn pkt(frames: FrameList) -> SentPacket {
         SentPacket {
+            ect: false,
             time: Timestamp::ZERO,
             size: 1200,
             ack_eliciting: true,

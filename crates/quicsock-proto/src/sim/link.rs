@@ -4,6 +4,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
+use crate::conn::Ecn;
 use crate::rng::SeededRandom;
 use crate::time::Timestamp;
 
@@ -33,6 +34,20 @@ pub struct LinkConfig {
     pub queue: usize,
     /// Everything sent in this window of time is dropped.
     pub blackhole: Option<(Timestamp, Timestamp)>,
+    /// What the link does to ECN marks.
+    pub ecn: LinkEcn,
+}
+
+/// What a link does to the ECN field of the datagrams it carries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LinkEcn {
+    /// Marks arrive as sent.
+    Pass,
+    /// Marks are cleared (a middlebox that bleaches the field).
+    Bleach,
+    /// A datagram marked ECT is marked CE instead with this probability (a congested
+    /// AQM router).
+    MarkCe(f64),
 }
 
 impl Default for LinkConfig {
@@ -49,6 +64,7 @@ impl Default for LinkConfig {
             bandwidth: None,
             queue: 1 << 20,
             blackhole: None,
+            ecn: LinkEcn::Pass,
         }
     }
 }
@@ -64,14 +80,20 @@ pub struct LinkStats {
     pub corrupted: u64,
     /// Datagrams duplicated.
     pub duplicated: u64,
+    /// Datagrams whose ECT mark the link turned into CE.
+    pub ce_marked: u64,
 }
+
+/// A datagram on the link: arrival time, sequence (to keep equal times in order), bytes
+/// and ECN mark.
+type InFlight = (Timestamp, u64, Vec<u8>, Option<Ecn>);
 
 /// A simulated link.
 #[derive(Debug)]
 pub(crate) struct Link {
     pub(crate) config: LinkConfig,
     rng: SeededRandom,
-    queue: BinaryHeap<Reverse<(Timestamp, u64, Vec<u8>)>>,
+    queue: BinaryHeap<Reverse<InFlight>>,
     seq: u64,
     busy_until: Timestamp,
     burst_left: u32,
@@ -91,9 +113,17 @@ impl Link {
         }
     }
 
-    /// Offers a datagram at `now`.
-    pub(crate) fn send(&mut self, now: Timestamp, mut d: Vec<u8>) {
+    /// Offers a datagram at `now`, with its ECN mark.
+    pub(crate) fn send(&mut self, now: Timestamp, mut d: Vec<u8>, ecn: Option<Ecn>) {
         self.stats.sent += 1;
+        let ecn = match (self.config.ecn, ecn) {
+            (LinkEcn::Bleach, _) => None,
+            (LinkEcn::MarkCe(p), Some(Ecn::Ect0 | Ecn::Ect1)) if self.rng.chance(p) => {
+                self.stats.ce_marked += 1;
+                Some(Ecn::Ce)
+            }
+            (_, e) => e,
+        };
         let c = &self.config;
         let blackholed = c.blackhole.is_some_and(|(a, b)| now >= a && now < b);
         if d.len() > c.mtu || blackholed {
@@ -138,10 +168,10 @@ impl Link {
         if self.rng.chance(self.config.duplicate) {
             self.stats.duplicated += 1;
             let at = depart + self.config.delay + self.jitter();
-            self.push(at, d.clone());
+            self.push(at, d.clone(), ecn);
         }
         let at = depart + self.config.delay + self.jitter();
-        self.push(at, d);
+        self.push(at, d, ecn);
     }
 
     fn jitter(&mut self) -> Duration {
@@ -153,20 +183,20 @@ impl Link {
         }
     }
 
-    fn push(&mut self, at: Timestamp, d: Vec<u8>) {
+    fn push(&mut self, at: Timestamp, d: Vec<u8>, ecn: Option<Ecn>) {
         self.seq += 1;
-        self.queue.push(Reverse((at, self.seq, d)));
+        self.queue.push(Reverse((at, self.seq, d, ecn)));
     }
 
     /// When the next datagram arrives.
     pub(crate) fn next_arrival(&self) -> Option<Timestamp> {
-        self.queue.peek().map(|Reverse((t, _, _))| *t)
+        self.queue.peek().map(|Reverse((t, _, _, _))| *t)
     }
 
-    /// The next datagram that has arrived by `now`.
-    pub(crate) fn recv(&mut self, now: Timestamp) -> Option<Vec<u8>> {
+    /// The next datagram that has arrived by `now`, with its ECN mark.
+    pub(crate) fn recv(&mut self, now: Timestamp) -> Option<(Vec<u8>, Option<Ecn>)> {
         if self.next_arrival()? <= now {
-            self.queue.pop().map(|Reverse((_, _, d))| d)
+            self.queue.pop().map(|Reverse((_, _, d, e))| (d, e))
         } else {
             None
         }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use link::{LinkConfig, LinkStats};
+pub use link::{LinkConfig, LinkEcn, LinkStats};
 
 use crate::conn::{Connection, ConnectionConfig, FixedSecretDriver};
 use crate::crypto::CipherSuite;
@@ -213,14 +213,14 @@ impl Pair {
         let now = self.now;
         self.client.handle_timeout(now);
         self.server.handle_timeout(now);
-        while let Some(mut d) = self.c2s.recv(now) {
+        while let Some((mut d, ecn)) = self.c2s.recv(now) {
             self.mix(&d);
             self.server_rx += d.len() as u64;
-            self.server.handle(now, self.client_addr, None, &mut d);
+            self.server.handle(now, self.client_addr, ecn, &mut d);
         }
-        while let Some(mut d) = self.s2c.recv(now) {
+        while let Some((mut d, ecn)) = self.s2c.recv(now) {
             self.mix(&d);
-            self.client.handle(now, self.server_addr, None, &mut d);
+            self.client.handle(now, self.server_addr, ecn, &mut d);
         }
         let mut buf = Vec::with_capacity(1500);
         loop {
@@ -228,7 +228,7 @@ impl Pair {
             let Some((_, t)) = self.client.poll_transmit(now, &mut buf) else {
                 break;
             };
-            self.c2s.send(now, buf[..t.size].to_vec());
+            self.c2s.send(now, buf[..t.size].to_vec(), t.ecn);
         }
         loop {
             buf.clear();
@@ -250,7 +250,7 @@ impl Pair {
             {
                 self.amplification_violation = Some((self.server_rx, self.server_tx));
             }
-            self.s2c.send(now, buf[..t.size].to_vec());
+            self.s2c.send(now, buf[..t.size].to_vec(), t.ecn);
         }
         let next = [
             self.client.poll_timeout(),

@@ -775,3 +775,84 @@ fn ack_frequency_cuts_the_acks_of_a_bulk_transfer() {
         "{on_took:?} / {off_took:?}"
     );
 }
+
+/// ECN on a path that carries it (RFC 9000 §13.4): the client's datagrams arrive marked
+/// ECT(0), the server counts and acknowledges them in ACK_ECN frames, the client validates
+/// the counts and keeps marking (capable). The server, which sends little, validates too.
+#[test]
+fn sim_ecn_is_validated_on_a_path_that_carries_it() {
+    let cfg = PairConfig::new(11, LinkConfig::default());
+    let data = pattern(1 << 20, 11);
+    let (mut pair, h, _) = transfer_pair(&cfg, &data, Duration::from_secs(30));
+    let c = pair.client_conn(h).stats();
+    let s = pair.server_conn().unwrap().stats();
+    assert_eq!(c.ecn, crate::conn::EcnState::Capable, "{c:?}");
+    // Every packet the client sent once the handshake was confirmed was in a marked
+    // datagram (the handshake's few before it are not marked).
+    assert!(s.packets_received - s.ecn_received[0] <= 8, "{s:?}");
+    assert!(s.ecn_received[0] > 900, "{s:?}");
+    assert_eq!((s.ecn_received[1], s.ecn_received[2]), (0, 0));
+    assert_eq!(c.ecn_ce_events, 0);
+}
+
+/// A path that bleaches the ECN field: the peer's ACKs carry no counts for packets we
+/// marked, validation fails and marking stops after the testing period (RFC 9000
+/// §13.4.2.1); the transfer is not affected.
+#[test]
+fn sim_ecn_fails_validation_on_a_bleaching_path() {
+    let mut cfg = PairConfig::new(12, LinkConfig::default());
+    cfg.c2s.ecn = super::LinkEcn::Bleach;
+    let data = pattern(1 << 20, 12);
+    let (mut pair, h, _) = transfer_pair(&cfg, &data, Duration::from_secs(30));
+    let c = pair.client_conn(h).stats();
+    let s = pair.server_conn().unwrap().stats();
+    assert_eq!(c.ecn, crate::conn::EcnState::Failed, "{c:?}");
+    assert_eq!(s.ecn_received, [0, 0, 0]);
+}
+
+/// A congested router that marks CE (RFC 9002 §7.1): the receiver counts CE, the sender
+/// takes each growth of the count as a congestion event and its window shrinks, with no
+/// packet lost.
+#[test]
+fn sim_ecn_ce_marks_are_congestion_without_loss() {
+    let run = |ecn| {
+        let mut cfg = PairConfig::new(13, LinkConfig::default());
+        cfg.c2s.ecn = ecn;
+        let data = pattern(4 << 20, 13);
+        let (mut pair, h, took) = transfer_pair(&cfg, &data, Duration::from_secs(60));
+        let ce = pair.c2s_stats().ce_marked;
+        let c = pair.client_conn(h).stats();
+        let s = pair.server_conn().unwrap().stats();
+        (c, s, ce, took)
+    };
+    let (c, s, ce, _) = run(super::LinkEcn::MarkCe(0.01));
+    assert!(ce > 0);
+    assert_eq!(s.ecn_received[2], ce, "every CE mark counted");
+    assert_eq!(c.ecn, crate::conn::EcnState::Capable, "{c:?}");
+    assert!(c.ecn_ce_events > 0, "{c:?}");
+    assert_eq!(c.packets_lost, 0, "{c:?}");
+    let (clean, ..) = run(super::LinkEcn::Pass);
+    assert_eq!(clean.ecn_ce_events, 0);
+    assert!(
+        c.congestion_window < clean.congestion_window,
+        "CE: {} bytes, clean: {}",
+        c.congestion_window,
+        clean.congestion_window
+    );
+}
+
+/// With ECN off in the configuration nothing is marked, and what the peer marks is still
+/// counted and acknowledged.
+#[test]
+fn sim_ecn_off_marks_nothing() {
+    let mut cfg = PairConfig::new(14, LinkConfig::default());
+    cfg.client.ecn = false;
+    let data = pattern(256 << 10, 14);
+    let (mut pair, h, _) = transfer_pair(&cfg, &data, Duration::from_secs(30));
+    let c = pair.client_conn(h).stats();
+    let s = pair.server_conn().unwrap().stats();
+    assert_eq!(c.ecn, crate::conn::EcnState::Failed);
+    assert_eq!(s.ecn_received, [0, 0, 0]);
+    assert!(c.ecn_received[0] > 0, "the server marks: {c:?}");
+    assert_eq!(s.ecn, crate::conn::EcnState::Capable, "{s:?}");
+}
