@@ -643,6 +643,13 @@ impl QuicSocket {
         Ok(())
     }
 
+    /// The bytes this connection holds each way: `receive` (Linux QUIC's `SIOCINQ`),
+    /// `send` (`SIOCOUTQ`: written, not yet acknowledged) and `unsent` (`SIOCOUTQNSD`:
+    /// written, never sent). Stream data and DATAGRAM payloads count.
+    pub fn queue_bytes(&self) -> quicsock_proto::stream::QueueBytes {
+        self.lock().conn.queue_bytes()
+    }
+
     /// The local address of the UDP socket.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         Ok(self.engine.local_addr()?)
@@ -1183,7 +1190,7 @@ fn stream_error(e: StreamError, id: StreamId) -> Error {
         StreamError::Reset(_, code) => Error::StreamReset(sid(id), code),
         StreamError::Stopped(_, code) => Error::StreamStopped(sid(id), code),
         StreamError::LimitReached => Error::WouldBlock,
-        StreamError::Blocked(_) => Error::WouldBlock,
+        StreamError::Blocked(_) | StreamError::StopInFlight(_) => Error::WouldBlock,
         _ => Error::InvalidArgument("the stream does not allow this in its state"),
     }
 }

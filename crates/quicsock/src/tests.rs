@@ -83,6 +83,41 @@ fn connect_accept_echo_and_close() {
     }
 }
 
+/// Waits until `cond` holds, checking every millisecond, 10,000 times at most.
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..10_000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("waited 10,000 times for {what}");
+}
+
+/// `queue_bytes` (Linux QUIC's SIOCINQ, SIOCOUTQ, SIOCOUTQNSD) over real sockets: what the
+/// server holds unread, and the client's unacknowledged bytes going to zero.
+#[test]
+fn queue_bytes_report_unread_and_unacknowledged_data() {
+    let (l, addr) = listener();
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let s = t.join().unwrap();
+    let data = vec![9u8; 200_000];
+    assert_eq!(c.send(&data, -1, Flags::NONE).unwrap(), data.len());
+    wait_for("the server to hold the data", || {
+        s.queue_bytes().receive == 200_000
+    });
+    wait_for("the client's data to be acknowledged", || {
+        c.queue_bytes() == quicsock_proto::stream::QueueBytes::default()
+    });
+    let mut buf = vec![0u8; 300_000];
+    let mut got = 0;
+    while got < data.len() {
+        got += s.recv(&mut buf, Flags::NONE).unwrap().0;
+    }
+    assert_eq!(s.queue_bytes().receive, 0);
+}
+
 #[test]
 fn nonblocking_recv_and_send_flag_errors() {
     let (l, addr) = listener();

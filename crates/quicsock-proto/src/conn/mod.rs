@@ -826,6 +826,22 @@ impl Connection {
         &mut self.streams
     }
 
+    /// The bytes held each way, Linux QUIC's `SIOCINQ`, `SIOCOUTQ` and `SIOCOUTQNSD`: stream
+    /// data (received and unread; written and unacknowledged; written and never sent) and
+    /// DATAGRAM payloads (received and unread; queued to send, counted as never sent).
+    pub fn queue_bytes(&self) -> crate::stream::QueueBytes {
+        let mut q = self.streams.queue_bytes();
+        q.receive += self
+            .datagrams_in
+            .iter()
+            .map(|d| d.len() as u64)
+            .sum::<u64>();
+        let out = self.datagrams_out_bytes as u64;
+        q.send += out;
+        q.unsent += out;
+        q
+    }
+
     /// Opens the next stream of `dir`.
     pub fn open_stream(&mut self, dir: Dir) -> Result<StreamId, StreamError> {
         self.streams.open(dir)

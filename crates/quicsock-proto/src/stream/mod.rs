@@ -115,6 +115,20 @@ pub enum StreamError {
     /// The peer reset the stream, with this application error code.
     #[error("peer reset stream {0} with code {1}")]
     Reset(StreamId, u64),
+    /// A STOP_SENDING for the stream is in flight (not yet acknowledged); ask again later.
+    #[error("a STOP_SENDING for stream {0} is in flight")]
+    StopInFlight(StreamId),
+}
+
+/// Stream bytes a connection holds: Linux QUIC's `SIOCINQ`, `SIOCOUTQ` and `SIOCOUTQNSD`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueBytes {
+    /// Received and not yet read, in order or beyond a gap.
+    pub receive: u64,
+    /// Written and not yet acknowledged.
+    pub send: u64,
+    /// Written and never sent.
+    pub unsent: u64,
 }
 
 /// What a read returned.
@@ -460,7 +474,12 @@ impl Streams {
         if !matches!(recv.state, RecvState::Recv | RecvState::SizeKnown) {
             return Err(StreamError::InvalidState(id));
         }
+        // Linux QUIC: EAGAIN while one is in flight.
+        if recv.stop_in_flight {
+            return Err(StreamError::StopInFlight(id));
+        }
         recv.stop_code = Some(code.into_inner());
+        recv.stop_in_flight = true;
         self.pending.stop.insert(id);
         Ok(())
     }
@@ -986,11 +1005,19 @@ impl Streams {
 
     /// A control frame we sent was acknowledged.
     pub(crate) fn on_control_acked(&mut self, f: &SentFrame) {
-        if let SentFrame::ResetStream(id) = *f {
-            if let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) {
-                let _ = send.state.on_reset_acked();
-                self.maybe_free(id);
+        match *f {
+            SentFrame::ResetStream(id) => {
+                if let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) {
+                    let _ = send.state.on_reset_acked();
+                    self.maybe_free(id);
+                }
             }
+            SentFrame::StopSending(id) => {
+                if let Some(recv) = self.streams.get_mut(&id).and_then(|s| s.recv.as_mut()) {
+                    recv.stop_in_flight = false;
+                }
+            }
+            _ => {}
         }
     }
 
@@ -1104,6 +1131,21 @@ impl Streams {
             .filter_map(|s| s.recv.as_ref())
             .map(|r| r.buf.memory())
             .sum()
+    }
+
+    /// The stream bytes held each way ([`QueueBytes`]).
+    pub fn queue_bytes(&self) -> QueueBytes {
+        let mut q = QueueBytes::default();
+        for s in self.streams.values() {
+            if let Some(r) = &s.recv {
+                q.receive += r.buf.buffered() as u64;
+            }
+            if let Some(t) = &s.send {
+                q.send += t.buf.buffered();
+                q.unsent += t.buf.end() - t.buf.unsent();
+            }
+        }
+        q
     }
 
     /// Receive buffers the streams pin with shared slices (at most

@@ -16,6 +16,8 @@ pub(super) struct RecvStream {
     pub(super) reset_code: Option<u64>,
     /// We sent STOP_SENDING with this code.
     pub(super) stop_code: Option<u64>,
+    /// Our STOP_SENDING is queued or sent and not yet acknowledged.
+    pub(super) stop_in_flight: bool,
     /// A Readable event is outstanding (cleared when the application reads), so events
     /// stay one per stream however many frames arrive.
     pub(super) notified: bool,
@@ -35,6 +37,7 @@ impl RecvStream {
             final_size: None,
             reset_code: None,
             stop_code: None,
+            stop_in_flight: false,
             notified: false,
         }
     }

@@ -190,3 +190,45 @@ fn kept_data_over_held_ranges_counts_new_bytes_once() {
     assert!(buf[..2000].iter().all(|b| *b == 2), "the newer copy wins");
     assert_eq!(s.pinned_buffers(), 0);
 }
+
+/// Linux QUIC's SIOCOUTQ, SIOCOUTQNSD and SIOCINQ: bytes written and unacknowledged,
+/// written and never sent, received and unread.
+#[test]
+fn queue_bytes_follow_writes_sends_and_reads() {
+    let (mut c, mut s) = pair(1 << 20, 10);
+    let id = c.open(Dir::Bi).unwrap();
+    c.write(id, &[1; 5000], false).unwrap();
+    let q = c.queue_bytes();
+    assert_eq!((q.send, q.unsent, q.receive), (5000, 5000, 0));
+    exchange(&mut c, &mut s).unwrap();
+    let q = c.queue_bytes();
+    assert_eq!((q.send, q.unsent), (5000, 0), "sent, not yet acknowledged");
+    assert_eq!(s.queue_bytes().receive, 5000);
+    let mut buf = vec![0; 3000];
+    s.read(id, &mut buf, Timestamp::ZERO, Duration::from_millis(10))
+        .unwrap();
+    assert_eq!(s.queue_bytes().receive, 2000);
+}
+
+/// Linux QUIC: STOP_SENDING gives EAGAIN while one is in flight, and may be asked again
+/// once it was acknowledged.
+#[test]
+fn stop_sending_waits_for_the_one_in_flight() {
+    let (mut c, mut s) = pair(1 << 20, 10);
+    let id = c.open(Dir::Bi).unwrap();
+    c.write(id, b"x", false).unwrap();
+    exchange(&mut c, &mut s).unwrap();
+    s.stop_sending(id, VarInt::from_u32(7)).unwrap();
+    assert_eq!(
+        s.stop_sending(id, VarInt::from_u32(7)),
+        Err(StreamError::StopInFlight(id))
+    );
+    exchange(&mut s, &mut c).unwrap();
+    assert_eq!(
+        s.stop_sending(id, VarInt::from_u32(7)),
+        Err(StreamError::StopInFlight(id)),
+        "sent, not yet acknowledged"
+    );
+    s.on_control_acked(&SentFrame::StopSending(id));
+    assert_eq!(s.stop_sending(id, VarInt::from_u32(8)), Ok(()));
+}
