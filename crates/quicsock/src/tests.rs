@@ -1383,3 +1383,39 @@ fn tokio_streams_wait_on_their_own_readiness() {
         c.get_ref().abort(0, b"");
     });
 }
+
+/// A key log named by path (no `SSLKEYLOGFILE`): one handshake appends the TLS 1.3 traffic
+/// secrets in the NSS format, one line each, under the handshake's client random.
+#[test]
+fn key_log_to_a_path_gets_the_handshake_secrets() {
+    let path = std::env::temp_dir().join(format!("quicsock-keylog-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (l, addr) = listener();
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let mut tls = tls::insecure_client_config(&[b"test"]);
+    tls::log_keys_to_path(&mut tls, &path).unwrap();
+    let c = QuicSocket::connect(addr, &ClientConfig::new(tls, "localhost")).unwrap();
+    let _s = t.join().unwrap();
+    drop(c);
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<Vec<&str>> = log.lines().map(|l| l.split(' ').collect()).collect();
+    let labels: Vec<&str> = lines.iter().map(|l| l[0]).collect();
+    for want in [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+    ] {
+        assert!(labels.contains(&want), "{want} missing from {log}");
+    }
+    for l in &lines {
+        assert_eq!(l.len(), 3, "{l:?}");
+        assert_eq!(l[1].len(), 64, "a 32-byte client random in hex");
+        assert!(l[2].len() >= 64 && l[2].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(l[1], lines[0][1], "one handshake");
+    }
+    // A path that cannot be opened is an error, not a silent loss.
+    let mut tls = tls::insecure_client_config(&[b"test"]);
+    assert!(tls::log_keys_to_path(&mut tls, std::path::Path::new("/nonexistent-dir/k")).is_err());
+}

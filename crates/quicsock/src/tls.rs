@@ -32,6 +32,69 @@ pub fn server_log_keys_to_env_file(config: &mut Arc<rustls::ServerConfig>) {
     Arc::make_mut(config).key_log = Arc::new(rustls::KeyLogFile::new());
 }
 
+/// Logs TLS secrets in the NSS key-log format to `path` (appended to, created if need
+/// be), for a program that names the file itself rather than through `SSLKEYLOGFILE`:
+/// setting the environment at run time races with other threads. Fails if the file cannot
+/// be opened for appending.
+pub fn log_keys_to_path(
+    config: &mut Arc<rustls::ClientConfig>,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
+    Arc::make_mut(config).key_log = Arc::new(KeyLogPath::open(path)?);
+    Ok(())
+}
+
+/// As [`log_keys_to_path`], for a server.
+pub fn server_log_keys_to_path(
+    config: &mut Arc<rustls::ServerConfig>,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
+    Arc::make_mut(config).key_log = Arc::new(KeyLogPath::open(path)?);
+    Ok(())
+}
+
+/// A key log appended to a file opened when it is made ([`log_keys_to_path`]).
+#[derive(Debug)]
+pub struct KeyLogPath {
+    file: std::sync::Mutex<std::fs::File>,
+}
+
+impl KeyLogPath {
+    /// Opens `path` for appending, creating it if need be.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)?;
+        Ok(Self {
+            file: std::sync::Mutex::new(file),
+        })
+    }
+}
+
+impl rustls::KeyLog for KeyLogPath {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        use std::fmt::Write as _;
+        use std::io::Write as _;
+        let mut line =
+            String::with_capacity(label.len() + 2 * (client_random.len() + secret.len()) + 3);
+        line.push_str(label);
+        line.push(' ');
+        for b in client_random {
+            let _ = write!(line, "{b:02x}");
+        }
+        line.push(' ');
+        for b in secret {
+            let _ = write!(line, "{b:02x}");
+        }
+        line.push('\n');
+        // One write per line, so the lines of concurrent handshakes do not interleave. A
+        // failed write loses that line only (the log is a debugging aid).
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
 fn alpn_list(alpn: &[&[u8]]) -> Vec<Vec<u8>> {
     alpn.iter().map(|a| a.to_vec()).collect()
 }

@@ -60,9 +60,14 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         }
         None => quicsock::tls::insecure_client_config_with(provider, &[hq::ALPN]),
     };
-    if let Some(path) = &cli.keylog {
-        std::env::set_var("SSLKEYLOGFILE", path);
-        quicsock::tls::log_keys_to_env_file(&mut tls);
+    // --keylog names the file; without it SSLKEYLOGFILE, as rustls reads it.
+    match &cli.keylog {
+        Some(path) => quicsock::tls::log_keys_to_path(&mut tls, path)
+            .map_err(|e| hq::HqError::Usage(format!("--keylog {}: {e}", path.display())))?,
+        None if std::env::var_os("SSLKEYLOGFILE").is_some() => {
+            quicsock::tls::log_keys_to_env_file(&mut tls)
+        }
+        None => {}
     }
     let mut config = quicsock::ClientConfig::new(tls, urls[0].host.clone());
     config.handshake_timeout = Duration::from_secs(cli.timeout);

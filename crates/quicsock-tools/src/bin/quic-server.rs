@@ -45,10 +45,14 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     let provider = hq::provider(cli.chacha20);
     let mut tls = quicsock::tls::server_config_with(provider, chain, key, &[hq::ALPN])
         .map_err(|e| hq::HqError::Usage(e.to_string()))?;
-    if let Some(path) = &cli.keylog {
-        // rustls's key-log file is named by the environment.
-        std::env::set_var("SSLKEYLOGFILE", path);
-        quicsock::tls::server_log_keys_to_env_file(&mut tls);
+    // --keylog names the file; without it SSLKEYLOGFILE, as rustls reads it.
+    match &cli.keylog {
+        Some(path) => quicsock::tls::server_log_keys_to_path(&mut tls, path)
+            .map_err(|e| hq::HqError::Usage(format!("--keylog {}: {e}", path.display())))?,
+        None if std::env::var_os("SSLKEYLOGFILE").is_some() => {
+            quicsock::tls::server_log_keys_to_env_file(&mut tls)
+        }
+        None => {}
     }
     let listener = quicsock::QuicListener::bind(cli.listen, &hq::server_config(tls))?;
     eprintln!(
