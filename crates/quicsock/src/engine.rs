@@ -1027,6 +1027,9 @@ impl Engine {
                     break;
                 }
                 let m = &meta[*i];
+                if m.dst_ip.is_some() {
+                    g.local_ip = m.dst_ip;
+                }
                 let (d, pin) = storage.take(*i, *off, *len);
                 self.deliver(
                     &slot,
@@ -1085,6 +1088,7 @@ impl Engine {
             data: storage.at(*i, *off, *len).to_vec(),
             remote: m.addr,
             ecn: m.ecn.map(ecn_in),
+            dst_ip: m.dst_ip,
             new,
             refuse,
         };
@@ -1130,6 +1134,9 @@ impl Engine {
     pub(crate) fn deliver_handshake<'a>(&self, mut job: Job, mut g: MutexGuard<'a, SlotState>) {
         let now = clock::now();
         let slot = job.slot.clone();
+        if job.dst_ip.is_some() {
+            g.local_ip = job.dst_ip;
+        }
         self.deliver(
             &slot,
             &mut g,

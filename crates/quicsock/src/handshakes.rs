@@ -26,6 +26,8 @@ pub(crate) struct Job {
     pub(crate) data: Vec<u8>,
     pub(crate) remote: SocketAddr,
     pub(crate) ecn: Option<Ecn>,
+    /// The local address it was sent to (IP_PKTINFO).
+    pub(crate) dst_ip: Option<std::net::IpAddr>,
     /// The connection's first datagram.
     pub(crate) new: bool,
     /// Refuse the connection once its first datagram is read.

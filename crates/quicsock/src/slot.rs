@@ -100,6 +100,9 @@ pub(crate) struct SlotState {
     pub(crate) failed: Option<String>,
     /// The threads waiting for news of this connection.
     pub(crate) waiters: Waiters,
+    /// The local IP address the peer's datagrams were sent to (IP_PKTINFO): the path's
+    /// own address when the UDP socket is bound to a wildcard.
+    pub(crate) local_ip: Option<std::net::IpAddr>,
 }
 
 /// The threads waiting for news of one connection: on its condition variable, or as
@@ -205,6 +208,7 @@ impl Slot {
                 removed: false,
                 failed: None,
                 waiters: Waiters::default(),
+                local_ip: None,
             }),
             cond: Condvar::new(),
             turn: SendTurn::default(),

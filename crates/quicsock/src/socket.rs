@@ -650,9 +650,16 @@ impl QuicSocket {
         self.lock().conn.queue_bytes()
     }
 
-    /// The local address of the UDP socket.
+    /// The connection's local address (Linux QUIC's getsockname): the UDP socket's, with
+    /// the IP address the peer's datagrams arrive at in place of a wildcard one.
     pub fn local_addr(&self) -> Result<SocketAddr> {
-        Ok(self.engine.local_addr()?)
+        let mut addr = self.engine.local_addr()?;
+        if addr.ip().is_unspecified() {
+            if let Some(ip) = self.lock().local_ip {
+                addr.set_ip(ip);
+            }
+        }
+        Ok(addr)
     }
 
     /// The peer's address.

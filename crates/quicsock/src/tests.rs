@@ -1222,6 +1222,7 @@ fn hostile_handshake_queue_is_capped() {
         data: vec![0; 1200],
         remote,
         ecn: None,
+        dst_ip: None,
         new: false,
         refuse: false,
     };
@@ -1418,4 +1419,27 @@ fn key_log_to_a_path_gets_the_handshake_secrets() {
     // A path that cannot be opened is an error, not a silent loss.
     let mut tls = tls::insecure_client_config(&[b"test"]);
     assert!(tls::log_keys_to_path(&mut tls, std::path::Path::new("/nonexistent-dir/k")).is_err());
+}
+
+/// getsockname on a wildcard-bound socket gives the path's address (Linux QUIC returns
+/// the active path's): the address the peer's datagrams arrive at, with the socket's port.
+#[test]
+fn local_addr_is_the_paths_not_the_wildcard() {
+    let l = QuicListener::bind("0.0.0.0:0".parse().unwrap(), &server_config()).unwrap();
+    let port = l.local_addr().unwrap().port();
+    assert!(l.local_addr().unwrap().ip().is_unspecified());
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = QuicSocket::connect(
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        &client_config(),
+    )
+    .unwrap();
+    let s = t.join().unwrap();
+    assert_eq!(
+        s.local_addr().unwrap(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], port))
+    );
+    let local = c.local_addr().unwrap();
+    assert_eq!(local.ip(), std::net::IpAddr::from([127, 0, 0, 1]));
+    assert_eq!(s.peer_addr().unwrap(), local);
 }
