@@ -320,6 +320,20 @@ impl Endpoint {
         Ok((h, Box::new(conn)))
     }
 
+    /// RFC 9000 §6.1: a server answers a long enough datagram of a version it does not
+    /// speak with Version Negotiation listing those it does.
+    fn negotiate_version(&mut self, remote: SocketAddr, len: usize, dcid: &[u8], scid: &[u8]) {
+        if self.config.server.is_some()
+            && len >= MIN_INITIAL_DATAGRAM_SIZE
+            && self.stateless.len() < MAX_STATELESS
+        {
+            let mut out = Vec::with_capacity(64);
+            let unused = (self.rng.next_u64() & 0x7f) as u8;
+            encode_version_negotiation(&mut out, scid, dcid, &self.config.versions, unused);
+            self.stateless.push_back((remote, out));
+        }
+    }
+
     /// Says where one datagram from `remote` goes; `None` when it was dropped or answered
     /// statelessly (see [`poll_transmit`](Self::poll_transmit)).
     pub fn handle(
@@ -346,22 +360,13 @@ impl Endpoint {
         }
         match &parsed.header {
             Header::Unsupported(u) => {
-                // RFC 9000 §6.1: answer a long enough datagram with Version Negotiation.
-                if self.config.server.is_some()
-                    && data.len() >= MIN_INITIAL_DATAGRAM_SIZE
-                    && self.stateless.len() < MAX_STATELESS
-                {
-                    let mut out = Vec::with_capacity(64);
-                    let unused = (self.rng.next_u64() & 0x7f) as u8;
-                    encode_version_negotiation(
-                        &mut out,
-                        u.scid,
-                        u.dcid,
-                        &self.config.versions,
-                        unused,
-                    );
-                    self.stateless.push_back((remote, out));
-                }
+                self.negotiate_version(remote, data.len(), u.dcid, u.scid);
+                None
+            }
+            // A version we can parse but this endpoint does not speak (v2 on a v1-only
+            // server) is negotiated the same way.
+            Header::Initial(h) if !self.config.versions.contains(&h.version) => {
+                self.negotiate_version(remote, data.len(), &h.dcid, &h.scid);
                 None
             }
             Header::Initial(h) => {
@@ -528,6 +533,10 @@ impl Endpoint {
         config.cid_len = self.config.cid_len;
         config.cid_prefix = self.config.cid_prefix;
         config.version = version;
+        config.transport.version_information = Some(crate::transport_params::VersionInformation {
+            chosen: version,
+            available: self.config.versions.clone(),
+        });
         let local = issued_id(&mut *self.rng, self.config.cid_len, self.config.cid_prefix);
         let rng = self.fork_rng();
         let mut conn = Connection::server(

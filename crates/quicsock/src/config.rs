@@ -74,6 +74,9 @@ pub struct ServerConfig {
     /// of connections it lost learn of it from their next packet; `None` draws a fresh
     /// one from the system CSPRNG.
     pub reset_key: Option<quicsock_proto::reset::ResetKey>,
+    /// The QUIC versions the listener speaks (default: v1 and v2); a client's Initial of
+    /// another version gets Version Negotiation listing these (RFC 9000 §6).
+    pub versions: Vec<quicsock_proto::packet::Version>,
     /// Connections at most.
     pub max_connections: usize,
     /// Engines serving the listener, each with its own `SO_REUSEPORT` UDP socket on the
@@ -99,6 +102,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_half_open", &self.max_half_open)
             .field("retry_threshold", &self.retry_threshold)
             .field("validate_address", &self.validate_address)
+            .field("versions", &self.versions)
             .field("max_connections", &self.max_connections)
             .field("shards", &self.shards)
             .field("own_driver", &self.driver.is_some())
@@ -119,6 +123,7 @@ impl ServerConfig {
             retry_threshold: quicsock_proto::endpoint::DEFAULT_RETRY_THRESHOLD,
             validate_address: false,
             reset_key: None,
+            versions: quicsock_proto::packet::Version::SUPPORTED.to_vec(),
             max_connections: 100_000,
             shards: crate::listener::default_shards(),
             driver: None,

@@ -179,6 +179,7 @@ impl QuicListener {
                 server: Some(server.clone()),
                 reset_key: config.reset_key.clone(),
                 cid_prefix: (n > 1).then_some(i as u8),
+                versions: config.versions.clone(),
                 ..EndpointConfig::default()
             };
             let engine = Engine::start_shard(udp, endpoint, table.clone(), i)?;

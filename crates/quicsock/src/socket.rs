@@ -72,9 +72,51 @@ impl QuicSocket {
     /// thread for every connection, see [`QuicEndpoint`](crate::QuicEndpoint)) unless
     /// `config` asks for a socket of its own ([`ClientConfig::local_addr`] or socket
     /// options other than the defaults).
+    ///
+    /// A server that answers with Version Negotiation (RFC 9000 §6.2) is connected to
+    /// again with the first version of ours it offers (RFC 9368 §4). That connection then
+    /// checks the server's version_information: one that lists the version we started with
+    /// means the Version Negotiation was forged, and the connection is closed with
+    /// VERSION_NEGOTIATION_ERROR.
     pub fn connect(remote: SocketAddr, config: &ClientConfig) -> Result<Self> {
         let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
-        Self::connect_with_driver(remote, config, Box::new(driver))
+        let first = Self::connect_with_driver(remote, config, Box::new(driver));
+        let Err(Error::Handshake(ConnectionError::VersionMismatch(offered))) = &first else {
+            return first;
+        };
+        let original = config.transport.version;
+        let Some(&version) = quicsock_proto::packet::Version::SUPPORTED
+            .iter()
+            .find(|v| **v != original && offered.contains(v))
+        else {
+            return first;
+        };
+        let mut again = config.clone();
+        again.transport.version = version;
+        let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
+        let sock = Self::connect_with_driver(remote, &again, Box::new(driver))?;
+        let forged = sock
+            .lock()
+            .conn
+            .peer_params()
+            .and_then(|p| p.version_information.as_ref())
+            .is_some_and(|v| v.available.contains(&original));
+        if forged {
+            let mut st = sock.lock();
+            st.conn.close_transport(
+                clock::now(),
+                quicsock_proto::TransportError::new(
+                    quicsock_proto::TransportErrorCode::VERSION_NEGOTIATION_ERROR,
+                    "the server speaks the version its Version Negotiation denied",
+                ),
+            );
+            let e = st.conn.error().cloned();
+            sock.flush(st);
+            return Err(Error::Handshake(
+                e.unwrap_or(ConnectionError::VersionMismatch(offered.clone())),
+            ));
+        }
+        Ok(sock)
     }
 
     /// Connects with a handshake driver of the caller's instead of rustls (the handshake

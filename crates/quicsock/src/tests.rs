@@ -1443,3 +1443,91 @@ fn local_addr_is_the_paths_not_the_wildcard() {
     assert_eq!(local.ip(), std::net::IpAddr::from([127, 0, 0, 1]));
     assert_eq!(s.peer_addr().unwrap(), local);
 }
+
+/// A listener that speaks v1 alone answers a v2 Initial with Version Negotiation; the
+/// client connects again in v1 (RFC 9368 §4) and the connection works.
+#[test]
+fn version_negotiation_falls_back_to_a_version_both_speak() {
+    use quicsock_proto::packet::Version;
+    let mut server = server_config();
+    server.versions = vec![Version::V1];
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &server).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        let mut buf = [0u8; 16];
+        let (n, _, _) = s.recv(&mut buf, Flags::NONE).unwrap();
+        s.send(&buf[..n], 0, Flags::STREAM_FIN).unwrap();
+        s
+    });
+    let mut config = client_config();
+    config.transport.version = Version::V2;
+    let c = QuicSocket::connect(addr, &config).unwrap();
+    assert_eq!(c.version(), Version::V1);
+    c.send(b"ping", -1, Flags::NONE).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, _, _) = c.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(&buf[..n], b"ping");
+    let s = t.join().unwrap();
+    assert_eq!(s.version(), Version::V1);
+}
+
+/// A forged Version Negotiation (an on-path attacker answering the client's v2 Initial
+/// with "v1 only") is caught: the client connects again in v1, the server's
+/// version_information lists v2 as well, and the client closes with
+/// VERSION_NEGOTIATION_ERROR instead of using a downgraded connection.
+#[test]
+fn a_forged_version_negotiation_is_refused() {
+    use quicsock_proto::packet::{encode_version_negotiation, Header, ParsedPacket, Version};
+    let (l, server) = listener();
+    std::thread::spawn(move || {
+        let _ = l.accept();
+    });
+    // A relay between client and server that answers the first Initial itself.
+    let relay = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let relay_addr = relay.local_addr().unwrap();
+    relay
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut client = None;
+        let mut forged = false;
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, from)) = relay.recv_from(&mut buf) {
+            if from == server {
+                if let Some(c) = client {
+                    let _ = relay.send_to(&buf[..n], c);
+                }
+                continue;
+            }
+            client = Some(from);
+            if !forged {
+                if let Ok(p) = ParsedPacket::parse(&buf[..n], 0) {
+                    if let Header::Initial(h) = &p.header {
+                        let mut vn = Vec::new();
+                        encode_version_negotiation(&mut vn, &h.scid, &h.dcid, &[Version::V1], 0x2a);
+                        let _ = relay.send_to(&vn, from);
+                        forged = true;
+                        continue;
+                    }
+                }
+            }
+            let _ = relay.send_to(&buf[..n], server);
+        }
+    });
+    let mut config = client_config();
+    config.transport.version = Version::V2;
+    match QuicSocket::connect(relay_addr, &config) {
+        Err(Error::Handshake(e)) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("VERSION_NEGOTIATION_ERROR") || text.contains("0x11"),
+                "{e:?}"
+            );
+        }
+        other => panic!(
+            "a downgraded connection was used: {:?}",
+            other.map(|s| s.version())
+        ),
+    }
+}

@@ -101,9 +101,11 @@ pub enum ConnectionError {
     /// The peer sent a stateless reset.
     #[error("reset by peer (stateless reset)")]
     Reset,
-    /// The server supports none of our versions.
-    #[error("no QUIC version in common with the server")]
-    VersionMismatch,
+    /// The server answered with Version Negotiation (RFC 9000 §6.2) listing these
+    /// versions, none of them the one we used. A client that speaks one of them may start
+    /// again with it (RFC 9368 §4; `QuicSocket::connect` does).
+    #[error("the server does not speak our QUIC version; it offers {0:?}")]
+    VersionMismatch(Vec<crate::packet::Version>),
 }
 
 /// What we send while closing.

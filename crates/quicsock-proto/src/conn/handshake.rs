@@ -139,6 +139,16 @@ impl Connection {
                 self.remote_cids.set_initial_token(token);
             }
         }
+        // RFC 9368 §5: the peer's chosen version is the one this connection uses.
+        if p.version_information
+            .as_ref()
+            .is_some_and(|v| v.chosen != self.version)
+        {
+            return Err(TransportError::new(
+                TransportErrorCode::VERSION_NEGOTIATION_ERROR,
+                "version_information names another version than the connection's",
+            ));
+        }
         self.streams.set_peer_params(&p);
         let peer_idle = std::time::Duration::from_millis(p.max_idle_timeout.into_inner());
         if !peer_idle.is_zero() {

@@ -546,6 +546,17 @@ impl Connection {
             ecn: ecn_enabled,
         } = config;
         local.initial_source_connection_id = Some(scid);
+        // RFC 9368 §3: the version we use and those we speak (the endpoint's, for a
+        // server), our own first.
+        let info = local.version_information.get_or_insert_with(|| {
+            crate::transport_params::VersionInformation {
+                chosen: version,
+                available: Version::SUPPORTED.to_vec(),
+            }
+        });
+        info.chosen = version;
+        info.available.retain(|v| *v != version);
+        info.available.insert(0, version);
         if side == Side::Server {
             local.original_destination_connection_id = Some(original_dcid);
             local.stateless_reset_token = Some(token);

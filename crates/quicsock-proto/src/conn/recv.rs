@@ -214,9 +214,12 @@ impl Connection {
             first_dcid = first_dcid.or(dcid);
             let info = match &parsed.header {
                 Header::VersionNegotiation(vn) => {
+                    // RFC 9000 §6.2: one that lists our version, or comes after any other
+                    // packet, is discarded.
                     let ours = vn.versions().any(|v| v == self.version);
                     if self.side == Side::Client && !self.received_any && !ours {
-                        self.drain_now(ConnectionError::VersionMismatch);
+                        let offered = vn.versions().collect();
+                        self.drain_now(ConnectionError::VersionMismatch(offered));
                     }
                     return;
                 }

@@ -441,7 +441,9 @@ fn a_client_gives_up_on_version_negotiation_without_its_version() {
     pair.client.handle(now, addr, None, &mut vn);
     assert_eq!(
         pair.client_conn(h).error(),
-        Some(&ConnectionError::VersionMismatch)
+        Some(&ConnectionError::VersionMismatch(vec![
+            crate::packet::Version(0x1a2a_3a4a)
+        ]))
     );
 }
 
