@@ -908,6 +908,12 @@ impl QuicSocket {
         Ok(())
     }
 
+    /// The 1-RTT key phase in use (false for phase 0, true for 1; it flips with each
+    /// update), or `None` before the 1-RTT keys are installed.
+    pub fn key_phase(&self) -> Option<bool> {
+        self.lock().conn.key_phase()
+    }
+
     /// Starts a 1-RTT key update (Linux QUIC's KEY_UPDATE option). Refused before the
     /// handshake is confirmed and while the previous update is not yet complete.
     pub fn update_key(&self) -> Result<()> {
