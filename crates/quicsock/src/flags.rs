@@ -27,6 +27,8 @@ impl Flags {
     pub const EOR: Self = Self(0x80);
     /// `MSG_DONTWAIT`: do not block this call.
     pub const DONTWAIT: Self = Self(0x40);
+    /// `MSG_PEEK`: on recv, return what the next recv would, and leave it there.
+    pub const PEEK: Self = Self(0x2);
 
     /// Whether every flag of `other` is set.
     pub const fn contains(self, other: Self) -> bool {
@@ -59,7 +61,7 @@ impl BitOrAssign for Flags {
 
 impl std::fmt::Debug for Flags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const NAMES: [(Flags, &str); 9] = [
+        const NAMES: [(Flags, &str); 10] = [
             (Flags::STREAM_NEW, "STREAM_NEW"),
             (Flags::STREAM_FIN, "STREAM_FIN"),
             (Flags::STREAM_UNI, "STREAM_UNI"),
@@ -68,6 +70,7 @@ impl std::fmt::Debug for Flags {
             (Flags::NOTIFICATION, "NOTIFICATION"),
             (Flags::EOR, "EOR"),
             (Flags::DONTWAIT, "DONTWAIT"),
+            (Flags::PEEK, "PEEK"),
             (Flags::NONE, ""),
         ];
         let mut first = true;
@@ -90,12 +93,18 @@ impl std::fmt::Debug for Flags {
 mod tests {
     use super::*;
 
+    /// MSG_PEEK in Linux's socket.h.
+    const fn libc_msg_peek() -> u32 {
+        2
+    }
+
     #[test]
     fn linux_values_and_display() {
         assert_eq!(Flags::STREAM_NEW.0, 0x400);
         assert_eq!(Flags::STREAM_FIN.0, 0x200);
         assert_eq!(Flags::DATAGRAM.0, 0x1000);
         assert_eq!(Flags::NOTIFICATION.0, 0x8000);
+        assert_eq!(Flags::PEEK.0, libc_msg_peek());
         assert_eq!(
             format!("{:?}", Flags::STREAM_NEW | Flags::STREAM_FIN),
             "STREAM_NEW|STREAM_FIN"

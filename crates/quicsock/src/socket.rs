@@ -470,7 +470,12 @@ impl QuicSocket {
         loop {
             self.check(&st)?;
             let now = clock::now();
-            if let Some(got) = self.try_recv(&mut st, now, buf)? {
+            let got = if flags.contains(Flags::PEEK) {
+                Self::try_peek(&mut st, buf)?
+            } else {
+                self.try_recv(&mut st, now, buf)?
+            };
+            if let Some(got) = got {
                 // Reading may have released flow-control credit worth announcing.
                 self.flush(st);
                 return Ok(got);
@@ -629,6 +634,52 @@ impl QuicSocket {
                 Err(_) => {
                     cs.readable.pop_front();
                 }
+            }
+        }
+        Ok(None)
+    }
+
+    /// What [`try_recv`](Self::try_recv) would return, left in place (MSG_PEEK): the rest
+    /// of a cut item, the next event or datagram, or the active stream's data.
+    fn try_peek(st: &mut SlotState, buf: &mut [u8]) -> Result<Option<(usize, i64, Flags)>> {
+        let cs = &st.cs;
+        let item = match &cs.partial {
+            Some((bytes, kind)) => Some((bytes.clone(), *kind)),
+            None => cs
+                .events
+                .front()
+                .map(|ev| (ev.to_bytes(), Flags::NOTIFICATION)),
+        };
+        let item = item.or_else(|| {
+            st.conn
+                .peek_datagram()
+                .map(|d| (d.to_vec(), Flags::DATAGRAM))
+        });
+        if let Some((bytes, kind)) = item {
+            let n = bytes.len().min(buf.len());
+            buf[..n].copy_from_slice(&bytes[..n]);
+            let eor = if n == bytes.len() {
+                Flags::EOR
+            } else {
+                Flags::NONE
+            };
+            return Ok(Some((n, -1, kind | eor)));
+        }
+        let (conn, cs) = (&mut *st.conn, &st.cs);
+        for &id in &cs.readable {
+            match conn.streams().peek(id, buf) {
+                Ok(r) if r.len > 0 || r.fin => {
+                    let flags = if r.fin {
+                        Flags::STREAM_FIN
+                    } else {
+                        Flags::NONE
+                    };
+                    return Ok(Some((r.len, sid(id), flags)));
+                }
+                Err(StreamError::Reset(_, code)) => {
+                    return Err(Error::StreamReset(sid(id), code));
+                }
+                _ => {}
             }
         }
         Ok(None)

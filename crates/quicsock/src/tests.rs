@@ -1531,3 +1531,55 @@ fn a_forged_version_negotiation_is_refused() {
         ),
     }
 }
+
+/// MSG_PEEK (Linux QUIC's recv flags): a peek returns what the next recv will, with its
+/// stream id or DATAGRAM flag, and leaves it there.
+#[test]
+fn peek_leaves_stream_data_and_datagrams_in_place() {
+    let mut config = server_config();
+    config.transport.transport.max_datagram_frame_size =
+        Some(quicsock_proto::VarInt::from_u32(1500));
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        let id = s.open_stream(Flags::NONE).unwrap();
+        s.send(b"hello", id, Flags::STREAM_FIN).unwrap();
+        s
+    });
+    let mut cc = client_config();
+    cc.transport.transport.max_datagram_frame_size = Some(quicsock_proto::VarInt::from_u32(1500));
+    let c = QuicSocket::connect(addr, &cc).unwrap();
+    let s = t.join().unwrap();
+    let mut buf = [0u8; 64];
+    // Wait for the data with a blocking peek; a second peek sees the same.
+    let (n, id, flags) = c.recv(&mut buf, Flags::PEEK).unwrap();
+    assert_eq!(
+        (&buf[..n], id, flags),
+        (&b"hello"[..], 1, Flags::STREAM_FIN)
+    );
+    let mut short = [0u8; 3];
+    let (n, id2, _) = c.recv(&mut short, Flags::PEEK).unwrap();
+    assert_eq!((&short[..n], id2), (&b"hel"[..], 1));
+    let (n, id3, flags) = c.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(
+        (&buf[..n], id3, flags),
+        (&b"hello"[..], 1, Flags::STREAM_FIN)
+    );
+    assert!(matches!(
+        c.recv(&mut buf, Flags::PEEK | Flags::DONTWAIT),
+        Err(Error::WouldBlock)
+    ));
+    // A datagram: peeked whole (EOR), then read.
+    s.send(b"dgram", -1, Flags::DATAGRAM).unwrap();
+    let (n, _, flags) = c.recv(&mut buf, Flags::PEEK).unwrap();
+    assert_eq!(
+        (&buf[..n], flags),
+        (&b"dgram"[..], Flags::DATAGRAM | Flags::EOR)
+    );
+    let (n, _, flags) = c.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(
+        (&buf[..n], flags),
+        (&b"dgram"[..], Flags::DATAGRAM | Flags::EOR)
+    );
+}

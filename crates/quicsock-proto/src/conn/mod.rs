@@ -925,6 +925,11 @@ impl Connection {
         self.datagrams_in.pop_front()
     }
 
+    /// The next received DATAGRAM payload, left in place (MSG_PEEK).
+    pub fn peek_datagram(&self) -> Option<&[u8]> {
+        self.datagrams_in.front().map(Vec::as_slice)
+    }
+
     // ----- lifecycle -----
 
     /// Sends `token` in a NEW_TOKEN frame (servers, after the handshake; RFC 9000 §8.1.3),

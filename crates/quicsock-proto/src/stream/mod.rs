@@ -450,6 +450,23 @@ impl Streams {
         Ok(ReadOutcome { len, fin })
     }
 
+    /// Copies in-order data of `id` into `buf` without consuming it (MSG_PEEK): what
+    /// [`read`](Self::read) would return, with nothing read, no credit given back and no
+    /// state changed.
+    pub fn peek(&self, id: StreamId, buf: &mut [u8]) -> Result<ReadOutcome, StreamError> {
+        let s = self.streams.get(&id).ok_or(StreamError::NotOpen(id))?;
+        let recv = s.recv.as_ref().ok_or(StreamError::InvalidState(id))?;
+        if recv.state == RecvState::ResetRecvd {
+            return Err(StreamError::Reset(id, recv.reset_code.unwrap_or(0)));
+        }
+        if recv.state.is_terminal() {
+            return Err(StreamError::InvalidState(id));
+        }
+        let len = recv.buf.peek(buf);
+        let fin = recv.final_size == Some(recv.buf.read_offset() + len as u64);
+        Ok(ReadOutcome { len, fin })
+    }
+
     /// How many bytes stream `id` can read now, and whether the FIN follows them.
     pub fn readable(&self, id: StreamId) -> Option<(u64, bool)> {
         let recv = self.streams.get(&id)?.recv.as_ref()?;

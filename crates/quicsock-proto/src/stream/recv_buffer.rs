@@ -263,6 +263,27 @@ impl RecvBuffer {
         n
     }
 
+    /// Copies in-order data into `buf` without consuming it (MSG_PEEK); returns the count.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.readable() as usize);
+        let mut done = 0;
+        for (slice, _) in &self.shared {
+            if done == n {
+                break;
+            }
+            let k = slice.len().min(n - done);
+            buf[done..done + k].copy_from_slice(&slice[..k]);
+            done += k;
+        }
+        let (a, b) = self.ring.as_slices();
+        let rest = &mut buf[done..n];
+        let from_a = rest.len().min(a.len());
+        rest[..from_a].copy_from_slice(&a[..from_a]);
+        let from_b = rest.len() - from_a;
+        rest[from_a..].copy_from_slice(&b[..from_b]);
+        n
+    }
+
     /// Copies from the shared slices into `buf` (no more than they hold); returns the
     /// count. The slices read to their end are dropped after all the copying: dropping one
     /// is an atomic operation, which waits for the stores before it, and one wait for the
@@ -432,8 +453,12 @@ mod tests {
                 prop_assert!(b.shared_len() <= b.readable() as usize);
                 prop_assert_eq!(b.pins() == 0, b.shared_len() == 0);
                 let mut buf = vec![0; *read];
+                let mut peeked = vec![0; *read];
                 let before = b.readable();
+                let p = b.peek(&mut peeked);
+                prop_assert_eq!(b.readable(), before, "a peek consumes nothing");
                 let n = b.read(&mut buf);
+                prop_assert_eq!(&peeked[..p], &buf[..n]);
                 prop_assert_eq!(n as u64, before.min(*read as u64));
                 out.extend_from_slice(&buf[..n]);
             }
