@@ -58,7 +58,8 @@ fn interop_quinn_server_follows_a_quicsock_key_update() {
 
 /// quinn (client) forces a key update early in an upload; quicsock (server) reports the
 /// peer's update as a KEY_UPDATE event with phase 1, answers in phase 1, and the data
-/// arrives intact.
+/// arrives intact. A first exchange ("ready"/"go") makes sure the server listens for the
+/// event and the client's handshake is confirmed before the update.
 #[test]
 fn interop_quicsock_server_follows_a_quinn_key_update() {
     let rt = runtime();
@@ -68,6 +69,8 @@ fn interop_quicsock_server_follows_a_quinn_key_update() {
     let server = std::thread::spawn(move || {
         let s = listener.accept().unwrap();
         s.set_event(EventType::KeyUpdate, true);
+        assert_eq!(read_stream(&s, 0), b"ready");
+        s.send(b"go", 0, Flags::STREAM_FIN).unwrap();
         let mut got = Vec::new();
         let mut event = None;
         let mut buf = vec![0u8; 65536];
@@ -77,7 +80,7 @@ fn interop_quicsock_server_follows_a_quinn_key_update() {
                 event = Some(QuicEvent::from_bytes(&buf[..n]).expect("a known event"));
                 continue;
             }
-            assert_eq!(id, 0);
+            assert_eq!(id, 4, "the upload's stream");
             got.extend_from_slice(&buf[..n]);
             if flags.contains(Flags::STREAM_FIN) {
                 break;
@@ -86,7 +89,7 @@ fn interop_quicsock_server_follows_a_quinn_key_update() {
         assert!(got == expected, "the upload arrived intact");
         assert_eq!(event, Some(QuicEvent::KeyUpdate { phase: 1 }));
         assert_eq!(s.key_phase(), Some(true));
-        s.send(&(got.len() as u64).to_le_bytes(), 0, Flags::STREAM_FIN)
+        s.send(&(got.len() as u64).to_le_bytes(), 4, Flags::STREAM_FIN)
             .unwrap();
         let mut buf = [0u8; 16];
         s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
@@ -94,7 +97,11 @@ fn interop_quicsock_server_follows_a_quinn_key_update() {
     });
     rt.block_on(async {
         let conn = quinn_client(addr).await;
-        // Early in the transfer: before the first byte.
+        let (mut send, mut recv) = conn.open_bi().await.unwrap();
+        send.write_all(b"ready").await.unwrap();
+        send.finish().unwrap();
+        assert_eq!(recv.read_to_end(16).await.unwrap(), b"go");
+        // Early in the transfer: before its first byte.
         conn.force_key_update();
         upload_and_check_length(&conn, &big).await;
         conn.close(0u32.into(), b"done");
