@@ -29,6 +29,12 @@ impl Flags {
     pub const DONTWAIT: Self = Self(0x40);
     /// `MSG_PEEK`: on recv, return what the next recv would, and leave it there.
     pub const PEEK: Self = Self(0x2);
+    /// `MSG_MORE`: on send, more data follows: hold this stream data (cork) until a send
+    /// without it. The bit is `NOTIFICATION`'s on recv.
+    pub const MORE: Self = Self(0x8000);
+    /// `MSG_QUIC_STREAM_SNDBLOCK`: on send, announce being blocked with STREAMS_BLOCKED,
+    /// DATA_BLOCKED or STREAM_DATA_BLOCKED. quicsock always does, so it changes nothing.
+    pub const STREAM_SNDBLOCK: Self = Self(0x2000);
 
     /// Whether every flag of `other` is set.
     pub const fn contains(self, other: Self) -> bool {
@@ -42,7 +48,9 @@ impl Flags {
             | Self::STREAM_UNI.0
             | Self::STREAM_DONTWAIT.0
             | Self::DATAGRAM.0
-            | Self::DONTWAIT.0,
+            | Self::DONTWAIT.0
+            | Self::MORE.0
+            | Self::STREAM_SNDBLOCK.0,
     );
 }
 
@@ -61,7 +69,7 @@ impl BitOrAssign for Flags {
 
 impl std::fmt::Debug for Flags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const NAMES: [(Flags, &str); 10] = [
+        const NAMES: [(Flags, &str); 11] = [
             (Flags::STREAM_NEW, "STREAM_NEW"),
             (Flags::STREAM_FIN, "STREAM_FIN"),
             (Flags::STREAM_UNI, "STREAM_UNI"),
@@ -71,6 +79,7 @@ impl std::fmt::Debug for Flags {
             (Flags::EOR, "EOR"),
             (Flags::DONTWAIT, "DONTWAIT"),
             (Flags::PEEK, "PEEK"),
+            (Flags::STREAM_SNDBLOCK, "STREAM_SNDBLOCK"),
             (Flags::NONE, ""),
         ];
         let mut first = true;

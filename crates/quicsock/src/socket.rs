@@ -326,6 +326,9 @@ impl QuicSocket {
                 None => st = self.block(st, stream_wait, Waiting::Write(None))?,
             }
         };
+        // MSG_MORE corks the connection's stream data until a send without it.
+        let mut cork = flags.contains(Flags::MORE);
+        self.live(&mut st)?.streams().set_corked(cork);
         let mut written = 0;
         loop {
             let conn = self.live(&mut st)?;
@@ -353,7 +356,15 @@ impl QuicSocket {
             if written > 0 && deadline.is_none() {
                 return Ok(written);
             }
-            // Nothing fits, and nothing changed since the lock was taken: wait for room.
+            // Nothing fits, and nothing changed since the lock was taken: wait for room,
+            // which corked data would never make.
+            if cork {
+                cork = false;
+                self.live(&mut st)?.streams().set_corked(false);
+                self.flush(st);
+                st = self.lock();
+                continue;
+            }
             st = match self.block(st, deadline, Waiting::Write(Some(id))) {
                 Ok(st) => st,
                 Err(e) if written > 0 && matches!(e, Error::TimedOut) => return Ok(written),
@@ -371,7 +382,9 @@ impl QuicSocket {
             cs.active = None;
         }
         cs.unflushed += written;
-        if fin || idle || nodelay || cs.unflushed >= COALESCE_BYTES {
+        if cork {
+            st.refresh_readiness();
+        } else if fin || idle || nodelay || cs.unflushed >= COALESCE_BYTES {
             cs.unflushed = 0;
             self.flush(st);
         } else {
@@ -1170,6 +1183,8 @@ impl QuicSocket {
             return linger;
         }
         let mut st = self.lock();
+        // Corked data goes out before the close.
+        st.conn.streams().set_corked(false);
         let deadline = clock::now() + linger;
         st.cs.linger = Some(crate::slot::Linger {
             deadline,

@@ -1583,3 +1583,37 @@ fn peek_leaves_stream_data_and_datagrams_in_place() {
         (&b"dgram"[..], Flags::DATAGRAM | Flags::EOR)
     );
 }
+
+/// MSG_MORE corks (Linux QUIC's send flags): stream data sent with it stays queued, unsent,
+/// until a send without it; then everything leaves together. SNDBLOCK is accepted.
+#[test]
+fn more_corks_until_a_send_without_it() {
+    let (l, addr) = listener();
+    let t = std::thread::spawn(move || l.accept().unwrap());
+    let c = QuicSocket::connect(addr, &client_config()).unwrap();
+    let s = t.join().unwrap();
+    let id = c.open_stream(Flags::NONE).unwrap();
+    c.send(b"one ", id, Flags::MORE).unwrap();
+    c.send(b"two ", id, Flags::MORE | Flags::STREAM_SNDBLOCK)
+        .unwrap();
+    // Nothing left: the bytes wait, never sent, and the server has none.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(c.queue_bytes().unsent, 8);
+    let mut buf = [0u8; 64];
+    assert!(matches!(
+        s.recv(&mut buf, Flags::DONTWAIT),
+        Err(Error::WouldBlock)
+    ));
+    c.send(b"three", id, Flags::STREAM_FIN).unwrap();
+    let got = {
+        let mut got = Vec::new();
+        loop {
+            let (n, _, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+            got.extend_from_slice(&buf[..n]);
+            if flags.contains(Flags::STREAM_FIN) {
+                break got;
+            }
+        }
+    };
+    assert_eq!(got, b"one two three");
+}

@@ -221,6 +221,8 @@ pub struct Streams {
     /// Receive buffers the streams' shared slices pin (the sum of their
     /// [`RecvBuffer::pins`]), at most [`MAX_PINNED_BUFFERS`].
     pinned: usize,
+    /// Stream data is held back (Linux QUIC's MSG_MORE, cork) until uncorked.
+    corked: bool,
     /// Our parameters, for the windows of new streams.
     local_params: TransportParameters,
     /// The peer's parameters, for the credit of new streams.
@@ -253,6 +255,7 @@ impl Streams {
             retransmitted: 0,
             copies: StreamCopies::default(),
             pinned: 0,
+            corked: false,
             local_params: local.clone(),
             peer_params: TransportParameters::default(),
             config,
@@ -792,12 +795,13 @@ impl Streams {
 
     /// Whether stream data is queued and sendable now (connection credit permitting).
     pub fn has_stream_data(&self) -> bool {
-        self.send_queue.iter().any(|id| {
-            self.streams
-                .get(id)
-                .and_then(|s| s.send.as_ref())
-                .is_some_and(|s| s.sendable(self.conn_send.available()))
-        })
+        !self.corked
+            && self.send_queue.iter().any(|id| {
+                self.streams
+                    .get(id)
+                    .and_then(|s| s.send.as_ref())
+                    .is_some_and(|s| s.sendable(self.conn_send.available()))
+            })
     }
 
     /// Writes pending control frames into `out` while they fit in `max` bytes, recording
@@ -928,6 +932,9 @@ impl Streams {
         sent: &mut FrameList,
         tail: &mut Option<DataTail>,
     ) {
+        if self.corked {
+            return;
+        }
         let start = out.len();
         let mut rounds = self.send_queue.len();
         while rounds > 0 {
@@ -1148,6 +1155,12 @@ impl Streams {
             .filter_map(|s| s.recv.as_ref())
             .map(|r| r.buf.memory())
             .sum()
+    }
+
+    /// Holds stream data back (`true`) until uncorked, as Linux QUIC's MSG_MORE does:
+    /// writes are queued, and nothing of them is sent; control frames still are.
+    pub fn set_corked(&mut self, corked: bool) {
+        self.corked = corked;
     }
 
     /// The stream bytes held each way ([`QueueBytes`]).
