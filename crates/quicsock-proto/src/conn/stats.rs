@@ -53,6 +53,9 @@ pub struct ConnectionStats {
     pub ecn_ce_events: u64,
     /// Packets received marked ECT(0), ECT(1) and CE, every space together.
     pub ecn_received: [u64; 3],
+    /// The largest UDP payload the connection sends now: our setting within the peer's
+    /// max_udp_payload_size (the path MTU once it is probed).
+    pub max_datagram_size: usize,
 }
 
 /// The counters a connection keeps as it sends and receives.
@@ -93,6 +96,7 @@ impl Connection {
                 .latest
                 .map(|f| f.ack_eliciting_threshold.into_inner()),
             ecn: self.ecn.state(),
+            max_datagram_size: self.max_datagram_size,
             ecn_ce_events: u64::from(self.ecn.ce_events),
             ecn_received: self.spaces.iter().fold([0; 3], |[a, b, c], s| {
                 [

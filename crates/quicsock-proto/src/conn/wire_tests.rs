@@ -37,6 +37,8 @@ struct Outcome {
     first: (Vec<u8>, Vec<u8>),
     /// Whether each side spins (client, server).
     spinning: (bool, bool),
+    /// The datagram size the client's stats report.
+    stats_size: usize,
 }
 
 fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
@@ -162,6 +164,7 @@ fn exchange_with(
     Outcome {
         plaintext: (c.is_1rtt_plaintext(), s.is_1rtt_plaintext()),
         spinning: (c.is_spinning(), s.is_spinning()),
+        stats_size: c.stats().max_datagram_size,
         mark_seen: seen,
         largest,
         first,
@@ -211,10 +214,12 @@ fn jumbo_datagrams_within_our_setting_and_the_peers_limit() {
     };
     let o = exchange_with(jumbo.clone(), ConnectionConfig::default(), 200_000);
     assert!(near(o.largest, 8952), "{}", o.largest);
+    assert_eq!(o.stats_size, 8952, "the stats report the size in use");
     let mut small_peer = ConnectionConfig::default();
     small_peer.transport.max_udp_payload_size = crate::VarInt::from_u32(4000);
     let o = exchange_with(jumbo, small_peer, 200_000);
     assert!(near(o.largest, 4000), "{}", o.largest);
+    assert_eq!(o.stats_size, 4000);
     let default = ConnectionConfig::default();
     let o = exchange_with(default.clone(), default, 200_000);
     assert!(near(o.largest, 1200), "the default: {}", o.largest);
