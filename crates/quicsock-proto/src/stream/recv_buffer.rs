@@ -251,15 +251,8 @@ impl RecvBuffer {
 
     /// Copies in-order data into `buf`; returns the count.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
-        let n = buf.len().min(self.readable() as usize);
-        let from_shared = self.read_shared(&mut buf[..n]);
-        let buf = &mut buf[from_shared..n];
-        let (a, b) = self.ring.as_slices();
-        let from_a = buf.len().min(a.len());
-        buf[..from_a].copy_from_slice(&a[..from_a]);
-        let rest = buf.len() - from_a;
-        buf[from_a..].copy_from_slice(&b[..rest]);
-        self.consume(buf.len());
+        let n = self.peek(buf);
+        self.discard(n);
         n
     }
 
@@ -284,20 +277,15 @@ impl RecvBuffer {
         n
     }
 
-    /// Copies from the shared slices into `buf` (no more than they hold); returns the
-    /// count. The slices read to their end are dropped after all the copying: dropping one
-    /// is an atomic operation, which waits for the stores before it, and one wait for the
-    /// whole read is cheaper than one per slice.
-    fn read_shared(&mut self, buf: &mut [u8]) -> usize {
-        let (mut done, mut whole, mut partial) = (0, 0, 0);
-        for (slice, _) in &self.shared {
-            let k = slice.len().min(buf.len() - done);
-            buf[done..done + k].copy_from_slice(&slice[..k]);
-            done += k;
-            if k < slice.len() {
-                partial = k;
-                break;
-            }
+    /// Drops the first `n` in-order bytes (copied out already): shared slices first, then
+    /// the ring. A read drops its slices after all its copying: dropping one is an atomic
+    /// operation, which waits for the stores before it, and one wait for the whole read is
+    /// cheaper than one per slice.
+    fn discard(&mut self, n: usize) {
+        let from_shared = n.min(self.shared_len);
+        let (mut left, mut whole) = (from_shared, 0);
+        while let Some((slice, _)) = self.shared.get(whole).filter(|(s, _)| s.len() <= left) {
+            left -= slice.len();
             whole += 1;
         }
         if whole > 0 {
@@ -314,12 +302,12 @@ impl RecvBuffer {
                 self.runs += 1;
             }
         }
-        if partial > 0 {
-            self.shared[0].0.advance(partial);
+        if left > 0 {
+            self.shared[0].0.advance(left);
         }
-        self.shared_len -= done;
-        self.read += done as u64;
-        done
+        self.shared_len -= from_shared;
+        self.read += from_shared as u64;
+        self.consume(n - from_shared);
     }
 
     /// Takes every in-order byte, if any.
