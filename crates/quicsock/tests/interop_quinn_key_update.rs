@@ -10,6 +10,18 @@ use quinn_peer::*;
 
 const LEN: usize = 4 << 20;
 
+/// Starts a key update as soon as one is allowed, checking every millisecond, 5,000 times
+/// at most.
+fn update_when_allowed(c: &quicsock::QuicSocket, why: &str) {
+    for _ in 0..5000 {
+        if c.update_key().is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("{why}");
+}
+
 /// quicsock (client) updates right after its handshake is confirmed, then uploads; quinn
 /// answers in the new phase, so the update completes and a second one is allowed.
 #[test]
@@ -32,12 +44,7 @@ fn interop_quinn_server_follows_a_quicsock_key_update() {
     let c = quicsock_client(addr);
     assert_eq!(c.key_phase(), Some(false));
     // The client's handshake is confirmed when HANDSHAKE_DONE arrives.
-    let mut tries = 0;
-    while c.update_key().is_err() {
-        tries += 1;
-        assert!(tries < 2000, "the handshake was never confirmed");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    update_when_allowed(&c, "the handshake was never confirmed");
     assert_eq!(c.key_phase(), Some(true));
     let id = c.open_stream(Flags::NONE).unwrap();
     c.send(&big, id, Flags::STREAM_FIN).unwrap();
@@ -45,12 +52,7 @@ fn interop_quinn_server_follows_a_quicsock_key_update() {
     assert_eq!(c.key_phase(), Some(true), "still in phase 1");
     // The update completes once quinn's phase-1 packets arrive and the old keys go (about
     // three PTOs later); then another may start.
-    let mut tries = 0;
-    while c.update_key().is_err() {
-        tries += 1;
-        assert!(tries < 5000, "the first update never completed");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    update_when_allowed(&c, "the first update never completed");
     assert_eq!(c.key_phase(), Some(false));
     c.abort(0, b"done");
     rt.block_on(server).unwrap();

@@ -263,26 +263,29 @@ fn both_ends_grease_the_quic_bit_and_accept_it_greased() {
 fn the_quic_bit_stays_set_toward_a_peer_without_grease_quic_bit() {
     let mut plain = ConnectionConfig::default();
     plain.transport.grease_quic_bit = false;
-    let o = exchange_with(plain.clone(), ConnectionConfig::default(), 100_000);
-    assert_eq!(
-        grease_and_flips(&o.first.1).0,
-        0,
-        "server to a client without it"
-    );
-    assert!(
-        grease_and_flips(&o.first.0).0 > 0,
-        "client to a server with it"
-    );
-    let o = exchange_with(ConnectionConfig::default(), plain, 100_000);
-    assert_eq!(
-        grease_and_flips(&o.first.0).0,
-        0,
-        "client to a server without it"
-    );
-    assert!(
-        grease_and_flips(&o.first.1).0 > 0,
-        "server to a client with it"
-    );
+    for client_plain in [true, false] {
+        let (c, s) = if client_plain {
+            (plain.clone(), ConnectionConfig::default())
+        } else {
+            (ConnectionConfig::default(), plain.clone())
+        };
+        let o = exchange_with(c, s, 100_000);
+        // (to the plain side, to the other side)
+        let (to_plain, to_other) = if client_plain {
+            (&o.first.1, &o.first.0)
+        } else {
+            (&o.first.0, &o.first.1)
+        };
+        assert_eq!(
+            grease_and_flips(to_plain).0,
+            0,
+            "client plain: {client_plain}"
+        );
+        assert!(
+            grease_and_flips(to_other).0 > 0,
+            "client plain: {client_plain}"
+        );
+    }
 }
 
 /// Both ends spin: the value the client sends flips about once per round trip (here a
