@@ -44,6 +44,7 @@ mod host_tests;
 #[cfg(test)]
 mod hostile_tests;
 pub mod packet;
+pub mod path;
 pub mod pnspace;
 pub mod recovery;
 pub mod reset;

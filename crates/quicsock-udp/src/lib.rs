@@ -15,7 +15,8 @@
 //!   wildcard address answers from the address the client used.
 //! * IPv4, IPv6 and dual-stack sockets (IPv4 peers of a dual-stack socket are reported as
 //!   plain IPv4 addresses), large socket buffers, and the don't-fragment bit
-//!   (`IP_PMTUDISC_PROBE`), as QUIC requires (RFC 9000 §14).
+//!   (`IP_PMTUDISC_PROBE`), as QUIC requires (RFC 9000 §14); [`max_udp_payload`] says
+//!   what the local interface toward a peer carries, the ceiling of DPLPMTUD's search.
 //!
 //! Everything is detected at run time. GSO that the kernel or the device refuses (`EIO`
 //! when the device cannot checksum, `EINVAL` on old kernels) is switched off for the socket
@@ -33,6 +34,7 @@
 mod addr;
 mod cmsg;
 mod cpu;
+mod mtu;
 mod sleeper;
 mod steer;
 #[cfg(test)]
@@ -40,6 +42,7 @@ mod tests;
 mod wake;
 
 pub use cpu::pin_current_thread;
+pub use mtu::max_udp_payload;
 pub use sleeper::{wait_any, Sleeper, Woken};
 pub use steer::steered_socket;
 pub use wake::{poll_fd, wait, wait_writable, Ready, Waker};

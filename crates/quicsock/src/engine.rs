@@ -257,6 +257,14 @@ impl TxBatch {
     }
 }
 
+/// The largest UDP payload the local interface carries to `remote` (the route's MTU,
+/// asked of the kernel once per connection), the ceiling of the connection's PMTU search;
+/// `None` when the kernel cannot say, and the search finds out by probing.
+fn interface_limit(remote: SocketAddr) -> Option<u16> {
+    let max = quicsock_udp::max_udp_payload(remote).ok()?;
+    Some(u16::try_from(max).unwrap_or(u16::MAX))
+}
+
 /// The engine thread's outgoing batch: datagrams of every connection it visited since the
 /// last send, with those connections' send turns. A burst of ACKs for many connections to
 /// one peer address leaves in a few GSO sends instead of one `sendmsg` each.
@@ -518,8 +526,12 @@ impl Engine {
         config: quicsock_proto::conn::ConnectionConfig,
         driver: Box<dyn quicsock_proto::conn::HandshakeDriver>,
     ) -> Result<Arc<Slot>, quicsock_proto::conn::ConnectionError> {
+        let limit = interface_limit(remote);
         let mut sh = self.shared();
-        let (h, conn) = sh.endpoint.connect(clock::now(), remote, config, driver)?;
+        let (h, mut conn) = sh.endpoint.connect(clock::now(), remote, config, driver)?;
+        if let Some(max) = limit {
+            conn.limit_datagram_size(max);
+        }
         sh.attached += 1;
         let cs = ConnState {
             attached: true,
@@ -1124,7 +1136,15 @@ impl Engine {
             // Nothing in it authenticated, or no ClientHello in it: no state is kept.
             let mut sh = self.shared();
             self.forget(&mut sh, slot.h, g);
-        } else if refuse {
+            return;
+        }
+        if new {
+            // A connection kept: its PMTU search stays within what the interface carries.
+            if let Some(max) = interface_limit(remote) {
+                g.conn.limit_datagram_size(max);
+            }
+        }
+        if refuse {
             // The accept queue of an application-driven handshake is full.
             g.conn.refuse(now);
         }

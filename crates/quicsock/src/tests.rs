@@ -73,14 +73,67 @@ fn connect_accept_echo_and_close() {
     }
     assert!(back == data);
     server.join().unwrap();
-    let ecn = c.stats().ecn;
-    assert_eq!(ecn, quicsock_proto::conn::EcnState::Capable);
+    let stats = c.stats();
+    assert_eq!(stats.ecn, quicsock_proto::conn::EcnState::Capable);
+    // DPLPMTUD took the client from 1200 bytes to the search's default bound: loopback
+    // carries more (RFC 8899).
+    assert_eq!(stats.pmtu, quicsock_proto::conn::PmtuState::Complete);
+    assert_eq!(stats.max_datagram_size, 8952, "{stats:?}");
     // The server closed with code 0 after its data was acknowledged.
     c.set_read_timeout(Some(Duration::from_secs(5)));
     match c.recv(&mut buf, Flags::NONE) {
         Err(Error::Closed(_)) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// With the search's bound above what loopback carries, DPLPMTUD stops at the interface's
+/// limit, which the engine asked the kernel for (the route's MTU of 65536 less the IPv4
+/// and UDP headers): one round of probes, none lost, and the transfer uses that size.
+#[test]
+fn dplpmtud_reaches_the_interface_limit_on_loopback() {
+    let wide = |c: &mut quicsock_proto::conn::ConnectionConfig| {
+        c.pmtud = Some(quicsock_proto::conn::PmtuConfig {
+            max: 65_527,
+            ..Default::default()
+        });
+    };
+    let mut sc = server_config();
+    wide(&mut sc.transport);
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &sc).unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut got = 0;
+        loop {
+            let (n, _, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+            got += n;
+            if flags.contains(Flags::STREAM_FIN) {
+                break;
+            }
+        }
+        s.send(b"done", -1, Flags::STREAM_FIN).unwrap();
+        got
+    });
+    let mut cc = client_config();
+    wide(&mut cc.transport);
+    let c = QuicSocket::connect(addr, &cc).unwrap();
+    let data = vec![7u8; 8 << 20];
+    c.send(&data, -1, Flags::STREAM_FIN).unwrap();
+    let mut buf = [0u8; 16];
+    while !c
+        .recv(&mut buf, Flags::NONE)
+        .unwrap()
+        .2
+        .contains(Flags::STREAM_FIN)
+    {}
+    assert_eq!(server.join().unwrap(), data.len());
+    let stats = c.stats();
+    println!("{stats:?}");
+    assert_eq!(stats.max_datagram_size, 65_507, "{stats:?}");
+    assert_eq!(stats.pmtu, quicsock_proto::conn::PmtuState::Complete);
+    assert_eq!(stats.pmtu_probes[2], 0, "no probe was lost: {stats:?}");
 }
 
 /// Waits until `cond` holds, checking every millisecond, 10,000 times at most.

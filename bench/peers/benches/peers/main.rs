@@ -68,6 +68,7 @@ fn quicsock_tls() -> Tls {
         server: perf::server_tls(chain, key).unwrap(),
         server_name: "localhost".into(),
         mtu: MTU,
+        pmtud_max: None,
         no_crypt: false,
     }
 }

@@ -99,7 +99,7 @@ impl Connection {
         ) else {
             return;
         };
-        let mss = self.max_datagram_size.max(1) as u64;
+        let mss = u64::from(self.path.mtu.current());
         // The peer's ACK timer cannot wait less than its min_ack_delay: where that is more
         // than a quarter of the RTT, the packets after the last full count would wait
         // longer than the path takes, and the flow would follow the timer. Ask for fewer

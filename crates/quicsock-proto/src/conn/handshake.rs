@@ -155,8 +155,9 @@ impl Connection {
             self.idle_timeout = Some(self.idle_timeout.map_or(peer_idle, |l| l.min(peer_idle)));
         }
         self.local_cids.peer_limit = p.active_connection_id_limit.into_inner();
-        let peer_max = p.max_udp_payload_size.into_inner().min(65527) as usize;
-        self.max_datagram_size = self.max_datagram_size.min(peer_max.max(1200));
+        let peer_max = p.max_udp_payload_size.into_inner().min(65527) as u16;
+        self.path.mtu.set_limit(peer_max);
+        self.on_datagram_size_changed();
         // Only when both sent it; one side alone changes nothing.
         self.plaintext_1rtt =
             self.local_params.disable_1rtt_encryption && p.disable_1rtt_encryption;
@@ -166,7 +167,7 @@ impl Connection {
             .map(|m| std::time::Duration::from_micros(m.into_inner()));
         // RFC 9287 §3.1: the QUIC bit may be greased from now on.
         self.first_byte.set_peer_grease(p.grease_quic_bit);
-        self.peer_params = Some(p);
+        self.peer_params = Some(Box::new(p));
         Ok(())
     }
 
@@ -234,6 +235,8 @@ impl Connection {
         }
         self.handshake_confirmed = true;
         self.peer_validated_us = true;
+        // DPLPMTUD probes are 1-RTT packets, sent once the handshake is confirmed.
+        self.path.mtu.start();
         self.discard_space(SpaceId::Handshake);
         self.events.push_back(Event::HandshakeConfirmed);
     }
@@ -273,7 +276,7 @@ impl Connection {
             self.keys_changed = false;
             let packets: Vec<Vec<u8>> = self.buffered.drain(..).collect();
             for mut p in packets {
-                let remote = self.remote;
+                let remote = self.path.remote;
                 self.handle_packets(now, remote, super::Datagram::Borrowed(&mut p));
             }
             // The replayed packets may carry more handshake data.

@@ -39,13 +39,12 @@ mod ack_frequency;
 #[cfg(test)]
 mod ack_frequency_tests;
 mod close;
-mod ecn;
 mod first_byte;
 mod fixed;
 mod handshake;
 mod keys;
 mod recv;
-pub use ecn::{EcnState, TESTING_PACKETS as ECN_TESTING_PACKETS};
+pub use crate::path::{EcnState, PmtuConfig, PmtuState, ECN_TESTING_PACKETS};
 pub use recv::Datagram;
 mod send;
 mod stats;
@@ -109,7 +108,8 @@ pub struct ConnectionConfig {
     pub congestion: Algorithm,
     /// The RTT assumed before the first sample (RFC 9002 §6.2.2).
     pub initial_rtt: Duration,
-    /// The largest UDP payload we send (at least 1200).
+    /// The largest UDP payload we send (at least 1200) before, or without, PMTU discovery:
+    /// the base size of the search.
     pub max_datagram_size: u16,
     /// Send a PING after this long without sending anything ack-eliciting.
     pub keep_alive: Option<Duration>,
@@ -134,6 +134,10 @@ pub struct ConnectionConfig {
     /// Mark datagrams ECT(0) on paths that pass ECN validation (RFC 9000 §13.4). What the
     /// peer marks is counted and acknowledged whatever this says.
     pub ecn: bool,
+    /// Search for a larger datagram size than `max_datagram_size` once the handshake is
+    /// confirmed (DPLPMTUD, RFC 8899, [`crate::path::pmtu`]); `None` keeps
+    /// `max_datagram_size` throughout.
+    pub pmtud: Option<PmtuConfig>,
 }
 
 impl Default for ConnectionConfig {
@@ -167,6 +171,7 @@ impl Default for ConnectionConfig {
             ack_frequency: true,
             spin_bit: true,
             ecn: true,
+            pmtud: Some(PmtuConfig::default()),
         }
     }
 }
@@ -299,8 +304,9 @@ pub struct Connection {
     rng: Box<dyn Random>,
     /// The QUIC bit and spin bit we send (RFC 9287, RFC 9000 §17.4).
     first_byte: first_byte::FirstByte,
-    /// ECN marking and validation on the path (RFC 9000 §13.4).
-    ecn: ecn::EcnPath,
+    /// The network path: the peer's address and its validation, ECN, the datagram size
+    /// (`path`).
+    path: crate::path::Path,
     /// The ECN codepoint of the datagram being handled.
     packet_ecn: Option<Ecn>,
     /// Whether the datagram being built is marked ECT(0).
@@ -314,7 +320,8 @@ pub struct Connection {
     pub(crate) keys: KeySet,
     streams: Streams,
     local_params: TransportParameters,
-    peer_params: Option<TransportParameters>,
+    /// Boxed: read now and then, and the connection stays small.
+    peer_params: Option<Box<TransportParameters>>,
     /// Both endpoints sent disable_1rtt_encryption (0xbaad): 1-RTT packets carry neither
     /// AEAD protection nor header protection (an opt-in for measurement and trusted
     /// networks, as in Linux QUIC).
@@ -329,12 +336,6 @@ pub struct Connection {
     pub(crate) retry_scid: Option<ConnectionId>,
     /// The token to put in Initial packets (from a Retry).
     token: Vec<u8>,
-    remote: SocketAddr,
-    /// The peer's address is validated (RFC 9000 §8.1).
-    validated: bool,
-    /// Bytes received from and sent to the peer before validation.
-    amp_received: u64,
-    amp_sent: u64,
     rtt: RttEstimator,
     cc: Box<dyn Controller>,
     pacer: Pacer,
@@ -343,7 +344,6 @@ pub struct Connection {
     bytes_in_flight: u64,
     pto_count: u32,
     first_rtt_sample: Option<Timestamp>,
-    max_datagram_size: usize,
     idle_timeout: Option<Duration>,
     /// When the idle timer was last pushed back: the packets of one receive batch share a
     /// time, and the deadline is computed once for them.
@@ -409,8 +409,6 @@ pub struct Connection {
     last_packet_probing: bool,
     /// Whether its only ack-eliciting frames were PINGs (acknowledged at once).
     last_packet_ping_only: bool,
-    /// The PATH_CHALLENGE validating a new peer address, and whether it is to be sent.
-    path_challenge: Option<([u8; 8], bool)>,
     /// How the peer's latest ACK_FREQUENCY asked us to acknowledge (`None`: RFC 9000's
     /// rules with our max_ack_delay).
     ack_policy: Option<crate::pnspace::AckPolicy>,
@@ -438,7 +436,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("side", &self.side)
             .field("phase", &self.phase)
-            .field("remote", &self.remote)
+            .field("remote", &self.path.remote)
             .finish_non_exhaustive()
     }
 }
@@ -528,7 +526,6 @@ impl Connection {
     ) -> Result<Self, ConnectionError> {
         let token = reset_key.token(&scid);
         let first_byte = first_byte::FirstByte::new(config.spin_bit, &mut *rng);
-        let ecn = ecn::EcnPath::new(config.ecn);
         let ConnectionConfig {
             version,
             transport: mut local,
@@ -544,6 +541,7 @@ impl Connection {
             ack_frequency,
             spin_bit: _,
             ecn: ecn_enabled,
+            pmtud,
         } = config;
         local.initial_source_connection_id = Some(scid);
         // RFC 9368 §3: the version we use and those we speak (the endpoint's, for a
@@ -576,7 +574,6 @@ impl Connection {
             rtt: RttEstimator::new(initial_rtt),
             cc,
             pacer: Pacer::new(window, mss),
-            max_datagram_size: max_datagram_size.max(1200) as usize,
             idle_timeout: (!idle.is_zero()).then_some(idle),
             idle_armed_at: None,
             timers: {
@@ -600,7 +597,12 @@ impl Connection {
             phase: Phase::Handshake,
             rng,
             first_byte,
-            ecn,
+            path: crate::path::Path::new(
+                remote,
+                side == Side::Client,
+                ecn_enabled,
+                crate::path::pmtu::Pmtud::new(max_datagram_size, pmtud),
+            ),
             packet_ecn: None,
             mark_datagram: false,
             reset_key,
@@ -616,10 +618,6 @@ impl Connection {
             original_dcid,
             retry_scid: None,
             token: Vec::new(),
-            remote,
-            validated: side == Side::Client,
-            amp_received: 0,
-            amp_sent: 0,
             bytes_in_flight: 0,
             pto_count: 0,
             first_rtt_sample: None,
@@ -660,7 +658,6 @@ impl Connection {
             nonprobing_largest: None,
             last_packet_probing: false,
             last_packet_ping_only: false,
-            path_challenge: None,
             ack_policy: None,
             ack_frequency_seen: None,
             packet_immediate_ack: false,
@@ -687,7 +684,7 @@ impl Connection {
 
     /// The peer's address.
     pub fn remote_address(&self) -> SocketAddr {
-        self.remote
+        self.path.remote
     }
 
     /// The connection ID the connection was created with (the one the endpoint first
@@ -794,12 +791,12 @@ impl Connection {
 
     /// The peer's transport parameters, once received.
     pub fn peer_params(&self) -> Option<&TransportParameters> {
-        self.peer_params.as_ref()
+        self.peer_params.as_deref()
     }
 
     /// Whether the peer's address is validated (servers; always true for clients).
     pub fn is_validated(&self) -> bool {
-        self.validated
+        self.path.is_validated()
     }
 
     /// The next application event.
@@ -880,7 +877,21 @@ impl Connection {
     /// The largest UDP payload this connection sends: a buffer this long takes any
     /// datagram [`poll_transmit`](Self::poll_transmit) writes.
     pub fn udp_payload_size(&self) -> usize {
-        self.max_datagram_size
+        usize::from(self.path.mtu.largest())
+    }
+
+    /// Bounds the datagram size by what the local interface carries toward the peer
+    /// (its MTU less the IP and UDP headers), which the owner learns from the kernel.
+    pub fn limit_datagram_size(&mut self, max: u16) {
+        self.path.mtu.set_limit(max);
+        self.on_datagram_size_changed();
+    }
+
+    /// Tells the congestion controller and the pacer the datagram size in use.
+    pub(crate) fn on_datagram_size_changed(&mut self) {
+        let mss = u64::from(self.path.mtu.current());
+        self.cc.set_mss(mss);
+        self.pacer.set_mss(mss);
     }
 
     // ----- datagrams (RFC 9221) -----
@@ -893,10 +904,10 @@ impl Connection {
             .as_ref()?
             .max_datagram_frame_size?
             .into_inner();
-        // Short header (1 + 20 + 4) + frame type + length (2) + tag.
-        let fits = self
-            .max_datagram_size
-            .saturating_sub(1 + 20 + 4 + 1 + 2 + 16);
+        // Short header (1 + 20 + 4) + frame type + length (2) + tag, in a datagram of
+        // the path's base size: a datagram the application queued must still fit after
+        // a black hole takes the path back to it.
+        let fits = usize::from(self.path.mtu.base()).saturating_sub(1 + 20 + 4 + 1 + 2 + 16);
         Some((peer.saturating_sub(3) as usize).min(fits))
     }
 
@@ -969,7 +980,7 @@ impl Connection {
             .set_initial(self.version, &retry_scid, self.side)?;
         self.local_params.retry_source_connection_id = Some(retry_scid);
         self.retry_scid = Some(retry_scid);
-        self.validated = true;
+        self.path.validate();
         Ok(())
     }
 
@@ -990,7 +1001,7 @@ impl Connection {
     /// The address counts as validated (a valid token came with the first Initial): the
     /// anti-amplification limit no longer applies (RFC 9000 §8.1).
     pub(crate) fn validate_address(&mut self) {
-        self.validated = true;
+        self.path.validate();
     }
 
     /// Sends PING (an ack-eliciting packet) at the next opportunity.
@@ -1138,7 +1149,7 @@ impl Connection {
     /// from the address we talk to, it is a stateless reset and the connection ends at
     /// once (RFC 9000 §10.3.1); from elsewhere it is ignored.
     pub fn handle_stateless_reset(&mut self, remote: SocketAddr) {
-        if remote == self.remote {
+        if remote == self.path.remote {
             self.drain_now(ConnectionError::Reset);
         }
     }

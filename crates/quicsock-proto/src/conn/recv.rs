@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::close::CloseCode;
-use super::ecn::EcnVerdict;
 use super::{
     space_index, Connection, ConnectionError, Ecn, Event, Phase, MAX_BUFFERED_BYTES,
     MAX_BUFFERED_PACKETS, MAX_DATAGRAMS_IN, MAX_PATH_RESPONSES,
@@ -22,6 +21,7 @@ use crate::packet::{
     Header, PacketNumber, PacketType, ParsedPacket, SpaceId, LONG_RESERVED_BITS,
     SHORT_RESERVED_BITS,
 };
+use crate::path::ecn::EcnVerdict;
 use crate::recovery::{
     is_persistent_congestion, SentFrame, SentPacket, PERSISTENT_CONGESTION_THRESHOLD,
 };
@@ -138,13 +138,11 @@ impl Connection {
             }
             _ => {}
         }
-        if remote != self.remote {
+        if remote != self.path.remote {
             self.on_new_address(now, remote, data);
             return;
         }
-        if !self.validated {
-            self.amp_received += data.bytes().len() as u64;
-        }
+        self.path.on_received(data.bytes().len());
         self.handle_packets(now, remote, data);
         self.run_driver(now);
     }
@@ -166,22 +164,15 @@ impl Connection {
             // Probing only, or old or undecryptable packets: the path stays.
             return;
         }
-        let new_ip = remote.ip() != self.remote.ip();
-        self.remote = remote;
-        self.validated = false;
-        self.amp_received = len as u64;
-        self.amp_sent = 0;
-        // ECN is validated per path (RFC 9000 §13.4.2).
-        self.ecn.reset(self.config.ecn);
-        if new_ip {
-            let mss = self.max_datagram_size as u64;
+        let mut challenge = [0u8; 8];
+        self.rng.fill(&mut challenge);
+        if self.path.migrate(remote, len, challenge, self.config.ecn) {
+            let mss = u64::from(self.path.mtu.current());
             self.cc = self.config.congestion.build(mss);
+            self.pacer.set_mss(mss);
             self.rtt = crate::recovery::RttEstimator::new(self.config.initial_rtt);
             self.undo = None;
         }
-        let mut challenge = [0u8; 8];
-        self.rng.fill(&mut challenge);
-        self.path_challenge = Some((challenge, true));
         // Answers to challenges that came on the old path go to the new one.
         self.run_driver(now);
     }
@@ -461,7 +452,7 @@ impl Connection {
         // RFC 9000 §8.1: a Handshake packet from the client proves its address; the server
         // then discards its Initial keys (RFC 9001 §4.9.1).
         if self.side == Side::Server && space == SpaceId::Handshake {
-            self.validated = true;
+            self.path.validate();
             self.discard_space(SpaceId::Initial);
         }
         // What a packet can change of the loss timer without an ACK frame (which re-arms
@@ -469,7 +460,7 @@ impl Connection {
         // anti-amplification allowance. Once all are settled, a 1-RTT packet leaves it be.
         let settled = space == SpaceId::Data
             && self.handshake_confirmed
-            && self.validated
+            && self.path.is_validated()
             && self.peer_validated_us;
         if !settled {
             self.set_loss_timer(now);
@@ -663,9 +654,7 @@ impl Connection {
                 }
                 Frame::PathResponse(data) => {
                     // The new path is validated (RFC 9000 §8.2.3).
-                    if self.path_challenge.is_some_and(|(c, _)| c == data) {
-                        self.path_challenge = None;
-                        self.validated = true;
+                    if self.path.on_response(data) {
                         self.events.push_back(Event::PathMigrated { local: false });
                     }
                 }
@@ -765,9 +754,12 @@ impl Connection {
         // nothing): what drained is given back if it stays so (`release_idle`).
         let drained = recovery.ack_eliciting_in_flight == 0
             && acked.iter().any(|(_, p)| {
-                p.frames
-                    .iter()
-                    .any(|f| *f != crate::recovery::SentFrame::Ping)
+                p.frames.iter().any(|f| {
+                    !matches!(
+                        f,
+                        crate::recovery::SentFrame::Ping | crate::recovery::SentFrame::PmtuProbe(_)
+                    )
+                })
             });
         recovery.recycle(acked.drain(..).map(|(_, p)| p));
         if drained {
@@ -819,7 +811,7 @@ impl Connection {
         // that grows is a congestion event.
         let marked = acked.iter().filter(|(_, p)| p.ect).count() as u64;
         let verdict = if space == SpaceId::Data {
-            self.ecn.on_ack(marked, ack.ecn.as_ref(), new_largest)
+            self.path.ecn.on_ack(marked, ack.ecn.as_ref(), new_largest)
         } else {
             EcnVerdict::None
         };
@@ -861,7 +853,7 @@ impl Connection {
             }
         }
         let app_limited =
-            self.bytes_in_flight + 2 * self.max_datagram_size as u64 <= self.cc.window() / 2;
+            self.bytes_in_flight + 2 * u64::from(self.path.mtu.current()) <= self.cc.window() / 2;
         for (pn, p) in acked.iter() {
             if p.in_flight {
                 self.bytes_in_flight -= u64::from(p.size);
@@ -875,6 +867,14 @@ impl Connection {
                 self.on_frame_acked(space, f);
             }
             if space == SpaceId::Data {
+                match p.frames.pmtu_probe() {
+                    Some(size) => {
+                        if self.path.mtu.on_probe_acked(size, now).is_some() {
+                            self.on_datagram_size_changed();
+                        }
+                    }
+                    None => self.path.mtu.on_acked(*pn, p.size),
+                }
                 if let Some(k) = &mut self.keys.one_rtt {
                     k.phase_acked = true;
                 }
@@ -917,6 +917,7 @@ impl Connection {
             | SentFrame::AckFrequency(_)
             | SentFrame::HandshakeDone
             | SentFrame::Ping
+            | SentFrame::PmtuProbe(_)
             | SentFrame::PathResponse
             | SentFrame::Datagram => {}
             _ => self.streams.on_control_acked(f),
@@ -945,7 +946,11 @@ impl Connection {
         let mut latest: Option<Timestamp> = None;
         let marked = lost.iter().filter(|(_, p)| p.ect).count();
         if marked > 0 {
-            self.ecn.on_marked_lost(marked);
+            self.path.ecn.on_marked_lost(marked);
+        }
+        let mut lost = lost;
+        if space == SpaceId::Data {
+            self.on_pmtu_losses(now, &mut lost);
         }
         for (_, p) in &lost {
             self.counters.packets_lost += 1;
@@ -994,6 +999,33 @@ impl Connection {
             .recycle(lost.into_iter().map(|(_, p)| p));
     }
 
+    /// What the losses of 1-RTT packets tell DPLPMTUD (RFC 8899 §4.3, §4.4): a lost probe
+    /// leaves `lost`, out of flight and not congestion (RFC 9000 §14.4), and the others
+    /// may reveal a black hole, which takes the datagram size back to the base.
+    fn on_pmtu_losses(&mut self, now: Timestamp, lost: &mut Vec<(u64, SentPacket)>) {
+        let mut probes = Vec::new();
+        lost.retain(|(pn, p)| match p.frames.pmtu_probe() {
+            Some(size) => {
+                probes.push((size, p.size, p.in_flight));
+                false
+            }
+            None => {
+                self.path.mtu.on_lost(*pn, p.size);
+                true
+            }
+        });
+        // Not counted as packets lost: the stats count probes apart.
+        for (probed, size, in_flight) in probes {
+            if in_flight {
+                self.bytes_in_flight -= u64::from(size);
+            }
+            self.path.mtu.on_probe_lost(probed, now);
+        }
+        if self.path.mtu.end_loss_burst(now).is_some() {
+            self.on_datagram_size_changed();
+        }
+    }
+
     /// Packets declared lost were acknowledged after all. When every loss of the last
     /// congestion event proves spurious, the event is undone (RFC 9438 §4.9).
     fn on_spurious_losses(&mut self, space: SpaceId, pns: &[u64]) {
@@ -1031,11 +1063,7 @@ impl Connection {
             SentFrame::HandshakeDone => self.handshake_done_pending = true,
             SentFrame::AckFrequency(seq) => self.on_ack_frequency_lost(seq),
             // A lost challenge goes again while the path is not validated.
-            SentFrame::PathChallenge => {
-                if let Some((_, pending)) = self.path_challenge.as_mut() {
-                    *pending = true;
-                }
-            }
+            SentFrame::PathChallenge => self.path.on_challenge_lost(),
             SentFrame::NewToken if self.new_token_state == super::TokenState::InFlight => {
                 self.new_token_state = super::TokenState::Pending;
             }
@@ -1047,7 +1075,12 @@ impl Connection {
             SentFrame::RetireConnectionId(seq) => {
                 self.remote_cids.retire_pending.insert(seq);
             }
-            SentFrame::Ping | SentFrame::PathResponse | SentFrame::Datagram => {}
+            // A probe's loss is its packet's (`on_packets_lost`); a PTO does not send it
+            // again.
+            SentFrame::Ping
+            | SentFrame::PathResponse
+            | SentFrame::Datagram
+            | SentFrame::PmtuProbe(_) => {}
             _ => self.streams.on_control_lost(f),
         }
     }

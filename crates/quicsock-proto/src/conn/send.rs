@@ -121,17 +121,16 @@ impl Connection {
         if let Some(t) = self.transmit_path_response(now, buf) {
             return Some(t);
         }
+        if let Some(t) = self.transmit_pmtu_probe(now, buf) {
+            return Some(t);
+        }
         // The datagram is marked ECT(0), or not, as a whole (RFC 9000 §13.4.2); only once
         // the handshake is confirmed, when it holds 1-RTT packets alone.
-        self.mark_datagram = self.handshake_confirmed && self.ecn.marking();
-        let mut max = self.max_datagram_size.min(buf.capacity());
-        if !self.validated {
-            // RFC 9000 §8.1: at most three times what was received.
-            let allowance = (3 * self.amp_received).saturating_sub(self.amp_sent);
-            max = max.min(allowance as usize);
-            if max < MIN_PACKET_ROOM {
-                return None;
-            }
+        self.mark_datagram = self.handshake_confirmed && self.path.ecn.marking();
+        // RFC 9000 §8.1: before validation, at most three times what was received.
+        let max = self.path.max_datagram().min(buf.capacity());
+        if max < MIN_PACKET_ROOM {
+            return None;
         }
         let probing = self.spaces.iter().any(|s| s.probes > 0);
         let mut can_send_data = probing || self.bytes_in_flight < self.cc.window();
@@ -183,11 +182,9 @@ impl Connection {
         };
         self.pad(buf, &mut built, pad_to);
         let size = self.seal_all(now, buf.written(), built, true);
-        if !self.validated {
-            self.amp_sent += size as u64;
-        }
+        self.path.on_sent(size);
         Some(Transmit {
-            destination: self.remote,
+            destination: self.path.remote,
             size,
             ecn: self.mark_datagram.then_some(Ecn::Ect0),
         })
@@ -337,8 +334,8 @@ impl Connection {
         self.ping_pending
             || self.handshake_done_pending
             || self.new_token_state == super::TokenState::Pending
-            || self.path_challenge.is_some_and(|(_, pending)| pending)
-            || self.path_responses.iter().any(|r| r.1 == self.remote)
+            || self.path.challenge_pending()
+            || self.path_responses.iter().any(|r| r.1 == self.path.remote)
             || !self.local_cids.pending.is_empty()
             || !self.remote_cids.retire_pending.is_empty()
             || !self.datagrams_out.is_empty()
@@ -400,10 +397,9 @@ impl Connection {
                     ack_eliciting = true;
                 }
             }
-            if let Some((data, true)) = self.path_challenge {
-                if left(buf) >= 9 {
+            if self.path.challenge_pending() && left(buf) >= 9 {
+                if let Some(data) = self.path.take_challenge() {
                     buf.put(|o| Frame::PathChallenge(data).encode(o));
-                    self.path_challenge = Some((data, false));
                     sent.push(SentFrame::PathChallenge);
                     ack_eliciting = true;
                 }
@@ -421,7 +417,11 @@ impl Connection {
             }
             // Answers to challenges that came on this path; others go out on their own
             // (`transmit_path_response`).
-            while let Some(i) = self.path_responses.iter().position(|r| r.1 == self.remote) {
+            while let Some(i) = self
+                .path_responses
+                .iter()
+                .position(|r| r.1 == self.path.remote)
+            {
                 if left(buf) < 9 {
                     break;
                 }
@@ -633,7 +633,7 @@ impl Connection {
                     }
                 }
                 if self.mark_datagram && b.space == SpaceId::Data {
-                    self.ecn.on_sent();
+                    self.path.ecn.on_sent();
                 }
                 self.spaces[space_index(b.space)].recovery.on_sent(
                     b.pn,
@@ -669,7 +669,7 @@ impl Connection {
         let i = self
             .path_responses
             .iter()
-            .position(|r| r.1 != self.remote)?;
+            .position(|r| r.1 != self.path.remote)?;
         if !self.keys.can_send(SpaceId::Data) || buf.capacity() < MIN_PACKET_ROOM {
             return None;
         }
@@ -692,16 +692,57 @@ impl Connection {
         })
     }
 
+    /// A PMTU probe, when the search wants one (RFC 8899 §4.1, RFC 9000 §14.4): a 1-RTT
+    /// packet of PING and PADDING alone in a datagram of the probed size. It is sent on a
+    /// validated path of a confirmed connection that is sending (data waits, or packets
+    /// are in flight, whose ACKs then tell a lost probe quickly; an idle connection does
+    /// not probe, so the search never keeps it alive), when the congestion window has
+    /// room for it and no loss probe is due. It is not marked ECT(0), so its loss says
+    /// nothing of ECN.
+    fn transmit_pmtu_probe(&mut self, now: Timestamp, buf: &mut Writer<'_>) -> Option<Transmit> {
+        let sending = self.streams.has_pending()
+            || !self.datagrams_out.is_empty()
+            || self.spaces[space_index(SpaceId::Data)]
+                .recovery
+                .ack_eliciting_in_flight
+                > 0;
+        if !sending
+            || !self.handshake_confirmed
+            || !self.path.is_validated()
+            || !self.keys.can_send(SpaceId::Data)
+            || self.spaces.iter().any(|s| s.probes > 0)
+        {
+            return None;
+        }
+        let size = self.path.mtu.probe_due()?;
+        let len = usize::from(size);
+        if buf.capacity() < len || self.bytes_in_flight + u64::from(size) > self.cc.window() {
+            return None;
+        }
+        let mut b = self.begin_packet(SpaceId::Data, buf);
+        buf.put(|o| Frame::Ping.encode(o));
+        b.frames.push(SentFrame::PmtuProbe(size));
+        b.ack_eliciting = true;
+        self.end_packet(&mut b, buf);
+        let mut built = Coalesced::one(b);
+        self.pad(buf, &mut built, len);
+        let sent = self.seal_all(now, buf.written(), built, true);
+        debug_assert_eq!(sent, len);
+        self.path.mtu.on_probe_sent(size);
+        Some(Transmit {
+            destination: self.path.remote,
+            size: sent,
+            ecn: None,
+        })
+    }
+
     /// Builds the CONNECTION_CLOSE datagram of the closing phase (RFC 9000 §10.2.1): one
     /// packet per space we have keys for, so a peer that has not finished the handshake
     /// can read it. Before the handshake completes an application close is sent as a
     /// transport APPLICATION_ERROR without the reason (§10.2.3).
     fn transmit_close(&mut self, now: Timestamp, buf: &mut Writer<'_>) -> Option<Transmit> {
         let close = self.close.clone()?;
-        let mut max = self.max_datagram_size.min(buf.capacity());
-        if !self.validated {
-            max = max.min((3 * self.amp_received).saturating_sub(self.amp_sent) as usize);
-        }
+        let max = self.path.max_datagram().min(buf.capacity());
         let mut built = Coalesced::default();
         for space in SPACES {
             if !self.keys.can_send(space) {
@@ -739,11 +780,9 @@ impl Connection {
             self.pad(buf, &mut built, MIN_INITIAL_DATAGRAM_SIZE.min(max));
         }
         let size = self.seal_all(now, buf.written(), built, false);
-        if !self.validated {
-            self.amp_sent += size as u64;
-        }
+        self.path.on_sent(size);
         Some(Transmit {
-            destination: self.remote,
+            destination: self.path.remote,
             size,
             ecn: None,
         })

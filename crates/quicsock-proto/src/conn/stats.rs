@@ -53,9 +53,16 @@ pub struct ConnectionStats {
     pub ecn_ce_events: u64,
     /// Packets received marked ECT(0), ECT(1) and CE, every space together.
     pub ecn_received: [u64; 3],
-    /// The largest UDP payload the connection sends now: our setting within the peer's
-    /// max_udp_payload_size (the path MTU once it is probed).
+    /// The largest UDP payload the connection sends now: the path MTU DPLPMTUD found
+    /// (RFC 8899), within our setting, the peer's max_udp_payload_size and the local
+    /// interface.
     pub max_datagram_size: usize,
+    /// Where the PMTU search stands.
+    pub pmtu: super::PmtuState,
+    /// PMTU probes sent, acknowledged and lost.
+    pub pmtu_probes: [u32; 3],
+    /// Black holes detected: the datagram size fell back to the base.
+    pub pmtu_black_holes: u32,
 }
 
 /// The counters a connection keeps as it sends and receives.
@@ -95,9 +102,16 @@ impl Connection {
                 .ack_request
                 .latest
                 .map(|f| f.ack_eliciting_threshold.into_inner()),
-            ecn: self.ecn.state(),
-            max_datagram_size: self.max_datagram_size,
-            ecn_ce_events: u64::from(self.ecn.ce_events),
+            ecn: self.path.ecn.state(),
+            max_datagram_size: usize::from(self.path.mtu.current()),
+            pmtu: self.path.mtu.state(),
+            pmtu_probes: [
+                self.path.mtu.probes_sent,
+                self.path.mtu.probes_acked,
+                self.path.mtu.probes_lost,
+            ],
+            pmtu_black_holes: self.path.mtu.black_holes,
+            ecn_ce_events: u64::from(self.path.ecn.ce_events),
             ecn_received: self.spaces.iter().fold([0; 3], |[a, b, c], s| {
                 [
                     a + s.ecn.ect0.into_inner(),

@@ -1,8 +1,9 @@
 //! The connection's own deadlines as one table, as quinn's `TimerTable` and Linux QUIC's
 //! `QUIC_TIMER_*` keep them: each kind of timer is armed, moved and stopped here, and the
-//! earliest is [`TimerTable::next`]. Two deadlines stay with the state they guard: each
-//! packet-number space's ACK deadline (`pnspace`, from what it received) and the end of
-//! the previous key phase (`keys`, with the old key it discards); the closing and draining
+//! earliest is [`TimerTable::next`]. Three deadlines stay with the state they guard: each
+//! packet-number space's ACK deadline (`pnspace`, from what it received), the end of
+//! the previous key phase (`keys`, with the old key it discards) and DPLPMTUD's raise
+//! timer (`path::pmtu`, with the search it restarts); the closing and draining
 //! periods end with their [`Phase`](super::Phase).
 
 use crate::time::Timestamp;

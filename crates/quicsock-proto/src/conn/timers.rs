@@ -1,8 +1,8 @@
 //! Deadlines: loss detection and the probe timeout (RFC 9002 §6.2, Appendix A.8), delayed
 //! ACKs (RFC 9000 §13.2.1), idle timeout and keep-alive (§10.1), the closing and draining
 //! periods (§10.2), pacing (RFC 9002 §7.7), the end of the previous key phase (RFC 9001
-//! §6.5), and a server's handshake timeout: what each does when it fires. Where they are
-//! kept is `timer`.
+//! §6.5), DPLPMTUD's raise timer (RFC 8899 §5.1.1), and a server's handshake timeout: what
+//! each does when it fires. Where they are kept is `timer`.
 
 use super::timer::Timer;
 use super::{space_index, Connection, ConnectionError, EndpointEvent, Phase, SPACES};
@@ -25,6 +25,7 @@ impl Connection {
             }
         };
         take(self.timers.next());
+        take(self.path.mtu.deadline());
         for s in &self.spaces {
             take(s.ack_deadline());
         }
@@ -48,7 +49,7 @@ impl Connection {
             self.spaces.iter().map(|s| s.recovery.ack_eliciting_in_flight).collect::<Vec<_>>(),
             self.handshake_complete,
             self.handshake_confirmed,
-            self.validated,
+            self.path.is_validated(),
             SPACES.iter().map(|s| (self.keys.can_send(*s), self.keys.can_receive(*s))).collect::<Vec<_>>(),
             self.pto_count,
         )
@@ -92,6 +93,8 @@ impl Connection {
                 keys.prev_remote = None;
             }
         }
+        // DPLPMTUD's raise timer: the search runs again (RFC 8899 §5.1.1).
+        self.path.mtu.on_timeout(now);
         if self.timers.is_expired(Timer::Loss, now) {
             self.on_loss_timeout(now);
         }
@@ -152,6 +155,20 @@ impl Connection {
         } else if let Some((_, space)) = self.pto_time_and_space(now) {
             let i = space_index(space);
             self.spaces[i].probes = 2;
+            // A probe timeout with large packets outstanding is a suspicious loss burst
+            // (RFC 8899 §4.3): a path that stopped carrying them acknowledges nothing.
+            let base = self.path.mtu.base();
+            let large = space == SpaceId::Data
+                && self.spaces[i]
+                    .recovery
+                    .sent
+                    .values()
+                    .filter(|p| p.ack_eliciting)
+                    .take(2)
+                    .any(|p| p.frames.pmtu_probe().is_none() && p.size > base);
+            if large && self.path.mtu.on_pto(now).is_some() {
+                self.on_datagram_size_changed();
+            }
             // Probes carry data where there is some (RFC 9002 §6.2.4): what the two oldest
             // ack-eliciting packets in flight carried is queued again. The packets stay in
             // flight; whichever copy is acknowledged first counts.
@@ -236,7 +253,7 @@ impl Connection {
             return;
         }
         // A server at its anti-amplification limit cannot send; arming would spin.
-        if self.side == Side::Server && !self.validated && 3 * self.amp_received <= self.amp_sent {
+        if self.side == Side::Server && self.path.amplification_blocked() {
             self.timers.stop(Timer::Loss);
             return;
         }

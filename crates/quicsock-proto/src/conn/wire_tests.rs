@@ -39,6 +39,8 @@ struct Outcome {
     spinning: (bool, bool),
     /// The datagram size the client's stats report.
     stats_size: usize,
+    /// The client's PMTU search state and probes (sent, acknowledged, lost).
+    pmtu: (crate::path::PmtuState, [u32; 3]),
 }
 
 fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
@@ -165,6 +167,7 @@ fn exchange_with(
         plaintext: (c.is_1rtt_plaintext(), s.is_1rtt_plaintext()),
         spinning: (c.is_spinning(), s.is_spinning()),
         stats_size: c.stats().max_datagram_size,
+        pmtu: (c.stats().pmtu, c.stats().pmtu_probes),
         mark_seen: seen,
         largest,
         first,
@@ -220,9 +223,27 @@ fn jumbo_datagrams_within_our_setting_and_the_peers_limit() {
     let o = exchange_with(jumbo, small_peer, 200_000);
     assert!(near(o.largest, 4000), "{}", o.largest);
     assert_eq!(o.stats_size, 4000);
+    // Without PMTU discovery the base size holds throughout.
+    let fixed = ConnectionConfig {
+        pmtud: None,
+        ..ConnectionConfig::default()
+    };
+    let o = exchange_with(fixed.clone(), fixed, 200_000);
+    assert!(near(o.largest, 1200), "without DPLPMTUD: {}", o.largest);
+    assert_eq!(o.stats_size, 1200);
+}
+
+/// With the default settings DPLPMTUD takes a path that carries any size (this one has
+/// no MTU) from the base of 1200 bytes to the search's bound, 8952, in one round trip,
+/// and the transfer uses that size. The initial window (10 × 1200 bytes) has room for
+/// one probe of that size; its acknowledgement ends the search.
+#[test]
+fn dplpmtud_raises_the_datagram_size_to_the_bound() {
     let default = ConnectionConfig::default();
-    let o = exchange_with(default.clone(), default, 200_000);
-    assert!(near(o.largest, 1200), "the default: {}", o.largest);
+    let o = exchange_with(default.clone(), default, 400_000);
+    assert_eq!(o.stats_size, 8952);
+    assert_eq!(o.pmtu, (crate::path::PmtuState::Complete, [1, 1, 0]));
+    assert!(o.largest >= 8900, "{}", o.largest);
 }
 
 /// Whether the QUIC bit (0x40) is clear in any of `first`, and in how many short-header

@@ -44,6 +44,9 @@ pub(crate) enum SentFrame {
     Ping,
     PathResponse,
     Datagram,
+    /// The PING of a PMTU probe of this datagram size (RFC 8899 §4.1), the packet's only
+    /// frame: its loss is not congestion.
+    PmtuProbe(u16),
 }
 
 /// A packet we sent and have not seen acknowledged or declared lost.
@@ -100,6 +103,14 @@ impl FrameList {
     /// The frames, in the order they were written.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &SentFrame> {
         self.first.iter().chain(&self.rest)
+    }
+
+    /// The probed size, if this is a PMTU probe's packet.
+    pub(crate) fn pmtu_probe(&self) -> Option<u16> {
+        match self.first {
+            Some(SentFrame::PmtuProbe(size)) => Some(size),
+            _ => None,
+        }
     }
 
     /// The list the frames after the first were kept in, emptied, for reuse.

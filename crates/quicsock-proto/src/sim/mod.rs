@@ -8,7 +8,7 @@
 
 mod link;
 #[cfg(test)]
-mod scenarios;
+pub(crate) mod scenarios;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -60,9 +60,13 @@ enum Cmd {
         /// Pin the server to this CPU.
         #[arg(long)]
         cpu: Option<usize>,
-        /// UDP payload size QUIC uses.
+        /// UDP payload size QUIC uses (throughout, unless --pmtud-max).
         #[arg(long, default_value_t = 1452)]
         mtu: u16,
+        /// Search for larger datagrams with DPLPMTUD (RFC 8899), up to this UDP payload
+        /// size, starting from --mtu.
+        #[arg(long)]
+        pmtud_max: Option<u16>,
         /// QUIC engines (SO_REUSEPORT shards; default: one per CPU).
         #[arg(long)]
         shards: Option<usize>,
@@ -121,9 +125,13 @@ enum Cmd {
         /// Pin the client to this CPU.
         #[arg(long)]
         cpu: Option<usize>,
-        /// UDP payload size QUIC uses.
+        /// UDP payload size QUIC uses (throughout, unless --pmtud-max).
         #[arg(long, default_value_t = 1452)]
         mtu: u16,
+        /// Search for larger datagrams with DPLPMTUD (RFC 8899), up to this UDP payload
+        /// size, starting from --mtu.
+        #[arg(long)]
+        pmtud_max: Option<u16>,
         /// Seconds to wait for the connection to be set up.
         #[arg(long, default_value_t = 10.0)]
         connect_timeout: f64,
@@ -204,6 +212,15 @@ fn check_mtu(mtu: u16) -> Result<u16, PerfError> {
     Ok(mtu)
 }
 
+fn check_pmtud(max: Option<u16>, mtu: u16) -> Result<Option<u16>, PerfError> {
+    match max {
+        Some(m) if m < mtu => Err(PerfError::Usage(format!(
+            "--pmtud-max ({m}) must be at least --mtu ({mtu})"
+        ))),
+        m => Ok(m),
+    }
+}
+
 /// The first address `target` (an address, or `host:port`) resolves to.
 fn resolve(target: &str) -> Result<SocketAddr, PerfError> {
     use std::net::ToSocketAddrs as _;
@@ -256,6 +273,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             proto,
             cpu,
             mtu,
+            pmtud_max,
             shards,
             json,
             no_crypt,
@@ -273,6 +291,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 server: perf::server_tls(chain, key)?,
                 server_name: "localhost".into(),
                 mtu: check_mtu(mtu)?,
+                pmtud_max: check_pmtud(pmtud_max, mtu)?,
                 no_crypt,
             };
             perf::serve(proto, listen, &tls, shards, json, |addr| {
@@ -296,6 +315,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
             proto,
             cpu,
             mtu,
+            pmtud_max,
             connect_timeout,
             bidir,
             streams,
@@ -309,6 +329,7 @@ fn run(cli: Cli) -> Result<(), PerfError> {
                 server: perf::server_tls(chain, key)?,
                 server_name,
                 mtu: check_mtu(mtu)?,
+                pmtud_max: check_pmtud(pmtud_max, mtu)?,
                 no_crypt,
             };
             let run = ClientRun {

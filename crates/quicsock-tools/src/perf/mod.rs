@@ -109,9 +109,22 @@ pub struct Tls {
     pub server_name: String,
     /// The UDP payload size QUIC starts with.
     pub mtu: u16,
+    /// Search for a larger one with DPLPMTUD, up to this many bytes; `None` keeps `mtu`
+    /// throughout, so that measurements compare one datagram size.
+    pub pmtud_max: Option<u16>,
     /// QUIC sends disable_1rtt_encryption (0xbaad): with a peer that sends it too, 1-RTT
     /// packets go unencrypted, for Linux QUIC's `--no_crypt` measurements.
     pub no_crypt: bool,
+}
+
+impl Tls {
+    /// The connections' DPLPMTUD settings.
+    pub(crate) fn pmtu_config(&self) -> Option<quicsock_proto::conn::PmtuConfig> {
+        self.pmtud_max.map(|max| quicsock_proto::conn::PmtuConfig {
+            max,
+            ..Default::default()
+        })
+    }
 }
 
 pub use crate::certs::{load_cert, self_signed};
@@ -834,6 +847,7 @@ pub fn self_test(
         server: server_tls(chain, key)?,
         server_name: "localhost".into(),
         mtu,
+        pmtud_max: None,
         no_crypt,
     };
     let mut reports = Vec::new();

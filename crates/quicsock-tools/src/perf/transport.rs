@@ -271,6 +271,7 @@ impl Server {
             Proto::Quic => {
                 let mut config = quicsock::ServerConfig::new(tls.server.clone());
                 config.transport.max_datagram_size = tls.mtu;
+                config.transport.pmtud = tls.pmtu_config();
                 config.transport.transport.disable_1rtt_encryption = tls.no_crypt;
                 if let Some(n) = shards {
                     config.shards = n;
@@ -345,6 +346,7 @@ pub(crate) fn connect(
             let mut config =
                 quicsock::ClientConfig::new(tls.client.clone(), tls.server_name.clone());
             config.transport.max_datagram_size = tls.mtu;
+            config.transport.pmtud = tls.pmtu_config();
             config.transport.transport.disable_1rtt_encryption = tls.no_crypt;
             config.handshake_timeout = timeout;
             let sock = QuicSocket::connect(addr, &config).map_err(|e| refused(e.into()))?;
