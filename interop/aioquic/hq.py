@@ -2,11 +2,13 @@
 interop tests.
 
     hq.py server --cert CHAIN --key KEY --root DIR [--host H] [--port P] [--chacha20]
-    hq.py client --output DIR (--ca CA | --insecure) [--chacha20] URL...
+    hq.py client --output DIR (--ca CA | --insecure) [--chacha20] [--negotiate-v2] URL...
 
-The server prints "listening on HOST:PORT" once it is ready and serves until killed. The
-client stores each URL's response under its file name and exits 0 when every response
-ended with FIN.
+The server prints "listening on HOST:PORT" once it is ready and serves until killed; it
+speaks v1 and v2 and switches a client to the first of them the client lists (RFC 9368).
+The client stores each URL's response under its file name, prints the QUIC version the
+connection ended in ("version v1" or "version v2") and exits 0 when every response ended
+with FIN. With --negotiate-v2 it starts in v1 and lists v2 first.
 """
 
 import argparse
@@ -19,6 +21,7 @@ from urllib.parse import urlparse
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.packet import QuicProtocolVersion
 from aioquic.quic.events import ConnectionTerminated, StreamDataReceived
 from aioquic.tls import CipherSuite
 
@@ -105,12 +108,18 @@ async def run_client(args):
     urls = [urlparse(u) for u in args.urls]
     host, port = urls[0].hostname, urls[0].port or 443
     config.server_name = host
+    if args.negotiate_v2:
+        config.original_version = QuicProtocolVersion.VERSION_1
+        config.supported_versions = [QuicProtocolVersion.VERSION_2, QuicProtocolVersion.VERSION_1]
     async with connect(host, port, configuration=config, create_protocol=Client) as client:
         bodies = await asyncio.gather(*(client.get(u.path) for u in urls))
         for u, body in zip(urls, bodies):
             with open(os.path.join(args.output, os.path.basename(u.path)), "wb") as f:
                 f.write(body)
             print(f"{u.path}: {len(body)} bytes", file=sys.stderr)
+        names = {QuicProtocolVersion.VERSION_1: "v1", QuicProtocolVersion.VERSION_2: "v2"}
+        version = client._quic._version
+        print(f"version {names.get(version, hex(version))}", file=sys.stderr)
         client.close()
 
 
@@ -129,6 +138,7 @@ def main():
     c.add_argument("--ca")
     c.add_argument("--insecure", action="store_true")
     c.add_argument("--chacha20", action="store_true")
+    c.add_argument("--negotiate-v2", action="store_true")
     c.add_argument("urls", nargs="+")
     args = p.parse_args()
     if args.command == "server":

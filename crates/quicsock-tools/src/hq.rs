@@ -295,6 +295,8 @@ pub fn download(
     if let Some(suite) = sock.cipher_suite() {
         eprintln!("connected to {}: {suite:?}", first.host);
     }
+    // Known once the server's first flight arrived, that is now.
+    eprintln!("version {}", sock.version());
     sock.set_read_timeout(Some(timeout));
     let mut by_stream: HashMap<i64, usize> = HashMap::new();
     let mut next = 0;

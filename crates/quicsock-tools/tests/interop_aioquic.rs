@@ -210,21 +210,74 @@ fn urls(port: u16) -> Vec<String> {
         .collect()
 }
 
-fn aioquic_client_downloads_from_quic_server(chacha20: bool) {
-    let fx = Fixture::new(if chacha20 { "c2q-chacha" } else { "c2q" });
+/// How a pair of endpoints is asked to connect.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Mode {
+    /// Default suites and versions.
+    Default,
+    /// TLS_CHACHA20_POLY1305_SHA256 only.
+    Chacha20,
+    /// The client starts in v1 and lists v2 first: the server switches it to v2 (RFC 9368).
+    NegotiateV2,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Default => "",
+            Self::Chacha20 => "-chacha",
+            Self::NegotiateV2 => "-v2",
+        }
+    }
+
+    /// The option both sides' programs take for it (the server's, then the client's).
+    fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Self::Default => (&[], &[]),
+            Self::Chacha20 => (&["--chacha20"], &["--chacha20"]),
+            Self::NegotiateV2 => (&[], &["--negotiate-v2"]),
+        }
+    }
+
+    /// What the log of the side that names it says: the cipher suite (quicsock's side),
+    /// and the version the connection ended in (the client's).
+    fn check(self, quicsock_log: &str, client_log: &str) {
+        let suite = if self == Self::Chacha20 {
+            "ChaCha20Poly1305Sha256"
+        } else {
+            // With the default suites both sides prefer an AES-GCM suite.
+            "GcmSha"
+        };
+        assert!(
+            quicsock_log.contains(suite),
+            "quicsock's log names the {suite} suite: {quicsock_log}"
+        );
+        let version = if self == Self::NegotiateV2 {
+            "version v2"
+        } else {
+            "version v1"
+        };
+        assert!(
+            client_log.contains(version),
+            "the client reports {version}: {client_log}"
+        );
+    }
+}
+
+fn aioquic_client_downloads_from_quic_server(mode: Mode) {
+    let fx = Fixture::new(&format!("c2q{}", mode.name()));
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_quic-server"));
-    cmd.args(["--listen", &format!("127.0.0.1:{port}")]).args([
-        "--cert",
-        &fx.path("chain.pem"),
-        "--key",
-        &fx.path("key.pem"),
-        "--root",
-        &fx.path("www"),
-    ]);
-    if chacha20 {
-        cmd.arg("--chacha20");
-    }
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--cert",
+            &fx.path("chain.pem"),
+            "--key",
+            &fx.path("key.pem"),
+            "--root",
+            &fx.path("www"),
+        ])
+        .args(mode.args().0);
     let server = Server::start(cmd, true);
     let mut client = Command::new(python());
     client
@@ -236,32 +289,18 @@ fn aioquic_client_downloads_from_quic_server(chacha20: bool) {
             "--ca",
             &fx.path("ca.pem"),
         ])
+        .args(mode.args().1)
         .args(urls(port));
-    if chacha20 {
-        client.arg("--chacha20");
-    }
     let out = client.output().unwrap();
     let log = server.stop();
-    assert!(
-        out.status.success(),
-        "aioquic client: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let client_log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "aioquic client: {client_log}");
     fx.check_downloads();
-    // With the default suites both sides prefer an AES-GCM suite.
-    let suite = if chacha20 {
-        "ChaCha20Poly1305Sha256"
-    } else {
-        "GcmSha"
-    };
-    assert!(
-        log.contains(suite),
-        "server log names the {suite} suite: {log}"
-    );
+    mode.check(&log, &client_log);
 }
 
-fn quic_client_downloads_from_aioquic_server(chacha20: bool) {
-    let fx = Fixture::new(if chacha20 { "q2c-chacha" } else { "q2c" });
+fn quic_client_downloads_from_aioquic_server(mode: Mode) {
+    let fx = Fixture::new(&format!("q2c{}", mode.name()));
     let port = free_port();
     let mut cmd = Command::new(python());
     cmd.arg(workspace().join("interop/aioquic/hq.py"))
@@ -273,50 +312,52 @@ fn quic_client_downloads_from_aioquic_server(chacha20: bool) {
             &fx.path("key.pem"),
             "--root",
             &fx.path("www"),
-        ]);
-    if chacha20 {
-        cmd.arg("--chacha20");
-    }
+        ])
+        .args(mode.args().0);
     let server = Server::start(cmd, false);
     let mut client = Command::new(env!("CARGO_BIN_EXE_quic-client"));
     client
         .args(["--output", &fx.path("dl"), "--ca", &fx.path("ca.pem")])
+        .args(mode.args().1)
         .args(urls(port));
-    if chacha20 {
-        client.arg("--chacha20");
-    }
     let out = client.output().unwrap();
     drop(server);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "quic-client: {log}");
     fx.check_downloads();
-    let suite = if chacha20 {
-        "ChaCha20Poly1305Sha256"
-    } else {
-        "GcmSha"
-    };
-    assert!(
-        log.contains(suite),
-        "client log names the {suite} suite: {log}"
-    );
+    mode.check(&log, &log);
 }
 
 #[test]
 fn interop_aioquic_client_downloads_from_quic_server() {
-    aioquic_client_downloads_from_quic_server(false);
+    aioquic_client_downloads_from_quic_server(Mode::Default);
 }
 
 #[test]
 fn interop_aioquic_client_downloads_from_quic_server_chacha20() {
-    aioquic_client_downloads_from_quic_server(true);
+    aioquic_client_downloads_from_quic_server(Mode::Chacha20);
+}
+
+/// RFC 9368 with quicsock as the server: the aioquic client starts in v1 and lists v2
+/// first, quic-server switches the connection to v2.
+#[test]
+fn interop_aioquic_client_negotiates_v2_with_quic_server() {
+    aioquic_client_downloads_from_quic_server(Mode::NegotiateV2);
 }
 
 #[test]
 fn interop_aioquic_server_serves_quic_client() {
-    quic_client_downloads_from_aioquic_server(false);
+    quic_client_downloads_from_aioquic_server(Mode::Default);
 }
 
 #[test]
 fn interop_aioquic_server_serves_quic_client_chacha20() {
-    quic_client_downloads_from_aioquic_server(true);
+    quic_client_downloads_from_aioquic_server(Mode::Chacha20);
+}
+
+/// RFC 9368 with quicsock as the client: quic-client starts in v1 and lists v2 first, the
+/// aioquic server switches the connection to v2 and quic-client follows.
+#[test]
+fn interop_aioquic_server_negotiates_v2_with_quic_client() {
+    quic_client_downloads_from_aioquic_server(Mode::NegotiateV2);
 }

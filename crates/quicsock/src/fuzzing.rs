@@ -6,14 +6,17 @@
 use crate::handshake::client_hello::{parse, Hello, MAX_CLIENT_HELLO};
 
 /// Any bytes as the handshake data received so far: the reader never reads past them,
-/// asks for more only up to the largest ClientHello it waits for, returns ALPN names that
-/// fit in the input, and reads every prefix of a hello it accepted as incomplete.
+/// asks for more only up to the largest ClientHello it waits for, returns ALPN names and
+/// transport parameters that fit in the input, and reads every prefix of a hello it
+/// accepted as incomplete.
 pub fn client_hello(data: &[u8]) {
     match parse(data) {
         Hello::Incomplete(n) => assert!(n > data.len() && n <= MAX_CLIENT_HELLO),
-        Hello::Alpn(list) => {
+        Hello::Complete(hello) => {
+            let list = &hello.alpn;
+            let params = hello.transport_params.as_ref().map_or(0, Vec::len);
             let total: usize = list.iter().map(|a| a.len() + 1).sum();
-            assert!(total <= data.len());
+            assert!(total + params <= data.len());
             assert!(list.iter().all(|a| !a.is_empty()));
             let len =
                 4 + (usize::from(data[1]) << 16 | usize::from(data[2]) << 8 | usize::from(data[3]));

@@ -1525,6 +1525,42 @@ fn version_negotiation_falls_back_to_a_version_both_speak() {
     assert_eq!(s.version(), Version::V1);
 }
 
+/// Compatible version negotiation through the rustls driver (RFC 9368 §2.3): the
+/// listener reads the client's version_information from its ClientHello before rustls
+/// takes our transport parameters, and a v1 client that prefers v2 ends up in v2; a
+/// listener that speaks v1 alone keeps it in v1.
+#[test]
+fn compatible_version_negotiation_switches_a_v1_client_to_v2() {
+    use quicsock_proto::packet::Version;
+    for (server_versions, expected) in [
+        (vec![Version::V1, Version::V2], Version::V2),
+        (vec![Version::V1], Version::V1),
+    ] {
+        let mut server = server_config();
+        server.versions = server_versions;
+        let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &server).unwrap();
+        let addr = l.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let s = l.accept().unwrap();
+            let mut buf = [0u8; 16];
+            let (n, _, _) = s.recv(&mut buf, Flags::NONE).unwrap();
+            s.send(&buf[..n], 0, Flags::STREAM_FIN).unwrap();
+            s
+        });
+        let mut config = client_config();
+        config
+            .transport
+            .prefer_versions(&[Version::V2, Version::V1]);
+        let c = QuicSocket::connect(addr, &config).unwrap();
+        c.send(b"ping", -1, Flags::NONE).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, _, _) = c.recv(&mut buf, Flags::NONE).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        assert_eq!(c.version(), expected);
+        assert_eq!(t.join().unwrap().version(), expected);
+    }
+}
+
 /// A forged Version Negotiation (an on-path attacker answering the client's v2 Initial
 /// with "v1 only") is caught: the client connects again in v1, the server's
 /// version_information lists v2 as well, and the client closes with

@@ -5,9 +5,9 @@
 //! a bounded buffer (§5.7).
 
 use super::{space_index, Connection, EndpointEvent, Event};
-use crate::crypto::CipherSuite;
+use crate::crypto::{CipherSuite, CryptoError};
 use crate::frame::FrameType;
-use crate::packet::SpaceId;
+use crate::packet::{SpaceId, Version};
 use crate::time::Timestamp;
 use crate::transport_params::TransportParameters;
 use crate::{Side, TransportError, TransportErrorCode};
@@ -110,6 +110,63 @@ impl Connection {
         out
     }
 
+    /// Compatible version negotiation on a server (RFC 9368 §2.3): given the client's
+    /// quic_transport_parameters from its ClientHello, switches the connection to the
+    /// first version in the client's available_versions (its order of preference) that
+    /// this server speaks and that is compatible with the client's first flight, unless
+    /// the current one comes first. Only before the server's first flight: a driver calls
+    /// it before it takes [`local_transport_params`](Self::local_transport_params), whose
+    /// version_information then names the version chosen (rustls wants our parameters
+    /// before it reads the ClientHello, so its driver calls this itself;
+    /// [`set_peer_transport_params`](Self::set_peer_transport_params) calls it too, for
+    /// drivers that hand over the peer's parameters first). Returns the version in use.
+    pub fn negotiate_version(&mut self, client_params: &[u8]) -> Result<Version, TransportError> {
+        if self.side != Side::Server || !self.can_change_version() {
+            return Ok(self.version);
+        }
+        let p = TransportParameters::decode(client_params, Side::Client)?;
+        let Some(info) = p.version_information else {
+            return Ok(self.version);
+        };
+        let ours = self
+            .local_params
+            .version_information
+            .as_ref()
+            .map_or(&[][..], |i| &i.available[..]);
+        let pick = info.available.iter().copied().find(|v| {
+            *v == self.version || ours.contains(v) && self.original_version.is_compatible_with(*v)
+        });
+        if let Some(v) = pick.filter(|v| *v != self.version) {
+            self.switch_version(v).map_err(|_| {
+                TransportError::new(TransportErrorCode::INTERNAL_ERROR, "initial keys")
+            })?;
+        }
+        Ok(self.version)
+    }
+
+    /// Whether the version may still change: nothing of the server's first flight, or
+    /// of the handshake after it, exists yet.
+    fn can_change_version(&self) -> bool {
+        self.spaces[0].crypto_send.end() == 0
+            && !self.keys.can_send(SpaceId::Handshake)
+            && !self.keys.can_receive(SpaceId::Handshake)
+    }
+
+    /// Switches to `version` (compatible version negotiation): the Initial keys are
+    /// derived again with its salt (RFC 9369 §3.3.1) from the same connection ID, and
+    /// our version_information names it chosen.
+    pub(crate) fn switch_version(&mut self, version: Version) -> Result<(), CryptoError> {
+        let dcid = self.retry_scid.unwrap_or(self.original_dcid);
+        self.keys.set_initial(version, &dcid, self.side)?;
+        self.version = version;
+        if let Some(info) = self.local_params.version_information.as_mut() {
+            info.chosen = version;
+            info.available.retain(|v| *v != version);
+            info.available.insert(0, version);
+        }
+        Ok(())
+    }
+
     /// The peer's quic_transport_parameters extension body: decoded, checked against the
     /// connection IDs seen on the wire (RFC 9000 §7.3), and applied.
     pub fn set_peer_transport_params(&mut self, body: &[u8]) -> Result<(), TransportError> {
@@ -117,6 +174,9 @@ impl Connection {
             Side::Client => Side::Server,
             Side::Server => Side::Client,
         };
+        if self.side == Side::Server {
+            self.negotiate_version(body)?;
+        }
         let p = TransportParameters::decode(body, peer_side)?;
         let bad =
             |reason| TransportError::new(TransportErrorCode::TRANSPORT_PARAMETER_ERROR, reason);
@@ -139,15 +199,27 @@ impl Connection {
                 self.remote_cids.set_initial_token(token);
             }
         }
-        // RFC 9368 §5: the peer's chosen version is the one this connection uses.
-        if p.version_information
-            .as_ref()
-            .is_some_and(|v| v.chosen != self.version)
-        {
-            return Err(TransportError::new(
-                TransportErrorCode::VERSION_NEGOTIATION_ERROR,
-                "version_information names another version than the connection's",
-            ));
+        // RFC 9368 §4, §5: a client's chosen version is that of its first flight; a
+        // server's is the version the connection uses, and a server that switched the
+        // connection must say so.
+        let expected = match self.side {
+            Side::Server => self.original_version,
+            Side::Client => self.version,
+        };
+        let negotiation_error =
+            |reason| TransportError::new(TransportErrorCode::VERSION_NEGOTIATION_ERROR, reason);
+        match &p.version_information {
+            Some(v) if v.chosen != expected => {
+                return Err(negotiation_error(
+                    "version_information names another version than the connection's",
+                ));
+            }
+            None if self.version != self.original_version => {
+                return Err(negotiation_error(
+                    "the server switched versions without version_information",
+                ));
+            }
+            _ => {}
         }
         self.streams.set_peer_params(&p);
         let peer_idle = std::time::Duration::from_millis(p.max_idle_timeout.into_inner());

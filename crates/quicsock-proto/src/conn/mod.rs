@@ -98,7 +98,10 @@ pub const MAX_PATH_RESPONSES: usize = 4;
 /// The settings of one connection.
 #[derive(Clone, Debug)]
 pub struct ConnectionConfig {
-    /// The QUIC version to start with.
+    /// The QUIC version to start with. The versions offered in version_information, most
+    /// preferred first, are `transport.version_information`'s (RFC 9368 §3;
+    /// [`prefer_versions`](Self::prefer_versions) sets them); by default this one, then
+    /// the others this crate speaks.
     pub version: Version,
     /// Our transport parameters; the connection-ID fields are filled in by the connection.
     pub transport: TransportParameters,
@@ -138,6 +141,20 @@ pub struct ConnectionConfig {
     /// confirmed (DPLPMTUD, RFC 8899, [`crate::path::pmtu`]); `None` keeps
     /// `max_datagram_size` throughout.
     pub pmtud: Option<PmtuConfig>,
+}
+
+impl ConnectionConfig {
+    /// Offers `versions` in version_information, most preferred first (RFC 9368 §3). A
+    /// client that starts with v1 and prefers v2 (`[V2, V1]`) is switched to v2 by a
+    /// server that speaks it, without a round trip (compatible version negotiation,
+    /// §2.3); a server switches clients to the first of their offered versions it lists
+    /// here.
+    pub fn prefer_versions(&mut self, versions: &[Version]) {
+        self.transport.version_information = Some(crate::transport_params::VersionInformation {
+            chosen: self.version,
+            available: versions.to_vec(),
+        });
+    }
 }
 
 impl Default for ConnectionConfig {
@@ -299,6 +316,9 @@ struct Settings {
 pub struct Connection {
     side: Side,
     pub(crate) version: Version,
+    /// The version of the client's first flight; `version` differs once compatible
+    /// version negotiation switched the connection (RFC 9368 §2.3).
+    original_version: Version,
     config: Settings,
     phase: Phase,
     rng: Box<dyn Random>,
@@ -545,16 +565,21 @@ impl Connection {
         } = config;
         local.initial_source_connection_id = Some(scid);
         // RFC 9368 §3: the version we use and those we speak (the endpoint's, for a
-        // server), our own first.
+        // server), most preferred first: as configured, or by default the one we start
+        // with and then the rest. A client that lists another compatible version before
+        // the one it starts with asks the server to switch to it (§2.3).
         let info = local.version_information.get_or_insert_with(|| {
+            let mut available = vec![version];
+            available.extend(Version::SUPPORTED.iter().filter(|v| **v != version));
             crate::transport_params::VersionInformation {
                 chosen: version,
-                available: Version::SUPPORTED.to_vec(),
+                available,
             }
         });
         info.chosen = version;
-        info.available.retain(|v| *v != version);
-        info.available.insert(0, version);
+        if !info.available.contains(&version) {
+            info.available.insert(0, version);
+        }
         if side == Side::Server {
             local.original_destination_connection_id = Some(original_dcid);
             local.stateless_reset_token = Some(token);
@@ -570,6 +595,7 @@ impl Connection {
         Ok(Self {
             side,
             version,
+            original_version: version,
             streams: Streams::new(side, &local, streams),
             rtt: RttEstimator::new(initial_rtt),
             cc,
@@ -675,6 +701,12 @@ impl Connection {
     /// The QUIC version in use.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// The version the client's first flight used: [`version`](Self::version) differs
+    /// when compatible version negotiation switched the connection (RFC 9368).
+    pub fn original_version(&self) -> Version {
+        self.original_version
     }
 
     /// The cipher suite protecting 1-RTT packets, once their keys are installed.

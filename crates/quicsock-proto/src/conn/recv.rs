@@ -18,7 +18,7 @@ use super::{
 use crate::crypto::{open, read_packet_number, remove_header_protection, verify_retry};
 use crate::frame::{Ack, CloseReason, Frame, FrameType, Frames};
 use crate::packet::{
-    Header, PacketNumber, PacketType, ParsedPacket, SpaceId, LONG_RESERVED_BITS,
+    Header, PacketNumber, PacketType, ParsedPacket, SpaceId, Version, LONG_RESERVED_BITS,
     SHORT_RESERVED_BITS,
 };
 use crate::path::ecn::EcnVerdict;
@@ -223,7 +223,9 @@ impl Connection {
                 }
                 Header::Unsupported(_) => return,
                 Header::Initial(h) | Header::Handshake(h) | Header::ZeroRtt(h) => {
-                    if h.version != self.version {
+                    if h.version != self.version
+                        && !self.follow_server_version(h.version, &parsed.header)
+                    {
                         return;
                     }
                     Info {
@@ -253,6 +255,29 @@ impl Connection {
             let packet = data.take(len);
             self.handle_packet(now, info, packet);
         }
+    }
+
+    /// A client whose server answered in another version (compatible version
+    /// negotiation, RFC 9368 §2.3): follows it when an Initial of a version we offered in
+    /// version_information, and compatible with ours, comes before any of the server's
+    /// handshake data (the server may have acknowledged the first packets of a long
+    /// ClientHello in the original version before it chose). The server's transport
+    /// parameters must then name it chosen.
+    fn follow_server_version(&mut self, version: Version, header: &Header<'_>) -> bool {
+        let offered = self
+            .local_params
+            .version_information
+            .as_ref()
+            .is_some_and(|i| i.available.contains(&version));
+        let crypto = &self.spaces[0].crypto_recv;
+        self.side == Side::Client
+            && crypto.read_offset() == 0
+            && crypto.buffered() == 0
+            && !self.keys.can_receive(SpaceId::Handshake)
+            && matches!(header, Header::Initial(_))
+            && offered
+            && self.version.is_compatible_with(version)
+            && self.switch_version(version).is_ok()
     }
 
     fn on_retry(&mut self, scid: ConnectionId, token: Vec<u8>, packet: &[u8]) {

@@ -12,6 +12,7 @@ use crate::conn::{ConnectionConfig, FixedSecretDriver, KeyUpdateError};
 use crate::crypto::CipherSuite;
 use crate::endpoint::{EndpointConfig, ServerConfig};
 use crate::host::Host;
+use crate::packet::Version;
 use crate::rng::SeededRandom;
 use crate::time::Timestamp;
 use crate::{Dir, Side};
@@ -41,6 +42,11 @@ struct Outcome {
     stats_size: usize,
     /// The client's PMTU search state and probes (sent, acknowledged, lost).
     pmtu: (crate::path::PmtuState, [u32; 3]),
+    /// The version of every long-header datagram, client to server and server to client.
+    long_versions: (Vec<Version>, Vec<Version>),
+    /// The versions the connections ended with (client, server), and the client's
+    /// original one.
+    versions: (Version, Version, Version),
 }
 
 fn exchange(client_off: bool, server_off: bool) -> (bool, bool, bool) {
@@ -82,16 +88,21 @@ fn exchange_with(
     let mut seen = false;
     let mut largest = 0;
     let mut first = (Vec::new(), Vec::new());
+    let mut long_versions = (Vec::new(), Vec::new());
     let mut pump = |from: &mut Host, to: &mut Host, addr: SocketAddr, now: Timestamp| {
         let mut buf = Vec::new();
         while let Some((_, t)) = from.poll_transmit(now, &mut buf) {
             let d = &mut buf[..t.size];
             seen |= d[0] & 0x80 == 0 && d.windows(MARK.len()).any(|w| w == MARK);
+            let long =
+                (d[0] & 0x80 != 0).then(|| Version(u32::from_be_bytes([d[1], d[2], d[3], d[4]])));
             if addr == caddr {
                 largest = largest.max(d.len());
                 first.0.push(d[0]);
+                long_versions.0.extend(long);
             } else {
                 first.1.push(d[0]);
+                long_versions.1.extend(long);
             }
             to.handle(now, addr, None, d);
             buf.clear();
@@ -168,6 +179,8 @@ fn exchange_with(
         spinning: (c.is_spinning(), s.is_spinning()),
         stats_size: c.stats().max_datagram_size,
         pmtu: (c.stats().pmtu, c.stats().pmtu_probes),
+        long_versions,
+        versions: (c.version(), s.version(), c.original_version()),
         mark_seen: seen,
         largest,
         first,
@@ -364,4 +377,54 @@ fn a_cleared_quic_bit_is_discarded_without_grease_quic_bit() {
     assert_eq!(received(&mut pair), before, "discarded");
     pair.server.handle(now, from, None, &mut original);
     assert_eq!(received(&mut pair), before + 1);
+}
+
+/// Compatible version negotiation (RFC 9368 §2.3, RFC 9369): a client that starts in v1
+/// and lists v2 first is switched to v2 by a server that speaks both. The server sends
+/// nothing in v1; the client's first flight is v1 and everything after it v2; both
+/// transport parameters check out, and data flows.
+#[test]
+fn a_v1_client_preferring_v2_is_switched_to_v2() {
+    let mut client = ConnectionConfig::default();
+    client.prefer_versions(&[Version::V2, Version::V1]);
+    let o = exchange_with(client, ConnectionConfig::default(), 10_000);
+    assert_eq!(o.versions, (Version::V2, Version::V2, Version::V1));
+    assert!(
+        o.long_versions.1.iter().all(|v| *v == Version::V2),
+        "{:?}",
+        o.long_versions
+    );
+    let (c2s, _) = &o.long_versions;
+    assert_eq!(c2s[0], Version::V1, "the client's first flight");
+    let switched = c2s
+        .iter()
+        .position(|v| *v == Version::V2)
+        .expect("v2 from the client");
+    assert!(c2s[switched..].iter().all(|v| *v == Version::V2), "{c2s:?}");
+}
+
+/// Without v2 first in the client's list nothing changes; a client that starts in v2
+/// stays there.
+#[test]
+fn versions_stay_as_the_client_started_unless_it_prefers_another() {
+    let o = exchange_with(ConnectionConfig::default(), ConnectionConfig::default(), 0);
+    assert_eq!(o.versions, (Version::V1, Version::V1, Version::V1));
+    assert!(o
+        .long_versions
+        .0
+        .iter()
+        .chain(&o.long_versions.1)
+        .all(|v| *v == Version::V1));
+    let v2 = ConnectionConfig {
+        version: Version::V2,
+        ..ConnectionConfig::default()
+    };
+    let o = exchange_with(v2, ConnectionConfig::default(), 0);
+    assert_eq!(o.versions, (Version::V2, Version::V2, Version::V2));
+    assert!(o
+        .long_versions
+        .0
+        .iter()
+        .chain(&o.long_versions.1)
+        .all(|v| *v == Version::V2));
 }

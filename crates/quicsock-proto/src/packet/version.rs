@@ -22,6 +22,14 @@ impl Version {
         Self::SUPPORTED.contains(&self)
     }
 
+    /// Whether a first flight of this version can be turned into one of `other`, so that
+    /// a server may switch to `other` without a round trip (compatible version
+    /// negotiation, RFC 9368 §2.3): versions 1 and 2 are compatible both ways (RFC 9369
+    /// §4).
+    pub fn is_compatible_with(self, other: Self) -> bool {
+        self.is_supported() && other.is_supported()
+    }
+
     /// Whether this is a reserved version of the form 0x?a?a?a?a, used to exercise version
     /// negotiation (RFC 9000 §15).
     pub const fn is_reserved(self) -> bool {

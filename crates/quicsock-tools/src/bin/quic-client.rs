@@ -33,6 +33,11 @@ struct Cli {
     /// Append TLS secrets to this file (NSS key-log format).
     #[arg(long)]
     keylog: Option<PathBuf>,
+    /// Start in QUIC v1 and offer v2 first, so that a server that speaks v2 switches the
+    /// connection to it (compatible version negotiation, RFC 9368; the interop runner's
+    /// v2 case).
+    #[arg(long)]
+    negotiate_v2: bool,
     /// Seconds without progress before giving up.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
@@ -71,6 +76,13 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     }
     let mut config = quicsock::ClientConfig::new(tls, urls[0].host.clone());
     config.handshake_timeout = Duration::from_secs(cli.timeout);
+    if cli.negotiate_v2 {
+        use quicsock_proto::packet::Version;
+        config.transport.version = Version::V1;
+        config
+            .transport
+            .prefer_versions(&[Version::V2, Version::V1]);
+    }
     let sizes = hq::download(
         &urls,
         &cli.output,

@@ -1,14 +1,24 @@
-//! Reading the ALPN list of a TLS 1.3 ClientHello (RFC 8446 §4.1.2, RFC 7301 §3.1), so
-//! that a new connection can be given to the listener serving its protocol before any TLS
-//! state exists (reference §2.1).
+//! Reading the ALPN list and the QUIC transport parameters of a TLS 1.3 ClientHello (RFC
+//! 8446 §4.1.2, RFC 7301 §3.1, RFC 9001 §8.2), so that a new connection can be given to
+//! the listener serving its protocol, and switched to the version the client prefers
+//! (RFC 9368 §2.3), before any TLS state exists (reference §2.1).
+
+/// What a complete ClientHello says.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ClientHello {
+    /// The client's ALPN list, in its order of preference (empty: no ALPN extension).
+    pub(crate) alpn: Vec<Vec<u8>>,
+    /// The body of its quic_transport_parameters extension, if it has one.
+    pub(crate) transport_params: Option<Vec<u8>>,
+}
 
 /// What a ClientHello prefix says.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Hello {
     /// More bytes are needed; at least this many in all.
     Incomplete(usize),
-    /// The client's ALPN list, in its order of preference (empty: no ALPN extension).
-    Alpn(Vec<Vec<u8>>),
+    /// The whole ClientHello.
+    Complete(ClientHello),
     /// Not a well-formed ClientHello.
     Malformed,
 }
@@ -18,6 +28,7 @@ pub(crate) const MAX_CLIENT_HELLO: usize = 64 * 1024;
 
 const CLIENT_HELLO: u8 = 1;
 const EXT_ALPN: u16 = 16;
+const EXT_QUIC_TRANSPORT_PARAMETERS: u16 = 57;
 
 /// Parses the handshake bytes received so far at the Initial level.
 pub(crate) fn parse(data: &[u8]) -> Hello {
@@ -37,7 +48,7 @@ pub(crate) fn parse(data: &[u8]) -> Hello {
     let Some(body) = data.get(4..4 + len) else {
         return Hello::Incomplete(4 + len);
     };
-    alpn(body).map_or(Hello::Malformed, Hello::Alpn)
+    extensions(body).map_or(Hello::Malformed, Hello::Complete)
 }
 
 /// A cursor over a byte slice that fails instead of reading past its end.
@@ -69,33 +80,38 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn alpn(body: &[u8]) -> Option<Vec<Vec<u8>>> {
+/// The extensions that matter here; the first of each type counts (TLS forbids
+/// repeats, and rustls refuses a ClientHello that has them).
+fn extensions(body: &[u8]) -> Option<ClientHello> {
     let mut c = Cursor(body);
     c.take(2 + 32)?; // legacy_version, random
     c.vec(1)?; // legacy_session_id
     c.vec(2)?; // cipher_suites
     c.vec(1)?; // legacy_compression_methods
+    let mut hello = ClientHello::default();
     if c.0.is_empty() {
-        return Some(Vec::new());
+        return Some(hello);
     }
     let mut exts = Cursor(c.vec(2)?);
+    let mut alpn_seen = false;
     while !exts.0.is_empty() {
-        let ty = exts.u16()?;
+        let ty = exts.u16()? as u16;
         let data = exts.vec(2)?;
-        if ty as u16 == EXT_ALPN {
+        if ty == EXT_ALPN && !alpn_seen {
+            alpn_seen = true;
             let mut list = Cursor(Cursor(data).vec(2)?);
-            let mut out = Vec::new();
             while !list.0.is_empty() {
                 let name = list.vec(1)?;
                 if name.is_empty() {
                     return None;
                 }
-                out.push(name.to_vec());
+                hello.alpn.push(name.to_vec());
             }
-            return Some(out);
+        } else if ty == EXT_QUIC_TRANSPORT_PARAMETERS && hello.transport_params.is_none() {
+            hello.transport_params = Some(data.to_vec());
         }
     }
-    Some(Vec::new())
+    Some(hello)
 }
 
 #[cfg(test)]
@@ -120,13 +136,16 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_alpn_of_a_real_client_hello() {
+    fn reads_the_alpn_and_transport_parameters_of_a_real_client_hello() {
         let ch = client_hello(&[b"smb", b"h3"]);
-        assert_eq!(
-            parse(&ch),
-            Hello::Alpn(vec![b"smb".to_vec(), b"h3".to_vec()])
-        );
-        assert_eq!(parse(&client_hello(&[])), Hello::Alpn(vec![]));
+        let complete = |alpn: Vec<Vec<u8>>| {
+            Hello::Complete(ClientHello {
+                alpn,
+                transport_params: Some(vec![0x01, 0x01, 0x00]),
+            })
+        };
+        assert_eq!(parse(&ch), complete(vec![b"smb".to_vec(), b"h3".to_vec()]));
+        assert_eq!(parse(&client_hello(&[])), complete(vec![]));
         // Every prefix asks for more, never misreads.
         for cut in 0..ch.len() {
             assert!(

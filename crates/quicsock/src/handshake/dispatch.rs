@@ -88,8 +88,14 @@ impl HandshakeDriver for DispatchDriver {
                     "malformed ClientHello",
                 ))
             }
-            Hello::Alpn(offered) => offered,
+            Hello::Complete(hello) => hello,
         };
+        // Compatible version negotiation (RFC 9368 §2.3) before rustls takes our
+        // transport parameters, whose version_information then names the version chosen.
+        if let Some(params) = &offered.transport_params {
+            conn.negotiate_version(params)?;
+        }
+        let offered = offered.alpn;
         let tls = {
             let table = self.table.read().unwrap_or_else(|e| e.into_inner());
             let Some(i) = choose(&table, &offered) else {
