@@ -6,9 +6,15 @@
 //!
 //! Flight by flight:
 //! * client Initial: ClientHello (type 1) whose body is the transport parameters;
-//! * server Initial: ServerHello (type 2, empty); server Handshake: EncryptedExtensions
-//!   (type 8) whose body is the transport parameters, then Finished (type 20);
+//! * server Initial: ServerHello (type 2, empty, or one byte 1 when the server accepts
+//!   0-RTT); server Handshake: EncryptedExtensions (type 8) whose body is the transport
+//!   parameters, then Finished (type 20);
 //! * client Handshake: Finished (type 20).
+//!
+//! 0-RTT, as TLS resumption would allow it: a client given remembered server parameters
+//! ([`FixedSecretDriver::with_early_data`]) installs the fixed early secret before its
+//! ClientHello; a server set to accept ([`FixedSecretDriver::accepting_early_data`])
+//! installs it when the ClientHello comes and says so in its ServerHello.
 
 use super::{Connection, Direction, HandshakeDriver, Level};
 use crate::crypto::CipherSuite;
@@ -52,6 +58,9 @@ pub struct FixedSecretDriver {
     state: State,
     /// Partial messages per level (Initial, Handshake).
     pending: [Vec<u8>; 2],
+    /// Client: the remembered server parameters 0-RTT data goes out within. Server:
+    /// whether early data is accepted (any value).
+    early: Option<Vec<u8>>,
 }
 
 impl FixedSecretDriver {
@@ -62,7 +71,31 @@ impl FixedSecretDriver {
             suite,
             state: State::Start,
             pending: [Vec::new(), Vec::new()],
+            early: None,
         }
+    }
+
+    /// A client that sends 0-RTT data within `remembered`, the server's transport
+    /// parameters from an earlier connection.
+    pub fn with_early_data(mut self, remembered: Vec<u8>) -> Self {
+        self.early = Some(remembered);
+        self
+    }
+
+    /// A server that accepts 0-RTT data.
+    pub fn accepting_early_data(mut self) -> Self {
+        self.early = Some(Vec::new());
+        self
+    }
+
+    /// Installs the early secret in the direction `side` uses it.
+    fn install_early(&self, conn: &mut Connection) -> Result<(), TransportError> {
+        let dir = match self.side {
+            Side::Client => Direction::Write,
+            Side::Server => Direction::Read,
+        };
+        let secret = fixed_secret(Level::ZeroRtt, Side::Client, self.suite);
+        conn.install_secret(Level::ZeroRtt, dir, self.suite, &secret)
     }
 
     fn install(&self, conn: &mut Connection, level: Level) -> Result<(), TransportError> {
@@ -107,7 +140,16 @@ impl FixedSecretDriver {
         match (self.side, self.state, level, ty) {
             (Side::Server, State::Start, Level::Initial, CLIENT_HELLO) => {
                 conn.set_peer_transport_params(body)?;
-                Self::message(conn, Level::Initial, SERVER_HELLO, &[]);
+                let accept = self.early.is_some();
+                if accept {
+                    self.install_early(conn)?;
+                }
+                Self::message(
+                    conn,
+                    Level::Initial,
+                    SERVER_HELLO,
+                    &[1][..usize::from(accept)],
+                );
                 self.install(conn, Level::Handshake)?;
                 let tp = conn.local_transport_params();
                 Self::message(conn, Level::Handshake, ENCRYPTED_EXTENSIONS, &tp);
@@ -120,6 +162,7 @@ impl FixedSecretDriver {
                 conn.handshake_complete()?;
             }
             (Side::Client, State::WaitServerHello, Level::Initial, SERVER_HELLO) => {
+                conn.zero_rtt_outcome(body == [1]);
                 self.install(conn, Level::Handshake)?;
                 self.state = State::WaitExtensions;
             }
@@ -142,6 +185,10 @@ impl FixedSecretDriver {
 impl HandshakeDriver for FixedSecretDriver {
     fn drive(&mut self, conn: &mut Connection, _now: Timestamp) -> Result<(), TransportError> {
         if self.side == Side::Client && self.state == State::Start {
+            if let Some(remembered) = self.early.take() {
+                conn.set_zero_rtt_params(&remembered)?;
+                self.install_early(conn)?;
+            }
             let tp = conn.local_transport_params();
             Self::message(conn, Level::Initial, CLIENT_HELLO, &tp);
             self.state = State::WaitServerHello;

@@ -221,6 +221,7 @@ impl Connection {
             }
             _ => {}
         }
+        self.check_remembered(&p)?;
         self.streams.set_peer_params(&p);
         let peer_idle = std::time::Duration::from_millis(p.max_idle_timeout.into_inner());
         if !peer_idle.is_zero() {
@@ -260,6 +261,13 @@ impl Connection {
                     "bad secret for the cipher suite",
                 )
             })?;
+        if level == Level::ZeroRtt {
+            self.on_zero_rtt_key();
+        }
+        // RFC 9001 §4.9.3: a client discards its 0-RTT keys once it has 1-RTT keys.
+        if self.side == Side::Client && self.keys.one_rtt.is_some() {
+            self.keys.zero_rtt = None;
+        }
         self.keys_changed = true;
         Ok(())
     }

@@ -54,6 +54,10 @@ mod timer;
 mod timers;
 #[cfg(test)]
 mod wire_tests;
+mod zero_rtt;
+#[cfg(test)]
+mod zero_rtt_tests;
+pub use zero_rtt::ZeroRttState;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -209,6 +213,12 @@ pub enum Event {
     NewToken(Vec<u8>),
     /// The peer updated the 1-RTT keys.
     KeyUpdate,
+    /// A client learnt whether the server accepted its 0-RTT data; a rejected one was
+    /// sent again in 1-RTT packets (RFC 9001 §4.6.2).
+    ZeroRtt {
+        /// Whether the server accepted it.
+        accepted: bool,
+    },
     /// The peer's address changed and the new path is validated (`local` false), as in a
     /// NAT rebinding; `remote_address` gives the new address.
     PathMigrated {
@@ -342,6 +352,10 @@ pub struct Connection {
     local_params: TransportParameters,
     /// Boxed: read now and then, and the connection stays small.
     peer_params: Option<Box<TransportParameters>>,
+    /// A resuming client's remembered server parameters, for its 0-RTT data.
+    remembered: Option<Box<TransportParameters>>,
+    /// Where 0-RTT stands (`zero_rtt`).
+    zero_rtt: ZeroRttState,
     /// Both endpoints sent disable_1rtt_encryption (0xbaad): 1-RTT packets carry neither
     /// AEAD protection nor header protection (an opt-in for measurement and trusted
     /// networks, as in Linux QUIC).
@@ -637,6 +651,8 @@ impl Connection {
             keys,
             local_params: local,
             peer_params: None,
+            remembered: None,
+            zero_rtt: ZeroRttState::None,
             plaintext_1rtt: false,
             counters: stats::Counters::default(),
             local_cids: LocalCids::new(scid, token),
@@ -931,9 +947,11 @@ impl Connection {
     /// The largest DATAGRAM payload the peer accepts and that fits in one packet, or
     /// `None` if the peer does not accept DATAGRAM frames.
     pub fn max_datagram_size(&self) -> Option<usize> {
+        // Before the server's parameters arrive, a 0-RTT client has the remembered ones.
         let peer = self
             .peer_params
-            .as_ref()?
+            .as_deref()
+            .or(self.remembered.as_deref())?
             .max_datagram_frame_size?
             .into_inner();
         // Short header (1 + 20 + 4) + frame type + length (2) + tag, in a datagram of

@@ -319,19 +319,31 @@ impl Connection {
     fn handle_packet(&mut self, now: Timestamp, info: Info, mut input: Datagram<'_>) {
         let packet = input.bytes();
         let space = info.ty.space();
-        if info.ty == PacketType::ZeroRtt {
-            return; // 0-RTT is not accepted.
+        let zero_rtt = info.ty == PacketType::ZeroRtt;
+        if zero_rtt && self.side == Side::Client {
+            return; // RFC 9000 §17.2.3: only clients send 0-RTT.
         }
         // RFC 9001 §5.7: a server does not process 1-RTT packets before the handshake
-        // completes; they wait with the packets whose keys are not there yet.
-        let early_one_rtt =
-            self.side == Side::Server && space == SpaceId::Data && !self.handshake_complete;
-        if !self.keys.can_receive(space) || early_one_rtt {
-            // Keys may come later (RFC 9001 §5.7): keep a bounded number of packets.
+        // completes; they wait with the packets whose keys are not there yet. 0-RTT
+        // packets are opened as soon as their key is there.
+        let early_one_rtt = !zero_rtt
+            && self.side == Side::Server
+            && space == SpaceId::Data
+            && !self.handshake_complete;
+        let keys = if zero_rtt {
+            self.keys.zero_rtt.is_some()
+        } else {
+            self.keys.can_receive(space)
+        };
+        if !keys || early_one_rtt {
+            // Keys may come later (RFC 9001 §5.7): keep a bounded number of packets. A
+            // server knows whether it takes 0-RTT once its first flight exists.
             let later = match space {
                 SpaceId::Initial => false,
-                SpaceId::Handshake => !self.handshake_complete,
-                SpaceId::Data => !self.handshake_complete,
+                SpaceId::Data if zero_rtt => {
+                    !self.keys.can_send(SpaceId::Handshake) && !self.handshake_complete
+                }
+                SpaceId::Handshake | SpaceId::Data => !self.handshake_complete,
             };
             let held: usize = self.buffered.iter().map(Vec::len).sum();
             if later
@@ -352,6 +364,7 @@ impl Connection {
             let hp: &dyn crate::crypto::HeaderProtect = match space {
                 SpaceId::Initial => &self.keys.initial.as_ref().expect("checked").1.header,
                 SpaceId::Handshake => &self.keys.handshake_remote.as_ref().expect("checked").header,
+                SpaceId::Data if zero_rtt => &self.keys.zero_rtt.as_ref().expect("checked").header,
                 SpaceId::Data => &self.keys.one_rtt.as_ref().expect("checked").remote_hp,
             };
             remove_header_protection(packet, info.pn_offset, hp)
@@ -372,6 +385,11 @@ impl Connection {
         }
         let opened = if plaintext {
             Ok(packet.len() - header_len)
+        } else if zero_rtt {
+            let key = &self.keys.zero_rtt.as_ref().expect("checked").packet;
+            open(packet, header_len, pn, key)
+                .map(|p| p.len())
+                .map_err(|_| OpenFailure::Auth)
         } else {
             self.open_payload(now, space, first, pn, header_len, packet)
         };
@@ -440,6 +458,12 @@ impl Connection {
         };
         if space == SpaceId::Data && !self.last_packet_probing {
             self.nonprobing_largest = self.nonprobing_largest.max(Some(pn.0));
+        }
+        // A 1-RTT packet from the client: it sends no more 0-RTT (RFC 9001 §4.9.3 lets a
+        // server keep the keys a while for reordered ones; what they carried is
+        // retransmitted if they are lost).
+        if space == SpaceId::Data && !zero_rtt && self.side == Side::Server {
+            self.keys.zero_rtt = None;
         }
         // RFC 9000 §17.4: the spin follows the peer's packet with the largest number.
         if !info.long && largest.is_none_or(|l| pn.0 > l.0) {

@@ -46,6 +46,8 @@ struct Built {
     frames: FrameList,
     /// Stream data at the end of its plaintext, left for the AEAD pass.
     tail: Option<DataTail>,
+    /// A 0-RTT packet (application data before the client has 1-RTT keys).
+    zero_rtt: bool,
 }
 
 /// The packets of one datagram, at most one per packet-number space (RFC 9000 §12.2),
@@ -149,7 +151,7 @@ impl Connection {
         let mut built = Coalesced::default();
         let mut has_initial = false;
         for space in SPACES {
-            if !self.keys.can_send(space) {
+            if !self.keys.can_send(space) && !(space == SpaceId::Data && self.sends_zero_rtt()) {
                 continue;
             }
             let used = buf.len();
@@ -206,7 +208,7 @@ impl Connection {
             return None;
         }
         // A long header's 2-byte Length field bounds the packet.
-        let room = if space == SpaceId::Data {
+        let room = if space == SpaceId::Data && !self.sends_zero_rtt() {
             room
         } else {
             room.min(16_000)
@@ -243,8 +245,9 @@ impl Connection {
             .truncate(largest_acked)
             .unwrap_or_else(|| TruncatedPacketNumber::with_len(PacketNumber(pn), 4));
         let dcid = self.remote_cids.current();
+        let zero_rtt = space == SpaceId::Data && self.keys.one_rtt.is_none();
         let (pn_offset, length_at) = match space {
-            SpaceId::Data => {
+            SpaceId::Data if !zero_rtt => {
                 let phase = self.keys.one_rtt.as_ref().is_some_and(|k| k.phase);
                 let spin = self.first_byte.spin_bit(&mut *self.rng);
                 let quic_bit = self.first_byte.quic_bit(&mut *self.rng);
@@ -254,10 +257,10 @@ impl Connection {
                 (start + at, None)
             }
             _ => {
-                let ty = if space == SpaceId::Initial {
-                    LongType::Initial
-                } else {
-                    LongType::Handshake
+                let ty = match space {
+                    SpaceId::Initial => LongType::Initial,
+                    SpaceId::Handshake => LongType::Handshake,
+                    SpaceId::Data => LongType::ZeroRtt,
                 };
                 let scid = self.local_cid();
                 let quic_bit = if self.first_byte.quic_bit(&mut *self.rng) {
@@ -294,6 +297,7 @@ impl Connection {
             ack: None,
             frames: FrameList::default(),
             tail: None,
+            zero_rtt,
         }
     }
 
@@ -575,6 +579,10 @@ impl Connection {
                         .handshake_local
                         .as_ref()
                         .expect("checked when built");
+                    (&k.packet, &k.header)
+                }
+                SpaceId::Data if b.zero_rtt => {
+                    let k = self.keys.zero_rtt.as_ref().expect("checked when built");
                     (&k.packet, &k.header)
                 }
                 SpaceId::Data => {
