@@ -151,7 +151,7 @@ impl Connection {
         let mut built = Coalesced::default();
         let mut has_initial = false;
         for space in SPACES {
-            if !self.keys.can_send(space) && !(space == SpaceId::Data && self.sends_zero_rtt()) {
+            if !(self.keys.can_send(space) || space == SpaceId::Data && self.sends_zero_rtt()) {
                 continue;
             }
             let used = buf.len();
