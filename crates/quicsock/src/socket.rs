@@ -119,6 +119,19 @@ impl QuicSocket {
         Ok(sock)
     }
 
+    /// Starts connecting and returns at once, before the handshake completes, so that what
+    /// the application sends first goes out in 0-RTT packets when the client resumes a
+    /// session that allows early data ([`tls::enable_early_data`](crate::tls::enable_early_data));
+    /// otherwise it waits for the handshake as any send before it would.
+    /// [`zero_rtt`](Self::zero_rtt) says whether the server took it; a rejection sends
+    /// the data again in 1-RTT packets and the application notices nothing else.
+    /// [`wait_established`](Self::wait_established) waits for the handshake. Version
+    /// Negotiation is not retried here.
+    pub fn connect_early(remote: SocketAddr, config: &ClientConfig) -> Result<Self> {
+        let driver = RustlsDriver::client(config.tls.clone(), &config.server_name)?;
+        Self::open(remote, config, Box::new(driver))
+    }
+
     /// Connects with a handshake driver of the caller's instead of rustls (the handshake
     /// boundary of DESIGN.md: another TLS library, or the fixed-secret test driver of
     /// Linux QUIC's selftest). `config.tls` and `config.server_name` are not used.
@@ -212,7 +225,9 @@ impl QuicSocket {
         g.check()
     }
 
-    pub(crate) fn wait_established(&self, timeout: Duration) -> Result<()> {
+    /// Waits up to `timeout` for the handshake to complete (after
+    /// [`connect_early`](Self::connect_early)).
+    pub fn wait_established(&self, timeout: Duration) -> Result<()> {
         let deadline = clock::now() + timeout;
         let mut st = self.lock();
         loop {
@@ -866,6 +881,33 @@ impl QuicSocket {
             return Err(Error::Handshake(err));
         }
         Ok(())
+    }
+
+    /// A resuming client's remembered server transport parameters (the body of the
+    /// quic_transport_parameters extension of the session it resumes; Linux QUIC sets
+    /// them with TRANSPORT_PARAM `remote = 1` before the handshake): the limits its 0-RTT
+    /// data stays within (RFC 9000 §7.4.1). Only while the handshake runs.
+    pub fn set_zero_rtt_params(&self, body: &[u8]) -> Result<()> {
+        let mut st = self.lock();
+        let conn = self.establishing(&mut st)?;
+        conn.set_zero_rtt_params(body).map_err(|_| {
+            Error::InvalidArgument("remembered transport parameters that do not decode")
+        })
+    }
+
+    /// Tells a client's transport whether the server accepted its early data, as the TLS
+    /// library learnt it; a rejection sends the 0-RTT data again in 1-RTT packets.
+    pub fn set_zero_rtt_outcome(&self, accepted: bool) -> Result<()> {
+        let mut st = self.lock();
+        self.establishing(&mut st)?.zero_rtt_outcome(accepted);
+        self.flush(st);
+        Ok(())
+    }
+
+    /// Where 0-RTT stands: whether this connection sent early data and the server
+    /// accepted it (a server: whether it accepted).
+    pub fn zero_rtt(&self) -> quicsock_proto::conn::ZeroRttState {
+        self.lock().conn.zero_rtt()
     }
 
     /// Tells the transport the TLS handshake completed: it needs the peer's transport

@@ -81,6 +81,16 @@ impl Boundary for SocketBoundary<'_> {
     fn handshake_complete(&mut self) -> Result<(), TransportError> {
         self.sock.complete_handshake().map_err(transport)
     }
+
+    fn set_zero_rtt_params(&mut self, body: &[u8]) -> Result<(), TransportError> {
+        self.sock.set_zero_rtt_params(body).map_err(transport)
+    }
+
+    fn zero_rtt_outcome(&mut self, accepted: bool) {
+        if let Err(e) = self.sock.set_zero_rtt_outcome(accepted) {
+            self.failed.get_or_insert(e);
+        }
+    }
 }
 
 /// Runs rustls as a client over `sock`'s handshake calls until the handshake completes

@@ -873,6 +873,96 @@ fn session_tickets_and_resumption() {
     assert_eq!(c2.is_resumed(), Some(true));
 }
 
+/// An early-data listener: its tickets allow 0-RTT, which it accepts.
+fn early_listener() -> (std::sync::Arc<QuicListener>, std::net::SocketAddr) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let chain = vec![key.cert.der().clone()];
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());
+    let mut tls = tls::server_config(chain, der.into(), &[b"test"]).unwrap();
+    tls::server_accept_early_data(&mut tls);
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &ServerConfig::new(tls)).unwrap();
+    let addr = l.local_addr().unwrap();
+    (std::sync::Arc::new(l), addr)
+}
+
+/// Accepts one connection and reads stream 0 to its FIN; returns the socket and the
+/// bytes, and whether the handshake had completed when the first of them was readable.
+fn read_one_stream(
+    l: &std::sync::Arc<QuicListener>,
+) -> std::thread::JoinHandle<(QuicSocket, Vec<u8>)> {
+    let l = l.clone();
+    std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let (n, _, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+            got.extend_from_slice(&buf[..n]);
+            if flags.contains(Flags::STREAM_FIN) {
+                break;
+            }
+        }
+        (s, got)
+    })
+}
+
+/// A first connection, returning once the client holds a session ticket.
+fn connect_for_a_ticket(addr: std::net::SocketAddr, config: &ClientConfig) -> QuicSocket {
+    let c = QuicSocket::connect(addr, config).unwrap();
+    wait_for("a session ticket", || c.session_ticket().is_some());
+    c
+}
+
+/// 0-RTT over real sockets with rustls (RFC 9001 §4.6): a client resuming a session
+/// whose ticket allows early data sends before the handshake completes
+/// (`connect_early`), the server accepts it, and both say so. Against a server that does
+/// not know the ticket (a fresh listener with its own session cache) the early data is
+/// rejected and arrives anyway, sent again in 1-RTT.
+#[test]
+fn zero_rtt_accepted_and_rejected_over_rustls() {
+    use quicsock_proto::conn::ZeroRttState;
+    let (l, addr) = early_listener();
+    let mut config = client_config();
+    tls::enable_early_data(&mut config.tls);
+    let t = read_one_stream(&l);
+    let first = connect_for_a_ticket(addr, &config);
+    first.send(b"first", -1, Flags::STREAM_FIN).unwrap();
+    t.join().unwrap();
+    assert_eq!(first.zero_rtt(), ZeroRttState::None);
+    let request: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+
+    let t = read_one_stream(&l);
+    let c = QuicSocket::connect_early(addr, &config).unwrap();
+    assert_eq!(
+        c.zero_rtt(),
+        ZeroRttState::Attempted,
+        "the ticket allows early data"
+    );
+    assert_eq!(
+        c.send(&request, -1, Flags::STREAM_FIN).unwrap(),
+        request.len()
+    );
+    c.wait_established(Duration::from_secs(5)).unwrap();
+    let (s, got) = t.join().unwrap();
+    assert!(got == request);
+    assert_eq!(c.zero_rtt(), ZeroRttState::Accepted);
+    assert_eq!(s.zero_rtt(), ZeroRttState::Accepted);
+    assert_eq!(c.is_resumed(), Some(true));
+
+    // The same ticket cache, a server that never issued its ticket.
+    let (other, other_addr) = early_listener();
+    let t = read_one_stream(&other);
+    let c = QuicSocket::connect_early(other_addr, &config).unwrap();
+    assert_eq!(c.zero_rtt(), ZeroRttState::Attempted);
+    c.send(&request, -1, Flags::STREAM_FIN).unwrap();
+    c.wait_established(Duration::from_secs(5)).unwrap();
+    let (s, got) = t.join().unwrap();
+    assert!(got == request, "rejected early data arrives in 1-RTT");
+    assert_eq!(c.zero_rtt(), ZeroRttState::Rejected);
+    assert_eq!(s.zero_rtt(), ZeroRttState::None);
+    assert!(c.stats().stream_bytes_retransmitted >= request.len() as u64);
+}
+
 /// TOKEN: the server's NEW_TOKEN reaches the client, which presents it next time.
 #[test]
 #[allow(clippy::disallowed_methods)]

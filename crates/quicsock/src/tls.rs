@@ -169,6 +169,26 @@ pub fn server_config_with(
     Ok(Arc::new(c))
 }
 
+/// Lets a client that resumes a session whose ticket allows it send 0-RTT data (RFC 9001
+/// §4.6): streams and datagrams written before the handshake completes go out at once
+/// ([`QuicSocket::connect_early`](crate::QuicSocket::connect_early)).
+pub fn enable_early_data(config: &mut Arc<rustls::ClientConfig>) {
+    Arc::make_mut(config).enable_early_data = true;
+}
+
+/// Accepts 0-RTT data from resuming clients (RFC 9001 §4.6.1: QUIC allows no limit other
+/// than the maximum). Replay protection: rustls accepts early data only with stateful
+/// resumption, so each ticket names a session in this server's memory and is taken out
+/// when used, and a ticket is good for one connection (single-use tickets, RFC 8446
+/// §8.1). A ticket presented to another server, or after a restart, resumes nothing and
+/// its early data is rejected (and sent again in 1-RTT). Configuring a stateless
+/// `ticketer` turns 0-RTT off. What arrives in 0-RTT can still be replayed by an attacker
+/// who races the client's own connection across servers that share no state:
+/// applications take only idempotent requests in it.
+pub fn server_accept_early_data(config: &mut Arc<rustls::ServerConfig>) {
+    Arc::make_mut(config).max_early_data_size = u32::MAX;
+}
+
 #[derive(Debug)]
 struct AnyCertificate(Arc<CryptoProvider>);
 

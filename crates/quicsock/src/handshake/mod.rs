@@ -38,6 +38,8 @@ pub(crate) trait Boundary {
     ) -> Result<(), TransportError>;
     fn set_peer_transport_params(&mut self, body: &[u8]) -> Result<(), TransportError>;
     fn handshake_complete(&mut self) -> Result<(), TransportError>;
+    fn set_zero_rtt_params(&mut self, body: &[u8]) -> Result<(), TransportError>;
+    fn zero_rtt_outcome(&mut self, accepted: bool);
 }
 
 impl Boundary for Connection {
@@ -67,6 +69,12 @@ impl Boundary for Connection {
     }
     fn handshake_complete(&mut self) -> Result<(), TransportError> {
         Self::handshake_complete(self)
+    }
+    fn set_zero_rtt_params(&mut self, body: &[u8]) -> Result<(), TransportError> {
+        Self::set_zero_rtt_params(self, body)
+    }
+    fn zero_rtt_outcome(&mut self, accepted: bool) {
+        Self::zero_rtt_outcome(self, accepted);
     }
 }
 pub use secrets::SecretCapture;

@@ -78,6 +78,8 @@ pub struct RustlsDriver {
     ticket_buf: Vec<u8>,
     /// The last whole NewSessionTicket message (clients).
     ticket: Option<Vec<u8>>,
+    /// A client sent early data; whether the server took it is not reported yet.
+    early_data: bool,
 }
 
 impl std::fmt::Debug for RustlsDriver {
@@ -134,6 +136,7 @@ impl RustlsDriver {
             last_error: None,
             ticket_buf: Vec::new(),
             ticket: None,
+            early_data: false,
         }
     }
 
@@ -239,6 +242,21 @@ impl RustlsDriver {
                     "negotiated a cipher suite QUIC cannot use",
                 ))?;
             for s in secrets {
+                if s.level == Level::ZeroRtt {
+                    // rustls logs the early secret of every resumption, also one whose
+                    // early data it refuses (a server) or does not send (a client); it
+                    // has 0-RTT keys only when early data goes ahead.
+                    if tls.zero_rtt_keys().is_none() {
+                        continue;
+                    }
+                    // Resuming, a client's rustls reports the remembered server
+                    // parameters until the server's arrive.
+                    let client = matches!(**tls, quic::Connection::Client(_));
+                    if let (true, Some(p)) = (client, tls.quic_transport_parameters()) {
+                        conn.set_zero_rtt_params(p)?;
+                        self.early_data = true;
+                    }
+                }
                 conn.install_secret(s.level, s.direction(side), suite, &s.secret)?;
             }
         }
@@ -288,6 +306,11 @@ impl RustlsDriver {
             self.absorb(conn, &data)?;
         }
         if !self.tls.as_ref().expect("started").is_handshaking() {
+            if std::mem::take(&mut self.early_data) {
+                if let quic::Connection::Client(c) = &**self.tls.as_ref().expect("started") {
+                    conn.zero_rtt_outcome(c.is_early_data_accepted());
+                }
+            }
             self.take_peer_params(conn)?;
         }
         self.flush(conn)?;
