@@ -2,13 +2,18 @@
 interop tests.
 
     hq.py server --cert CHAIN --key KEY --root DIR [--host H] [--port P] [--chacha20]
-    hq.py client --output DIR (--ca CA | --insecure) [--chacha20] [--negotiate-v2] URL...
+    hq.py client --output DIR (--ca CA | --insecure) [--chacha20] [--negotiate-v2]
+                 [--resume | --zero-rtt] URL...
 
 The server prints "listening on HOST:PORT" once it is ready and serves until killed; it
 speaks v1 and v2 and switches a client to the first of them the client lists (RFC 9368).
 The client stores each URL's response under its file name, prints the QUIC version the
 connection ended in ("version v1" or "version v2") and exits 0 when every response ended
-with FIN. With --negotiate-v2 it starts in v1 and lists v2 first.
+with FIN. With --negotiate-v2 it starts in v1 and lists v2 first. With --resume the first
+URL goes on one connection and the rest on a second that resumes its session; with
+--zero-rtt the second sends its requests in 0-RTT; it prints "resumed True|False" and
+"early data accepted True|False" for the second connection. The server keeps its session
+tickets (single use) and accepts early data with them.
 """
 
 import argparse
@@ -22,7 +27,7 @@ from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.packet import QuicProtocolVersion
-from aioquic.quic.events import ConnectionTerminated, StreamDataReceived
+from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, StreamDataReceived
 from aioquic.tls import CipherSuite
 
 ALPN = ["hq-interop"]
@@ -61,6 +66,7 @@ class Client(QuicConnectionProtocol):
         self.responses = {}
         self.waiting = {}
         self.closed = asyncio.get_event_loop().create_future()
+        self.handshake = None
 
     async def get(self, path):
         stream_id = self._quic.get_next_available_stream_id()
@@ -72,6 +78,8 @@ class Client(QuicConnectionProtocol):
         return await done
 
     def quic_event_received(self, event):
+        if isinstance(event, HandshakeCompleted):
+            self.handshake = event
         if isinstance(event, StreamDataReceived) and event.stream_id in self.responses:
             self.responses[event.stream_id].append(event.data)
             if event.end_stream:
@@ -90,11 +98,32 @@ def configuration(args, is_client):
     return config
 
 
+class TicketStore:
+    """The server's session tickets, each good for one resumption."""
+
+    def __init__(self):
+        self.tickets = {}
+
+    def add(self, ticket):
+        self.tickets[ticket.ticket] = ticket
+
+    def pop(self, label):
+        return self.tickets.pop(label, None)
+
+
 async def run_server(args):
     config = configuration(args, False)
     config.load_cert_chain(args.cert, args.key)
     Server.root = args.root
-    await serve(args.host, args.port, configuration=config, create_protocol=Server)
+    store = TicketStore()
+    await serve(
+        args.host,
+        args.port,
+        configuration=config,
+        create_protocol=Server,
+        session_ticket_fetcher=store.pop,
+        session_ticket_handler=store.add,
+    )
     print(f"listening on {args.host}:{args.port}", flush=True)
     await asyncio.Future()
 
@@ -111,16 +140,45 @@ async def run_client(args):
     if args.negotiate_v2:
         config.original_version = QuicProtocolVersion.VERSION_1
         config.supported_versions = [QuicProtocolVersion.VERSION_2, QuicProtocolVersion.VERSION_1]
-    async with connect(host, port, configuration=config, create_protocol=Client) as client:
+    if not (args.resume or args.zero_rtt):
+        await fetch(host, port, config, urls, args.output)
+        return
+    tickets = []
+    await fetch(host, port, config, urls[:1], args.output, tickets)
+    if not tickets:
+        raise ConnectionError("no session ticket to resume with")
+    config.session_ticket = tickets[-1]
+    client = await fetch(host, port, config, urls[1:], args.output, early=args.zero_rtt)
+    print(f"resumed {client.handshake.session_resumed}", file=sys.stderr)
+    print(f"early data accepted {client.handshake.early_data_accepted}", file=sys.stderr)
+
+
+async def fetch(host, port, config, urls, output, tickets=None, early=False):
+    async with connect(
+        host,
+        port,
+        configuration=config,
+        create_protocol=Client,
+        session_ticket_handler=None if tickets is None else tickets.append,
+        wait_connected=not early,
+    ) as client:
         bodies = await asyncio.gather(*(client.get(u.path) for u in urls))
         for u, body in zip(urls, bodies):
-            with open(os.path.join(args.output, os.path.basename(u.path)), "wb") as f:
+            with open(os.path.join(output, os.path.basename(u.path)), "wb") as f:
                 f.write(body)
             print(f"{u.path}: {len(body)} bytes", file=sys.stderr)
         names = {QuicProtocolVersion.VERSION_1: "v1", QuicProtocolVersion.VERSION_2: "v2"}
         version = client._quic._version
         print(f"version {names.get(version, hex(version))}", file=sys.stderr)
+        if tickets is not None:
+            # The ticket follows the handshake: give it a moment to arrive.
+            for _ in range(500):
+                if tickets:
+                    break
+                await asyncio.sleep(0.01)
         client.close()
+        await client.wait_closed()
+    return client
 
 
 def main():
@@ -139,6 +197,8 @@ def main():
     c.add_argument("--insecure", action="store_true")
     c.add_argument("--chacha20", action="store_true")
     c.add_argument("--negotiate-v2", action="store_true")
+    c.add_argument("--resume", action="store_true")
+    c.add_argument("--zero-rtt", action="store_true")
     c.add_argument("urls", nargs="+")
     args = p.parse_args()
     if args.command == "server":

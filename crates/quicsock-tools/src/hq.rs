@@ -263,13 +263,35 @@ impl Url {
     }
 }
 
-/// Downloads every URL (all on the first URL's server, one connection) into `out`.
-/// Returns the bytes stored per file.
+/// How [`download`] spreads the URLs over connections (the interop runner's client
+/// behaviours).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// All on one connection.
+    One,
+    /// A connection per URL, one after the other (`multiconnect`, for the loss and
+    /// corruption cases).
+    PerUrl,
+    /// The first URL on one connection; once it brought a session ticket, the rest on a
+    /// second connection that resumes the session (`resumption`), sending its requests
+    /// in 0-RTT when `zero_rtt` is set and the ticket allows it (`zerortt`).
+    Resume {
+        /// Send the second connection's requests in 0-RTT.
+        zero_rtt: bool,
+    },
+}
+
+/// A file being downloaded: where it goes and the bytes stored so far.
+type Download = (PathBuf, io::BufWriter<File>, u64);
+
+/// Downloads every URL (all on the first URL's server) into `out`, over the connections
+/// `plan` says. Returns the bytes stored per file.
 pub fn download(
     urls: &[Url],
     out: &Path,
     config: &ClientConfig,
     timeout: Duration,
+    plan: Plan,
 ) -> Result<Vec<u64>, HqError> {
     let first = urls
         .first()
@@ -291,13 +313,62 @@ pub fn download(
     }
     let mut config = config.clone();
     config.server_name.clone_from(&first.host);
-    let sock = QuicSocket::connect(first.addr()?, &config)?;
-    if let Some(suite) = sock.cipher_suite() {
-        eprintln!("connected to {}: {suite:?}", first.host);
+    let addr = first.addr()?;
+    let connect = |early: bool| -> Result<QuicSocket, HqError> {
+        let sock = if early {
+            QuicSocket::connect_early(addr, &config)?
+        } else {
+            QuicSocket::connect(addr, &config)?
+        };
+        sock.set_read_timeout(Some(timeout));
+        Ok(sock)
+    };
+    match plan {
+        Plan::One => {
+            let sock = connect(false)?;
+            fetch(&sock, urls, &mut files)?;
+            sock.close().ok();
+        }
+        Plan::PerUrl => {
+            for (u, f) in urls.iter().zip(files.iter_mut()) {
+                let sock = connect(false)?;
+                fetch(&sock, std::slice::from_ref(u), std::slice::from_mut(f))?;
+                sock.close().ok();
+            }
+        }
+        Plan::Resume { zero_rtt } => {
+            let sock = connect(false)?;
+            fetch(&sock, &urls[..1], &mut files[..1])?;
+            // The ticket comes after the handshake, in CRYPTO frames: wait for it, in
+            // 2 ms steps, up to the timeout.
+            let mut steps = timeout.as_millis() / 2;
+            while sock.session_ticket().is_none() {
+                steps = steps.saturating_sub(1);
+                if steps == 0 {
+                    return Err(HqError::Usage(format!(
+                        "{}: no session ticket to resume with",
+                        first.host
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            sock.close().ok();
+            let sock = connect(zero_rtt)?;
+            fetch(&sock, &urls[1..], &mut files[1..])?;
+            eprintln!(
+                "resumed: {}, 0-RTT: {:?}",
+                sock.is_resumed() == Some(true),
+                sock.zero_rtt()
+            );
+            sock.close().ok();
+        }
     }
-    // Known once the server's first flight arrived, that is now.
-    eprintln!("version {}", sock.version());
-    sock.set_read_timeout(Some(timeout));
+    Ok(files.into_iter().map(|(_, _, len)| len).collect())
+}
+
+/// Requests `urls` on `sock`, as many at once as the server allows streams, and stores
+/// each response in its file.
+fn fetch(sock: &QuicSocket, urls: &[Url], files: &mut [Download]) -> Result<(), HqError> {
     let mut by_stream: HashMap<i64, usize> = HashMap::new();
     let mut next = 0;
     let mut open = 0usize;
@@ -344,8 +415,14 @@ pub fn download(
             open -= 1;
         }
     }
-    sock.close().ok();
-    Ok(files.into_iter().map(|(_, _, len)| len).collect())
+    if let Some(suite) = sock.cipher_suite() {
+        eprintln!(
+            "connected to {}: {suite:?}",
+            urls.first().map_or("", |u| u.host.as_str())
+        );
+    }
+    eprintln!("version {}", sock.version());
+    Ok(())
 }
 
 /// The crypto provider: every TLS 1.3 suite, or ChaCha20-Poly1305 only (the interop

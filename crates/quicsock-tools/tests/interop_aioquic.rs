@@ -210,6 +210,10 @@ fn urls(port: u16) -> Vec<String> {
         .collect()
 }
 
+/// Which program serves.
+const QUICSOCK: bool = true;
+const AIOQUIC: bool = false;
+
 /// How a pair of endpoints is asked to connect.
 #[derive(Copy, Clone, PartialEq, Eq)]
 enum Mode {
@@ -219,6 +223,11 @@ enum Mode {
     Chacha20,
     /// The client starts in v1 and lists v2 first: the server switches it to v2 (RFC 9368).
     NegotiateV2,
+    /// The first file on one connection, the other on a second that resumes the session.
+    Resume,
+    /// As `Resume`, with the second connection's request in 0-RTT, which the server
+    /// accepts (RFC 9001 §4.6).
+    ZeroRtt,
 }
 
 impl Mode {
@@ -227,21 +236,49 @@ impl Mode {
             Self::Default => "",
             Self::Chacha20 => "-chacha",
             Self::NegotiateV2 => "-v2",
+            Self::Resume => "-resume",
+            Self::ZeroRtt => "-0rtt",
         }
     }
 
-    /// The option both sides' programs take for it (the server's, then the client's).
-    fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
+    /// The options the server takes for it: quic-server's or hq.py's.
+    fn server_args(self, quicsock: bool) -> &'static [&'static str] {
         match self {
-            Self::Default => (&[], &[]),
-            Self::Chacha20 => (&["--chacha20"], &["--chacha20"]),
-            Self::NegotiateV2 => (&[], &["--negotiate-v2"]),
+            Self::Chacha20 => &["--chacha20"],
+            // quic-server accepts early data when told; aioquic's server always does.
+            Self::ZeroRtt if quicsock => &["--early-data"],
+            _ => &[],
+        }
+    }
+
+    /// The options the client takes for it (quic-client and hq.py spell them alike).
+    fn client_args(self) -> &'static [&'static str] {
+        match self {
+            Self::Default => &[],
+            Self::Chacha20 => &["--chacha20"],
+            Self::NegotiateV2 => &["--negotiate-v2"],
+            Self::Resume => &["--resume"],
+            Self::ZeroRtt => &["--zero-rtt"],
         }
     }
 
     /// What the log of the side that names it says: the cipher suite (quicsock's side),
-    /// and the version the connection ended in (the client's).
-    fn check(self, quicsock_log: &str, client_log: &str) {
+    /// the version the connection ended in (the client's), and how the second connection
+    /// resumed (the client's, quic-client's words or hq.py's).
+    fn check(self, quicsock_log: &str, client_log: &str, quicsock_client: bool) {
+        let resumed = match (self, quicsock_client) {
+            (Self::Resume, true) => &["resumed: true, 0-RTT: None"][..],
+            (Self::ZeroRtt, true) => &["resumed: true, 0-RTT: Accepted"][..],
+            (Self::Resume, false) => &["resumed True", "early data accepted False"][..],
+            (Self::ZeroRtt, false) => &["resumed True", "early data accepted True"][..],
+            _ => &[][..],
+        };
+        for want in resumed {
+            assert!(
+                client_log.contains(want),
+                "the client reports {want:?}: {client_log}"
+            );
+        }
         let suite = if self == Self::Chacha20 {
             "ChaCha20Poly1305Sha256"
         } else {
@@ -277,7 +314,7 @@ fn aioquic_client_downloads_from_quic_server(mode: Mode) {
             "--root",
             &fx.path("www"),
         ])
-        .args(mode.args().0);
+        .args(mode.server_args(QUICSOCK));
     let server = Server::start(cmd, true);
     let mut client = Command::new(python());
     client
@@ -289,14 +326,14 @@ fn aioquic_client_downloads_from_quic_server(mode: Mode) {
             "--ca",
             &fx.path("ca.pem"),
         ])
-        .args(mode.args().1)
+        .args(mode.client_args())
         .args(urls(port));
     let out = client.output().unwrap();
     let log = server.stop();
     let client_log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "aioquic client: {client_log}");
     fx.check_downloads();
-    mode.check(&log, &client_log);
+    mode.check(&log, &client_log, false);
 }
 
 fn quic_client_downloads_from_aioquic_server(mode: Mode) {
@@ -313,19 +350,19 @@ fn quic_client_downloads_from_aioquic_server(mode: Mode) {
             "--root",
             &fx.path("www"),
         ])
-        .args(mode.args().0);
+        .args(mode.server_args(AIOQUIC));
     let server = Server::start(cmd, false);
     let mut client = Command::new(env!("CARGO_BIN_EXE_quic-client"));
     client
         .args(["--output", &fx.path("dl"), "--ca", &fx.path("ca.pem")])
-        .args(mode.args().1)
+        .args(mode.client_args())
         .args(urls(port));
     let out = client.output().unwrap();
     drop(server);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "quic-client: {log}");
     fx.check_downloads();
-    mode.check(&log, &log);
+    mode.check(&log, &log, true);
 }
 
 #[test]
@@ -343,6 +380,29 @@ fn interop_aioquic_client_downloads_from_quic_server_chacha20() {
 #[test]
 fn interop_aioquic_client_negotiates_v2_with_quic_server() {
     aioquic_client_downloads_from_quic_server(Mode::NegotiateV2);
+}
+
+/// Resumption and 0-RTT with quicsock as the server: the aioquic client resumes on its
+/// second connection, and sends its request there in 0-RTT, which quic-server accepts.
+#[test]
+fn interop_aioquic_client_resumes_with_quic_server() {
+    aioquic_client_downloads_from_quic_server(Mode::Resume);
+}
+
+#[test]
+fn interop_aioquic_client_zero_rtt_with_quic_server() {
+    aioquic_client_downloads_from_quic_server(Mode::ZeroRtt);
+}
+
+/// Resumption and 0-RTT with quicsock as the client, against the aioquic server.
+#[test]
+fn interop_aioquic_server_resumes_quic_client() {
+    quic_client_downloads_from_aioquic_server(Mode::Resume);
+}
+
+#[test]
+fn interop_aioquic_server_takes_zero_rtt_from_quic_client() {
+    quic_client_downloads_from_aioquic_server(Mode::ZeroRtt);
 }
 
 #[test]

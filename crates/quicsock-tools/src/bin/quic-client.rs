@@ -38,6 +38,17 @@ struct Cli {
     /// v2 case).
     #[arg(long)]
     negotiate_v2: bool,
+    /// A new connection for each URL, one after the other (the interop runner's
+    /// multiconnect).
+    #[arg(long, conflicts_with_all = ["resume", "zero_rtt"])]
+    multiconnect: bool,
+    /// The first URL on one connection, the rest on a second that resumes its TLS
+    /// session.
+    #[arg(long)]
+    resume: bool,
+    /// As --resume, with the second connection's requests sent in 0-RTT (RFC 9001 §4.6).
+    #[arg(long)]
+    zero_rtt: bool,
     /// Seconds without progress before giving up.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
@@ -74,6 +85,18 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         }
         None => {}
     }
+    if cli.zero_rtt {
+        quicsock::tls::enable_early_data(&mut tls);
+    }
+    let plan = if cli.multiconnect {
+        hq::Plan::PerUrl
+    } else if cli.resume || cli.zero_rtt {
+        hq::Plan::Resume {
+            zero_rtt: cli.zero_rtt,
+        }
+    } else {
+        hq::Plan::One
+    };
     let mut config = quicsock::ClientConfig::new(tls, urls[0].host.clone());
     config.handshake_timeout = Duration::from_secs(cli.timeout);
     if cli.negotiate_v2 {
@@ -88,6 +111,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         &cli.output,
         &config,
         Duration::from_secs(cli.timeout),
+        plan,
     )?;
     for (u, n) in urls.iter().zip(sizes) {
         eprintln!("{}: {n} bytes", u.path);

@@ -32,6 +32,13 @@ struct Cli {
     /// Append TLS secrets to this file (NSS key-log format).
     #[arg(long)]
     keylog: Option<PathBuf>,
+    /// Accept 0-RTT requests from resuming clients (single-use tickets; only idempotent
+    /// requests belong in 0-RTT, as every HTTP/0.9 GET is).
+    #[arg(long)]
+    early_data: bool,
+    /// Answer every first Initial with a Retry (address validation, RFC 9000 §8.1.2).
+    #[arg(long)]
+    retry: bool,
 }
 
 fn run(cli: Cli) -> Result<(), hq::HqError> {
@@ -54,7 +61,12 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         }
         None => {}
     }
-    let listener = quicsock::QuicListener::bind(cli.listen, &hq::server_config(tls))?;
+    if cli.early_data {
+        quicsock::tls::server_accept_early_data(&mut tls);
+    }
+    let mut config = hq::server_config(tls);
+    config.validate_address = cli.retry;
+    let listener = quicsock::QuicListener::bind(cli.listen, &config)?;
     eprintln!(
         "quic-server: serving {} on {}",
         cli.root.display(),
