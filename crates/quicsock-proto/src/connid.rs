@@ -141,6 +141,30 @@ impl RemoteCids {
             .map_or(ConnectionId::EMPTY, |(cid, _)| *cid)
     }
 
+    /// Moves to the lowest active ID above the current one and retires the current: a new
+    /// path never carries an ID an old one did (RFC 9000 §9.5). Returns false, changing
+    /// nothing, when the peer gave no spare ID.
+    pub(crate) fn rotate(&mut self) -> bool {
+        let Some(next) = self
+            .active
+            .range(self.current + 1..)
+            .next()
+            .map(|(s, _)| *s)
+        else {
+            return false;
+        };
+        let old = self.current;
+        self.active.remove(&old);
+        self.retire_pending.insert(old);
+        self.current = next;
+        true
+    }
+
+    /// The peer's IDs we have not used yet.
+    pub(crate) fn spare(&self) -> usize {
+        self.active.range(self.current + 1..).count()
+    }
+
     /// Replaces the handshake ID (the server's choice arrives in its first packet, or a
     /// Retry changes it).
     pub(crate) fn set_initial(&mut self, cid: ConnectionId) {

@@ -195,8 +195,20 @@ struct TxBatch {
     buf: Vec<u8>,
     /// How much of `buf` the datagrams of the batch fill.
     filled: usize,
-    /// (start, len, destination, ecn)
-    datagrams: Vec<(usize, usize, SocketAddr, Option<EcnCodepoint>)>,
+    /// Each datagram, in `buf` order.
+    datagrams: Vec<TxDatagram>,
+}
+
+/// One datagram of a [`TxBatch`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct TxDatagram {
+    start: usize,
+    len: usize,
+    destination: SocketAddr,
+    ecn: Option<EcnCodepoint>,
+    /// The local address to send from (a client that migrated); `None`: the kernel's
+    /// choice.
+    source: Option<std::net::IpAddr>,
 }
 
 thread_local! {
@@ -236,7 +248,11 @@ impl TxBatch {
 
     /// Appends what `conn` has to send until the batch holds [`TX_BATCH`] datagrams;
     /// returns whether it filled up.
-    fn fill(&mut self, conn: &mut quicsock_proto::conn::Connection) -> bool {
+    fn fill(
+        &mut self,
+        conn: &mut quicsock_proto::conn::Connection,
+        source: Option<std::net::IpAddr>,
+    ) -> bool {
         let now = clock::now();
         while self.datagrams.len() < TX_BATCH {
             let start = self.filled;
@@ -250,8 +266,13 @@ impl TxBatch {
                 break;
             };
             self.filled += t.size;
-            self.datagrams
-                .push((start, t.size, t.destination, t.ecn.map(ecn_out)));
+            self.datagrams.push(TxDatagram {
+                start,
+                len: t.size,
+                destination: t.destination,
+                ecn: t.ecn.map(ecn_out),
+                source,
+            });
         }
         self.datagrams.len() == TX_BATCH
     }
@@ -1208,7 +1229,8 @@ impl Engine {
             let full = TX.with(|tx| {
                 let mut tx = tx.borrow_mut();
                 tx.clear();
-                tx.fill(&mut g.conn)
+                let source = g.source_ip;
+                tx.fill(&mut g.conn, source)
             });
             let more = self.after(slot, &mut g);
             slot.turn.take();
@@ -1231,7 +1253,8 @@ impl Engine {
             }
             g.linger(clock::now());
             let before = out.tx.datagrams.len();
-            let full = out.tx.fill(&mut g.conn);
+            let source = g.source_ip;
+            let full = out.tx.fill(&mut g.conn, source);
             let more = self.after(slot, &mut g);
             if out.tx.datagrams.len() > before && !out.holds(slot) {
                 slot.turn.take();
@@ -1284,24 +1307,31 @@ impl Engine {
         let d = &tx.datagrams;
         let mut i = 0;
         while i < d.len() {
-            let (start, size, dest, ecn) = d[i];
+            let first = d[i];
+            let size = first.len;
             let mut j = i + 1;
-            let mut end = start + size;
-            // A run: same destination, ECN and size, contiguous; the last may be shorter.
-            while j < d.len() && d[j].2 == dest && d[j].3 == ecn && d[j].0 == end && d[j].1 <= size
+            let mut end = first.start + size;
+            // A run: same destination, source, ECN and size, contiguous; the last may be
+            // shorter.
+            while j < d.len()
+                && d[j].destination == first.destination
+                && d[j].source == first.source
+                && d[j].ecn == first.ecn
+                && d[j].start == end
+                && d[j].len <= size
             {
-                end += d[j].1;
+                end += d[j].len;
                 j += 1;
-                if d[j - 1].1 < size {
+                if d[j - 1].len < size {
                     break;
                 }
             }
             let t = Transmit {
-                destination: dest,
-                ecn,
-                contents: &tx.buf[start..end],
+                destination: first.destination,
+                ecn: first.ecn,
+                contents: &tx.buf[first.start..end],
                 segment_size: (j - i > 1).then_some(size),
-                src_ip: None,
+                src_ip: first.source,
             };
             self.send_all(&t);
             i = j;

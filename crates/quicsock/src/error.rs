@@ -47,6 +47,9 @@ pub enum Error {
     /// holding its state); every connection on that UDP socket was closed.
     #[error("the socket's engine failed, closing its connections: {0}")]
     EngineFailed(String),
+    /// A migration cannot start (`EINVAL`; `EBUSY` while one is being validated).
+    #[error("cannot migrate: {0}")]
+    Migration(#[from] quicsock_proto::conn::MigrationError),
     /// The TLS configuration cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsConfigError),
@@ -69,6 +72,8 @@ impl Error {
             Self::StreamStopped(..) => 32,                     // EPIPE
             Self::MessageSize(_) => 90,                        // EMSGSIZE
             Self::EngineFailed(_) => 5,                        // EIO
+            Self::Migration(quicsock_proto::conn::MigrationError::InProgress) => 16, // EBUSY
+            Self::Migration(_) => 22,                          // EINVAL
             Self::Io(e) => e.raw_os_error().unwrap_or(5),      // EIO
         }
     }
@@ -85,6 +90,7 @@ impl From<Error> for io::Error {
             Error::InvalidArgument(_)
             | Error::MessageSize(_)
             | Error::Unsupported(_)
+            | Error::Migration(_)
             | Error::Tls(_) => io::ErrorKind::InvalidInput,
             Error::StreamClosed(_) => io::ErrorKind::NotConnected,
             Error::EngineFailed(_) => io::ErrorKind::Other,

@@ -103,6 +103,12 @@ pub(crate) struct SlotState {
     /// The local IP address the peer's datagrams were sent to (IP_PKTINFO): the path's
     /// own address when the UDP socket is bound to a wildcard.
     pub(crate) local_ip: Option<std::net::IpAddr>,
+    /// The local address a client sends from after it migrated (`QuicSocket::migrate`);
+    /// `None`: the kernel's choice.
+    pub(crate) source_ip: Option<std::net::IpAddr>,
+    /// The source before a migration that is still being validated: restored if it
+    /// fails.
+    pub(crate) previous_source: Option<Option<std::net::IpAddr>>,
 }
 
 /// The threads waiting for news of one connection: on its condition variable, or as
@@ -209,6 +215,8 @@ impl Slot {
                 failed: None,
                 waiters: Waiters::default(),
                 local_ip: None,
+                source_ip: None,
+                previous_source: None,
             }),
             cond: Condvar::new(),
             turn: SendTurn::default(),
@@ -363,6 +371,13 @@ impl SlotState {
                 // can answer with a plain send (reference §1.3).
                 Event::Stream(StreamEvent::Opened(id)) if id.dir() == quicsock_proto::Dir::Bi => {
                     cs.active = Some(*id);
+                }
+                // A migration's path was validated; or it failed and we go back.
+                Event::PathMigrated { local: true } => self.previous_source = None,
+                Event::MigrationFailed => {
+                    if let Some(prev) = self.previous_source.take() {
+                        self.source_ip = prev;
+                    }
                 }
                 _ => {}
             }

@@ -215,7 +215,7 @@ impl QuicSocket {
     }
 
     /// The connection, locked.
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SlotState> {
         self.slot.lock()
     }
 
@@ -223,6 +223,29 @@ impl QuicSocket {
     fn check(&self, g: &SlotState) -> Result<()> {
         self.engine.check()?;
         g.check()
+    }
+
+    /// Moves a client connection to a new local address (Linux QUIC's CONNECTION_MIGRATION
+    /// option, RFC 9000 §9.2): its datagrams leave from `local_ip` on the same port, with
+    /// a new connection ID, and the new path is validated with PATH_CHALLENGE. The
+    /// CONNECTION_MIGRATION event with `local = 1` reports the validation; if it times out
+    /// the connection goes back to the old address by itself. The UDP socket must be bound
+    /// to the wildcard address of `local_ip`'s family (a client's is unless configured
+    /// otherwise), so that it can send from and receive at any local address.
+    pub fn migrate(&self, local_ip: std::net::IpAddr) -> Result<()> {
+        let bound = self.engine.local_addr()?;
+        if !bound.ip().is_unspecified() || bound.is_ipv4() != local_ip.is_ipv4() {
+            return Err(Error::InvalidArgument(
+                "migration needs a UDP socket bound to the wildcard address of the new address's family",
+            ));
+        }
+        let mut st = self.lock();
+        self.live(&mut st)?.migrate(clock::now())?;
+        let previous = st.source_ip;
+        st.previous_source = Some(previous);
+        st.source_ip = Some(local_ip);
+        self.flush(st);
+        Ok(())
     }
 
     /// Waits up to `timeout` for the handshake to complete (after

@@ -363,6 +363,44 @@ fn next_event(s: &QuicSocket) -> crate::QuicEvent {
     crate::QuicEvent::from_bytes(&buf[..n]).expect("a known event")
 }
 
+/// Active migration over real sockets (Linux QUIC's CONNECTION_MIGRATION, RFC 9000 §9.2):
+/// the client, on a wildcard-bound socket, moves from 127.0.0.1 to 127.0.0.2; the server
+/// follows it, and both report the migration (the client with `local = 1`). Data flows
+/// before and after.
+#[test]
+fn a_client_migrates_to_another_local_address() {
+    use crate::{EventType, QuicEvent};
+    let (c, s) = pair_with_events(&[EventType::ConnectionMigration]);
+    c.set_event(EventType::ConnectionMigration, true);
+    let mut buf = [0u8; 64];
+    c.send(b"before", -1, Flags::NONE).unwrap();
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 6);
+    let old = s.peer_addr().unwrap();
+    assert_eq!(old.ip(), std::net::IpAddr::from([127, 0, 0, 1]));
+    // The server's handshake is confirmed before the client's: wait for its IDs to spare.
+    wait_for("the server's spare connection IDs", || {
+        c.lock().conn.is_handshake_confirmed() && c.lock().conn.spare_connection_ids() > 0
+    });
+    // A socket bound to one address cannot send from another.
+    assert!(matches!(
+        s.migrate(std::net::IpAddr::from([127, 0, 0, 3])),
+        Err(Error::InvalidArgument(_))
+    ));
+    c.migrate(std::net::IpAddr::from([127, 0, 0, 2])).unwrap();
+    c.send(b"after", 0, Flags::NONE).unwrap();
+    assert_eq!(next_event(&s), QuicEvent::ConnectionMigration { local: 0 });
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 5);
+    let new = s.peer_addr().unwrap();
+    assert_eq!(
+        new,
+        std::net::SocketAddr::new([127, 0, 0, 2].into(), old.port())
+    );
+    s.send(b"reply", 0, Flags::NONE).unwrap();
+    assert_eq!(next_event(&c), QuicEvent::ConnectionMigration { local: 1 });
+    let (n, _, _) = c.recv(&mut buf, Flags::NONE).unwrap();
+    assert_eq!(&buf[..n], b"reply");
+}
+
 #[test]
 fn events_come_before_data_in_linux_layout() {
     use crate::events::stream_state;

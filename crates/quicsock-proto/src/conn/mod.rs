@@ -43,6 +43,10 @@ mod first_byte;
 mod fixed;
 mod handshake;
 mod keys;
+mod migration;
+#[cfg(test)]
+mod migration_tests;
+pub use migration::MigrationError;
 mod recv;
 pub use crate::path::{EcnState, PmtuConfig, PmtuState, ECN_TESTING_PACKETS};
 pub use recv::Datagram;
@@ -219,6 +223,9 @@ pub enum Event {
         /// Whether the server accepted it.
         accepted: bool,
     },
+    /// The validation of the path an active migration moved to timed out (RFC 9000
+    /// §8.2.4): the owner goes back to its old local address.
+    MigrationFailed,
     /// The peer's address changed and the new path is validated (`local` false), as in a
     /// NAT rebinding; `remote_address` gives the new address.
     PathMigrated {

@@ -166,12 +166,10 @@ impl Connection {
         }
         let mut challenge = [0u8; 8];
         self.rng.fill(&mut challenge);
+        // RFC 9000 §9.5: a new ID for the new path, when the client gave us a spare.
+        self.remote_cids.rotate();
         if self.path.migrate(remote, len, challenge, self.config.ecn) {
-            let mss = u64::from(self.path.mtu.current());
-            self.cc = self.config.congestion.build(mss);
-            self.pacer.set_mss(mss);
-            self.rtt = crate::recovery::RttEstimator::new(self.config.initial_rtt);
-            self.undo = None;
+            self.reset_congestion();
         }
         // Answers to challenges that came on the old path go to the new one.
         self.run_driver(now);
@@ -703,8 +701,11 @@ impl Connection {
                 }
                 Frame::PathResponse(data) => {
                     // The new path is validated (RFC 9000 §8.2.3).
-                    if self.path.on_response(data) {
-                        self.events.push_back(Event::PathMigrated { local: false });
+                    if let Some(local) = self.path.on_response(data) {
+                        if local {
+                            self.timers.stop(super::timer::Timer::PathValidation);
+                        }
+                        self.events.push_back(Event::PathMigrated { local });
                     }
                 }
                 Frame::NewToken { token } => {

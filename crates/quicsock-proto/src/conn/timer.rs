@@ -24,10 +24,12 @@ pub(crate) enum Timer {
     /// Memory release: what drained when the last ACK emptied the flight (send buffers,
     /// a large sent ring, the frame lists) is given back if it is still empty then.
     Release,
+    /// The validation of a path we migrated to gives up (RFC 9000 §8.2.4).
+    PathValidation,
 }
 
 impl Timer {
-    const COUNT: usize = 6;
+    const COUNT: usize = 7;
 
     const ALL: [Self; Self::COUNT] = [
         Self::Loss,
@@ -36,6 +38,7 @@ impl Timer {
         Self::Pace,
         Self::KeepAlive,
         Self::Release,
+        Self::PathValidation,
     ];
 
     fn index(self) -> usize {

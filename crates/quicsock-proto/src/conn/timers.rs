@@ -93,6 +93,9 @@ impl Connection {
                 keys.prev_remote = None;
             }
         }
+        if self.timers.is_expired(Timer::PathValidation, now) {
+            self.on_migration_timeout();
+        }
         // DPLPMTUD's raise timer: the search runs again (RFC 8899 §5.1.1).
         self.path.mtu.on_timeout(now);
         if self.timers.is_expired(Timer::Loss, now) {

@@ -24,6 +24,8 @@ pub const AMPLIFICATION_FACTOR: u64 = 3;
 struct Challenge {
     data: [u8; 8],
     pending: bool,
+    /// Our address changed (active migration), not the peer's.
+    local: bool,
 }
 
 /// One network path of a connection.
@@ -121,12 +123,36 @@ impl Path {
         self.challenge = Some(Challenge {
             data: challenge,
             pending: true,
+            local: false,
         });
         self.ecn.reset(ecn);
         if new_ip {
             self.mtu.on_new_path();
         }
         new_ip
+    }
+
+    /// We moved to a new local address (active migration, RFC 9000 §9.2): the path is
+    /// validated with `challenge`, and ECN and the datagram size are learnt afresh. The
+    /// peer's address, and its validation, stay.
+    pub(crate) fn moved_locally(&mut self, challenge: [u8; 8], ecn: bool) {
+        self.challenge = Some(Challenge {
+            data: challenge,
+            pending: true,
+            local: true,
+        });
+        self.ecn.reset(ecn);
+        self.mtu.on_new_path();
+    }
+
+    /// Whether an active migration waits for its PATH_RESPONSE.
+    pub(crate) fn validating_local_move(&self) -> bool {
+        self.challenge.is_some_and(|c| c.local)
+    }
+
+    /// Gives up the challenge of an active migration (it timed out).
+    pub(crate) fn abandon_challenge(&mut self) {
+        self.challenge = None;
     }
 
     /// Whether a PATH_CHALLENGE is waiting to be sent.
@@ -148,16 +174,14 @@ impl Path {
         }
     }
 
-    /// A PATH_RESPONSE carried `data`. Returns whether it answered our challenge, which
-    /// validates the path (RFC 9000 §8.2.3).
-    pub(crate) fn on_response(&mut self, data: [u8; 8]) -> bool {
-        if self.challenge.is_some_and(|c| c.data == data) {
-            self.challenge = None;
-            self.validated = true;
-            true
-        } else {
-            false
-        }
+    /// A PATH_RESPONSE carried `data`. When it answers our challenge, which validates the
+    /// path (RFC 9000 §8.2.3), returns whether that was for our own move (`Some(true)`)
+    /// or the peer's.
+    pub(crate) fn on_response(&mut self, data: [u8; 8]) -> Option<bool> {
+        let c = self.challenge.filter(|c| c.data == data)?;
+        self.challenge = None;
+        self.validated = true;
+        Some(c.local)
     }
 }
 
@@ -197,8 +221,8 @@ mod tests {
         assert_eq!(p.take_challenge(), None);
         p.on_challenge_lost();
         assert!(p.challenge_pending());
-        assert!(!p.on_response([8; 8]));
-        assert!(p.on_response([7; 8]));
+        assert_eq!(p.on_response([8; 8]), None);
+        assert_eq!(p.on_response([7; 8]), Some(false));
         assert!(p.is_validated());
         assert!(p.migrate(addr("10.0.0.2:444"), 100, [9; 8], true));
     }
