@@ -160,6 +160,24 @@ impl RemoteCids {
         true
     }
 
+    /// Moves to the ID of sequence `seq` (the preferred address's), retiring the current.
+    pub(crate) fn switch_to(&mut self, seq: u64) {
+        if seq == self.current || !self.active.contains_key(&seq) {
+            return;
+        }
+        let old = self.current;
+        self.active.remove(&old);
+        self.retire_pending.insert(old);
+        self.current = seq;
+    }
+
+    /// Retires the unused ID of sequence `seq`.
+    pub(crate) fn retire(&mut self, seq: u64) {
+        if seq != self.current && self.active.remove(&seq).is_some() {
+            self.retire_pending.insert(seq);
+        }
+    }
+
     /// The peer's IDs we have not used yet.
     pub(crate) fn spare(&self) -> usize {
         self.active.range(self.current + 1..).count()

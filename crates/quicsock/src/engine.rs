@@ -1229,7 +1229,7 @@ impl Engine {
             let full = TX.with(|tx| {
                 let mut tx = tx.borrow_mut();
                 tx.clear();
-                let source = g.source_ip;
+                let source = g.send_from();
                 tx.fill(&mut g.conn, source)
             });
             let more = self.after(slot, &mut g);
@@ -1253,7 +1253,7 @@ impl Engine {
             }
             g.linger(clock::now());
             let before = out.tx.datagrams.len();
-            let source = g.source_ip;
+            let source = g.send_from();
             let full = out.tx.fill(&mut g.conn, source);
             let more = self.after(slot, &mut g);
             if out.tx.datagrams.len() > before && !out.holds(slot) {

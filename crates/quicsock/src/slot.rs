@@ -344,6 +344,19 @@ impl SlotState {
         }
     }
 
+    /// The local address this connection's datagrams leave from: where a migrated client
+    /// moved to; for a server that announced a preferred address, the address the client
+    /// last sent to (so it answers on the path it was asked on, RFC 9000 §9.6); otherwise
+    /// the kernel's choice.
+    pub(crate) fn send_from(&self) -> Option<std::net::IpAddr> {
+        self.source_ip.or_else(|| {
+            self.conn
+                .offers_preferred_address()
+                .then_some(self.local_ip)
+                .flatten()
+        })
+    }
+
     /// Moves what the connection reported to where the application finds it. Server
     /// connections completing their handshake are offered to a listener by the caller
     /// (`Outcome::established`).

@@ -401,6 +401,65 @@ fn a_client_migrates_to_another_local_address() {
     assert_eq!(&buf[..n], b"reply");
 }
 
+/// The server's preferred address (RFC 9000 §9.6): a listener on the wildcard address
+/// announces 127.0.0.2 on its port; a client that reached it at 127.0.0.1 validates the
+/// preferred address once its handshake is confirmed and moves there (the
+/// CONNECTION_MIGRATION event, `local = 0`: the peer's address changed). A client told not
+/// to follow stays.
+#[test]
+fn clients_move_to_the_servers_preferred_address() {
+    use crate::{EventType, QuicEvent};
+    for follow in [true, false] {
+        let port = std::net::UdpSocket::bind("0.0.0.0:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let preferred = std::net::SocketAddrV4::new([127, 0, 0, 2].into(), port);
+        let mut sc = server_config();
+        sc.transport.preferred_address = Some(quicsock_proto::conn::PreferredAddresses {
+            ipv4: Some(preferred),
+            ipv6: None,
+        });
+        let l = QuicListener::bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)), &sc).unwrap();
+        let t = std::thread::spawn(move || {
+            let s = l.accept().unwrap();
+            let mut buf = [0u8; 16];
+            let (n, id, _) = s.recv(&mut buf, Flags::NONE).unwrap();
+            s.send(&buf[..n], id, Flags::STREAM_FIN).unwrap();
+            s
+        });
+        let mut cc = client_config();
+        cc.transport.follow_preferred_address = follow;
+        let c =
+            QuicSocket::connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)), &cc).unwrap();
+        c.set_event(EventType::ConnectionMigration, true);
+        c.set_read_timeout(Some(Duration::from_secs(5)));
+        let moved = std::net::SocketAddr::V4(preferred);
+        if follow {
+            wait_for("the move to the preferred address", || {
+                c.peer_addr().unwrap() == moved
+            });
+        }
+        c.send(b"ping", -1, Flags::NONE).unwrap();
+        let mut buf = [0u8; 64];
+        if follow {
+            assert_eq!(next_event(&c), QuicEvent::ConnectionMigration { local: 0 });
+        }
+        let (n, _, _) = c.recv(&mut buf, Flags::NONE).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        let expected = if follow {
+            moved
+        } else {
+            std::net::SocketAddr::from(([127, 0, 0, 1], port))
+        };
+        assert_eq!(c.peer_addr().unwrap(), expected);
+        let s = t.join().unwrap();
+        // The server answers from the address the client uses.
+        assert_eq!(s.local_addr().unwrap().ip(), expected.ip());
+    }
+}
+
 #[test]
 fn events_come_before_data_in_linux_layout() {
     use crate::events::stream_state;

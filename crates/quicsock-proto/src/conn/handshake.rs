@@ -198,6 +198,12 @@ impl Connection {
             if let Some(token) = p.stateless_reset_token {
                 self.remote_cids.set_initial_token(token);
             }
+            // The preferred address's connection ID is sequence 1 (RFC 9000 §5.1.1).
+            if let Some(pa) = &p.preferred_address {
+                self.remote_cids
+                    .active
+                    .insert(1, (pa.connection_id, Some(pa.stateless_reset_token)));
+            }
         }
         // RFC 9368 §4, §5: a client's chosen version is that of its first flight; a
         // server's is the version the connection uses, and a server that switched the
@@ -315,6 +321,7 @@ impl Connection {
         }
         self.handshake_confirmed = true;
         self.peer_validated_us = true;
+        self.start_preferred_probe(self.last_now);
         // DPLPMTUD probes are 1-RTT packets, sent once the handshake is confirmed.
         self.path.mtu.start();
         self.discard_space(SpaceId::Handshake);

@@ -47,6 +47,8 @@ mod migration;
 #[cfg(test)]
 mod migration_tests;
 pub use migration::MigrationError;
+mod preferred;
+pub use preferred::{PreferredAddresses, PREFERRED_PROBES};
 mod recv;
 pub use crate::path::{EcnState, PmtuConfig, PmtuState, ECN_TESTING_PACKETS};
 pub use recv::Datagram;
@@ -149,6 +151,13 @@ pub struct ConnectionConfig {
     /// confirmed (DPLPMTUD, RFC 8899, [`crate::path::pmtu`]); `None` keeps
     /// `max_datagram_size` throughout.
     pub pmtud: Option<PmtuConfig>,
+    /// A server's preferred addresses (RFC 9000 §9.6), announced in its transport
+    /// parameters with connection ID 1; the server must receive at them (the same
+    /// wildcard-bound socket, a different local IP).
+    pub preferred_address: Option<PreferredAddresses>,
+    /// Whether a client moves to the server's preferred address once the handshake is
+    /// confirmed (after validating it).
+    pub follow_preferred_address: bool,
 }
 
 impl ConnectionConfig {
@@ -197,6 +206,8 @@ impl Default for ConnectionConfig {
             spin_bit: true,
             ecn: true,
             pmtud: Some(PmtuConfig::default()),
+            preferred_address: None,
+            follow_preferred_address: true,
         }
     }
 }
@@ -327,6 +338,7 @@ struct Settings {
     handshake_timeout: Option<Duration>,
     ack_frequency: bool,
     ecn: bool,
+    follow_preferred_address: bool,
 }
 
 /// One QUIC connection.
@@ -363,6 +375,8 @@ pub struct Connection {
     remembered: Option<Box<TransportParameters>>,
     /// Where 0-RTT stands (`zero_rtt`).
     zero_rtt: ZeroRttState,
+    /// A client's probe of the server's preferred address (`preferred`).
+    preferred: Option<Box<preferred::PreferredProbe>>,
     /// Both endpoints sent disable_1rtt_encryption (0xbaad): 1-RTT packets carry neither
     /// AEAD protection nor header protection (an opt-in for measurement and trusted
     /// networks, as in Linux QUIC).
@@ -537,6 +551,7 @@ impl Connection {
         client_scid: ConnectionId,
         local_cid: ConnectionId,
     ) -> Result<Self, ConnectionError> {
+        let preferred = config.preferred_address;
         let mut conn = Self::new(
             Side::Server,
             config,
@@ -550,6 +565,9 @@ impl Connection {
         conn.driver = Some(driver);
         if let Some(t) = conn.config.handshake_timeout {
             conn.timers.set(timer::Timer::Handshake, now + t);
+        }
+        if let Some(addrs) = preferred.filter(|a| a.ipv4.is_some() || a.ipv6.is_some()) {
+            conn.announce_preferred_address(addrs);
         }
         Ok(conn)
     }
@@ -583,6 +601,8 @@ impl Connection {
             spin_bit: _,
             ecn: ecn_enabled,
             pmtud,
+            preferred_address: _,
+            follow_preferred_address,
         } = config;
         local.initial_source_connection_id = Some(scid);
         // RFC 9368 §3: the version we use and those we speak (the endpoint's, for a
@@ -640,6 +660,7 @@ impl Connection {
                 handshake_timeout,
                 ack_frequency,
                 ecn: ecn_enabled,
+                follow_preferred_address,
             },
             phase: Phase::Handshake,
             rng,
@@ -660,6 +681,7 @@ impl Connection {
             peer_params: None,
             remembered: None,
             zero_rtt: ZeroRttState::None,
+            preferred: None,
             plaintext_1rtt: false,
             counters: stats::Counters::default(),
             local_cids: LocalCids::new(scid, token),

@@ -139,6 +139,12 @@ impl Connection {
             _ => {}
         }
         if remote != self.path.remote {
+            if self.is_probed_address(remote) {
+                // The preferred address answering our probe (RFC 9000 §9.6.1).
+                self.handle_packets(now, remote, data);
+                self.run_driver(now);
+                return;
+            }
             self.on_new_address(now, remote, data);
             return;
         }
@@ -701,7 +707,9 @@ impl Connection {
                 }
                 Frame::PathResponse(data) => {
                     // The new path is validated (RFC 9000 §8.2.3).
-                    if let Some(local) = self.path.on_response(data) {
+                    if self.on_preferred_response(data) {
+                        // Moved to the server's preferred address.
+                    } else if let Some(local) = self.path.on_response(data) {
                         if local {
                             self.timers.stop(super::timer::Timer::PathValidation);
                         }

@@ -21,7 +21,7 @@ use crate::packet::{
 use crate::recovery::{FrameList, SentFrame, SentPacket};
 use crate::stream::DataTail;
 use crate::time::Timestamp;
-use crate::{Side, TransportErrorCode, VarInt};
+use crate::{ConnectionId, Side, TransportErrorCode, VarInt};
 
 /// Room below which a packet is not started.
 const MIN_PACKET_ROOM: usize = 64;
@@ -32,7 +32,7 @@ const MIN_PACKET_ROOM: usize = 64;
 const SCATTER_MIN: usize = 512;
 
 /// A packet written into the datagram buffer but not yet sealed.
-struct Built {
+pub(crate) struct Built {
     space: SpaceId,
     start: usize,
     /// Offset of the 2-byte Length field (long headers).
@@ -40,10 +40,10 @@ struct Built {
     pn_offset: usize,
     pn: u64,
     pn_len: usize,
-    ack_eliciting: bool,
+    pub(crate) ack_eliciting: bool,
     /// The largest packet number its ACK frame acknowledges.
     ack: Option<u64>,
-    frames: FrameList,
+    pub(crate) frames: FrameList,
     /// Stream data at the end of its plaintext, left for the AEAD pass.
     tail: Option<DataTail>,
     /// A 0-RTT packet (application data before the client has 1-RTT keys).
@@ -121,6 +121,9 @@ impl Connection {
         }
         self.mark_datagram = false;
         if let Some(t) = self.transmit_path_response(now, buf) {
+            return Some(t);
+        }
+        if let Some(t) = self.transmit_preferred_probe(now, buf) {
             return Some(t);
         }
         if let Some(t) = self.transmit_pmtu_probe(now, buf) {
@@ -237,6 +240,17 @@ impl Connection {
 
     /// Writes a packet header of `space` with its next packet number.
     fn begin_packet(&mut self, space: SpaceId, buf: &mut Writer<'_>) -> Built {
+        let dcid = self.remote_cids.current();
+        self.begin_packet_to(space, buf, dcid)
+    }
+
+    /// [`begin_packet`](Self::begin_packet) to the peer's connection ID `dcid`.
+    pub(crate) fn begin_packet_to(
+        &mut self,
+        space: SpaceId,
+        buf: &mut Writer<'_>,
+        dcid: ConnectionId,
+    ) -> Built {
         let i = space_index(space);
         let start = buf.len();
         let pn = self.spaces[i].next_pn;
@@ -244,7 +258,6 @@ impl Connection {
         let tpn = PacketNumber(pn)
             .truncate(largest_acked)
             .unwrap_or_else(|| TruncatedPacketNumber::with_len(PacketNumber(pn), 4));
-        let dcid = self.remote_cids.current();
         let zero_rtt = space == SpaceId::Data && self.keys.one_rtt.is_none();
         let (pn_offset, length_at) = match space {
             SpaceId::Data if !zero_rtt => {
@@ -686,13 +699,10 @@ impl Connection {
         buf.put(|o| Frame::PathResponse(data).encode(o));
         b.frames.push(SentFrame::PathResponse);
         b.ack_eliciting = true;
-        self.end_packet(&mut b, buf);
-        let mut built = Coalesced::one(b);
         let pad_to = MIN_INITIAL_DATAGRAM_SIZE
             .min(3 * inciting)
             .min(buf.capacity());
-        self.pad(buf, &mut built, pad_to);
-        let size = self.seal_all(now, buf.written(), built, true);
+        let size = self.seal_probe(now, buf, b, pad_to);
         Some(Transmit {
             destination,
             size,
@@ -731,10 +741,7 @@ impl Connection {
         buf.put(|o| Frame::Ping.encode(o));
         b.frames.push(SentFrame::PmtuProbe(size));
         b.ack_eliciting = true;
-        self.end_packet(&mut b, buf);
-        let mut built = Coalesced::one(b);
-        self.pad(buf, &mut built, len);
-        let sent = self.seal_all(now, buf.written(), built, true);
+        let sent = self.seal_probe(now, buf, b, len);
         debug_assert_eq!(sent, len);
         self.path.mtu.on_probe_sent(size);
         Some(Transmit {
@@ -742,6 +749,22 @@ impl Connection {
             size: sent,
             ecn: None,
         })
+    }
+
+    /// Finishes `b`, a packet alone in its datagram (a PATH_RESPONSE or PATH_CHALLENGE to
+    /// another address, a PMTU probe), padded to `pad_to` bytes, seals and records it;
+    /// returns the datagram's size.
+    pub(crate) fn seal_probe(
+        &mut self,
+        now: Timestamp,
+        buf: &mut Writer<'_>,
+        mut b: Built,
+        pad_to: usize,
+    ) -> usize {
+        self.end_packet(&mut b, buf);
+        let mut built = Coalesced::one(b);
+        self.pad(buf, &mut built, pad_to);
+        self.seal_all(now, buf.written(), built, true)
     }
 
     /// Builds the CONNECTION_CLOSE datagram of the closing phase (RFC 9000 §10.2.1): one

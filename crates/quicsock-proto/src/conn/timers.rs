@@ -94,7 +94,12 @@ impl Connection {
             }
         }
         if self.timers.is_expired(Timer::PathValidation, now) {
-            self.on_migration_timeout();
+            self.timers.stop(Timer::PathValidation);
+            if self.preferred.is_some() {
+                self.on_preferred_timeout(now);
+            } else {
+                self.on_migration_timeout();
+            }
         }
         // DPLPMTUD's raise timer: the search runs again (RFC 8899 §5.1.1).
         self.path.mtu.on_timeout(now);

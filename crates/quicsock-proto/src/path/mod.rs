@@ -145,6 +145,15 @@ impl Path {
         self.mtu.on_new_path();
     }
 
+    /// The peer moved to `remote`, an address we validated ourselves (the server's
+    /// preferred address, RFC 9000 §9.6): ECN and the datagram size are learnt afresh.
+    pub(crate) fn switch_remote(&mut self, remote: SocketAddr, ecn: bool) {
+        self.remote = remote;
+        self.validated = true;
+        self.ecn.reset(ecn);
+        self.mtu.on_new_path();
+    }
+
     /// Whether an active migration waits for its PATH_RESPONSE.
     pub(crate) fn validating_local_move(&self) -> bool {
         self.challenge.is_some_and(|c| c.local)
