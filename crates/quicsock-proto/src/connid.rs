@@ -33,6 +33,8 @@ pub(crate) struct LocalCids {
     pub(crate) pending: BTreeSet<u64>,
     /// The peer's active_connection_id_limit.
     pub(crate) peer_limit: u64,
+    /// The Retire Prior To our NEW_CONNECTION_ID frames carry (RFC 9000 §19.15).
+    pub(crate) retire_prior_to: u64,
 }
 
 impl LocalCids {
@@ -45,6 +47,7 @@ impl LocalCids {
             next_seq: 1,
             pending: BTreeSet::new(),
             peer_limit: 2,
+            retire_prior_to: 0,
         }
     }
 
@@ -53,7 +56,9 @@ impl LocalCids {
     pub(crate) fn wanted(&self) -> u64 {
         let target = self.peer_limit.min(MAX_ISSUED);
         let budget = (target + MAX_REPLACEMENTS).saturating_sub(self.next_seq);
-        target.saturating_sub(self.active.len() as u64).min(budget)
+        // IDs we asked the peer to retire do not count: they are on their way out.
+        let live = self.active.range(self.retire_prior_to..).count() as u64;
+        target.saturating_sub(live).min(budget)
     }
 
     /// Adds an issued ID and queues its NEW_CONNECTION_ID.
@@ -70,7 +75,7 @@ impl LocalCids {
         let (id, reset_token) = *self.active.get(&seq)?;
         Some(NewConnectionId {
             sequence: crate::VarInt::saturating(seq),
-            retire_prior_to: crate::VarInt::ZERO,
+            retire_prior_to: crate::VarInt::saturating(self.retire_prior_to),
             id,
             reset_token,
         })

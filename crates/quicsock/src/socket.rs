@@ -248,6 +248,47 @@ impl QuicSocket {
         Ok(())
     }
 
+    /// The sequence numbers of the connection ID in use and of the lowest still live, of
+    /// the peer's IDs (`dest`) or ours (Linux QUIC's CONNECTION_ID option, get).
+    pub fn connection_id(&self, dest: bool) -> (u64, u64) {
+        self.lock().conn.connection_id_info(dest)
+    }
+
+    /// Linux QUIC's CONNECTION_ID option, set: `active` switches to a higher live peer ID
+    /// (`dest` only); `prior_to` retires every ID numbered below it, the peer's with
+    /// RETIRE_CONNECTION_ID or ours by asking the peer. `EINVAL` for IDs that do not
+    /// exist, `EAGAIN` while a migration holds them; only once established.
+    pub fn set_connection_id(
+        &self,
+        dest: bool,
+        active: Option<u64>,
+        prior_to: Option<u64>,
+    ) -> Result<()> {
+        use quicsock_proto::conn::ConnectionIdError as E;
+        let map = |e: E| match e {
+            E::Busy => Error::WouldBlock,
+            E::NotEstablished => {
+                Error::InvalidArgument("connection IDs change only once established")
+            }
+            _ => Error::InvalidArgument("no such connection ID"),
+        };
+        let mut st = self.lock();
+        let conn = self.live(&mut st)?;
+        if let Some(seq) = active {
+            if !dest {
+                return Err(Error::InvalidArgument(
+                    "the peer chooses which of our IDs it uses",
+                ));
+            }
+            conn.use_peer_connection_id(seq).map_err(map)?;
+        }
+        if let Some(prior) = prior_to {
+            conn.retire_connection_ids(dest, prior).map_err(map)?;
+        }
+        self.flush(st);
+        Ok(())
+    }
+
     /// Waits up to `timeout` for the handshake to complete (after
     /// [`connect_early`](Self::connect_early)).
     pub fn wait_established(&self, timeout: Duration) -> Result<()> {

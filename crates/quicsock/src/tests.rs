@@ -460,6 +460,60 @@ fn clients_move_to_the_servers_preferred_address() {
     }
 }
 
+/// Linux QUIC's CONNECTION_ID option over real sockets: the client asks the server to
+/// retire the client's IDs below 2; the server moves to a newer one and reports the
+/// retirement (CONNECTION_ID event, destination side); the client switches its own
+/// destination ID and the calls outside the rules fail with EINVAL.
+#[test]
+fn connection_id_option_switches_and_retires() {
+    use crate::{EventType, QuicEvent};
+    let (c, s) = pair_with_events(&[EventType::ConnectionId]);
+    let mut buf = [0u8; 16];
+    c.send(b"hi", -1, Flags::NONE).unwrap();
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 2);
+    wait_for("the server's spare IDs", || {
+        c.connection_id(true) == (0, 0) && c.lock().conn.spare_connection_ids() >= 2
+    });
+    assert_eq!(
+        c.set_connection_id(true, Some(0), None)
+            .map_err(|e| e.errno()),
+        Err(22)
+    );
+    assert_eq!(
+        c.set_connection_id(false, Some(1), None)
+            .map_err(|e| e.errno()),
+        Err(22)
+    );
+    c.set_connection_id(true, Some(2), None).unwrap();
+    assert_eq!(c.connection_id(true).0, 2);
+    c.set_connection_id(false, None, Some(2)).unwrap();
+    c.send(b"again", 0, Flags::NONE).unwrap();
+    // The server's own ID 0 was retired by the client's switch; then it retired the
+    // client's IDs below 2 as asked.
+    assert_eq!(
+        next_event(&s),
+        QuicEvent::ConnectionId {
+            dest: false,
+            active: 2,
+            prior_to: 1
+        }
+    );
+    match next_event(&s) {
+        QuicEvent::ConnectionId {
+            dest,
+            active,
+            prior_to,
+        } => {
+            assert!(
+                dest && active >= 2 && prior_to == 2,
+                "{dest} {active} {prior_to}"
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(s.recv(&mut buf, Flags::NONE).unwrap().0, 5);
+}
+
 #[test]
 fn events_come_before_data_in_linux_layout() {
     use crate::events::stream_state;

@@ -107,3 +107,103 @@ impl Connection {
         self.remote_cids.spare()
     }
 }
+
+/// A CONNECTION_ID option call that cannot be honoured (Linux QUIC's EINVAL and EAGAIN).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionIdError {
+    /// Not before the handshake completes.
+    #[error("the handshake has not completed")]
+    NotEstablished,
+    /// No such connection ID, not above the active one, or below what is retired.
+    #[error("no such connection ID to use or retire")]
+    Invalid,
+    /// A migration holds the connection IDs (`EAGAIN`).
+    #[error("a migration is in progress")]
+    Busy,
+}
+
+impl Connection {
+    /// The sequence number of the connection ID in use and the lowest one still live, of
+    /// the peer's IDs (`dest`) or ours (Linux QUIC's CONNECTION_ID option, get). Ours in
+    /// use is the one the peer's latest packet was sent to.
+    pub fn connection_id_info(&self, dest: bool) -> (u64, u64) {
+        if dest {
+            let r = &self.remote_cids;
+            (
+                r.current,
+                r.active.keys().next().copied().unwrap_or(r.current),
+            )
+        } else {
+            let ids = &self.local_cids.active;
+            let active = ids
+                .iter()
+                .find(|(_, (c, _))| *c == self.packet_dcid)
+                .map_or(0, |(s, _)| *s);
+            (active, ids.keys().next().copied().unwrap_or(0))
+        }
+    }
+
+    /// Sends to the peer's connection ID `seq`, a live one above the current, retiring the
+    /// current (CONNECTION_ID, set `active`, destination side).
+    pub fn use_peer_connection_id(&mut self, seq: u64) -> Result<(), ConnectionIdError> {
+        self.check_cid_change()?;
+        let r = &mut self.remote_cids;
+        if seq <= r.current || !r.active.contains_key(&seq) {
+            return Err(ConnectionIdError::Invalid);
+        }
+        r.switch_to(seq);
+        Ok(())
+    }
+
+    /// Retires every connection ID numbered below `prior_to` (CONNECTION_ID, set
+    /// `prior_to`): the peer's with RETIRE_CONNECTION_ID, moving to the lowest live one
+    /// left if the current goes (`dest`); ours by asking the peer with NEW_CONNECTION_ID's
+    /// Retire Prior To, after issuing fresh ones for it to move to.
+    pub fn retire_connection_ids(
+        &mut self,
+        dest: bool,
+        prior_to: u64,
+    ) -> Result<(), ConnectionIdError> {
+        self.check_cid_change()?;
+        if dest {
+            let r = &mut self.remote_cids;
+            let Some(&first_kept) = r.active.range(prior_to..).next().map(|(s, _)| s) else {
+                return Err(ConnectionIdError::Invalid);
+            };
+            if r.current < prior_to {
+                r.switch_to(first_kept);
+            }
+            let below: Vec<u64> = r.active.range(..prior_to).map(|(s, _)| *s).collect();
+            for s in below {
+                r.retire(s);
+            }
+            return Ok(());
+        }
+        let l = &self.local_cids;
+        if prior_to <= l.retire_prior_to || prior_to > l.next_seq {
+            return Err(ConnectionIdError::Invalid);
+        }
+        self.local_cids.retire_prior_to = prior_to;
+        self.issue_cids();
+        // Every live ID's frame carries the new Retire Prior To.
+        let live: Vec<u64> = self
+            .local_cids
+            .active
+            .range(prior_to..)
+            .map(|(s, _)| *s)
+            .collect();
+        self.local_cids.pending.extend(live);
+        Ok(())
+    }
+
+    fn check_cid_change(&self) -> Result<(), ConnectionIdError> {
+        if !self.handshake_complete {
+            return Err(ConnectionIdError::NotEstablished);
+        }
+        if self.path.validating_local_move() || self.preferred.is_some() {
+            return Err(ConnectionIdError::Busy);
+        }
+        Ok(())
+    }
+}

@@ -105,3 +105,47 @@ fn migration_needs_a_confirmed_client_with_a_spare_id() {
     let spare = c.spare_connection_ids();
     assert!(spare >= 1, "{spare}");
 }
+
+/// The CONNECTION_ID option's calls (reference §1.4): switching to a higher peer ID,
+/// retiring the peer's IDs below a number, and asking the peer to retire ours; the other
+/// side sees it in the IDs it uses.
+#[test]
+fn connection_ids_are_switched_and_retired_on_request() {
+    use super::ConnectionIdError;
+    let cfg = PairConfig::new(34, LinkConfig::default());
+    let (mut pair, h, ok) = handshake(&cfg, Duration::from_secs(5));
+    assert!(ok);
+    pair.run_until(Duration::from_millis(200), |_| false);
+    let c = pair.client_conn(h);
+    assert_eq!(c.connection_id_info(true).0, 0);
+    assert_eq!(c.use_peer_connection_id(0), Err(ConnectionIdError::Invalid));
+    assert_eq!(
+        c.use_peer_connection_id(99),
+        Err(ConnectionIdError::Invalid)
+    );
+    c.use_peer_connection_id(2).unwrap();
+    assert_eq!(c.connection_id_info(true), (2, 1));
+    c.retire_connection_ids(true, 3).unwrap();
+    assert_eq!(c.connection_id_info(true), (3, 3));
+    assert_eq!(
+        c.retire_connection_ids(true, 99),
+        Err(ConnectionIdError::Invalid)
+    );
+    // Ours: the server is asked to move off IDs 0 and 1.
+    c.retire_connection_ids(false, 2).unwrap();
+    assert_eq!(
+        c.retire_connection_ids(false, 2),
+        Err(ConnectionIdError::Invalid)
+    );
+    let id = c.open_stream(crate::Dir::Bi).unwrap();
+    c.write(id, b"x", true).unwrap();
+    pair.run_until(Duration::from_millis(500), |_| false);
+    let (active, prior) = pair.client_conn(h).connection_id_info(false);
+    assert!(
+        active >= 2 && prior >= 2,
+        "the server moved off and retired: {active} {prior}"
+    );
+    // The server now sends to an ID the client issued after the request.
+    let s = pair.server_conn().unwrap();
+    assert!(s.connection_id_info(true).0 >= 2);
+}

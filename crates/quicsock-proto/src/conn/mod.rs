@@ -46,7 +46,7 @@ mod keys;
 mod migration;
 #[cfg(test)]
 mod migration_tests;
-pub use migration::MigrationError;
+pub use migration::{ConnectionIdError, MigrationError};
 mod preferred;
 pub use preferred::{PreferredAddresses, PREFERRED_PROBES};
 mod recv;
