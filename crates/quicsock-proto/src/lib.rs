@@ -46,6 +46,7 @@ mod hostile_tests;
 pub mod packet;
 pub mod path;
 pub mod pnspace;
+pub mod qlog;
 pub mod recovery;
 pub mod reset;
 pub mod rng;

@@ -28,6 +28,9 @@ pub struct ClientConfig {
     /// ([`QuicSocket::token`](crate::QuicSocket::token)), sent in the Initial packets so the
     /// server can skip its amplification limit (Linux QUIC's TOKEN option, client set).
     pub token: Option<Vec<u8>>,
+    /// Write a qlog trace of the connection into this directory
+    /// (`<odcid>_client.sqlog`, JSON-SEQ).
+    pub qlog_dir: Option<std::path::PathBuf>,
 }
 
 impl ClientConfig {
@@ -41,6 +44,7 @@ impl ClientConfig {
             local_addr: None,
             handshake_timeout: Duration::from_secs(10),
             token: None,
+            qlog_dir: None,
         }
     }
 }
@@ -93,6 +97,10 @@ pub struct ServerConfig {
     /// it through the socket's handshake calls ([`crate::server_handshake`] runs rustls so),
     /// as with a Linux QUIC listener. `tls` is then not used by the transport.
     pub manual_handshake: bool,
+    /// Write a qlog trace of every connection into this directory
+    /// (`<odcid>_server.sqlog`, JSON-SEQ). Listeners sharing a UDP socket share the
+    /// first one's.
+    pub qlog_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -128,6 +136,7 @@ impl ServerConfig {
             shards: crate::listener::default_shards(),
             driver: None,
             manual_handshake: false,
+            qlog_dir: None,
         }
     }
 }

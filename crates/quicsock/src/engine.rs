@@ -364,6 +364,8 @@ pub(crate) struct Engine {
     /// Every shard of this engine's listener, this one included, by index: where a
     /// datagram steered elsewhere goes (set once the listener has bound them all).
     pub(crate) siblings: OnceLock<Vec<Weak<Self>>>,
+    /// Where the qlog traces of this listener's connections go (`qlog_file`).
+    pub(crate) qlog_dir: OnceLock<std::path::PathBuf>,
     /// Datagrams the other shards handed to this one.
     strays: Strays,
     /// Makes the engine thread panic at its next turn (tests of the failure path).
@@ -463,6 +465,7 @@ impl Engine {
             failed: OnceLock::new(),
             handshakes: handshakes.clone(),
             siblings: OnceLock::new(),
+            qlog_dir: OnceLock::new(),
             strays: Strays::default(),
             #[cfg(test)]
             fault: std::sync::atomic::AtomicBool::new(false),
@@ -1163,6 +1166,9 @@ impl Engine {
             // A connection kept: its PMTU search stays within what the interface carries.
             if let Some(max) = interface_limit(remote) {
                 g.conn.limit_datagram_size(max);
+            }
+            if let Some(dir) = self.qlog_dir.get() {
+                crate::qlog_file::attach(&mut g.conn, dir, now);
             }
         }
         if refuse {

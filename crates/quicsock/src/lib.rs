@@ -68,6 +68,7 @@ pub mod handshake;
 mod handshakes;
 mod listener;
 mod poll;
+mod qlog_file;
 mod readiness;
 mod rx_buffers;
 mod slot;

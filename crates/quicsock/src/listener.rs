@@ -183,6 +183,9 @@ impl QuicListener {
                 ..EndpointConfig::default()
             };
             let engine = Engine::start_shard(udp, endpoint, table.clone(), i)?;
+            if let Some(dir) = &config.qlog_dir {
+                let _ = engine.qlog_dir.set(dir.clone());
+            }
             engine
                 .shared()
                 .listeners

@@ -185,6 +185,9 @@ impl QuicSocket {
         if let Some(t) = config.token.clone() {
             slot.lock().conn.set_initial_token(t);
         }
+        if let Some(dir) = &config.qlog_dir {
+            crate::qlog_file::attach(&mut slot.lock().conn, dir, clock::now());
+        }
         let sock = Self::attach(engine, slot);
         // The first flight leaves from this thread.
         sock.flush(sock.slot.lock());

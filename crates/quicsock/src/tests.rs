@@ -136,6 +136,80 @@ fn dplpmtud_reaches_the_interface_limit_on_loopback() {
     assert_eq!(stats.pmtu_probes[2], 0, "no probe was lost: {stats:?}");
 }
 
+/// The records of a JSON-SEQ qlog file.
+fn qlog_records(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .split(|b| *b == quicsock_proto::qlog::RECORD_SEPARATOR)
+        .filter(|r| !r.is_empty())
+        .map(|r| serde_json::from_slice(r).expect("a JSON record"))
+        .collect()
+}
+
+/// qlog over real sockets: a client and a listener configured with a directory each
+/// write `<odcid>_<side>.sqlog` there, valid JSON-SEQ whose packet events cover the
+/// transfer (written out when the connections are dropped).
+#[test]
+fn qlog_files_trace_both_sides() {
+    let dir = std::env::temp_dir().join(format!("quicsock-qlog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut sc = server_config();
+    sc.qlog_dir = Some(dir.clone());
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &sc).unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        let s = l.accept().unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut got = 0;
+        loop {
+            let (n, _, flags) = s.recv(&mut buf, Flags::NONE).unwrap();
+            got += n;
+            if flags.contains(Flags::STREAM_FIN) {
+                break;
+            }
+        }
+        s.send(b"ok", 0, Flags::STREAM_FIN).unwrap();
+        let stats = s.stats();
+        s.close().unwrap();
+        (got, stats)
+    });
+    let mut cc = client_config();
+    cc.qlog_dir = Some(dir.clone());
+    let c = QuicSocket::connect(addr, &cc).unwrap();
+    let odcid: String = c
+        .lock()
+        .conn
+        .original_dcid()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let data = vec![1u8; 1 << 20];
+    c.send(&data, -1, Flags::STREAM_FIN).unwrap();
+    let (got, server_stats) = t.join().unwrap();
+    let client_stats = c.stats();
+    assert_eq!(got, data.len());
+    drop(c);
+    for (side, stats) in [("client", client_stats), ("server", server_stats)] {
+        let path = dir.join(format!("{odcid}_{side}.sqlog"));
+        let count = |records: &[serde_json::Value], name: &str| {
+            records.iter().filter(|r| r["name"] == name).count() as u64
+        };
+        // Flushed when the engine drops the drained connection.
+        wait_for(&format!("the {side}'s qlog"), || {
+            let r = qlog_records(&path);
+            count(&r, "transport:packet_sent") >= stats.packets_sent
+                && count(&r, "transport:packet_received") >= stats.packets_received
+        });
+        let r = qlog_records(&path);
+        assert_eq!(r[0]["qlog_format"], "JSON-SEQ");
+        assert_eq!(r[0]["trace"]["vantage_point"]["type"], side);
+        assert_eq!(count(&r, "transport:parameters_set"), 2);
+        assert!(count(&r, "recovery:metrics_updated") > 0);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Waits until `cond` holds, checking every millisecond, 10,000 times at most.
 fn wait_for(what: &str, cond: impl Fn() -> bool) {
     for _ in 0..10_000 {

@@ -247,6 +247,7 @@ impl Connection {
         // RFC 9287 §3.1: the QUIC bit may be greased from now on.
         self.first_byte.set_peer_grease(p.grease_quic_bit);
         self.peer_params = Some(Box::new(p));
+        self.qlog_peer_params(self.last_now);
         Ok(())
     }
 
@@ -320,6 +321,7 @@ impl Connection {
             return;
         }
         self.handshake_confirmed = true;
+        tracing::debug!(side = ?self.side, version = %self.version, "handshake confirmed");
         self.peer_validated_us = true;
         self.start_preferred_probe(self.last_now);
         // DPLPMTUD probes are 1-RTT packets, sent once the handshake is confirmed.

@@ -64,6 +64,7 @@ impl Connection {
         }
         let mut challenge = [0u8; 8];
         self.rng.fill(&mut challenge);
+        tracing::debug!("active migration to a new local address");
         self.path.moved_locally(challenge, self.config.ecn);
         self.reset_congestion();
         let initial = self.config.initial_rtt * 6;
@@ -90,6 +91,7 @@ impl Connection {
             return;
         }
         self.path.abandon_challenge();
+        tracing::debug!("migration failed: the new path was not validated");
         // The old path must not see the failed one's ID either; with no spare it keeps it.
         self.remote_cids.rotate();
         self.reset_congestion();

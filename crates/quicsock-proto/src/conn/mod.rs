@@ -58,6 +58,9 @@ mod stats;
 mod tests;
 mod timer;
 mod timers;
+mod trace;
+#[cfg(test)]
+mod trace_tests;
 #[cfg(test)]
 mod wire_tests;
 mod zero_rtt;
@@ -377,6 +380,8 @@ pub struct Connection {
     zero_rtt: ZeroRttState,
     /// A client's probe of the server's preferred address (`preferred`).
     preferred: Option<Box<preferred::PreferredProbe>>,
+    /// The qlog trace, if one is written (`trace`).
+    qlog: Option<Box<crate::qlog::Qlog>>,
     /// Both endpoints sent disable_1rtt_encryption (0xbaad): 1-RTT packets carry neither
     /// AEAD protection nor header protection (an opt-in for measurement and trusted
     /// networks, as in Linux QUIC).
@@ -682,6 +687,7 @@ impl Connection {
             remembered: None,
             zero_rtt: ZeroRttState::None,
             preferred: None,
+            qlog: None,
             plaintext_1rtt: false,
             counters: stats::Counters::default(),
             local_cids: LocalCids::new(scid, token),
@@ -967,6 +973,7 @@ impl Connection {
     /// Tells the congestion controller and the pacer the datagram size in use.
     pub(crate) fn on_datagram_size_changed(&mut self) {
         let mss = u64::from(self.path.mtu.current());
+        tracing::trace!(side = ?self.side, size = mss, "datagram size");
         self.cc.set_mss(mss);
         self.pacer.set_mss(mss);
     }

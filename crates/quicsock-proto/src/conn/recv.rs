@@ -440,6 +440,7 @@ impl Connection {
         self.received_any = true;
         self.counters.packets_received += 1;
         self.counters.bytes_received += packet.len() as u64;
+        let packet_len = packet.len();
         let payload = header_len..header_len + payload_len;
         let frozen;
         let (payload, share) = match input {
@@ -460,6 +461,9 @@ impl Connection {
                 return;
             }
         };
+        if self.qlogging() {
+            self.qlog_packet_received(now, info.ty, pn.0, packet_len, payload);
+        }
         if space == SpaceId::Data && !self.last_packet_probing {
             self.nonprobing_largest = self.nonprobing_largest.max(Some(pn.0));
         }
@@ -951,6 +955,7 @@ impl Connection {
         }
         self.detect_lost(now, space);
         self.set_loss_timer(now);
+        self.qlog_metrics(now);
         Ok(())
     }
 
@@ -1007,6 +1012,7 @@ impl Connection {
             self.path.ecn.on_marked_lost(marked);
         }
         let mut lost = lost;
+        self.qlog_lost(now, space, &lost);
         if space == SpaceId::Data {
             self.on_pmtu_losses(now, &mut lost);
         }
@@ -1028,6 +1034,7 @@ impl Connection {
             let before = self.cc.snapshot();
             let window = self.cc.window();
             self.cc.on_congestion_event(now, sent, persistent);
+            self.qlog_congestion_state(now, "recovery");
             let lost_pns = lost
                 .iter()
                 .filter(|(_, p)| p.in_flight)

@@ -16,7 +16,7 @@ use crate::common::Writer;
 use crate::crypto::{apply_header_protection, HeaderProtect, PacketSeal};
 use crate::frame::{CloseReason, ConnectionClose, Frame, FrameType};
 use crate::packet::{
-    LongType, PacketNumber, SpaceId, TruncatedPacketNumber, MIN_INITIAL_DATAGRAM_SIZE,
+    LongType, PacketNumber, PacketType, SpaceId, TruncatedPacketNumber, MIN_INITIAL_DATAGRAM_SIZE,
 };
 use crate::recovery::{FrameList, SentFrame, SentPacket};
 use crate::stream::DataTail;
@@ -655,6 +655,16 @@ impl Connection {
                 }
                 if self.mark_datagram && b.space == SpaceId::Data {
                     self.path.ecn.on_sent();
+                }
+                if self.qlogging() {
+                    let ty = match b.space {
+                        SpaceId::Initial => PacketType::Initial,
+                        SpaceId::Handshake => PacketType::Handshake,
+                        SpaceId::Data if b.zero_rtt => PacketType::ZeroRtt,
+                        SpaceId::Data => PacketType::OneRtt,
+                    };
+                    let acks = b.ack.is_some();
+                    self.qlog_packet_sent(now, ty, b.pn, usize::from(size), acks, &b.frames);
                 }
                 self.spaces[space_index(b.space)].recovery.on_sent(
                     b.pn,

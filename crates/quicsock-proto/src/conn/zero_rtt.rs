@@ -89,6 +89,7 @@ impl Connection {
                 self.on_frame_lost(SpaceId::Data, f);
             }
         }
+        tracing::debug!(accepted, "0-RTT outcome");
         self.events.push_back(Event::ZeroRtt { accepted });
     }
 

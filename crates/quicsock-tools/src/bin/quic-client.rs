@@ -49,6 +49,10 @@ struct Cli {
     /// As --resume, with the second connection's requests sent in 0-RTT (RFC 9001 §4.6).
     #[arg(long)]
     zero_rtt: bool,
+    /// Write a qlog trace of each connection into this directory (default: $QLOGDIR, as
+    /// the interop runner sets it).
+    #[arg(long, env = "QLOGDIR")]
+    qlog_dir: Option<PathBuf>,
     /// Seconds without progress before giving up.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
@@ -99,6 +103,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     };
     let mut config = quicsock::ClientConfig::new(tls, urls[0].host.clone());
     config.handshake_timeout = Duration::from_secs(cli.timeout);
+    config.qlog_dir = cli.qlog_dir.clone();
     if cli.negotiate_v2 {
         use quicsock_proto::packet::Version;
         config.transport.version = Version::V1;

@@ -36,6 +36,10 @@ struct Cli {
     /// requests belong in 0-RTT, as every HTTP/0.9 GET is).
     #[arg(long)]
     early_data: bool,
+    /// Write a qlog trace of each connection into this directory (default: $QLOGDIR, as
+    /// the interop runner sets it).
+    #[arg(long, env = "QLOGDIR")]
+    qlog_dir: Option<PathBuf>,
     /// Answer every first Initial with a Retry (address validation, RFC 9000 §8.1.2).
     #[arg(long)]
     retry: bool,
@@ -66,6 +70,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     }
     let mut config = hq::server_config(tls);
     config.validate_address = cli.retry;
+    config.qlog_dir = cli.qlog_dir.clone();
     let listener = quicsock::QuicListener::bind(cli.listen, &config)?;
     eprintln!(
         "quic-server: serving {} on {}",
