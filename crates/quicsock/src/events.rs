@@ -57,8 +57,14 @@ pub mod stream_state {
     pub const SEND_RECVD: u8 = 3;
     /// We reset the stream (after the peer's STOP_SENDING).
     pub const SEND_RESET_SENT: u8 = 4;
+    /// The peer acknowledged our reset.
+    pub const SEND_RESET_RECVD: u8 = 5;
     /// The first data arrived.
     pub const RECV_RECV: u8 = 6;
+    /// The FIN arrived before all the data: the final size is known.
+    pub const RECV_SIZE_KNOWN: u8 = 7;
+    /// Every byte up to the final size arrived.
+    pub const RECV_RECVD: u8 = 8;
     /// The peer reset the stream.
     pub const RECV_RESET_RECVD: u8 = 10;
 }
@@ -244,10 +250,28 @@ impl QuicEvent {
                 errcode: *code as u32,
                 final_size: 0,
             },
-            Event::Stream(StreamEvent::Reset(id, code)) => Self::StreamUpdate {
+            Event::Stream(StreamEvent::Reset(id, code, final_size)) => Self::StreamUpdate {
                 id: sid(*id),
                 state: stream_state::RECV_RESET_RECVD,
                 errcode: *code as u32,
+                final_size: *final_size,
+            },
+            Event::Stream(StreamEvent::SizeKnown(id, final_size)) => Self::StreamUpdate {
+                id: sid(*id),
+                state: stream_state::RECV_SIZE_KNOWN,
+                errcode: 0,
+                final_size: *final_size,
+            },
+            Event::Stream(StreamEvent::AllReceived(id, final_size)) => Self::StreamUpdate {
+                id: sid(*id),
+                state: stream_state::RECV_RECVD,
+                errcode: 0,
+                final_size: *final_size,
+            },
+            Event::Stream(StreamEvent::ResetAcked(id)) => Self::StreamUpdate {
+                id: sid(*id),
+                state: stream_state::SEND_RESET_RECVD,
+                errcode: 0,
                 final_size: 0,
             },
             Event::Stream(StreamEvent::Available(dir)) => Self::StreamMaxStream(max_stream(*dir)),

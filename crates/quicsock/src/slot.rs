@@ -375,7 +375,7 @@ impl SlotState {
                         && conn.side() == quicsock_proto::Side::Server;
                 }
                 // A reset is read too: `recv` reports it as the stream's end.
-                Event::Stream(StreamEvent::Readable(id) | StreamEvent::Reset(id, _))
+                Event::Stream(StreamEvent::Readable(id) | StreamEvent::Reset(id, _, _))
                     if !cs.readable.contains(id) =>
                 {
                     cs.readable.push_back(*id);

@@ -619,6 +619,16 @@ fn events_come_before_data_in_linux_layout() {
             final_size: 0
         }
     );
+    // The FIN came with the data: every byte is in, with the final size.
+    assert_eq!(
+        next_event(&s),
+        QuicEvent::StreamUpdate {
+            id: 0,
+            state: stream_state::RECV_RECVD,
+            errcode: 0,
+            final_size: 1
+        }
+    );
     let mut buf = [0u8; 16];
     assert_eq!(
         s.recv(&mut buf, Flags::NONE).unwrap(),
@@ -656,10 +666,21 @@ fn events_come_before_data_in_linux_layout() {
                 id: 0,
                 state: stream_state::RECV_RESET_RECVD,
                 errcode: 77,
-                ..
+                // The data's size if it left before the reset, else nothing of it.
+                final_size: 0 | 3,
             }
         ),
         "{ev:?}"
+    );
+    // The server hears that its reset was acknowledged.
+    assert_eq!(
+        next_event(&s),
+        QuicEvent::StreamUpdate {
+            id: 0,
+            state: stream_state::SEND_RESET_RECVD,
+            errcode: 0,
+            final_size: 0
+        }
     );
     // The client closes with a code and phrase: the server's event carries them.
     c.set_close_info(9, b"bye").unwrap();

@@ -84,8 +84,16 @@ pub enum StreamEvent {
     /// The peer asked us to stop sending (STOP_SENDING) with this application error code;
     /// the stream was reset in reply.
     Stopped(StreamId, u64),
-    /// The peer reset the stream (RESET_STREAM) with this application error code.
-    Reset(StreamId, u64),
+    /// The peer reset the stream (RESET_STREAM) with this application error code and
+    /// final size.
+    Reset(StreamId, u64, u64),
+    /// The peer's FIN arrived before all its data: the final size is known (RFC 9000
+    /// §3.2, Size Known).
+    SizeKnown(StreamId, u64),
+    /// Every byte up to the final size arrived (Data Recvd).
+    AllReceived(StreamId, u64),
+    /// The peer acknowledged our RESET_STREAM (Reset Recvd).
+    ResetAcked(StreamId),
     /// More streams of this direction may be opened.
     Available(Dir),
     /// The peer raised the stream's flow-control limit to this offset (MAX_STREAM_DATA).
@@ -609,9 +617,20 @@ impl Streams {
         };
         let recv = s.recv.as_mut().expect("direction checked");
         let before = recv.highest;
+        let state_before = recv.state;
         let (pins, shared) = (recv.buf.pins(), recv.buf.shared_len());
         let share = share.filter(|_| self.pinned < MAX_PINNED_BUFFERS);
         let (readable, stored) = recv.on_data(f.offset.into_inner(), f.data, f.fin, ty, share)?;
+        if recv.state != state_before {
+            let size = recv.final_size.unwrap_or(recv.highest);
+            match recv.state {
+                RecvState::SizeKnown => self.events.push_back(StreamEvent::SizeKnown(f.id, size)),
+                RecvState::DataRecvd => {
+                    self.events.push_back(StreamEvent::AllReceived(f.id, size));
+                }
+                _ => {}
+            }
+        }
         self.pinned = self.pinned + recv.buf.pins() - pins;
         // New bytes only: kept data may cover bytes held out of order already.
         if recv.buf.shared_len() > shared {
@@ -663,8 +682,11 @@ impl Streams {
                 self.pending.max_data = true;
             }
             self.pending.max_stream_data.remove(&f.id);
-            self.events
-                .push_back(StreamEvent::Reset(f.id, f.error_code.into_inner()));
+            self.events.push_back(StreamEvent::Reset(
+                f.id,
+                f.error_code.into_inner(),
+                f.final_size.into_inner(),
+            ));
         }
         Ok(())
     }
@@ -1032,7 +1054,9 @@ impl Streams {
         match *f {
             SentFrame::ResetStream(id) => {
                 if let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) {
-                    let _ = send.state.on_reset_acked();
+                    if send.state.on_reset_acked().is_ok() {
+                        self.events.push_back(StreamEvent::ResetAcked(id));
+                    }
                     self.maybe_free(id);
                 }
             }

@@ -232,3 +232,49 @@ fn stop_sending_waits_for_the_one_in_flight() {
     s.on_control_acked(&SentFrame::StopSending(id));
     assert_eq!(s.stop_sending(id, VarInt::from_u32(8)), Ok(()));
 }
+
+/// The receive side's state changes reach the application with the final size (Linux
+/// QUIC's STREAM_UPDATE, RFC 9000 §3.2): a FIN ahead of a gap is Size Known, the gap
+/// filled is Data Recvd; a reset carries its final size.
+#[test]
+fn receive_states_are_reported_with_the_final_size() {
+    let (mut c, mut s) = pair(1 << 20, 10);
+    let id = c.open(Dir::Bi).unwrap();
+    let frame = |offset: u64, data: &'static [u8], fin: bool| frame::Stream {
+        id,
+        offset: VarInt::from_u64(offset).unwrap(),
+        data,
+        fin,
+        explicit_len: true,
+    };
+    s.on_stream(&frame(10, b"world", true)).unwrap();
+    s.on_stream(&frame(0, b"hello, my ", false)).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    let sized = events
+        .iter()
+        .position(|e| *e == StreamEvent::SizeKnown(id, 15));
+    let all = events
+        .iter()
+        .position(|e| *e == StreamEvent::AllReceived(id, 15));
+    assert!(sized.is_some() && sized < all, "{events:?}");
+    let id2 = c.open(Dir::Bi).unwrap();
+    s.on_stream(&frame::Stream {
+        id: id2,
+        offset: VarInt::ZERO,
+        data: b"abc",
+        fin: false,
+        explicit_len: true,
+    })
+    .unwrap();
+    s.on_reset_stream(&ResetStream {
+        id: id2,
+        error_code: VarInt::from_u32(9),
+        final_size: VarInt::from_u32(7),
+    })
+    .unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        events.contains(&StreamEvent::Reset(id2, 9, 7)),
+        "{events:?}"
+    );
+}
