@@ -281,6 +281,11 @@ pub enum Plan {
     },
 }
 
+/// Update the 1-RTT keys as soon as the handshake is confirmed, before the requests (the
+/// interop runner's keyupdate case, RFC 9001 §6), checking every millisecond up to this
+/// many times.
+const KEY_UPDATE_TRIES: u32 = 5000;
+
 /// A file being downloaded: where it goes and the bytes stored so far.
 type Download = (PathBuf, io::BufWriter<File>, u64);
 
@@ -292,6 +297,7 @@ pub fn download(
     config: &ClientConfig,
     timeout: Duration,
     plan: Plan,
+    key_update: bool,
 ) -> Result<Vec<u64>, HqError> {
     let first = urls
         .first()
@@ -321,6 +327,18 @@ pub fn download(
             QuicSocket::connect(addr, &config)?
         };
         sock.set_read_timeout(Some(timeout));
+        if key_update {
+            // Allowed once HANDSHAKE_DONE confirmed the handshake.
+            let mut tries = 0;
+            while sock.update_key().is_err() {
+                tries += 1;
+                if tries == KEY_UPDATE_TRIES {
+                    return Err(HqError::Usage("the handshake was never confirmed".into()));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            eprintln!("key updated: phase {:?}", sock.key_phase());
+        }
         Ok(sock)
     };
     match plan {

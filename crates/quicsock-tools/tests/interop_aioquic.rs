@@ -228,6 +228,8 @@ enum Mode {
     /// As `Resume`, with the second connection's request in 0-RTT, which the server
     /// accepts (RFC 9001 §4.6).
     ZeroRtt,
+    /// quic-client updates its keys once the handshake is confirmed (RFC 9001 §6).
+    KeyUpdate,
 }
 
 impl Mode {
@@ -238,6 +240,7 @@ impl Mode {
             Self::NegotiateV2 => "-v2",
             Self::Resume => "-resume",
             Self::ZeroRtt => "-0rtt",
+            Self::KeyUpdate => "-keyupdate",
         }
     }
 
@@ -259,6 +262,7 @@ impl Mode {
             Self::NegotiateV2 => &["--negotiate-v2"],
             Self::Resume => &["--resume"],
             Self::ZeroRtt => &["--zero-rtt"],
+            Self::KeyUpdate => &["--key-update"],
         }
     }
 
@@ -273,6 +277,12 @@ impl Mode {
             (Self::ZeroRtt, false) => &["resumed True", "early data accepted True"][..],
             _ => &[][..],
         };
+        if self == Self::KeyUpdate {
+            assert!(
+                client_log.contains("key updated: phase Some(true)"),
+                "{client_log}"
+            );
+        }
         for want in resumed {
             assert!(
                 client_log.contains(want),
@@ -392,6 +402,13 @@ fn interop_aioquic_client_resumes_with_quic_server() {
 #[test]
 fn interop_aioquic_client_zero_rtt_with_quic_server() {
     aioquic_client_downloads_from_quic_server(Mode::ZeroRtt);
+}
+
+/// quic-client updates its keys before its requests (the runner's keyupdate case); the
+/// aioquic server follows and the downloads arrive intact.
+#[test]
+fn interop_aioquic_server_follows_a_quic_client_key_update() {
+    quic_client_downloads_from_aioquic_server(Mode::KeyUpdate);
 }
 
 /// Resumption and 0-RTT with quicsock as the client, against the aioquic server.

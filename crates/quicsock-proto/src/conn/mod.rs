@@ -378,6 +378,8 @@ pub struct Connection {
     remembered: Option<Box<TransportParameters>>,
     /// Where 0-RTT stands (`zero_rtt`).
     zero_rtt: ZeroRttState,
+    /// The number of our first 1-RTT packet (0-RTT packets share the space).
+    first_one_rtt_pn: Option<u64>,
     /// A client's probe of the server's preferred address (`preferred`).
     preferred: Option<Box<preferred::PreferredProbe>>,
     /// The qlog trace, if one is written (`trace`).
@@ -687,6 +689,7 @@ impl Connection {
             remembered: None,
             zero_rtt: ZeroRttState::None,
             preferred: None,
+            first_one_rtt_pn: None,
             qlog: None,
             plaintext_1rtt: false,
             counters: stats::Counters::default(),

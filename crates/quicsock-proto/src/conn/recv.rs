@@ -942,12 +942,18 @@ impl Connection {
                 }
             }
         }
+        // An acknowledged 1-RTT packet confirms the handshake (RFC 9001 §4.1.2); an
+        // acknowledged 0-RTT packet does not (the server acknowledges those before our
+        // Finished has even left).
+        let one_rtt_acked = self
+            .first_one_rtt_pn
+            .is_some_and(|first| acked.iter().any(|(pn, _)| *pn >= first));
         if space == SpaceId::Data
             && self.side == Side::Client
             && !self.handshake_confirmed
             && self.handshake_complete
+            && one_rtt_acked
         {
-            // An acknowledged 1-RTT packet confirms the handshake (RFC 9001 §4.1.2).
             self.confirm_handshake();
         }
         if self.peer_validated_us || space != SpaceId::Initial {

@@ -656,6 +656,9 @@ impl Connection {
                 if self.mark_datagram && b.space == SpaceId::Data {
                     self.path.ecn.on_sent();
                 }
+                if b.space == SpaceId::Data && !b.zero_rtt {
+                    self.first_one_rtt_pn.get_or_insert(b.pn);
+                }
                 if self.qlogging() {
                     let ty = match b.space {
                         SpaceId::Initial => PacketType::Initial,

@@ -45,7 +45,13 @@ fn resumed_pair(
 /// server accepts early data or not. Returns the pair, the client's handle, whether the
 /// server held the data before its handshake completed, and the client's events.
 fn early(accept: bool, data: &[u8]) -> (Pair, crate::endpoint::ConnectionHandle, bool, Vec<Event>) {
-    let cfg = PairConfig::new(7, LinkConfig::default());
+    // Jitter spreads the server's first flight and its acknowledgement of the 0-RTT
+    // packets over separate arrivals, as the engine's handshake worker does.
+    let link = LinkConfig {
+        jitter: Duration::from_millis(3),
+        ..LinkConfig::default()
+    };
+    let cfg = PairConfig::new(7, link);
     let (mut pair, h) = resumed_pair(&cfg, accept, cfg.server.transport.clone());
     let c = pair.client_conn(h);
     assert_eq!(c.zero_rtt(), ZeroRttState::Attempted);
@@ -100,10 +106,16 @@ fn accepted_0rtt_data_arrives_before_the_handshake_completes() {
         "{events:?}"
     );
     assert_eq!(pair.client_conn(h).zero_rtt(), ZeroRttState::Accepted);
+    // The server's 1-RTT acknowledgement of the 0-RTT packets does not confirm the
+    // client's handshake (which would drop its Handshake keys before its Finished
+    // left): the server's handshake completes too.
+    assert!(pair.run_until(Duration::from_secs(5), |p| p
+        .server_conn()
+        .is_some_and(|s| s.is_handshake_complete())));
     let s = pair.server_conn().unwrap();
     assert_eq!(s.zero_rtt(), ZeroRttState::Accepted);
-    // Nothing was sent twice.
-    assert_eq!(pair.client_conn(h).stats().stream_bytes_retransmitted, 0);
+    // Not sent again as a rejection would (jitter reorders, so a little may be).
+    assert!(pair.client_conn(h).stats().stream_bytes_retransmitted < data.len() as u64);
 }
 
 #[test]

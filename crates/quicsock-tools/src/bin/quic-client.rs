@@ -49,6 +49,10 @@ struct Cli {
     /// As --resume, with the second connection's requests sent in 0-RTT (RFC 9001 §4.6).
     #[arg(long)]
     zero_rtt: bool,
+    /// Update the 1-RTT keys once the handshake is confirmed, before the requests (RFC
+    /// 9001 §6; the interop runner's keyupdate case).
+    #[arg(long)]
+    key_update: bool,
     /// Write a qlog trace of each connection into this directory (default: $QLOGDIR, as
     /// the interop runner sets it).
     #[arg(long, env = "QLOGDIR")]
@@ -117,6 +121,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         &config,
         Duration::from_secs(cli.timeout),
         plan,
+        cli.key_update,
     )?;
     for (u, n) in urls.iter().zip(sizes) {
         eprintln!("{}: {n} bytes", u.path);

@@ -40,6 +40,11 @@ struct Cli {
     /// the interop runner sets it).
     #[arg(long, env = "QLOGDIR")]
     qlog_dir: Option<PathBuf>,
+    /// Announce this address as the server's preferred address (RFC 9000 §9.6); the
+    /// server must receive there on the same socket: another local IP, the same port,
+    /// with --listen on the wildcard address.
+    #[arg(long)]
+    preferred_address: Option<SocketAddr>,
     /// Answer every first Initial with a Retry (address validation, RFC 9000 §8.1.2).
     #[arg(long)]
     retry: bool,
@@ -70,6 +75,20 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     }
     let mut config = hq::server_config(tls);
     config.validate_address = cli.retry;
+    if let Some(a) = cli.preferred_address {
+        if a.port() != cli.listen.port() || !cli.listen.ip().is_unspecified() {
+            return Err(hq::HqError::Usage(
+                "--preferred-address needs --listen on the wildcard address and the same port"
+                    .into(),
+            ));
+        }
+        let mut p = quicsock::proto::conn::PreferredAddresses::default();
+        match a {
+            SocketAddr::V4(v4) => p.ipv4 = Some(v4),
+            SocketAddr::V6(v6) => p.ipv6 = Some(v6),
+        }
+        config.transport.preferred_address = Some(p);
+    }
     config.qlog_dir = cli.qlog_dir.clone();
     let listener = quicsock::QuicListener::bind(cli.listen, &config)?;
     eprintln!(
