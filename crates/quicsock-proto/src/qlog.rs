@@ -8,7 +8,8 @@
 //! one branch per event site. Events: `transport:parameters_set` (ours, then the peer's),
 //! `transport:packet_sent` and `transport:packet_received` (header, size, frames),
 //! `recovery:metrics_updated` (after each ACK that changed the estimates or the window),
-//! `recovery:packet_lost`, `recovery:congestion_state_updated`.
+//! `recovery:packet_lost`, `recovery:congestion_state_updated`, and
+//! `connectivity:connection_closed` last, when the sink is flushed.
 
 use serde_json::{json, Value};
 
@@ -26,6 +27,10 @@ pub const RECORD_SEPARATOR: u8 = 0x1e;
 pub trait QlogSink: Send {
     /// Takes one record.
     fn record(&mut self, record: &[u8]);
+
+    /// The connection closed: the trace's last record was written (a file sink writes out
+    /// what it buffers). Nothing by default.
+    fn flush(&mut self) {}
 }
 
 /// A connection's qlog trace.
@@ -83,6 +88,11 @@ impl Qlog {
         let _ = serde_json::to_writer(&mut self.buf, v);
         self.buf.push(b'\n');
         self.sink.record(&self.buf);
+    }
+
+    /// The trace's end: the sink writes out what it holds.
+    pub(crate) fn flush(&mut self) {
+        self.sink.flush();
     }
 
     /// One event named `name` (`category:event`) at `now`.

@@ -2,8 +2,8 @@
 //! (`ClientConfig::qlog_dir`, `ServerConfig::qlog_dir`), named after the client's first
 //! destination connection ID and the vantage point (`<odcid>_<client|server>.sqlog`), as
 //! the interop runner's QLOGDIR expects. The protocol core formats the records
-//! ([`quicsock_proto::qlog`]); the file buffers them and is flushed when the connection
-//! is dropped.
+//! ([`quicsock_proto::qlog`]); the file buffers them and is written out when the
+//! connection closes (and when it is dropped).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -25,6 +25,12 @@ impl QlogSink for QlogFile {
         if !self.failed && self.out.write_all(record).is_err() {
             self.failed = true;
             tracing::warn!("qlog write failed; the rest of this trace is dropped");
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.failed && self.out.flush().is_err() {
+            self.failed = true;
         }
     }
 }

@@ -148,7 +148,7 @@ fn qlog_records(path: &std::path::Path) -> Vec<serde_json::Value> {
 
 /// qlog over real sockets: a client and a listener configured with a directory each
 /// write `<odcid>_<side>.sqlog` there, valid JSON-SEQ whose packet events cover the
-/// transfer (written out when the connections are dropped).
+/// transfer (written out when the connections close).
 #[test]
 fn qlog_files_trace_both_sides() {
     let dir = std::env::temp_dir().join(format!("quicsock-qlog-{}", std::process::id()));
@@ -195,13 +195,17 @@ fn qlog_files_trace_both_sides() {
         let count = |records: &[serde_json::Value], name: &str| {
             records.iter().filter(|r| r["name"] == name).count() as u64
         };
-        // Flushed when the engine drops the drained connection.
+        // Written out when the connection closes, connection_closed last.
         wait_for(&format!("the {side}'s qlog"), || {
-            let r = qlog_records(&path);
-            count(&r, "transport:packet_sent") >= stats.packets_sent
-                && count(&r, "transport:packet_received") >= stats.packets_received
+            std::fs::read(&path).is_ok_and(|b| {
+                let tail = &b[b.len().saturating_sub(512)..];
+                tail.windows(17).any(|w| w == b"connection_closed")
+            })
         });
         let r = qlog_records(&path);
+        assert!(count(&r, "transport:packet_sent") >= stats.packets_sent);
+        assert!(count(&r, "transport:packet_received") >= stats.packets_received);
+        assert_eq!(count(&r, "connectivity:connection_closed"), 1);
         assert_eq!(r[0]["qlog_format"], "JSON-SEQ");
         assert_eq!(r[0]["trace"]["vantage_point"]["type"], side);
         assert_eq!(count(&r, "transport:parameters_set"), 2);

@@ -199,6 +199,7 @@ impl Connection {
     fn finish(&mut self, error: ConnectionError) {
         if self.error.is_none() {
             tracing::debug!(side = ?self.side, %error, "connection closed");
+            self.qlog_closed(&error);
             self.error = Some(error.clone());
             self.events.push_back(Event::Closed(error));
             self.endpoint_events.push_back(EndpointEvent::Closed);

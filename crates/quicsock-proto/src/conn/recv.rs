@@ -454,6 +454,10 @@ impl Connection {
                 (&frozen[payload], Some(share))
             }
         };
+        // Logged before its frames act: a CONNECTION_CLOSE in it ends the trace.
+        if self.qlogging() {
+            self.qlog_packet_received(now, info.ty, pn.0, packet_len, payload);
+        }
         let ack_eliciting = match self.process_frames(now, info.ty, payload, share) {
             Ok(e) => e,
             Err(e) => {
@@ -461,9 +465,6 @@ impl Connection {
                 return;
             }
         };
-        if self.qlogging() {
-            self.qlog_packet_received(now, info.ty, pn.0, packet_len, payload);
-        }
         if space == SpaceId::Data && !self.last_packet_probing {
             self.nonprobing_largest = self.nonprobing_largest.max(Some(pn.0));
         }

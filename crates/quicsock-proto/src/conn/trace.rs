@@ -152,6 +152,24 @@ impl Connection {
         }
     }
 
+    /// The connection closed: its last record, and the sink writes out what it holds.
+    pub(crate) fn qlog_closed(&mut self, error: &super::ConnectionError) {
+        let now = self.last_now;
+        let Some(q) = self.qlog.as_mut() else {
+            return;
+        };
+        let owner = match error {
+            super::ConnectionError::Peer(_) => "remote",
+            _ => "local",
+        };
+        q.event(
+            now,
+            "connectivity:connection_closed",
+            json!({"owner": owner, "reason": error.to_string()}),
+        );
+        q.flush();
+    }
+
     pub(crate) fn qlog_peer_params(&mut self, now: Timestamp) {
         let (Some(q), Some(p)) = (self.qlog.as_mut(), self.peer_params.as_deref()) else {
             return;
