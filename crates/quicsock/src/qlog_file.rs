@@ -3,7 +3,9 @@
 //! destination connection ID and the vantage point (`<odcid>_<client|server>.sqlog`), as
 //! the interop runner's QLOGDIR expects. The protocol core formats the records
 //! ([`quicsock_proto::qlog`]); the file buffers them and is written out when the
-//! connection closes (and when it is dropped).
+//! connection closes (and when it is dropped). A server connection's trace starts once its
+//! first datagram proved to hold a ClientHello, so that junk Initials make no files: the
+//! packets of that datagram are not in it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
