@@ -144,7 +144,7 @@ pub(crate) fn frame(f: &Frame<'_>) -> Value {
             "frame_type": "ack",
             "acked_ranges": a.ranges().map(|r| [*r.start(), *r.end()]).collect::<Vec<_>>(),
         }),
-        f => json!({"frame_type": f.ty().name().to_ascii_lowercase()}),
+        f => json!({"frame_type": frame_name(f.ty())}),
     }
 }
 
@@ -166,29 +166,13 @@ pub(crate) fn sent_frame(f: &SentFrame) -> Value {
         SentFrame::Crypto { offset, len } => {
             json!({"frame_type": "crypto", "offset": offset, "length": len})
         }
-        SentFrame::PmtuProbe(_) => json!({"frame_type": "ping"}),
-        ref f => {
-            let name = format!("{f:?}");
-            let name = name.split(['(', ' ', '{']).next().unwrap_or("unknown");
-            json!({"frame_type": snake(name)})
-        }
+        ref f => json!({"frame_type": frame_name(f.frame_type())}),
     }
 }
 
-/// `MaxStreamData` → `max_stream_data`.
-fn snake(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// A frame type's qlog name (`max_stream_data`).
+fn frame_name(ty: crate::frame::FrameType) -> String {
+    ty.name().to_ascii_lowercase()
 }
 
 /// `parameters_set` for one side's transport parameters.
@@ -216,7 +200,16 @@ mod tests {
 
     #[test]
     fn sent_frames_get_qlog_names() {
-        assert_eq!(snake("MaxStreamData"), "max_stream_data");
+        assert_eq!(
+            sent_frame(&SentFrame::MaxStreamData(
+                crate::StreamId::new(Side::Client, crate::Dir::Bi, 0).unwrap()
+            ))["frame_type"],
+            "max_stream_data"
+        );
+        assert_eq!(
+            sent_frame(&SentFrame::PmtuProbe(1500))["frame_type"],
+            "ping"
+        );
         assert_eq!(
             sent_frame(&SentFrame::MaxStreams(crate::Dir::Bi))["frame_type"],
             "max_streams"

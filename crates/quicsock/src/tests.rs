@@ -1853,14 +1853,10 @@ fn local_addr_is_the_paths_not_the_wildcard() {
     assert_eq!(s.peer_addr().unwrap(), local);
 }
 
-/// A listener that speaks v1 alone answers a v2 Initial with Version Negotiation; the
-/// client connects again in v1 (RFC 9368 §4) and the connection works.
-#[test]
-fn version_negotiation_falls_back_to_a_version_both_speak() {
-    use quicsock_proto::packet::Version;
-    let mut server = server_config();
-    server.versions = vec![Version::V1];
-    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &server).unwrap();
+/// Connects with `client` to a loopback listener made with `server`, and sends "ping",
+/// which the server echoes; returns the client's socket and the server's.
+fn ping_echo(server: &ServerConfig, client: &ClientConfig) -> (QuicSocket, QuicSocket) {
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), server).unwrap();
     let addr = l.local_addr().unwrap();
     let t = std::thread::spawn(move || {
         let s = l.accept().unwrap();
@@ -1869,15 +1865,25 @@ fn version_negotiation_falls_back_to_a_version_both_speak() {
         s.send(&buf[..n], 0, Flags::STREAM_FIN).unwrap();
         s
     });
-    let mut config = client_config();
-    config.transport.version = Version::V2;
-    let c = QuicSocket::connect(addr, &config).unwrap();
-    assert_eq!(c.version(), Version::V1);
+    let c = QuicSocket::connect(addr, client).unwrap();
     c.send(b"ping", -1, Flags::NONE).unwrap();
     let mut buf = [0u8; 16];
     let (n, _, _) = c.recv(&mut buf, Flags::NONE).unwrap();
     assert_eq!(&buf[..n], b"ping");
-    let s = t.join().unwrap();
+    (c, t.join().unwrap())
+}
+
+/// A listener that speaks v1 alone answers a v2 Initial with Version Negotiation; the
+/// client connects again in v1 (RFC 9368 §4) and the connection works.
+#[test]
+fn version_negotiation_falls_back_to_a_version_both_speak() {
+    use quicsock_proto::packet::Version;
+    let mut server = server_config();
+    server.versions = vec![Version::V1];
+    let mut config = client_config();
+    config.transport.version = Version::V2;
+    let (c, s) = ping_echo(&server, &config);
+    assert_eq!(c.version(), Version::V1);
     assert_eq!(s.version(), Version::V1);
 }
 
@@ -1894,26 +1900,13 @@ fn compatible_version_negotiation_switches_a_v1_client_to_v2() {
     ] {
         let mut server = server_config();
         server.versions = server_versions;
-        let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &server).unwrap();
-        let addr = l.local_addr().unwrap();
-        let t = std::thread::spawn(move || {
-            let s = l.accept().unwrap();
-            let mut buf = [0u8; 16];
-            let (n, _, _) = s.recv(&mut buf, Flags::NONE).unwrap();
-            s.send(&buf[..n], 0, Flags::STREAM_FIN).unwrap();
-            s
-        });
         let mut config = client_config();
         config
             .transport
             .prefer_versions(&[Version::V2, Version::V1]);
-        let c = QuicSocket::connect(addr, &config).unwrap();
-        c.send(b"ping", -1, Flags::NONE).unwrap();
-        let mut buf = [0u8; 16];
-        let (n, _, _) = c.recv(&mut buf, Flags::NONE).unwrap();
-        assert_eq!(&buf[..n], b"ping");
+        let (c, s) = ping_echo(&server, &config);
         assert_eq!(c.version(), expected);
-        assert_eq!(t.join().unwrap().version(), expected);
+        assert_eq!(s.version(), expected);
     }
 }
 

@@ -29,17 +29,8 @@ fn interop_quinn_server_follows_a_quicsock_key_update() {
     let rt = runtime();
     let (ep, addr) = rt.block_on(async { quinn_server() });
     let big = data(LEN, 3);
-    let expected = big.clone();
-    let server = rt.spawn(async move {
-        let conn = ep.accept().await.unwrap().await.unwrap();
-        let (mut send, mut recv) = conn.accept_bi().await.unwrap();
-        let got = recv.read_to_end(LEN + 1).await.unwrap();
-        assert!(got == expected, "the upload arrived intact");
-        send.write_all(&(got.len() as u64).to_le_bytes())
-            .await
-            .unwrap();
-        send.finish().unwrap();
-        let _ = conn.closed().await;
+    let server = upload_server(&rt, ep, big.clone(), |_, got| {
+        (got.len() as u64).to_le_bytes().to_vec()
     });
     let c = quicsock_client(addr);
     assert_eq!(c.key_phase(), Some(false));

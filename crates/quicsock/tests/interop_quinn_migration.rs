@@ -14,18 +14,9 @@ fn interop_quinn_server_follows_a_quicsock_migration() {
     let rt = runtime();
     let (ep, addr) = rt.block_on(async { quinn_server() });
     let big = data(LEN, 5);
-    let expected = big.clone();
-    let server = rt.spawn(async move {
-        let conn = ep.accept().await.unwrap().await.unwrap();
-        let (mut send, mut recv) = conn.accept_bi().await.unwrap();
-        let got = recv.read_to_end(LEN + 1).await.unwrap();
-        assert!(got == expected, "the upload arrived intact");
-        // Where the client is now, as quinn sees it.
-        send.write_all(conn.remote_address().to_string().as_bytes())
-            .await
-            .unwrap();
-        send.finish().unwrap();
-        let _ = conn.closed().await;
+    // The answer: where the client is now, as quinn sees it.
+    let server = upload_server(&rt, ep, big.clone(), |conn, _| {
+        conn.remote_address().to_string().into_bytes()
     });
     let c = quicsock_client(addr);
     c.set_event(EventType::ConnectionMigration, true);

@@ -32,8 +32,11 @@
 //! # Module layout
 //!
 //! `keys` (per-level keys, key update), `recv` (datagrams in, frames), `send` (packets
-//! out), `handshake` (the boundary and the driver trait), `timers` (deadlines, loss
-//! detection and PTO), `fixed` (the fixed-secret driver).
+//! out), `handshake` (the boundary and the driver trait, compatible version negotiation),
+//! `zero_rtt` (early data), `migration` (active migration, the CONNECTION_ID calls),
+//! `preferred` (the server's preferred address), `timer` and `timers` (deadlines, loss
+//! detection and PTO), `trace` (qlog and `tracing`), `fixed` (the fixed-secret driver).
+//! What a network path holds is [`crate::path`].
 
 mod ack_frequency;
 #[cfg(test)]

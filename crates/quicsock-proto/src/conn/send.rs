@@ -731,6 +731,10 @@ impl Connection {
     /// room for it and no loss probe is due. It is not marked ECT(0), so its loss says
     /// nothing of ECN.
     fn transmit_pmtu_probe(&mut self, now: Timestamp, buf: &mut Writer<'_>) -> Option<Transmit> {
+        // Every datagram passes here: the cheap test first.
+        if self.path.mtu.state() != crate::path::PmtuState::Searching {
+            return None;
+        }
         let sending = self.streams.has_pending()
             || !self.datagrams_out.is_empty()
             || self.spaces[space_index(SpaceId::Data)]

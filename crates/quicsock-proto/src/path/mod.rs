@@ -125,11 +125,17 @@ impl Path {
             pending: true,
             local: false,
         });
+        // A new port behind the same IP (NAT rebinding) keeps the path's MTU.
+        self.relearn(ecn, new_ip);
+        new_ip
+    }
+
+    /// What is learnt per path starts over: ECN, and the datagram size if `mtu`.
+    fn relearn(&mut self, ecn: bool, mtu: bool) {
         self.ecn.reset(ecn);
-        if new_ip {
+        if mtu {
             self.mtu.on_new_path();
         }
-        new_ip
     }
 
     /// We moved to a new local address (active migration, RFC 9000 §9.2): the path is
@@ -141,8 +147,7 @@ impl Path {
             pending: true,
             local: true,
         });
-        self.ecn.reset(ecn);
-        self.mtu.on_new_path();
+        self.relearn(ecn, true);
     }
 
     /// The peer moved to `remote`, an address we validated ourselves (the server's
@@ -150,8 +155,7 @@ impl Path {
     pub(crate) fn switch_remote(&mut self, remote: SocketAddr, ecn: bool) {
         self.remote = remote;
         self.validated = true;
-        self.ecn.reset(ecn);
-        self.mtu.on_new_path();
+        self.relearn(ecn, true);
     }
 
     /// Whether an active migration waits for its PATH_RESPONSE.

@@ -49,6 +49,36 @@ pub(crate) enum SentFrame {
     PmtuProbe(u16),
 }
 
+impl SentFrame {
+    /// The type of the frame it stands for.
+    pub(crate) fn frame_type(&self) -> crate::frame::FrameType {
+        use crate::frame::FrameType as T;
+        match self {
+            Self::Stream { .. } => T::STREAM,
+            Self::Crypto { .. } => T::CRYPTO,
+            Self::MaxData => T::MAX_DATA,
+            Self::MaxStreamData(_) => T::MAX_STREAM_DATA,
+            Self::MaxStreams(Dir::Bi) => T::MAX_STREAMS_BIDI,
+            Self::MaxStreams(Dir::Uni) => T::MAX_STREAMS_UNI,
+            Self::DataBlocked => T::DATA_BLOCKED,
+            Self::StreamDataBlocked(_) => T::STREAM_DATA_BLOCKED,
+            Self::StreamsBlocked(Dir::Bi) => T::STREAMS_BLOCKED_BIDI,
+            Self::StreamsBlocked(Dir::Uni) => T::STREAMS_BLOCKED_UNI,
+            Self::ResetStream(_) => T::RESET_STREAM,
+            Self::StopSending(_) => T::STOP_SENDING,
+            Self::NewConnectionId(_) => T::NEW_CONNECTION_ID,
+            Self::RetireConnectionId(_) => T::RETIRE_CONNECTION_ID,
+            Self::HandshakeDone => T::HANDSHAKE_DONE,
+            Self::AckFrequency(_) => T::ACK_FREQUENCY,
+            Self::NewToken => T::NEW_TOKEN,
+            Self::PathChallenge => T::PATH_CHALLENGE,
+            Self::Ping | Self::PmtuProbe(_) => T::PING,
+            Self::PathResponse => T::PATH_RESPONSE,
+            Self::Datagram => T::DATAGRAM,
+        }
+    }
+}
+
 /// A packet we sent and have not seen acknowledged or declared lost.
 #[derive(Debug, Clone)]
 pub(crate) struct SentPacket {

@@ -98,3 +98,23 @@ pub(crate) fn read_stream(s: &QuicSocket, id: i64) -> Vec<u8> {
         }
     }
 }
+
+/// A quinn server task for one upload: it accepts a connection and its bidirectional
+/// stream, checks the bytes against `expected`, answers with what `reply` makes of the
+/// connection and the upload, and waits for the client to close.
+pub(crate) fn upload_server(
+    rt: &tokio::runtime::Runtime,
+    ep: quinn::Endpoint,
+    expected: Vec<u8>,
+    reply: impl FnOnce(&quinn::Connection, &[u8]) -> Vec<u8> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    rt.spawn(async move {
+        let conn = ep.accept().await.unwrap().await.unwrap();
+        let (mut send, mut recv) = conn.accept_bi().await.unwrap();
+        let got = recv.read_to_end(expected.len() + 1).await.unwrap();
+        assert!(got == expected, "the upload arrived intact");
+        send.write_all(&reply(&conn, &got)).await.unwrap();
+        send.finish().unwrap();
+        let _ = conn.closed().await;
+    })
+}
