@@ -2,17 +2,23 @@
 interop tests.
 
     hq.py server --cert CHAIN --key KEY --root DIR [--host H] [--port P] [--chacha20]
+                 [--retry] [--keylog FILE]
     hq.py client --output DIR (--ca CA | --insecure) [--chacha20] [--negotiate-v2]
-                 [--resume | --zero-rtt] URL...
+                 [--resume | --zero-rtt | --multiconnect] [--key-update] [--keylog FILE]
+                 URL...
 
-The server prints "listening on HOST:PORT" once it is ready and serves until killed; it
+The server prints "listening on HOST:PORT" once it is ready (the port it bound, for
+--port 0) and serves until killed; with --retry it answers first Initials with a Retry; it
 speaks v1 and v2 and switches a client to the first of them the client lists (RFC 9368).
 The client stores each URL's response under its file name, prints the QUIC version the
 connection ended in ("version v1" or "version v2") and exits 0 when every response ended
 with FIN. With --negotiate-v2 it starts in v1 and lists v2 first. With --resume the first
 URL goes on one connection and the rest on a second that resumes its session; with
 --zero-rtt the second sends its requests in 0-RTT; it prints "resumed True|False" and
-"early data accepted True|False" for the second connection. The server keeps its session
+"early data accepted True|False" for the second connection. With --multiconnect each URL
+has a connection of its own, one after the other; with --key-update the client updates its
+1-RTT keys once the handshake is confirmed, before its requests. --keylog appends TLS
+secrets in the NSS key-log format. The server keeps its session
 tickets (single use) and accepts early data with them.
 """
 
@@ -93,6 +99,8 @@ class Client(QuicConnectionProtocol):
 
 def configuration(args, is_client):
     config = QuicConfiguration(is_client=is_client, alpn_protocols=ALPN)
+    if args.keylog:
+        config.secrets_log_file = open(args.keylog, "a", buffering=1)
     if args.chacha20:
         config.cipher_suites = [CipherSuite.CHACHA20_POLY1305_SHA256]
     return config
@@ -116,15 +124,17 @@ async def run_server(args):
     config.load_cert_chain(args.cert, args.key)
     Server.root = args.root
     store = TicketStore()
-    await serve(
+    server = await serve(
         args.host,
         args.port,
         configuration=config,
         create_protocol=Server,
         session_ticket_fetcher=store.pop,
         session_ticket_handler=store.add,
+        retry=args.retry,
     )
-    print(f"listening on {args.host}:{args.port}", flush=True)
+    port = server._transport.get_extra_info("sockname")[1]
+    print(f"listening on {args.host}:{port}", flush=True)
     await asyncio.Future()
 
 
@@ -140,8 +150,12 @@ async def run_client(args):
     if args.negotiate_v2:
         config.original_version = QuicProtocolVersion.VERSION_1
         config.supported_versions = [QuicProtocolVersion.VERSION_2, QuicProtocolVersion.VERSION_1]
+    if args.multiconnect:
+        for u in urls:
+            await fetch(host, port, config, [u], args.output, key_update=args.key_update)
+        return
     if not (args.resume or args.zero_rtt):
-        await fetch(host, port, config, urls, args.output)
+        await fetch(host, port, config, urls, args.output, key_update=args.key_update)
         return
     tickets = []
     await fetch(host, port, config, urls[:1], args.output, tickets)
@@ -153,7 +167,7 @@ async def run_client(args):
     print(f"early data accepted {client.handshake.early_data_accepted}", file=sys.stderr)
 
 
-async def fetch(host, port, config, urls, output, tickets=None, early=False):
+async def fetch(host, port, config, urls, output, tickets=None, early=False, key_update=False):
     async with connect(
         host,
         port,
@@ -162,6 +176,15 @@ async def fetch(host, port, config, urls, output, tickets=None, early=False):
         session_ticket_handler=None if tickets is None else tickets.append,
         wait_connected=not early,
     ) as client:
+        if key_update:
+            # A key update needs a confirmed handshake (RFC 9001 §6.1).
+            for _ in range(5000):
+                if client._quic._handshake_confirmed:
+                    break
+                await asyncio.sleep(0.001)
+            client._quic.request_key_update()
+            client.transmit()
+            print("key updated", file=sys.stderr)
         bodies = await asyncio.gather(*(client.get(u.path) for u in urls))
         for u, body in zip(urls, bodies):
             with open(os.path.join(output, os.path.basename(u.path)), "wb") as f:
@@ -191,6 +214,8 @@ def main():
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=4433)
     s.add_argument("--chacha20", action="store_true")
+    s.add_argument("--retry", action="store_true")
+    s.add_argument("--keylog")
     c = sub.add_parser("client")
     c.add_argument("--output", required=True)
     c.add_argument("--ca")
@@ -199,12 +224,16 @@ def main():
     c.add_argument("--negotiate-v2", action="store_true")
     c.add_argument("--resume", action="store_true")
     c.add_argument("--zero-rtt", action="store_true")
+    c.add_argument("--multiconnect", action="store_true")
+    c.add_argument("--key-update", action="store_true")
+    c.add_argument("--keylog")
+    c.add_argument("--timeout", type=float, default=60)
     c.add_argument("urls", nargs="+")
     args = p.parse_args()
     if args.command == "server":
         asyncio.run(run_server(args))
     else:
-        asyncio.run(asyncio.wait_for(run_client(args), timeout=60))
+        asyncio.run(asyncio.wait_for(run_client(args), timeout=args.timeout))
 
 
 if __name__ == "__main__":

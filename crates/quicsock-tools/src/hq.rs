@@ -254,7 +254,8 @@ impl Url {
             .filter(|n| !n.is_empty() && *n != "." && *n != "..")
     }
 
-    fn addr(&self) -> Result<SocketAddr, HqError> {
+    /// The server's address: the host resolved, the first address it has.
+    pub fn addr(&self) -> Result<SocketAddr, HqError> {
         (self.host.as_str(), self.port)
             .to_socket_addrs()
             .map_err(|e| HqError::Usage(format!("cannot resolve {}: {e}", self.host)))?

@@ -12,6 +12,9 @@
 //! * `quic-inspect` ([`inspect`]) — decodes a datagram: splits its coalesced packets,
 //!   removes Initial protection with keys derived from the connection IDs, and prints the
 //!   headers and frames.
+//! * `quic-runner` ([`runner`], feature `runner`) — the QUIC Interop Runner's cases on
+//!   this machine, through a relay that reproduces its networks, against aioquic, quinn
+//!   (`quinn-hq`) and quicsock itself; prints the matrix.
 #![forbid(unsafe_code)]
 
 pub mod certs;
@@ -19,4 +22,6 @@ pub mod hq;
 pub mod inspect;
 pub mod load;
 pub mod perf;
+#[cfg(feature = "runner")]
+pub mod runner;
 pub mod serve;

@@ -8,74 +8,11 @@
 //! with the aioquic of `interop/aioquic/requirements.txt` from PyPI. A test fails, never skips, when the peer cannot be set up.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// A Python with aioquic, made once per test run.
-fn python() -> PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    static SETUP: Mutex<()> = Mutex::new(());
-    let _guard = SETUP.lock().unwrap_or_else(|e| e.into_inner());
-    PYTHON
-        .get_or_init(|| {
-            if let Some(p) = std::env::var_os("QUICSOCK_INTEROP_PYTHON") {
-                let p = PathBuf::from(p);
-                assert!(
-                    has_aioquic(&p),
-                    "QUICSOCK_INTEROP_PYTHON={} cannot import aioquic",
-                    p.display()
-                );
-                return p;
-            }
-            let venv = workspace().join("target/interop-venv");
-            let py = venv.join("bin/python");
-            if !has_aioquic(&py) {
-                let ok = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv)
-                    .status();
-                assert!(
-                    ok.is_ok_and(|s| s.success()),
-                    "cannot make a Python venv at {} (python3 -m venv)",
-                    venv.display()
-                );
-                let reqs = workspace().join("interop/aioquic/requirements.txt");
-                let ok = Command::new(&py)
-                    .args(["-m", "pip", "install", "-q", "-r"])
-                    .arg(&reqs)
-                    .status();
-                assert!(
-                    ok.is_ok_and(|s| s.success()),
-                    "cannot pip install {} into {}",
-                    reqs.display(),
-                    venv.display()
-                );
-            }
-            assert!(
-                has_aioquic(&py),
-                "aioquic is not importable from {}",
-                py.display()
-            );
-            py
-        })
-        .clone()
-}
-
-fn has_aioquic(py: &Path) -> bool {
-    Command::new(py)
-        .args(["-c", "import aioquic"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+mod common;
+use common::aioquic::{python, workspace};
 
 /// A scratch directory with a CA, a server certificate signed by it, and the files to
 /// serve.

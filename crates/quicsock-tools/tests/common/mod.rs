@@ -1,0 +1,3 @@
+//! What the tools' integration tests share.
+
+pub(crate) mod aioquic;
