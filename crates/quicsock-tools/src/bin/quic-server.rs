@@ -40,9 +40,9 @@ struct Cli {
     /// the interop runner sets it).
     #[arg(long, env = "QLOGDIR")]
     qlog_dir: Option<PathBuf>,
-    /// Announce this address as the server's preferred address (RFC 9000 §9.6); the
-    /// server must receive there on the same socket: another local IP, the same port,
-    /// with --listen on the wildcard address.
+    /// Announce this address as the server's preferred address (RFC 9000 §9.6). What is
+    /// sent there must reach this socket, which listens on the wildcard address: another
+    /// local IP on the same port, or a NAT or relay in front that maps it here.
     #[arg(long)]
     preferred_address: Option<SocketAddr>,
     /// Answer every first Initial with a Retry (address validation, RFC 9000 §8.1.2).
@@ -76,10 +76,9 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     let mut config = hq::server_config(tls);
     config.validate_address = cli.retry;
     if let Some(a) = cli.preferred_address {
-        if a.port() != cli.listen.port() || !cli.listen.ip().is_unspecified() {
+        if !cli.listen.ip().is_unspecified() {
             return Err(hq::HqError::Usage(
-                "--preferred-address needs --listen on the wildcard address and the same port"
-                    .into(),
+                "--preferred-address needs --listen on the wildcard address".into(),
             ));
         }
         let mut p = quicsock::proto::conn::PreferredAddresses::default();
