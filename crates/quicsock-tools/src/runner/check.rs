@@ -13,6 +13,9 @@ use super::net::{Direction, Record};
 use super::trace::{Kind, Packet, Seen, Trace};
 use super::Case;
 
+/// The transport error an application's close becomes outside 1-RTT packets.
+const APPLICATION_ERROR: u64 = 0x0c;
+
 /// The TLS message type of a Certificate (RFC 8446 §4).
 const TLS_CERTIFICATE: u8 = 11;
 
@@ -150,12 +153,17 @@ fn handshakes(trace: &Trace) -> Vec<usize> {
     conns
 }
 
-/// Every CONNECTION_CLOSE carries error 0 (NO_ERROR, or the application's 0).
+/// Every CONNECTION_CLOSE carries error 0 (NO_ERROR, or the application's 0). An
+/// application's close sent before the handshake is confirmed goes in Initial and
+/// Handshake packets too, as APPLICATION_ERROR (RFC 9000 §10.2.3).
 fn closes_with_no_error(trace: &Trace) -> Result<(), String> {
     for p in &trace.packets {
         for f in &p.frames {
             if let Seen::Close { application, code } = f {
-                if *code != 0 {
+                let converted = !application
+                    && *code == APPLICATION_ERROR
+                    && matches!(p.kind, Kind::Initial | Kind::Handshake);
+                if *code != 0 && !converted {
                     let kind = if *application {
                         "application"
                     } else {
