@@ -122,12 +122,18 @@ pub fn check(
         Case::ConnectionMigration => facts.push(migration(records, trace, fronts)?),
         _ => {}
     }
-    let opened = trace.packets.iter().filter(|p| p.opened).count();
-    facts.push(format!(
-        "{} datagrams, {opened} of {} packets decrypted",
-        records.len(),
-        trace.packets.len()
-    ));
+    let sealed: Vec<_> = trace
+        .packets
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                Kind::Initial | Kind::ZeroRtt | Kind::Handshake | Kind::OneRtt
+            )
+        })
+        .collect();
+    let opened = sealed.iter().filter(|p| p.opened).count();
+    facts.push(format!("{opened} of {} packets decrypted", sealed.len()));
     Ok(facts.join("; "))
 }
 

@@ -6,12 +6,15 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::fixture::Fixture;
-use super::net::Bound;
+use super::net::{self, Bound};
 use super::trace::{KeyLog, Trace};
 use super::{check, Case, Cell, Peer, Programs, Role, Scale};
+
+/// The environment variable naming a directory for each cell's decrypted packet log.
+pub const LOG_DIR: &str = "QUIC_RUNNER_LOGS";
 
 /// How long a server may take to say it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,11 +67,11 @@ impl Process {
 
     /// Waits up to `timeout` for the process to exit; kills it after that.
     fn wait(&mut self, timeout: Duration) -> Result<std::process::ExitStatus, String> {
-        let deadline = Instant::now() + timeout;
+        let deadline = net::now() + timeout;
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return Ok(status),
-                Ok(None) if Instant::now() >= deadline => {
+                Ok(None) if net::now() >= deadline => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
                     return Err(format!("did not finish within {} s", timeout.as_secs()));
@@ -198,9 +201,9 @@ fn start_server(
     }
     cmd.args(common).args(server_options(peer, case, preferred));
     let (process, lines) = Process::spawn(cmd, &format!("{peer} server"))?;
-    let deadline = Instant::now() + START_TIMEOUT;
+    let deadline = net::now() + START_TIMEOUT;
     let port = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(net::now());
         let Ok(line) = lines.recv_timeout(left) else {
             return Err(format!(
                 "the {peer} server did not start: {}",
@@ -320,30 +323,17 @@ pub fn run_cell(cell: Cell, programs: &Programs, scale: Scale) -> Result<String,
         }
     }
     let trace = Trace::decode(&records, &keys);
-    if std::env::var_os("RUNNER_DEBUG").is_some() {
-        for (i, r) in records.iter().enumerate() {
-            let ps: Vec<_> = trace
-                .packets
-                .iter()
-                .filter(|p| p.record == i)
-                .map(|p| {
-                    format!(
-                        "{:?}{}{:?}",
-                        p.kind,
-                        if p.opened { "" } else { "(sealed)" },
-                        p.frames
-                    )
-                })
-                .collect();
-            eprintln!(
-                "{:?} {:?} {} {:?} {:?}",
-                r.at,
-                r.dir,
-                r.data.len(),
-                r.fate,
-                ps
-            );
+    let verdict = check::check(case, &files, &records, &trace, &fronts);
+    if let Some(dir) = std::env::var_os(LOG_DIR) {
+        let path = std::path::Path::new(&dir).join(format!("{}.log", cell.test_name()));
+        let log = format!(
+            "{}\n{}",
+            trace.log(&records),
+            verdict.as_ref().map_or_else(|e| e.clone(), |f| f.clone())
+        );
+        if let Err(e) = std::fs::write(&path, log) {
+            eprintln!("cannot write {}: {e}", path.display());
         }
     }
-    check::check(case, &files, &records, &trace, &fronts)
+    verdict.map(|facts| format!("{facts}; {}", net::summary(&records)))
 }

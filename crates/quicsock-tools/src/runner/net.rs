@@ -22,6 +22,12 @@ use std::time::{Duration, Instant};
 use quicsock_proto::rng::SeededRandom;
 use quicsock_udp::{EcnCodepoint, RecvMeta, SocketConfig, Transmit, UdpSocket};
 
+/// The clock: the relay is a network in real time, the runtime edge that reads it.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn now() -> Instant {
+    Instant::now()
+}
+
 /// How long a relay thread blocks in a receive before it looks at the stop flag.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -288,7 +294,7 @@ impl Relay {
     ) -> Self {
         let seed = conditions.seed;
         let shared = Arc::new(Shared {
-            start: Instant::now(),
+            start: now(),
             conditions,
             routes,
             state: Mutex::new(State {
@@ -477,7 +483,7 @@ fn offer(
 ) {
     let c = &shared.conditions;
     let dir = record.dir.index();
-    let now = Instant::now();
+    let now = now();
     let State {
         links,
         rng,
@@ -568,7 +574,7 @@ fn deliver_loop(shared: &Shared, dir: Direction) {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        let now = Instant::now();
+        let now = now();
         match state.links[i].line.front().map(|f| f.due) {
             Some(due) if due <= now => {
                 let f = state.links[i].line.pop_front().expect("front exists");
@@ -601,7 +607,7 @@ fn deliver_loop(shared: &Shared, dir: Direction) {
 fn rebind_loop(shared: &Arc<Shared>, rebind: Rebind) {
     let mut next = shared.start + rebind.first;
     while !shared.stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
+        let now = now();
         if now < next {
             std::thread::sleep((next - now).min(POLL));
             continue;
@@ -626,5 +632,26 @@ fn rebind_loop(shared: &Arc<Shared>, rebind: Rebind) {
                 eprintln!("relay: cannot rebind a flow: {e}");
             }
         }
+    }
+}
+
+/// What became of the datagrams, as a line: how many, and how many of each kind of drop.
+pub fn summary(records: &[Record]) -> String {
+    let mut counts: Vec<(Fate, usize)> = Vec::new();
+    for r in records {
+        match counts.iter_mut().find(|(f, _)| *f == r.fate) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.fate, 1)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(f, _)| *f != Fate::Delivered)
+        .map(|(f, n)| format!("{n} {f:?}"))
+        .collect();
+    if parts.is_empty() {
+        format!("{} datagrams, all delivered", records.len())
+    } else {
+        format!("{} datagrams: {}", records.len(), parts.join(", "))
     }
 }

@@ -10,6 +10,7 @@
 //! header facts are still there.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use quicsock_proto::common::Side;
@@ -246,6 +247,42 @@ impl Trace {
         trace
     }
 
+    /// A readable log: one line per datagram (time, direction, size, ECN, fate) with its
+    /// packets and their frames.
+    pub fn log(&self, records: &[Record]) -> String {
+        let mut out = String::new();
+        let mut packets = self.packets.iter().peekable();
+        for (i, r) in records.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{:>10.3} ms {:?} {} bytes ecn={:?} {:?} back={}:",
+                r.at.as_secs_f64() * 1e3,
+                r.dir,
+                r.data.len(),
+                r.ecn,
+                r.fate,
+                r.back
+            );
+            while let Some(p) = packets.next_if(|p| p.record == i) {
+                let _ = write!(out, " [{:?}", p.kind);
+                if let Some(v) = p.version {
+                    let _ = write!(out, " {v}");
+                }
+                let _ = write!(out, " dcid={}", hex::encode(&p.dcid));
+                if let Some(k) = p.key_phase {
+                    let _ = write!(out, " key_phase={}", u8::from(k));
+                }
+                if p.opened {
+                    let _ = write!(out, " {:?}]", p.frames);
+                } else {
+                    let _ = write!(out, " sealed]");
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The packets of connection `conn`.
     pub fn of(&self, conn: usize) -> impl Iterator<Item = &Packet> {
         self.packets.iter().filter(move |p| p.conn == Some(conn))
@@ -457,14 +494,14 @@ impl Trace {
                 Frame::Crypto(cr) => {
                     let offset = cr.offset.into_inner();
                     match (p.dir, ty) {
-                        (Direction::ToServer, PacketType::Initial) if offset == 0 => {
-                            // ClientHello: type, length (3), legacy_version (2), random.
-                            if cr.data.first() == Some(&1) {
-                                c.random = cr
-                                    .data
-                                    .get(6..6 + RANDOM_LEN)
-                                    .and_then(|r| r.try_into().ok());
-                            }
+                        // ClientHello: type, length (3), legacy_version (2), random.
+                        (Direction::ToServer, PacketType::Initial)
+                            if offset == 0 && cr.data.first() == Some(&1) =>
+                        {
+                            c.random = cr
+                                .data
+                                .get(6..6 + RANDOM_LEN)
+                                .and_then(|r| r.try_into().ok());
                         }
                         (Direction::ToClient, PacketType::Initial) if offset == 0 => {
                             c.suite = server_hello_suite(cr.data).or(c.suite);
