@@ -181,3 +181,45 @@ fn runner_matrix_names_every_cell() {
         );
     }
 }
+
+/// The checks see what a case asks for, not merely a finished download: the record of a
+/// plain handshake fails every check of a case whose mechanism it did not use.
+#[test]
+fn runner_checks_reject_what_the_connection_did_not_do() {
+    let cell = Cell {
+        case: Case::Handshake,
+        peer: Peer::Quicsock,
+        role: Role::Client,
+    };
+    let c = runner::endpoint::capture(cell, &programs(), Scale::Quick).unwrap();
+    let check = |case| runner::check::check(case, &c.files, &c.records, &c.trace, &c.fronts);
+    assert!(check(Case::Handshake).is_ok());
+    for (case, why) in [
+        (Case::Chacha20, "cipher suites"),
+        (Case::Retry, "no Retry"),
+        (Case::Resumption, "1 handshakes, expected 2"),
+        (Case::ZeroRtt, "1 handshakes, expected 2"),
+        (Case::KeyUpdate, "no key-phase-1 packet"),
+        (Case::AmplificationLimit, "Handshake flight"),
+        (Case::Ipv6, "IPv4"),
+        (Case::V2, "not v2"),
+        (Case::RebindPort, "before the first rebinding"),
+        (Case::ConnectionMigration, "preferred address"),
+        (Case::Multiplexing, "MAX_STREAMS"),
+    ] {
+        let got = check(case).expect_err(case.name());
+        assert!(got.contains(why), "{case}: {got}");
+    }
+    // The trace opened every protected packet with the two key logs.
+    let protected = c
+        .trace
+        .packets
+        .iter()
+        .filter(|p| p.kind != runner::trace::Kind::Retry);
+    assert!(protected.clone().count() > 5);
+    assert!(
+        protected.clone().all(|p| p.opened),
+        "{}",
+        c.trace.log(&c.records)
+    );
+}

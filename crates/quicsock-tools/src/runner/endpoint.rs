@@ -273,6 +273,37 @@ fn start_client(
 
 /// Runs one cell to its checks; returns a line of facts, or what failed.
 pub fn run_cell(cell: Cell, programs: &Programs, scale: Scale) -> Result<String, String> {
+    let c = capture(cell, programs, scale)?;
+    let verdict = check::check(cell.case, &c.files, &c.records, &c.trace, &c.fronts);
+    if let Some(dir) = std::env::var_os(LOG_DIR) {
+        let path = std::path::Path::new(&dir).join(format!("{}.log", cell.test_name()));
+        let log = format!(
+            "{}\n{}",
+            c.trace.log(&c.records),
+            verdict.as_ref().map_or_else(|e| e.clone(), |f| f.clone())
+        );
+        if let Err(e) = std::fs::write(&path, log) {
+            eprintln!("cannot write {}: {e}", path.display());
+        }
+    }
+    verdict.map(|facts| format!("{facts}; {}", net::summary(&c.records)))
+}
+
+/// What a cell's run left for the checks.
+pub struct Capture {
+    /// The files the client downloaded, which arrived intact.
+    pub files: Vec<(String, usize)>,
+    /// Every datagram the relay saw.
+    pub records: Vec<net::Record>,
+    /// The record decrypted.
+    pub trace: Trace,
+    /// The relay's front addresses: the server's, then its preferred address.
+    pub fronts: Vec<SocketAddr>,
+}
+
+/// Runs a cell's endpoints through its network and compares the downloads; returns the
+/// record for the checks.
+pub fn capture(cell: Cell, programs: &Programs, scale: Scale) -> Result<Capture, String> {
     let Cell { case, peer, role } = cell;
     let (client_peer, server_peer) = match role {
         Role::Client => (Peer::Quicsock, peer),
@@ -323,17 +354,10 @@ pub fn run_cell(cell: Cell, programs: &Programs, scale: Scale) -> Result<String,
         }
     }
     let trace = Trace::decode(&records, &keys);
-    let verdict = check::check(case, &files, &records, &trace, &fronts);
-    if let Some(dir) = std::env::var_os(LOG_DIR) {
-        let path = std::path::Path::new(&dir).join(format!("{}.log", cell.test_name()));
-        let log = format!(
-            "{}\n{}",
-            trace.log(&records),
-            verdict.as_ref().map_or_else(|e| e.clone(), |f| f.clone())
-        );
-        if let Err(e) = std::fs::write(&path, log) {
-            eprintln!("cannot write {}: {e}", path.display());
-        }
-    }
-    verdict.map(|facts| format!("{facts}; {}", net::summary(&records)))
+    Ok(Capture {
+        files,
+        records,
+        trace,
+        fronts,
+    })
 }

@@ -202,8 +202,8 @@ struct Link {
     line: VecDeque<InFlight>,
     /// Datagrams seen on this link.
     count: u64,
-    /// Datagrams of the current loss or corruption burst still to take.
-    burst: [u64; 2],
+    /// The loss draw's bursts and the corruption draw's.
+    burst: [Burst; 2],
 }
 
 /// A client flow through the relay (one client address on one front).
@@ -547,24 +547,51 @@ fn offer(
     records.push(record);
 }
 
-/// One loss or corruption draw: starts bursts of 1 to [`MAX_BURST`] datagrams so that the
-/// fraction `p` of all datagrams is taken.
-fn burst(rng: &mut SeededRandom, remaining: &mut u64, p: f64) -> bool {
-    if *remaining > 0 {
-        *remaining -= 1;
-        return true;
+/// Where a loss or corruption draw is in its bursts.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+enum Burst {
+    /// A burst may start.
+    #[default]
+    Free,
+    /// This many more datagrams of the burst are taken.
+    Taking(u64),
+    /// The burst ended: the next datagram passes.
+    Rest,
+}
+
+/// One loss or corruption draw: bursts of 1 to [`MAX_BURST`] datagrams, each followed by
+/// one that passes, so that no run is longer than the simulator's; they start at a rate
+/// that takes the fraction `p` of all datagrams in the long run. With a mean burst of 2,
+/// a start probability `q` among the datagrams free to start one takes 2 / (2 + 1/q).
+fn burst(rng: &mut SeededRandom, state: &mut Burst, p: f64) -> bool {
+    match *state {
+        Burst::Taking(n) => {
+            *state = if n > 1 {
+                Burst::Taking(n - 1)
+            } else {
+                Burst::Rest
+            };
+            true
+        }
+        Burst::Rest => {
+            *state = Burst::Free;
+            false
+        }
+        Burst::Free if p <= 0.0 => false,
+        Burst::Free => {
+            let mean = (1 + MAX_BURST) as f64 / 2.0;
+            if !rng.chance(p / (mean * (1.0 - p).max(f64::EPSILON))) {
+                return false;
+            }
+            let more = rng.below(MAX_BURST);
+            *state = if more == 0 {
+                Burst::Rest
+            } else {
+                Burst::Taking(more)
+            };
+            true
+        }
     }
-    if p <= 0.0 {
-        return false;
-    }
-    // The mean burst is (1 + MAX_BURST) / 2 datagrams; a burst starts among the
-    // datagrams not taken, so that bursts cover the fraction p in the long run.
-    let mean = (1 + MAX_BURST) as f64 / 2.0;
-    if rng.chance(p / (mean * (1.0 - p).max(f64::EPSILON))) {
-        *remaining = rng.below(MAX_BURST);
-        return true;
-    }
-    false
 }
 
 fn deliver_loop(shared: &Shared, dir: Direction) {
@@ -653,5 +680,132 @@ pub fn summary(records: &[Record]) -> String {
         format!("{} datagrams, all delivered", records.len())
     } else {
         format!("{} datagrams: {}", records.len(), parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A UDP server behind a relay: what it received and from where.
+    fn received(server: &std::net::UdpSocket, n: usize) -> Vec<(usize, SocketAddr)> {
+        server
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 65_535];
+        let mut got = Vec::new();
+        while got.len() < n {
+            match server.recv_from(&mut buf) {
+                Ok((len, from)) => got.push((len, from)),
+                Err(_) => break,
+            }
+        }
+        got
+    }
+
+    fn start(conditions: Conditions) -> (Relay, std::net::UdpSocket, std::net::UdpSocket) {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let bound = Bound::new(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+        let front = bound.fronts()[0];
+        let relay = bound.start(&[server.local_addr().unwrap()], conditions);
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.connect(front).unwrap();
+        (relay, server, client)
+    }
+
+    fn fates(records: &[Record]) -> Vec<Fate> {
+        records.iter().map(|r| r.fate).collect()
+    }
+
+    #[test]
+    fn loss_takes_its_fraction_in_bursts_of_at_most_three() {
+        for p in [0.02, 0.3] {
+            let mut rng = SeededRandom::new(7);
+            let mut state = Burst::default();
+            let draws: Vec<bool> = (0..200_000)
+                .map(|_| burst(&mut rng, &mut state, p))
+                .collect();
+            let taken = draws.iter().filter(|&&d| d).count() as f64 / draws.len() as f64;
+            assert!((taken - p).abs() < p * 0.05, "p {p}: took {taken}");
+            let longest = draws.split(|&d| !d).map(<[bool]>::len).max().unwrap_or(0);
+            assert_eq!(longest as u64, MAX_BURST, "p {p}");
+        }
+        let mut state = Burst::default();
+        let mut rng = SeededRandom::new(1);
+        assert!((0..1000).all(|_| !burst(&mut rng, &mut state, 0.0)));
+    }
+
+    #[test]
+    fn a_full_queue_drops_what_arrives_and_the_mtu_what_is_too_big() {
+        // 100 kbit/s: each 1000-byte datagram holds the link for 82 ms, so 40 sent at
+        // once fill the 25-packet queue.
+        let (relay, server, client) = start(Conditions {
+            delay: Duration::ZERO,
+            bandwidth: Some(100_000),
+            ..Conditions::default()
+        });
+        for _ in 0..40 {
+            client.send(&[0u8; 1000]).unwrap();
+        }
+        let records = {
+            let got = received(&server, 40);
+            let records = relay.finish();
+            assert_eq!(got.len(), 25);
+            records
+        };
+        let f = fates(&records);
+        assert_eq!(f.iter().filter(|&&x| x == Fate::Delivered).count(), 25);
+        assert_eq!(f.iter().filter(|&&x| x == Fate::QueueFull).count(), 15);
+
+        let (relay, server, client) = start(Conditions {
+            delay: Duration::ZERO,
+            bandwidth: None,
+            ..Conditions::default()
+        });
+        // 1472 bytes of UDP payload fill a 1500-byte IPv4 packet.
+        client.send(&[0u8; 1473]).unwrap();
+        client.send(&[0u8; 1472]).unwrap();
+        let got = received(&server, 2);
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1472]);
+        assert_eq!(fates(&relay.finish()), [Fate::TooBig, Fate::Delivered]);
+    }
+
+    #[test]
+    fn the_drop_list_counts_datagrams_from_one_and_a_rebinding_moves_the_client() {
+        let (relay, server, client) = start(Conditions {
+            delay: Duration::ZERO,
+            bandwidth: None,
+            drop_to_server: vec![2, 3],
+            rebind: Some(Rebind {
+                first: Duration::from_millis(100),
+                every: Duration::from_secs(3600),
+                address: true,
+            }),
+            ..Conditions::default()
+        });
+        for i in 0..4u8 {
+            client.send(&[i]).unwrap();
+        }
+        let before = received(&server, 2);
+        // Wait for the rebinding, then send again.
+        std::thread::sleep(Duration::from_millis(300));
+        client.send(&[9]).unwrap();
+        let after = received(&server, 1);
+        let records = relay.finish();
+        assert_eq!(
+            fates(&records),
+            [
+                Fate::Delivered,
+                Fate::DropList,
+                Fate::DropList,
+                Fate::Delivered,
+                Fate::Delivered
+            ]
+        );
+        assert_eq!(before.len(), 2);
+        assert_eq!(after.len(), 1);
+        assert_eq!(before[0].1, before[1].1);
+        assert_ne!(before[0].1.ip(), after[0].1.ip(), "the address changed");
+        assert_eq!(records[4].back, after[0].1);
     }
 }

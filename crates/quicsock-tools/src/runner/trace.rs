@@ -675,3 +675,66 @@ fn open_one_rtt(
     let p = try_open(k.previous.as_ref()?)?;
     Some((phase, p, pn))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::net::Fate;
+
+    fn record(dir: Direction, data: Vec<u8>) -> Record {
+        let addr: SocketAddr = "127.0.0.1:4433".parse().unwrap();
+        Record {
+            at: std::time::Duration::ZERO,
+            dir,
+            client: addr,
+            front: addr,
+            back: addr,
+            server: addr,
+            ecn: None,
+            data,
+            fate: Fate::Delivered,
+        }
+    }
+
+    /// RFC 9001 §A.2's client Initial: a connection from its SCID, opened with the keys of
+    /// its DCID, its ClientHello's random taken for the key log, its padding counted.
+    #[test]
+    fn rfc9001_client_initial_opens_and_names_its_connection() {
+        let hex: String = crate::inspect::RFC9001_CLIENT_INITIAL
+            .split_whitespace()
+            .collect();
+        let datagram = hex::decode(hex).unwrap();
+        let trace = Trace::decode(&[record(Direction::ToServer, datagram)], &KeyLog::default());
+        assert_eq!(trace.conns.len(), 1);
+        assert_eq!(trace.packets.len(), 1);
+        let p = &trace.packets[0];
+        assert!(p.opened);
+        assert_eq!(p.kind, Kind::Initial);
+        assert_eq!(hex::encode(&p.dcid), "8394c8f03e515708");
+        assert_eq!(p.conn, Some(0));
+        assert!(matches!(
+            p.frames[0],
+            Seen::Crypto {
+                offset: 0,
+                len: 241
+            }
+        ));
+        // The ClientHello of §A.2 has this random (bytes 6..38 of the message).
+        let random = trace.conns[0].random.unwrap();
+        assert_eq!(hex::encode(&random[..4]), "ebf8fa56");
+    }
+
+    #[test]
+    fn key_logs_parse_by_client_random_and_skip_the_rest() {
+        let random = "ab".repeat(32);
+        let mut k = KeyLog::default();
+        assert!(k.is_empty());
+        k.add(&format!(
+            "# comment\nCLIENT_TRAFFIC_SECRET_0 {random} 0102\nBROKEN zz 00\nSHORT abcd 00\n"
+        ));
+        assert!(!k.is_empty());
+        let r = [0xab; RANDOM_LEN];
+        assert_eq!(k.get(&r, "CLIENT_TRAFFIC_SECRET_0"), Some(&[1u8, 2][..]));
+        assert_eq!(k.get(&r, "SERVER_TRAFFIC_SECRET_0"), None);
+    }
+}
