@@ -358,18 +358,19 @@ pub fn download(
         Plan::Resume { zero_rtt } => {
             let sock = connect(false)?;
             fetch(&sock, &urls[..1], &mut files[..1])?;
-            // The ticket comes after the handshake, in CRYPTO frames: wait for it, in
-            // 2 ms steps, up to the timeout.
-            let mut steps = timeout.as_millis() / 2;
-            while sock.session_ticket().is_none() {
-                steps = steps.saturating_sub(1);
-                if steps == 0 {
-                    return Err(HqError::Usage(format!(
-                        "{}: no session ticket to resume with",
-                        first.host
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(2));
+            // The ticket comes after the handshake, in CRYPTO frames: wait for it, up to
+            // the timeout (Linux QUIC's CONFIG receive_session_ticket).
+            let wait = quicsock::QuicConfig {
+                receive_session_ticket: u8::try_from(timeout.as_secs().max(1)).unwrap_or(u8::MAX),
+                ..quicsock::QuicConfig::default()
+            };
+            sock.set_quic_config(&wait)
+                .map_err(|e| HqError::Usage(e.to_string()))?;
+            if sock.wait_session_ticket().is_err() {
+                return Err(HqError::Usage(format!(
+                    "{}: no session ticket to resume with",
+                    first.host
+                )));
             }
             sock.close().ok();
             let sock = connect(zero_rtt)?;

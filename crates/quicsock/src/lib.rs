@@ -26,7 +26,8 @@
 //! | `STREAM_OPEN` / `STREAM_RESET` / `STREAM_STOP_SENDING` | [`QuicSocket::open_stream`] / [`QuicSocket::reset_stream`] / [`QuicSocket::stop_sending`] |
 //! | `CONNECTION_CLOSE` | [`QuicSocket::set_close_info`], [`QuicSocket::close_reason`] |
 //! | `KEY_UPDATE` | [`QuicSocket::update_key`] |
-//! | `TRANSPORT_PARAM` / `CONFIG` | [`TransportConfig`] in [`ClientConfig`] / [`ServerConfig`]; [`QuicSocket::transport_params`] |
+//! | `TRANSPORT_PARAM` | [`TransportConfig`] in [`ClientConfig`] / [`ServerConfig`]; [`QuicSocket::transport_params`] |
+//! | `CONFIG` | [`QuicConfig`]: [`ClientConfig::quic_config`] / [`ClientConfig::set_quic_config`] (and the server's) before connect or listen; [`QuicSocket::quic_config`] as the connection runs, [`QuicSocket::set_quic_config`] for the socket's fields; [`QuicSocket::wait_session_ticket`] honours `receive_session_ticket` |
 //! | `ALPN` | the rustls configuration's `alpn_protocols`; [`QuicSocket::alpn`] |
 //! | `TOKEN` | client get [`QuicSocket::token`], client set [`ClientConfig::token`], server set [`QuicSocket::send_token`] |
 //! | `SESSION_TICKET` | client get [`QuicSocket::session_ticket`]; resumption through the rustls configuration's session store and ticketer ([`QuicSocket::is_resumed`]) |
@@ -69,6 +70,9 @@ mod handshakes;
 mod listener;
 mod poll;
 mod qlog_file;
+pub mod quic_config;
+#[cfg(test)]
+mod quic_config_tests;
 mod readiness;
 mod rx_buffers;
 mod slot;
@@ -88,7 +92,8 @@ pub use events::{EventType, QuicEvent};
 pub use flags::Flags;
 pub use listener::QuicListener;
 pub use poll::QuicPoll;
-pub use socket::{QuicSocket, StreamHandle, StreamPoll, DEFAULT_LINGER};
+pub use quic_config::{ConfigError, QuicConfig};
+pub use socket::{QuicSocket, StreamHandle, StreamPoll, DEFAULT_LINGER, DEFAULT_TICKET_WAIT};
 pub use socket_handshake::{client_handshake, server_handshake};
 
 pub use quicsock_proto as proto;

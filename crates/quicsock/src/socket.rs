@@ -44,9 +44,17 @@ struct Modes {
     close_code: u64,
     /// Send every write at once instead of coalescing small ones.
     nodelay: bool,
+    /// How long `wait_session_ticket` waits.
+    ticket_wait: Duration,
     /// The reason phrase `close` sends.
     close_phrase: Vec<u8>,
 }
+
+/// How long [`QuicSocket::wait_session_ticket`] waits unless the CONFIG option says.
+pub const DEFAULT_TICKET_WAIT: Duration = Duration::from_secs(2);
+
+/// How often [`QuicSocket::wait_session_ticket`] looks: tickets come once per connection.
+const TICKET_POLL: Duration = Duration::from_millis(2);
 
 /// One QUIC connection, used like a socket.
 ///
@@ -205,6 +213,7 @@ impl QuicSocket {
                 linger: DEFAULT_LINGER,
                 close_code: 0,
                 nodelay: false,
+                ticket_wait: DEFAULT_TICKET_WAIT,
                 close_phrase: Vec::new(),
             }),
             closed: AtomicBool::new(false),
@@ -1138,6 +1147,55 @@ impl QuicSocket {
     /// QUIC's TOKEN option).
     pub fn token(&self) -> Option<Vec<u8>> {
         self.lock().cs.token.clone()
+    }
+
+    /// Linux QUIC's CONFIG option, get: the connection's settings as it runs (its
+    /// version after any negotiation, the negotiated cipher) and this socket's.
+    pub fn quic_config(&self) -> crate::QuicConfig {
+        let (nodelay, wait) = {
+            let m = self.modes();
+            (m.nodelay, m.ticket_wait)
+        };
+        crate::QuicConfig::of_connection(&self.lock().conn, nodelay, wait)
+    }
+
+    /// Linux QUIC's CONFIG option, set on a connected socket: its own fields
+    /// (`stream_data_nodelay`, `receive_session_ticket`). The rest shape the connection
+    /// and are set before connect or listen on the configuration
+    /// ([`ClientConfig::set_quic_config`](crate::ClientConfig::set_quic_config)), as
+    /// Linux QUIC refuses them once established.
+    pub fn set_quic_config(
+        &self,
+        c: &crate::QuicConfig,
+    ) -> std::result::Result<(), crate::ConfigError> {
+        if let Some(field) = c.connection_level_field() {
+            return Err(crate::ConfigError::ConnectionLevel(field));
+        }
+        let mut m = self.modes();
+        if c.stream_data_nodelay {
+            m.nodelay = true;
+        }
+        if c.receive_session_ticket != 0 {
+            m.ticket_wait = Duration::from_secs(c.receive_session_ticket.into());
+        }
+        Ok(())
+    }
+
+    /// Waits for the server's NewSessionTicket (clients), at most the CONFIG option's
+    /// `receive_session_ticket` seconds (default [`DEFAULT_TICKET_WAIT`]), and returns it
+    /// raw; [`Error::TimedOut`] when none came.
+    pub fn wait_session_ticket(&self) -> Result<Vec<u8>> {
+        let wait = self.modes().ticket_wait;
+        let start = clock::now();
+        loop {
+            if let Some(t) = self.session_ticket() {
+                return Ok(t);
+            }
+            if clock::now().saturating_duration_since(start) >= wait {
+                return Err(Error::TimedOut);
+            }
+            std::thread::sleep(TICKET_POLL);
+        }
     }
 
     /// The last NewSessionTicket message the server sent, raw (clients; Linux QUIC's

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::{tls, ClientConfig, Error, Flags, QuicListener, QuicSocket, ServerConfig};
 
-fn server_config() -> ServerConfig {
+pub(crate) fn server_config() -> ServerConfig {
     let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let chain = vec![key.cert.der().clone()];
     let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.key_pair.serialize_der());

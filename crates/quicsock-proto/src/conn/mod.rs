@@ -347,6 +347,20 @@ struct Settings {
     follow_preferred_address: bool,
 }
 
+/// The settings a connection runs with, as configured (Linux QUIC's CONFIG option reads
+/// them back).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// The congestion controller.
+    pub congestion: Algorithm,
+    /// The RTT assumed before the first sample (RFC 9002 §6.2.2).
+    pub initial_rtt: Duration,
+    /// The PING interval that keeps an idle connection open, if any.
+    pub keep_alive: Option<Duration>,
+    /// How often DPLPMTUD searches again, if it is on (RFC 8899 §5.1.1).
+    pub pmtud_interval: Option<Duration>,
+}
+
 /// One QUIC connection.
 pub struct Connection {
     side: Side,
@@ -753,6 +767,16 @@ impl Connection {
     /// Which side this is.
     pub fn side(&self) -> Side {
         self.side
+    }
+
+    /// The settings the connection runs with.
+    pub fn settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            congestion: self.config.congestion,
+            initial_rtt: self.config.initial_rtt,
+            keep_alive: self.config.keep_alive,
+            pmtud_interval: self.path.mtu.raise_interval(),
+        }
     }
 
     /// The QUIC version in use.

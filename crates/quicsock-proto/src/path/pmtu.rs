@@ -161,6 +161,11 @@ impl Pmtud {
         }
     }
 
+    /// How long after a finished search the next starts, if the search is on.
+    pub(crate) fn raise_interval(&self) -> Option<Duration> {
+        (self.state != PmtuState::Disabled).then(|| Duration::from_secs(self.raise_secs.into()))
+    }
+
     /// The datagram size in use.
     pub(crate) fn current(&self) -> u16 {
         self.current
