@@ -30,7 +30,7 @@
 //! | `CONFIG` | [`QuicConfig`]: [`ClientConfig::quic_config`] / [`ClientConfig::set_quic_config`] (and the server's) before connect or listen; [`QuicSocket::quic_config`] as the connection runs, [`QuicSocket::set_quic_config`] for the socket's fields; [`QuicSocket::wait_session_ticket`] honours `receive_session_ticket` |
 //! | `ALPN` | the rustls configuration's `alpn_protocols`; [`QuicSocket::alpn`] |
 //! | `TOKEN` | client get [`QuicSocket::token`], client set [`ClientConfig::token`], server set [`QuicSocket::send_token`] |
-//! | `SESSION_TICKET` | client get [`QuicSocket::session_ticket`]; resumption through the rustls configuration's session store and ticketer ([`QuicSocket::is_resumed`]) |
+//! | `SESSION_TICKET` | client get [`QuicSocket::session_ticket`] / [`QuicSocket::wait_session_ticket`]; server set and get: a [`tls::TicketKey`] given to [`tls::server_ticket_key`] (stateless tickets that servers sharing the key resume); client set: resumption through the rustls configuration's session store ([`QuicSocket::is_resumed`]), which takes no raw ticket |
 //! | `CRYPTO_SECRET` / `TRANSPORT_PARAM_EXT` | [`QuicSocket::set_crypto_secret`] / [`QuicSocket::transport_param_ext`], [`QuicSocket::set_transport_param_ext`] |
 //! | handshake messages with `QUIC_HANDSHAKE_INFO` | [`QuicSocket::recv_handshake`] / [`QuicSocket::send_handshake`] |
 //! | `SO_RCVTIMEO` / `SO_SNDTIMEO` / `O_NONBLOCK` / `SO_LINGER` | `set_read_timeout` / `set_write_timeout` / `set_nonblocking` / `set_linger` |
@@ -81,6 +81,7 @@ mod socket_handshake;
 mod strays;
 #[cfg(test)]
 mod tests;
+mod ticket_key;
 pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio_io;

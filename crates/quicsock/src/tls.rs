@@ -13,6 +13,8 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(aws_lc_rs::default_provider())
 }
 
+pub use crate::ticket_key::{server_ticket_key, TicketKey, TICKET_KEY_LEN, TICKET_LIFETIME};
+
 /// The crypto provider with only TLS_CHACHA20_POLY1305_SHA256, for peers and tests that
 /// must use ChaCha20-Poly1305 (the interop runner's chacha20 case).
 pub fn chacha20_only() -> Arc<CryptoProvider> {
