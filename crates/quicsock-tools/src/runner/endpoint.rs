@@ -275,18 +275,24 @@ fn start_client(
 pub fn run_cell(cell: Cell, programs: &Programs, scale: Scale) -> Result<String, String> {
     let c = capture(cell, programs, scale)?;
     let verdict = check::check(cell.case, &c.files, &c.records, &c.trace, &c.fronts);
-    if let Some(dir) = std::env::var_os(LOG_DIR) {
-        let path = std::path::Path::new(&dir).join(format!("{}.log", cell.test_name()));
-        let log = format!(
-            "{}\n{}",
-            c.trace.log(&c.records),
-            verdict.as_ref().map_or_else(|e| e.clone(), |f| f.clone())
-        );
-        if let Err(e) = std::fs::write(&path, log) {
-            eprintln!("cannot write {}: {e}", path.display());
-        }
-    }
+    write_log(
+        cell,
+        &c.trace,
+        &c.records,
+        verdict.as_ref().map_or_else(|e| e, |f| f),
+    );
     verdict.map(|facts| format!("{facts}; {}", net::summary(&c.records)))
+}
+
+/// Writes a cell's decrypted packet log and its outcome into [`LOG_DIR`], if it is set.
+fn write_log(cell: Cell, trace: &Trace, records: &[net::Record], outcome: &str) {
+    let Some(dir) = std::env::var_os(LOG_DIR) else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(format!("{}.log", cell.test_name()));
+    if let Err(e) = std::fs::write(&path, format!("{}\n{outcome}\n", trace.log(records))) {
+        eprintln!("cannot write {}: {e}", path.display());
+    }
 }
 
 /// What a cell's run left for the checks.
@@ -330,23 +336,6 @@ pub fn capture(cell: Cell, programs: &Programs, scale: Scale) -> Result<Capture,
     std::thread::sleep(Duration::from_millis(200));
     let records = relay.finish();
     let server_out = server.process.stop();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => {
-            return Err(format!(
-                "the {client_peer} client failed ({s}): {}",
-                tail(&client_out)
-            ))
-        }
-        Err(e) => {
-            return Err(format!(
-                "the {client_peer} client {e}: {} / server: {}",
-                tail(&client_out),
-                tail(&server_out)
-            ))
-        }
-    }
-    fx.check_downloads(&files)?;
     let mut keys = KeyLog::default();
     for f in ["client.keys", "server.keys"] {
         if let Ok(text) = std::fs::read_to_string(fx.path(f)) {
@@ -354,6 +343,27 @@ pub fn capture(cell: Cell, programs: &Programs, scale: Scale) -> Result<Capture,
         }
     }
     let trace = Trace::decode(&records, &keys);
+    let failed = match status {
+        Ok(s) if s.success() => fx.check_downloads(&files).err(),
+        Ok(s) => Some(format!(
+            "the {client_peer} client failed ({s}): {}",
+            tail(&client_out)
+        )),
+        Err(e) => Some(format!(
+            "the {client_peer} client {e}: {} / server: {}",
+            tail(&client_out),
+            tail(&server_out)
+        )),
+    };
+    if let Some(why) = failed {
+        write_log(
+            cell,
+            &trace,
+            &records,
+            &format!("{why}\nclient:\n{client_out}\nserver:\n{server_out}"),
+        );
+        return Err(why);
+    }
     Ok(Capture {
         files,
         records,

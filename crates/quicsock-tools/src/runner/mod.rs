@@ -156,8 +156,10 @@ impl Case {
             Self::HandshakeCorruption => c.corrupt = [0.3, 0.3],
             Self::TransferCorruption => c.corrupt = [0.02, 0.02],
             Self::RebindPort | Self::RebindAddr => {
+                // The first change comes after the handshake, as in the runner, also
+                // when a Python client takes its time to start.
                 let (first, every) = if quick {
-                    (Duration::from_millis(300), Duration::from_millis(700))
+                    (Duration::from_secs(1), Duration::from_millis(500))
                 } else {
                     (Duration::from_secs(1), Duration::from_secs(5))
                 };
