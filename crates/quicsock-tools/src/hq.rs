@@ -394,22 +394,34 @@ fn fetch(sock: &QuicSocket, urls: &[Url], files: &mut [Download]) -> Result<(), 
     let mut open = 0usize;
     let mut buf = vec![0u8; 256 * 1024];
     while next < urls.len() || open > 0 {
-        // Issue requests while the server lets us open streams.
-        while next < urls.len() {
-            let id = match sock.open_stream(Flags::STREAM_DONTWAIT) {
-                Ok(id) => id,
-                Err(quicsock::Error::WouldBlock) if open > 0 => break,
-                Err(quicsock::Error::WouldBlock) => sock.open_stream(Flags::NONE)?,
-                Err(e) => return Err(e.into()),
+        // Issue requests while the server lets us open streams. Each request but the
+        // last of a batch is corked (MSG_MORE), so that a batch shares packets; the next
+        // stream is opened first to know whether another request follows.
+        let mut queued: Option<(i64, usize)> = None;
+        loop {
+            let opened = if next < urls.len() {
+                match sock.open_stream(Flags::STREAM_DONTWAIT) {
+                    Ok(id) => Some(id),
+                    Err(quicsock::Error::WouldBlock) if open > 0 || queued.is_some() => None,
+                    Err(quicsock::Error::WouldBlock) => Some(sock.open_stream(Flags::NONE)?),
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                None
             };
-            sock.send(
-                format!("GET {}\r\n", urls[next].path).as_bytes(),
-                id,
-                Flags::STREAM_FIN,
-            )?;
-            by_stream.insert(id, next);
+            if let Some((id, i)) = queued.take() {
+                let flags = if opened.is_some() {
+                    Flags::STREAM_FIN | Flags::MORE
+                } else {
+                    Flags::STREAM_FIN
+                };
+                sock.send(format!("GET {}\r\n", urls[i].path).as_bytes(), id, flags)?;
+                by_stream.insert(id, i);
+                open += 1;
+            }
+            let Some(id) = opened else { break };
+            queued = Some((id, next));
             next += 1;
-            open += 1;
         }
         let (n, id, flags) = match sock.recv(&mut buf, Flags::NONE) {
             Ok(r) => r,
