@@ -279,7 +279,7 @@ pub fn run_cell(cell: Cell, programs: &Programs, scale: Scale) -> Result<String,
         cell,
         &c.trace,
         &c.records,
-        verdict.as_ref().map_or_else(|e| e, |f| f),
+        verdict.as_ref().unwrap_or_else(|e| e),
     );
     verdict.map(|facts| format!("{facts}; {}", net::summary(&c.records)))
 }
