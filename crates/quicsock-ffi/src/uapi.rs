@@ -182,6 +182,7 @@ pub struct QuicHandshakeInfo {
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuicStreamInfo {
     /// The stream, or -1 for the active or next one.
+    /// The stream.
     pub stream_id: i64,
     /// `MSG_QUIC_STREAM_*` flags.
     pub stream_flags: u32,
@@ -190,95 +191,134 @@ pub struct QuicStreamInfo {
 /// `struct quic_transport_param` (times in microseconds).
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicTransportParam {
+    /// Get: 0 for ours, 1 for the peer's; set 1 only to restore a peer's for 0-RTT.
     pub remote: u8,
+    /// disable_active_migration (0x0c).
     pub disable_active_migration: u8,
+    /// grease_quic_bit (0x2ab2, RFC 9287).
     pub grease_quic_bit: u8,
+    /// Servers: send a stateless_reset_token (0x02).
     pub stateless_reset: u8,
+    /// disable_1rtt_encryption (0xbaad): both sides must set it.
     pub disable_1rtt_encryption: u8,
+    /// Omit version_information (0x11).
     pub disable_compatible_version: u8,
+    /// active_connection_id_limit (0x0e), 2 to 8.
     pub active_connection_id_limit: u8,
+    /// ack_delay_exponent (0x0a), at most 20.
     pub ack_delay_exponent: u8,
+    /// max_datagram_frame_size (0x20); 0: no datagrams.
     pub max_datagram_frame_size: u16,
+    /// max_udp_payload_size (0x03), 1200 to 65527.
     pub max_udp_payload_size: u16,
+    /// max_idle_timeout (0x01), in microseconds.
     pub max_idle_timeout: u32,
+    /// max_ack_delay (0x0b), in microseconds.
     pub max_ack_delay: u32,
+    /// initial_max_streams_bidi (0x08).
     pub max_streams_bidi: u16,
+    /// initial_max_streams_uni (0x09).
     pub max_streams_uni: u16,
+    /// The new limit.
     pub max_data: u64,
+    /// initial_max_stream_data_bidi_local (0x05).
     pub max_stream_data_bidi_local: u64,
+    /// initial_max_stream_data_bidi_remote (0x06).
     pub max_stream_data_bidi_remote: u64,
+    /// initial_max_stream_data_uni (0x07).
     pub max_stream_data_uni: u64,
 }
 
 /// `struct quic_config` (zero fields keep the value; times in microseconds).
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicConfigC {
+    /// The version a client starts in.
     pub version: u32,
+    /// How often PLPMTUD probes, in microseconds; 0: off.
     pub plpmtud_probe_interval: u32,
+    /// The RTT before the first sample, in microseconds.
     pub initial_smoothed_rtt: u32,
+    /// A TLS_CIPHER_* hint for the handshake.
     pub payload_cipher_type: u32,
+    /// A QUIC_CONG_ALG_* controller.
     pub congestion_control_algo: u8,
+    /// Servers: Retry every Initial without a token.
     pub validate_peer_address: u8,
+    /// Send each write at once.
     pub stream_data_nodelay: u8,
+    /// Clients: seconds to wait for a NewSessionTicket.
     pub receive_session_ticket: u8,
+    /// Servers: 0 none, 1 request, 2 require a client certificate.
     pub certificate_request: u8,
+    /// The keep-alive PING interval, in microseconds; 0: off.
     pub keepalive_probe_interval: u32,
 }
 
 /// `struct quic_crypto_secret`: a secret installed for one level and direction.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicCryptoSecret {
+    /// 1 for the sending direction, 0 for receiving.
     pub send: u8,
+    /// A QUIC_CRYPTO_* level.
     pub level: u8,
+    /// Zero.
     pub reserved: u16,
+    /// C `type`: a TLS_CIPHER_* suite (secret) or a QUIC_EVENT_* type (event option).
     pub type_: u32,
+    /// The traffic secret, its suite's hash length used.
     pub secret: [u8; 48],
 }
 
 /// `struct quic_event_option`: turns one event type on or off.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicEventOption {
+    /// C `type`: a TLS_CIPHER_* suite (secret) or a QUIC_EVENT_* type (event option).
     pub type_: u8,
+    /// 1 to deliver the event, 0 not to.
     pub on: u8,
 }
 
 /// `struct quic_stream_update`.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicStreamUpdate {
+    /// The stream.
     pub id: i64,
+    /// A QUIC_STREAM_*_STATE_* value.
     pub state: u8,
+    /// Zero.
     pub reserved: [u8; 3],
+    /// The error code.
     pub errcode: u32,
+    /// The stream's final size, when known.
     pub finalsz: u64,
 }
 
 /// `struct quic_stream_max_data`.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicStreamMaxData {
+    /// The stream.
     pub id: i64,
+    /// The new limit.
     pub max_data: u64,
 }
 
 /// `struct quic_connection_close`: the close's code, frame and reason phrase.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicConnectionClose {
+    /// The error code.
     pub errcode: u32,
+    /// The frame type that caused the close (0 for an application's).
     pub frame: u8,
+    /// Zero.
     pub reserved: [u8; 3],
+    /// The reason phrase, NUL-padded.
     pub phrase: [u8; 64],
 }
 
@@ -296,34 +336,44 @@ impl Default for QuicConnectionClose {
 /// `struct quic_connection_id_info`.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicConnectionIdInfo {
+    /// 1 for the peer's (destination) IDs, 0 for ours.
     pub dest: u8,
+    /// Zero.
     pub reserved: [u8; 3],
+    /// The sequence number of the ID in use.
     pub active: u32,
+    /// Retire the IDs numbered below it; get: the lowest live number.
     pub prior_to: u32,
 }
 
 /// `struct quic_errinfo`: a stream and an application error code.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct QuicErrinfo {
+    /// The stream.
     pub stream_id: i64,
+    /// The error code.
     pub errcode: u32,
 }
 
 /// `union quic_event`: an event's payload after its type byte.
 #[repr(C)]
 #[derive(Copy, Clone)]
-#[allow(missing_docs)]
 pub union QuicEvent {
+    /// QUIC_EVENT_STREAM_UPDATE.
     pub update: QuicStreamUpdate,
+    /// QUIC_EVENT_STREAM_MAX_DATA.
     pub max_data: QuicStreamMaxData,
+    /// QUIC_EVENT_CONNECTION_CLOSE.
     pub close: QuicConnectionClose,
+    /// QUIC_EVENT_CONNECTION_ID.
     pub info: QuicConnectionIdInfo,
+    /// QUIC_EVENT_STREAM_MAX_STREAM: the highest openable stream ID.
     pub max_stream: u64,
+    /// QUIC_EVENT_CONNECTION_MIGRATION: 1 when our address changed.
     pub local_migration: u8,
+    /// QUIC_EVENT_KEY_UPDATE: the new key phase.
     pub key_update_phase: u8,
 }
 
