@@ -19,6 +19,7 @@
 
 pub mod certs;
 pub mod hq;
+pub mod hq_args;
 pub mod inspect;
 pub mod load;
 pub mod perf;

@@ -14,9 +14,8 @@ use quicsock_tools::{certs, hq};
     about = "Download URLs over HTTP/0.9 on QUIC (hq-interop)"
 )]
 struct Cli {
-    /// The directory downloads are stored in.
-    #[arg(long)]
-    output: PathBuf,
+    #[command(flatten)]
+    args: quicsock_tools::hq_args::ClientArgs,
     /// CA certificates (PEM) to verify the server with.
     #[arg(
         long,
@@ -27,32 +26,11 @@ struct Cli {
     /// Accept any server certificate.
     #[arg(long)]
     insecure: bool,
-    /// Offer only TLS_CHACHA20_POLY1305_SHA256.
-    #[arg(long)]
-    chacha20: bool,
-    /// Append TLS secrets to this file (NSS key-log format).
-    #[arg(long)]
-    keylog: Option<PathBuf>,
     /// Start in QUIC v1 and offer v2 first, so that a server that speaks v2 switches the
     /// connection to it (compatible version negotiation, RFC 9368; the interop runner's
     /// v2 case).
     #[arg(long)]
     negotiate_v2: bool,
-    /// A new connection for each URL, one after the other (the interop runner's
-    /// multiconnect).
-    #[arg(long, conflicts_with_all = ["resume", "zero_rtt"])]
-    multiconnect: bool,
-    /// The first URL on one connection, the rest on a second that resumes its TLS
-    /// session.
-    #[arg(long)]
-    resume: bool,
-    /// As --resume, with the second connection's requests sent in 0-RTT (RFC 9001 §4.6).
-    #[arg(long)]
-    zero_rtt: bool,
-    /// Update the 1-RTT keys once the handshake is confirmed, before the requests (RFC
-    /// 9001 §6; the interop runner's keyupdate case).
-    #[arg(long)]
-    key_update: bool,
     /// Write a qlog trace of each connection into this directory (default: $QLOGDIR, as
     /// the interop runner sets it).
     #[arg(long, env = "QLOGDIR")]
@@ -60,24 +38,22 @@ struct Cli {
     /// Seconds without progress before giving up.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
-    /// https:// URLs, all on one server.
-    #[arg(required = true)]
-    urls: Vec<String>,
 }
 
 fn run(cli: Cli) -> Result<(), hq::HqError> {
-    if !cli.output.is_dir() {
+    if !cli.args.output.is_dir() {
         return Err(hq::HqError::Usage(format!(
             "{}: not a directory",
-            cli.output.display()
+            cli.args.output.display()
         )));
     }
     let urls = cli
+        .args
         .urls
         .iter()
         .map(|u| hq::Url::parse(u))
         .collect::<Result<Vec<_>, _>>()?;
-    let provider = hq::provider(cli.chacha20);
+    let provider = hq::provider(cli.args.chacha20);
     let mut tls = match &cli.ca {
         Some(ca) => {
             quicsock::tls::client_config_with(provider, certs::load_roots(ca)?, &[hq::ALPN])
@@ -85,7 +61,7 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         None => quicsock::tls::insecure_client_config_with(provider, &[hq::ALPN]),
     };
     // --keylog names the file; without it SSLKEYLOGFILE, as rustls reads it.
-    match &cli.keylog {
+    match &cli.args.keylog {
         Some(path) => quicsock::tls::log_keys_to_path(&mut tls, path)
             .map_err(|e| hq::HqError::Usage(format!("--keylog {}: {e}", path.display())))?,
         None if std::env::var_os("SSLKEYLOGFILE").is_some() => {
@@ -93,18 +69,10 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         }
         None => {}
     }
-    if cli.zero_rtt {
+    if cli.args.zero_rtt {
         quicsock::tls::enable_early_data(&mut tls);
     }
-    let plan = if cli.multiconnect {
-        hq::Plan::PerUrl
-    } else if cli.resume || cli.zero_rtt {
-        hq::Plan::Resume {
-            zero_rtt: cli.zero_rtt,
-        }
-    } else {
-        hq::Plan::One
-    };
+    let plan = cli.args.plan();
     let mut config = quicsock::ClientConfig::new(tls, urls[0].host.clone());
     config.handshake_timeout = Duration::from_secs(cli.timeout);
     config.qlog_dir = cli.qlog_dir.clone();
@@ -117,11 +85,11 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     }
     let sizes = hq::download(
         &urls,
-        &cli.output,
+        &cli.args.output,
         &config,
         Duration::from_secs(cli.timeout),
         plan,
-        cli.key_update,
+        cli.args.key_update,
     )?;
     for (u, n) in urls.iter().zip(sizes) {
         eprintln!("{}: {n} bytes", u.path);
@@ -136,5 +104,14 @@ fn main() -> ExitCode {
             eprintln!("quic-client: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique argument and group names, valid conflicts).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

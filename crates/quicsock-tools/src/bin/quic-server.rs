@@ -17,25 +17,8 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "[::]:443")]
     listen: SocketAddr,
-    /// Certificate chain (PEM).
-    #[arg(long)]
-    cert: PathBuf,
-    /// Private key (PEM).
-    #[arg(long)]
-    key: PathBuf,
-    /// The directory to serve.
-    #[arg(long)]
-    root: PathBuf,
-    /// Offer only TLS_CHACHA20_POLY1305_SHA256.
-    #[arg(long)]
-    chacha20: bool,
-    /// Append TLS secrets to this file (NSS key-log format).
-    #[arg(long)]
-    keylog: Option<PathBuf>,
-    /// Accept 0-RTT requests from resuming clients (single-use tickets; only idempotent
-    /// requests belong in 0-RTT, as every HTTP/0.9 GET is).
-    #[arg(long)]
-    early_data: bool,
+    #[command(flatten)]
+    args: quicsock_tools::hq_args::ServerArgs,
     /// Write a qlog trace of each connection into this directory (default: $QLOGDIR, as
     /// the interop runner sets it).
     #[arg(long, env = "QLOGDIR")]
@@ -45,24 +28,21 @@ struct Cli {
     /// local IP on the same port, or a NAT or relay in front that maps it here.
     #[arg(long)]
     preferred_address: Option<SocketAddr>,
-    /// Answer every first Initial with a Retry (address validation, RFC 9000 §8.1.2).
-    #[arg(long)]
-    retry: bool,
 }
 
 fn run(cli: Cli) -> Result<(), hq::HqError> {
-    if !cli.root.is_dir() {
+    if !cli.args.root.is_dir() {
         return Err(hq::HqError::Usage(format!(
             "{}: not a directory",
-            cli.root.display()
+            cli.args.root.display()
         )));
     }
-    let (chain, key) = certs::load_cert(&cli.cert, &cli.key)?;
-    let provider = hq::provider(cli.chacha20);
+    let (chain, key) = certs::load_cert(&cli.args.cert, &cli.args.key)?;
+    let provider = hq::provider(cli.args.chacha20);
     let mut tls = quicsock::tls::server_config_with(provider, chain, key, &[hq::ALPN])
         .map_err(|e| hq::HqError::Usage(e.to_string()))?;
     // --keylog names the file; without it SSLKEYLOGFILE, as rustls reads it.
-    match &cli.keylog {
+    match &cli.args.keylog {
         Some(path) => quicsock::tls::server_log_keys_to_path(&mut tls, path)
             .map_err(|e| hq::HqError::Usage(format!("--keylog {}: {e}", path.display())))?,
         None if std::env::var_os("SSLKEYLOGFILE").is_some() => {
@@ -70,11 +50,11 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
         }
         None => {}
     }
-    if cli.early_data {
+    if cli.args.early_data {
         quicsock::tls::server_accept_early_data(&mut tls);
     }
     let mut config = hq::server_config(tls);
-    config.validate_address = cli.retry;
+    config.validate_address = cli.args.retry;
     if let Some(a) = cli.preferred_address {
         if !cli.listen.ip().is_unspecified() {
             return Err(hq::HqError::Usage(
@@ -92,12 +72,12 @@ fn run(cli: Cli) -> Result<(), hq::HqError> {
     let listener = quicsock::QuicListener::bind(cli.listen, &config)?;
     eprintln!(
         "quic-server: serving {} on {}",
-        cli.root.display(),
+        cli.args.root.display(),
         listener.local_addr()?
     );
     hq::serve(
         listener,
-        &cli.root,
+        &cli.args.root,
         quicsock_tools::serve::default_threads(),
     )
 }
@@ -109,5 +89,14 @@ fn main() -> ExitCode {
             eprintln!("quic-server: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique argument and group names, valid conflicts).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

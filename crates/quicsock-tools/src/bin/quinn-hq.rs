@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use quicsock_tools::{certs, hq};
+use quicsock_tools::{certs, hq, hq::Plan, hq_args};
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 
 #[derive(Parser)]
@@ -30,71 +30,30 @@ struct Cli {
 #[derive(Subcommand)]
 enum Role {
     /// Serve a directory.
-    Server(ServerArgs),
+    Server(QuinnServer),
     /// Download URLs.
-    Client(ClientArgs),
+    Client(QuinnClient),
 }
 
 #[derive(clap::Args)]
-struct ServerArgs {
+struct QuinnServer {
     /// Address to listen on.
     #[arg(long)]
     listen: SocketAddr,
-    /// Certificate chain (PEM).
-    #[arg(long)]
-    cert: PathBuf,
-    /// Private key (PEM).
-    #[arg(long)]
-    key: PathBuf,
-    /// The directory to serve.
-    #[arg(long)]
-    root: PathBuf,
-    /// Answer every first Initial with a Retry.
-    #[arg(long)]
-    retry: bool,
-    /// Offer only TLS_CHACHA20_POLY1305_SHA256.
-    #[arg(long)]
-    chacha20: bool,
-    /// Accept 0-RTT requests from resuming clients.
-    #[arg(long)]
-    early_data: bool,
     /// Announce this IPv4 address as the server's preferred address.
     #[arg(long)]
     preferred_address: Option<std::net::SocketAddrV4>,
-    /// Append TLS secrets to this file (NSS key-log format).
-    #[arg(long)]
-    keylog: Option<PathBuf>,
+    #[command(flatten)]
+    hq: hq_args::ServerArgs,
 }
 
 #[derive(clap::Args)]
-struct ClientArgs {
-    /// The directory downloads are stored in.
-    #[arg(long)]
-    output: PathBuf,
+struct QuinnClient {
     /// CA certificates (PEM) to verify the server with.
     #[arg(long)]
     ca: PathBuf,
-    /// Offer only TLS_CHACHA20_POLY1305_SHA256.
-    #[arg(long)]
-    chacha20: bool,
-    /// A new connection for each URL, one after the other.
-    #[arg(long, conflicts_with_all = ["resume", "zero_rtt"])]
-    multiconnect: bool,
-    /// The first URL on one connection, the rest on a second that resumes the session.
-    #[arg(long)]
-    resume: bool,
-    /// As --resume, with the second connection's requests in 0-RTT.
-    #[arg(long)]
-    zero_rtt: bool,
-    /// Update the 1-RTT keys once the first response data arrives.
-    #[arg(long)]
-    key_update: bool,
-    /// Append TLS secrets to this file (NSS key-log format).
-    #[arg(long)]
-    keylog: Option<PathBuf>,
-    /// https:// URLs, all on one server.
-    #[arg(required = true)]
-    urls: Vec<String>,
+    #[command(flatten)]
+    hq: hq_args::ClientArgs,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -112,15 +71,15 @@ fn keylog_error(path: &Path, e: std::io::Error) -> Error {
     format!("--keylog {}: {e}", path.display()).into()
 }
 
-async fn serve(a: ServerArgs) -> Result<(), Error> {
-    let (chain, key) = certs::load_cert(&a.cert, &a.key)?;
+async fn serve(a: QuinnServer) -> Result<(), Error> {
+    let (chain, key) = certs::load_cert(&a.hq.cert, &a.hq.key)?;
     let mut tls =
-        quicsock::tls::server_config_with(hq::provider(a.chacha20), chain, key, &[hq::ALPN])?;
-    if let Some(path) = &a.keylog {
+        quicsock::tls::server_config_with(hq::provider(a.hq.chacha20), chain, key, &[hq::ALPN])?;
+    if let Some(path) = &a.hq.keylog {
         quicsock::tls::server_log_keys_to_path(&mut tls, path)
             .map_err(|e| keylog_error(path, e))?;
     }
-    if a.early_data {
+    if a.hq.early_data {
         quicsock::tls::server_accept_early_data(&mut tls);
     }
     let crypto = QuicServerConfig::with_initial(tls, initial_suite()?)?;
@@ -128,9 +87,9 @@ async fn serve(a: ServerArgs) -> Result<(), Error> {
     config.preferred_address_v4(a.preferred_address);
     let endpoint = quinn::Endpoint::server(config, a.listen)?;
     eprintln!("quinn-hq: serving on {}", endpoint.local_addr()?);
-    let root = Arc::new(a.root);
+    let root = Arc::new(a.hq.root);
     while let Some(incoming) = endpoint.accept().await {
-        if a.retry && !incoming.remote_address_validated() {
+        if a.hq.retry && !incoming.remote_address_validated() {
             incoming.retry()?;
             continue;
         }
@@ -169,19 +128,20 @@ async fn respond(mut send: quinn::SendStream, mut recv: quinn::RecvStream, root:
     let _ = send.stopped().await;
 }
 
-async fn download(a: ClientArgs) -> Result<(), Error> {
-    let urls = a
-        .urls
-        .iter()
-        .map(|u| hq::Url::parse(u))
-        .collect::<Result<Vec<_>, _>>()?;
+async fn download(a: QuinnClient) -> Result<(), Error> {
+    let urls =
+        a.hq.urls
+            .iter()
+            .map(|u| hq::Url::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
     let first = urls.first().ok_or("no URL given")?.clone();
     let roots = certs::load_roots(&a.ca)?;
-    let mut tls = quicsock::tls::client_config_with(hq::provider(a.chacha20), roots, &[hq::ALPN]);
-    if let Some(path) = &a.keylog {
+    let mut tls =
+        quicsock::tls::client_config_with(hq::provider(a.hq.chacha20), roots, &[hq::ALPN]);
+    if let Some(path) = &a.hq.keylog {
         quicsock::tls::log_keys_to_path(&mut tls, path).map_err(|e| keylog_error(path, e))?;
     }
-    if a.zero_rtt {
+    if a.hq.zero_rtt {
         quicsock::tls::enable_early_data(&mut tls);
     }
     let crypto = QuicClientConfig::with_initial(tls, initial_suite()?)?;
@@ -209,25 +169,30 @@ async fn download(a: ClientArgs) -> Result<(), Error> {
             Ok(connecting.await?)
         }
     };
-    if a.multiconnect {
-        for u in &urls {
+    let (out, key_update) = (&a.hq.output, a.hq.key_update);
+    match a.hq.plan() {
+        Plan::PerUrl => {
+            for u in &urls {
+                let conn = connect(false).await?;
+                fetch(&conn, std::slice::from_ref(u), out, key_update).await?;
+                conn.close(0u32.into(), b"");
+            }
+        }
+        Plan::Resume { zero_rtt } => {
             let conn = connect(false).await?;
-            fetch(&conn, std::slice::from_ref(u), &a.output, a.key_update).await?;
+            fetch(&conn, &urls[..1], out, key_update).await?;
+            // The ticket follows the handshake: give it time to arrive.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            conn.close(0u32.into(), b"");
+            let conn = connect(zero_rtt).await?;
+            fetch(&conn, &urls[1..], out, false).await?;
             conn.close(0u32.into(), b"");
         }
-    } else if a.resume || a.zero_rtt {
-        let conn = connect(false).await?;
-        fetch(&conn, &urls[..1], &a.output, a.key_update).await?;
-        // The ticket follows the handshake: give it time to arrive.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        conn.close(0u32.into(), b"");
-        let conn = connect(a.zero_rtt).await?;
-        fetch(&conn, &urls[1..], &a.output, false).await?;
-        conn.close(0u32.into(), b"");
-    } else {
-        let conn = connect(false).await?;
-        fetch(&conn, &urls, &a.output, a.key_update).await?;
-        conn.close(0u32.into(), b"");
+        Plan::One => {
+            let conn = connect(false).await?;
+            fetch(&conn, &urls, out, key_update).await?;
+            conn.close(0u32.into(), b"");
+        }
     }
     endpoint.wait_idle().await;
     Ok(())
@@ -298,5 +263,14 @@ fn main() -> ExitCode {
             eprintln!("quinn-hq: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique argument and group names, valid conflicts).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }
