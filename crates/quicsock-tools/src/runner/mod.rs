@@ -157,9 +157,12 @@ impl Case {
             Self::TransferCorruption => c.corrupt = [0.02, 0.02],
             Self::RebindPort | Self::RebindAddr => {
                 // The first change comes after the handshake, as in the runner, also
-                // when a Python client takes its time to start.
+                // when a Python client takes its time to start; then one a second, five
+                // times as often as the runner, but not so often that a second change
+                // lands before the server's one probe of the new path (limited to three
+                // times the client's last datagram, RFC 9000 §9.3) has had its answer.
                 let (first, every) = if quick {
-                    (Duration::from_secs(1), Duration::from_millis(500))
+                    (Duration::from_secs(1), Duration::from_secs(1))
                 } else {
                     (Duration::from_secs(1), Duration::from_secs(5))
                 };
