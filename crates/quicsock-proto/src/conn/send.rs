@@ -107,6 +107,7 @@ impl Connection {
     /// there is nothing to send now; [`poll_timeout`](Self::poll_timeout) says when to ask
     /// again.
     pub fn poll_transmit(&mut self, now: Timestamp, buf: &mut [u8]) -> Option<Transmit> {
+        self.last_now = self.last_now.max(now);
         let buf = &mut Writer::new(buf);
         match self.phase {
             Phase::Drained | Phase::Draining(_) => return None,

@@ -57,6 +57,7 @@ impl Connection {
 
     /// Handles every deadline that has passed.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.last_now = self.last_now.max(now);
         match self.phase {
             Phase::Drained => return,
             Phase::Closing(t) | Phase::Draining(t) => {

@@ -54,6 +54,9 @@ fn a_qlog_trace_matches_the_transfer() {
         got == data.len()
     });
     assert!(done);
+    // Then the connection idles until its idle timeout closes it: the trace's last record.
+    let closed = pair.run_until(Duration::from_secs(120), |p| p.client_conn(h).is_closed());
+    assert!(closed);
     let stats = pair.client_conn(h).stats();
     let bytes = out.lock().unwrap().clone();
     assert_eq!(bytes[0], RECORD_SEPARATOR);
@@ -98,7 +101,26 @@ fn a_qlog_trace_matches_the_transfer() {
         stream_bytes,
         data.len() as u64 + stats.stream_bytes_retransmitted
     );
-    // Times are relative and never go back.
+    let last = records.last().unwrap();
+    assert_eq!(last["name"], "connectivity:connection_closed");
+    assert_eq!(last["data"]["reason"], "idle timeout");
+    let idle_ms = records
+        .iter()
+        .filter(|r| r["name"] == "transport:parameters_set")
+        .filter_map(|r| r["data"]["max_idle_timeout"].as_f64())
+        .fold(f64::MAX, f64::min);
+    let last_received = records
+        .iter()
+        .filter(|r| r["name"] == "transport:packet_received")
+        .map(|r| r["time"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let closed_at = last["time"].as_f64().unwrap();
+    assert!(
+        closed_at >= last_received + idle_ms,
+        "closed at {closed_at} ms, last packet at {last_received} ms, idle timeout {idle_ms} ms"
+    );
+    // Times are relative and never go back, the idle timeout's close included (it is
+    // stamped with the timer's time, not the last packet's).
     let times: Vec<f64> = records[1..]
         .iter()
         .map(|r| r["time"].as_f64().unwrap())
