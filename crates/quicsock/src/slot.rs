@@ -457,7 +457,11 @@ impl SlotState {
             let (readable, writable) = if gone {
                 (true, true)
             } else {
+                // Handshake messages wait for a program that drives the handshake itself
+                // (after it, App-level CRYPTO is the TLS driver's, not the program's).
+                let handshake = c.has_handshake_data() && !c.is_handshake_complete();
                 let readable = cs.partial.is_some()
+                    || handshake
                     || !cs.events.is_empty()
                     || c.has_datagram()
                     || cs.readable.iter().any(|id| c.streams().has_readable(*id));
