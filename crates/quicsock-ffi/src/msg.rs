@@ -251,6 +251,14 @@ pub(crate) unsafe fn recvmsg(q: &Quic, msg: &mut msghdr, flags: c_int) -> Result
                 }
                 return Ok(n);
             }
+            // A stream the peer reset is not an error of the socket: its data is dropped
+            // (the STREAM_UPDATE event says so when enabled) and reading goes on.
+            Err(Error::StreamReset(..)) => {
+                if peek {
+                    // Peeking leaves the reset in place: take it out.
+                    let _ = conn.sock.recv(&mut [], Flags::DONTWAIT);
+                }
+            }
             Err(Error::WouldBlock) if nonblocking => return Err(libc::EAGAIN),
             Err(Error::WouldBlock) => wait::until(conn.pollable()?, false, deadline)?,
             Err(e) => return Err(errno::of(&e, Call::Recv)),

@@ -60,6 +60,26 @@ impl Conn {
         }
     }
 
+    /// Runs `call` until it does not block: waits for the connection to become writable
+    /// (`write`) or readable between tries, unless `nonblocking` (then EAGAIN).
+    pub(crate) fn until_done<T>(
+        &self,
+        nonblocking: bool,
+        write: bool,
+        deadline: crate::wait::Deadline,
+        mut call: impl FnMut() -> quicsock::Result<T>,
+    ) -> Result<T, c_int> {
+        loop {
+            match call() {
+                Ok(v) => return Ok(v),
+                Err(quicsock::Error::WouldBlock) if !nonblocking => {
+                    crate::wait::until(self.pollable()?, write, deadline)?
+                }
+                Err(e) => return Err(crate::errno::of(&e, crate::errno::Call::Send)),
+            }
+        }
+    }
+
     /// The descriptor that shows the connection's readiness.
     pub(crate) fn pollable(&self) -> Result<RawFd, c_int> {
         self.sock
@@ -165,9 +185,7 @@ impl Quic {
     /// An accepted connection with what it inherits from `listener`.
     pub(crate) fn accepted(listener: &Self, conn: Arc<Conn>, nonblocking: bool) -> Self {
         let options = listener.options().inherited();
-        for ty in EventType::ALL {
-            conn.sock.set_event(ty, options.events.contains(&ty));
-        }
+        crate::lifecycle::apply(&conn.sock, &options);
         Self {
             pid: std::process::id(),
             family: listener.family,

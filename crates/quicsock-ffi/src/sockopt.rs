@@ -297,6 +297,25 @@ pub(crate) fn set_quic(q: &Quic, name: c_int, v: &Value<'_>) -> Result<(), c_int
             }
             conn()?.sock.set_transport_param_ext(v.0).map_err(errno)
         }
+        QUIC_SOCKOPT_CONNECTION_MIGRATION => {
+            // SAFETY: the value's own bytes.
+            let to = unsafe { crate::addr::read(v.0.as_ptr().cast(), v.0.len() as socklen_t) }
+                .map_err(|_| libc::EINVAL)?;
+            let c = conn()?;
+            if !c.sock.is_established() {
+                return Err(libc::EINVAL);
+            }
+            let now = c.sock.local_addr().map_err(errno)?;
+            if now.ip() == to.ip() || now.is_ipv4() != to.is_ipv4() {
+                return Err(libc::EINVAL);
+            }
+            c.sock.migrate(to.ip()).map_err(|e| match e {
+                quicsock::Error::Migration(quicsock::proto::conn::MigrationError::InProgress) => {
+                    libc::EAGAIN
+                }
+                e => e.errno(),
+            })
+        }
         QUIC_SOCKOPT_STREAM_OPEN => Err(libc::EINVAL),
         _ => Err(libc::ENOPROTOOPT),
     }
@@ -323,15 +342,17 @@ pub(crate) fn get_quic(q: &Quic, name: c_int, out: &Out) -> Result<(), c_int> {
                 return Err(libc::EINVAL);
             }
             let c = conn()?;
-            if s.stream_id != -1 {
-                return Err(libc::EINVAL);
-            }
-            let mut flags =
-                Flags(s.stream_flags & (MSG_QUIC_STREAM_UNI | MSG_QUIC_STREAM_DONTWAIT));
-            if q.is_nonblocking() {
-                flags |= Flags::DONTWAIT;
-            }
-            s.stream_id = c.sock.open_stream(flags).map_err(errno)?;
+            let flags = Flags(s.stream_flags & (MSG_QUIC_STREAM_UNI | MSG_QUIC_STREAM_DONTWAIT));
+            let nonblocking = q.is_nonblocking() || flags.contains(Flags::STREAM_DONTWAIT);
+            let deadline = crate::wait::Deadline::after(q.options().write_timeout);
+            let want = s.stream_id;
+            s.stream_id = c.until_done(nonblocking, true, deadline, || {
+                if want == -1 {
+                    c.sock.open_stream(flags)
+                } else {
+                    c.sock.open_stream_at(want, flags)
+                }
+            })?;
             out.value(&s)
         }
         QUIC_SOCKOPT_CONNECTION_ID => {

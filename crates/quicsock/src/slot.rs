@@ -63,6 +63,9 @@ pub(crate) struct ConnState {
     /// writable once that stream can take data (not only the active stream), so an
     /// edge-triggered writer of any stream is woken.
     pub(crate) blocked_write: Option<StreamId>,
+    /// The stream a call waits to open (its direction and index) while the peer's stream
+    /// limit is below it: the descriptor is writable once MAX_STREAMS allows it.
+    pub(crate) blocked_open: Option<(quicsock_proto::Dir, u64)>,
 }
 
 /// One stream's pollable descriptor.
@@ -466,7 +469,11 @@ impl SlotState {
                     || c.has_datagram()
                     || cs.readable.iter().any(|id| c.streams().has_readable(*id));
                 let stream = cs.blocked_write.or(cs.active);
-                let writable = credit && stream.is_none_or(|id| c.streams().can_write(id));
+                let writable = credit
+                    && match cs.blocked_open {
+                        Some((dir, index)) => c.streams().local_counts(dir).1 > index,
+                        None => stream.is_none_or(|id| c.streams().can_write(id)),
+                    };
                 (readable, writable)
             };
             if let Some(r) = cs.readiness.as_mut() {
@@ -501,7 +508,9 @@ impl SlotState {
         }
         if let Some(id) = stream {
             if !read {
+                // The latest reason to wait is the one the descriptor shows.
                 self.cs.blocked_write = Some(id);
+                self.cs.blocked_open = None;
             }
             for s in self.cs.stream_readiness.iter_mut().filter(|s| s.id == id) {
                 show(&mut s.readiness);

@@ -501,13 +501,23 @@ impl QuicSocket {
         let id = if stream_id == -1 {
             let usable = active.filter(|id| conn.streams().is_open(*id) && id.dir() == dir);
             match usable {
+                // STREAM_NEW asks for a new stream: not while the active one is open.
+                Some(_) if flags.contains(Flags::STREAM_NEW) => {
+                    return Err(Error::InvalidArgument(
+                        "STREAM_NEW with stream -1 while the active stream is open",
+                    ))
+                }
                 Some(id) => id,
                 None => match conn.open_stream(dir) {
                     Ok(id) => {
                         st.cs.active = Some(id);
+                        st.cs.blocked_open = None;
                         id
                     }
-                    Err(StreamError::LimitReached) => return Ok(None),
+                    Err(StreamError::LimitReached) => {
+                        st.cs.blocked_open = Some((dir, conn.streams().local_counts(dir).0));
+                        return Ok(None);
+                    }
                     Err(_) => return Err(Error::InvalidArgument("cannot open a stream now")),
                 },
             }
@@ -516,8 +526,14 @@ impl QuicSocket {
                 .ok_or(Error::InvalidArgument("stream id out of range"))?;
             if flags.contains(Flags::STREAM_NEW) {
                 match conn.streams().open_id(id) {
-                    Ok(()) => st.cs.active = Some(id),
-                    Err(StreamError::LimitReached) => return Ok(None),
+                    Ok(()) => {
+                        st.cs.active = Some(id);
+                        st.cs.blocked_open = None;
+                    }
+                    Err(StreamError::LimitReached) => {
+                        st.cs.blocked_open = Some((id.dir(), id.index()));
+                        return Ok(None);
+                    }
                     Err(_) => {
                         return Err(Error::InvalidArgument(
                             "STREAM_NEW on a stream that is not new",
@@ -658,12 +674,64 @@ impl QuicSocket {
         loop {
             let conn = self.live(&mut st)?;
             match conn.open_stream(dir) {
-                Ok(id) => return Ok(sid(id)),
-                Err(StreamError::LimitReached) => {}
+                Ok(id) => {
+                    // The stream a later send with stream -1 goes on.
+                    st.cs.active = Some(id);
+                    st.cs.blocked_open = None;
+                    return Ok(sid(id));
+                }
+                Err(StreamError::LimitReached) => {
+                    st.cs.blocked_open = Some((dir, conn.streams().local_counts(dir).0));
+                }
                 Err(_) => return Err(Error::InvalidArgument("cannot open a stream now")),
             }
             // The limit only rises with the peer's MAX_STREAMS; make sure it hears of
             // STREAMS_BLOCKED once, then wait (checking again first: the lock was released).
+            if !announced {
+                announced = true;
+                self.flush(st);
+                st = self.lock();
+                continue;
+            }
+            st = self.block(st, deadline, Waiting::Write(None))?;
+        }
+    }
+
+    /// Opens the stream `stream_id` (and every lower one of its type) without sending on
+    /// it: Linux QUIC's STREAM_OPEN option with an explicit id. It must be ours and never
+    /// opened; waits for the peer's stream limit unless non-blocking or
+    /// [`Flags::STREAM_DONTWAIT`].
+    pub fn open_stream_at(&self, stream_id: i64, flags: Flags) -> Result<i64> {
+        let id =
+            stream_from_i64(stream_id).ok_or(Error::InvalidArgument("stream id out of range"))?;
+        let timeout = self.modes().write_timeout;
+        let deadline = if flags.contains(Flags::STREAM_DONTWAIT) {
+            None
+        } else {
+            self.deadline(flags, timeout)
+        };
+        let mut st = self.lock();
+        let mut announced = false;
+        loop {
+            let conn = self.live(&mut st)?;
+            match conn.streams().open_id(id) {
+                Ok(()) => {
+                    st.cs.active = Some(id);
+                    st.cs.blocked_open = None;
+                    return Ok(stream_id);
+                }
+                Err(StreamError::LimitReached) => {
+                    st.cs.blocked_open = Some((id.dir(), id.index()));
+                }
+                Err(_) if conn.streams().was_opened(id) => {
+                    return Err(if conn.streams().is_open(id) {
+                        Error::InvalidArgument("the stream is already open")
+                    } else {
+                        Error::StreamClosed(stream_id)
+                    })
+                }
+                Err(_) => return Err(Error::InvalidArgument("not a stream we may open")),
+            }
             if !announced {
                 announced = true;
                 self.flush(st);

@@ -106,10 +106,11 @@ pub(crate) fn cert_files() -> (PathBuf, PathBuf) {
         .clone()
 }
 
-/// A server process that printed `port N`, and N.
+/// A server process that printed `port N …`: N, and every port it named.
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) port: u16,
+    pub(crate) ports: Vec<String>,
     out: BufReader<std::process::ChildStdout>,
 }
 
@@ -124,11 +125,14 @@ impl Server {
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        let Some(port) = line
+        let ports: Vec<String> = line
             .trim()
             .strip_prefix("port ")
-            .and_then(|p| p.parse().ok())
-        else {
+            .unwrap_or("")
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        let Some(port) = ports.first().and_then(|p| p.parse().ok()) else {
             let _ = child.kill();
             let o = child.wait_with_output().unwrap();
             panic!(
@@ -136,7 +140,12 @@ impl Server {
                 String::from_utf8_lossy(&o.stderr)
             );
         };
-        Self { child, port, out }
+        Self {
+            child,
+            port,
+            ports,
+            out,
+        }
     }
 
     /// Waits for it to end (killed after `limit`): its status and the rest of its

@@ -1,0 +1,84 @@
+//! The C conformance cases (`tests/c/quic_test.c`, after the groups of Linux QUIC's kernel
+//! selftest: handshake, stream, connection, notification, close), run as a client and a
+//! server process: once linked with `-lquic`, once knowing nothing of quicsock and started
+//! with the library in `LD_PRELOAD`.
+//!
+//! Every case must pass, except the ones listed in [`SKIPPED`] with the reason the
+//! program prints; a case that starts passing must leave the list.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{assert_ok, command, compile, run, Link, Server};
+
+/// Cases the program skips, by group and number.
+const SKIPPED: &[(&str, u32)] = &[
+    ("handshake", 3),
+    ("handshake", 5),
+    ("handshake", 7),
+    ("handshake", 8),
+    ("handshake", 9),
+    ("connection", 9),
+    ("connection", 10),
+    ("connection", 18),
+    ("connection", 19),
+    ("connection", 20),
+    ("connection", 21),
+];
+
+fn conformance(link: Link) {
+    let exe = compile("quic_test", link);
+    let mut s = command(&exe, link);
+    s.args(["server", "127.0.0.1"]);
+    let server = Server::start(s);
+    let ports = server.ports.clone();
+    let mut c = command(&exe, link);
+    c.args(["client", "127.0.0.1"]).args(&ports);
+    let client = run(c, Duration::from_secs(120));
+    let mut server = server;
+    let _ = server.child.kill();
+    let server = server.finish(Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&client.stdout).into_owned();
+    let mut passed: BTreeMap<String, u32> = BTreeMap::new();
+    let mut failed = Vec::new();
+    let mut skipped = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.splitn(4, ' ').collect();
+        match f[..] {
+            ["ok", group, _, _] => *passed.entry(group.to_owned()).or_default() += 1,
+            ["not", "ok", ..] => failed.push(line.to_owned()),
+            ["skip", group, n, _] => skipped.push((group.to_owned(), n.parse::<u32>().unwrap())),
+            _ => {}
+        }
+    }
+    assert!(
+        failed.is_empty() && client.status.success(),
+        "{} failed ({}):\n{}\nserver stderr:\n{}",
+        failed.len(),
+        client.status,
+        failed.join("\n"),
+        String::from_utf8_lossy(&server.stderr)
+    );
+    assert_ok("the conformance client", &[&client]);
+    let expected: Vec<(String, u32)> = SKIPPED.iter().map(|(g, n)| (g.to_string(), *n)).collect();
+    assert_eq!(skipped, expected, "the skipped cases changed:\n{text}");
+    eprintln!("passed per group ({link:?}): {passed:?}");
+    for group in ["handshake", "stream", "connection"] {
+        assert!(
+            passed.get(group).copied().unwrap_or(0) > 0,
+            "no {group} case ran:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn c_conformance_linked_with_libquic() {
+    conformance(Link::Libquic);
+}
+
+#[test]
+fn c_conformance_under_ld_preload() {
+    conformance(Link::Preload);
+}
