@@ -218,13 +218,39 @@ pub(crate) fn listen(fd: c_int, q: &Quic, backlog: c_int) -> Result<(), c_int> {
         e => e.errno(),
     })?;
     l.set_nonblocking(true);
-    for ty in q.options().events.iter() {
-        l.set_event(*ty, true);
+    {
+        let mut o = q.options();
+        for ty in o.events.iter() {
+            l.set_event(*ty, true);
+        }
+        // The ticket master key its connections hand the program's TLS library.
+        if o.ticket.is_none() {
+            o.ticket = Some(random(64)?);
+        }
     }
     let pollable = l.pollable().map_err(|e| e.errno())?.as_raw_fd();
     take_place(fd, pollable)?;
     q.set_state(State::Listening(Arc::new(l)));
     Ok(())
+}
+
+/// `n` bytes from the system CSPRNG.
+fn random(n: usize) -> Result<Vec<u8>, c_int> {
+    let mut key = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        // SAFETY: getrandom writes at most the length given into the buffer's rest.
+        let r = unsafe { libc::getrandom(key[got..].as_mut_ptr().cast(), n - got, 0) };
+        if r < 0 {
+            let e = crate::errno::get();
+            if e == libc::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        got += r as usize;
+    }
+    Ok(key)
 }
 
 /// `accept4`: the next connection, with its ClientHello waiting to be read.

@@ -116,6 +116,9 @@ pub(crate) struct Options {
     pub(crate) buffers: (Option<usize>, Option<usize>),
     /// IPV6_V6ONLY.
     pub(crate) v6only: bool,
+    /// SESSION_TICKET: a server's ticket master key (drawn for each listener, or the
+    /// program's own), or the session data a client set.
+    pub(crate) ticket: Option<Vec<u8>>,
 }
 
 impl Options {
@@ -133,6 +136,7 @@ impl Options {
             reuse_port: false,
             buffers: (None, None),
             v6only: false,
+            ticket: None,
         }
     }
 
@@ -157,6 +161,7 @@ impl Options {
             reuse_port: false,
             buffers: self.buffers,
             v6only: self.v6only,
+            ticket: self.ticket.clone(),
         }
     }
 }

@@ -297,6 +297,20 @@ pub(crate) fn set_quic(q: &Quic, name: c_int, v: &Value<'_>) -> Result<(), c_int
             }
             conn()?.sock.set_transport_param_ext(v.0).map_err(errno)
         }
+        QUIC_SOCKOPT_SESSION_TICKET => {
+            if matches!(state, State::Listening(_)) {
+                return Err(libc::EPIPE);
+            }
+            let server = matches!(&state, State::Connected(c) if c.server);
+            if server && !(64..=MAX_OPTLEN).contains(&v.0.len()) {
+                return Err(libc::EINVAL);
+            }
+            if v.0.is_empty() {
+                return Err(libc::EINVAL);
+            }
+            q.options().ticket = Some(v.0.to_vec());
+            Ok(())
+        }
         QUIC_SOCKOPT_CONNECTION_MIGRATION => {
             // SAFETY: the value's own bytes.
             let to = unsafe { crate::addr::read(v.0.as_ptr().cast(), v.0.len() as socklen_t) }
@@ -419,7 +433,15 @@ pub(crate) fn get_quic(q: &Quic, name: c_int, out: &Out) -> Result<(), c_int> {
         }
         QUIC_SOCKOPT_SESSION_TICKET => {
             let c = conn()?;
-            out.whole(&c.sock.session_ticket().unwrap_or_default())
+            if c.server {
+                return out.whole(&q.options().ticket.clone().unwrap_or_default());
+            }
+            let ticket = match c.sock.session_ticket() {
+                Some(t) => t,
+                None if !c.sock.is_established() => q.options().ticket.clone().unwrap_or_default(),
+                None => Vec::new(),
+            };
+            out.whole(&ticket)
         }
         QUIC_SOCKOPT_STREAM_RESET
         | QUIC_SOCKOPT_STREAM_STOP_SENDING

@@ -67,7 +67,7 @@ impl QuicEndpoint {
         self.open(
             remote,
             config,
-            Box::new(crate::socket_handshake::ManualDriver),
+            Box::new(crate::socket_handshake::ManualDriver::default()),
         )
     }
 

@@ -156,7 +156,7 @@ impl QuicListener {
         let table: ListenerTable = Arc::new(std::sync::RwLock::new(vec![entry(id)]));
         let drivers = table.clone();
         let driver: quicsock_proto::endpoint::DriverFactory = if config.manual_handshake {
-            Arc::new(|| Box::new(crate::socket_handshake::ManualDriver))
+            Arc::new(|| Box::new(crate::socket_handshake::ManualDriver::default()))
         } else {
             config
                 .driver

@@ -163,7 +163,7 @@ impl QuicSocket {
         Self::open(
             remote,
             config,
-            Box::new(crate::socket_handshake::ManualDriver),
+            Box::new(crate::socket_handshake::ManualDriver::default()),
         )
     }
 

@@ -18,13 +18,60 @@ use quicsock_proto::{Timestamp, TransportError, TransportErrorCode};
 use crate::handshake::{Boundary, RustlsDriver};
 use crate::{Error, QuicSocket, Result};
 
-/// The driver of a connection whose application drives the handshake: it does nothing.
-#[derive(Debug)]
-pub(crate) struct ManualDriver;
+/// TLS handshake message type of a NewSessionTicket (RFC 8446 §4.6.1).
+const NEW_SESSION_TICKET: u8 = 4;
+
+/// The most 1-RTT handshake bytes a client holds while a message is incomplete.
+const MAX_TICKET_BYTES: usize = 64 * 1024;
+
+/// The driver of a connection whose application drives the handshake. The handshake is
+/// the application's; once it is complete, a client's driver takes the server's
+/// NewSessionTicket messages from the 1-RTT level and keeps the last one (Linux QUIC's
+/// SESSION_TICKET option, client get; the NEW_SESSION_TICKET event), since the
+/// application's TLS library is done with the connection by then.
+#[derive(Debug, Default)]
+pub(crate) struct ManualDriver {
+    /// 1-RTT handshake bytes not yet a whole message.
+    pending: Vec<u8>,
+    /// The last whole NewSessionTicket, raw.
+    ticket: Option<Vec<u8>>,
+}
 
 impl HandshakeDriver for ManualDriver {
-    fn drive(&mut self, _conn: &mut Connection, _now: Timestamp) -> Result<(), TransportError> {
+    fn drive(&mut self, conn: &mut Connection, _now: Timestamp) -> Result<(), TransportError> {
+        if !conn.is_handshake_complete() || conn.side() != quicsock_proto::Side::Client {
+            return Ok(());
+        }
+        while let Some(chunk) = conn.read_handshake_at(Level::OneRtt) {
+            if self.pending.len() + chunk.len() > MAX_TICKET_BYTES {
+                return Err(TransportError::new(
+                    TransportErrorCode::CRYPTO_BUFFER_EXCEEDED,
+                    "a 1-RTT handshake message beyond 64 KiB",
+                ));
+            }
+            self.pending.extend_from_slice(&chunk);
+            while self.pending.len() >= 4 {
+                let len = u32::from_be_bytes([0, self.pending[1], self.pending[2], self.pending[3]])
+                    as usize;
+                if self.pending.len() < 4 + len {
+                    break;
+                }
+                let message: Vec<u8> = self.pending.drain(..4 + len).collect();
+                if message[0] != NEW_SESSION_TICKET {
+                    // The only post-handshake message a QUIC server sends (RFC 9001 §4.1.3).
+                    return Err(TransportError::new(
+                        TransportErrorCode::crypto(10),
+                        "an unexpected post-handshake message",
+                    ));
+                }
+                self.ticket = Some(message);
+            }
+        }
         Ok(())
+    }
+
+    fn session_ticket(&self) -> Option<&[u8]> {
+        self.ticket.as_deref()
     }
 }
 

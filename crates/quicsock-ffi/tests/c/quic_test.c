@@ -10,7 +10,8 @@
  *   quic_test client ADDR MAIN RETRY
  *
  * The client prints one line per case: "ok GROUP N description", "not ok GROUP N
- * description: why" or "skip GROUP N description: why".
+ * description: why" or "skip GROUP N description: why". With QT_DEBUG set in its
+ * environment it also writes the events it waits through and each case's time to stderr.
  *
  * Fake handshake (one byte of cipher type, then the transport parameters, in the
  * ClientHello; TLS framing: type, 24-bit length, body):
@@ -35,6 +36,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HS_CLIENT_HELLO 1
@@ -375,6 +377,22 @@ static void command(struct conn *c, char *cmd, char *out, size_t room)
 		send_on(c->fd, "x", 1, a, 0, 0);
 		if (setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_STREAM_RESET, &e, sizeof(e)))
 			snprintf(out, room, "error %d", errno);
+	} else if (sscanf(cmd, "reset_own %lld", &b) == 1) {
+		/* A bidi stream of the server's own: uni ones answer the client's. */
+		struct quic_stream_info si = { .stream_id = -1 };
+		socklen_t len = sizeof(si);
+		struct quic_errinfo e = { .errcode = b };
+
+		if (getsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_STREAM_OPEN, &si, &len)) {
+			snprintf(out, room, "error %d", errno);
+			return;
+		}
+		e.stream_id = si.stream_id;
+		send_on(c->fd, "x", 1, si.stream_id, 0, 0);
+		if (setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_STREAM_RESET, &e, sizeof(e)))
+			snprintf(out, room, "error %d", errno);
+		else
+			snprintf(out, room, "reset %lld", (long long)si.stream_id);
 	} else if (!strcmp(cmd, "key_update")) {
 		if (setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_KEY_UPDATE, NULL, 0))
 			snprintf(out, room, "error %d", errno);
@@ -402,6 +420,21 @@ static void command(struct conn *c, char *cmd, char *out, size_t room)
 		memset(t, 0x5a, sizeof(t));
 		if (send_handshake(c->fd, QUIC_CRYPTO_APP, HS_NEW_SESSION_TICKET, t, sizeof(t)))
 			snprintf(out, room, "error %d", errno);
+	} else if (!strcmp(cmd, "ticket_key")) {
+		/* The server's SESSION_TICKET: its master key, and the bounds of setting one. */
+		uint8_t key[4097], mine[64];
+		socklen_t len = sizeof(key);
+		int got = getsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, key, &len) ? -1 : (int)len;
+		int shortkey = setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, key, 10) && errno == EINVAL;
+		int longkey = setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, key, 4097) && errno == EINVAL;
+		int back;
+
+		memset(mine, 0x33, sizeof(mine));
+		len = sizeof(key);
+		back = !setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, mine, sizeof(mine)) &&
+		       !getsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, key, &len) &&
+		       len == sizeof(mine) && !memcmp(key, mine, sizeof(mine));
+		snprintf(out, room, "%d %d %d %d", got, shortkey, longkey, back);
 	} else if (!strcmp(cmd, "events")) {
 		snprintf(out, room, "%s", c->events);
 		c->events[0] = '\0';
@@ -530,6 +563,12 @@ static void report(int n, const char *desc, int ok, const char *fmt, ...)
 		vsnprintf(why, sizeof(why), fmt, ap);
 		va_end(ap);
 	}
+	if (getenv("QT_DEBUG")) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		fprintf(stderr, "%ld.%03ld %s %d\n", (long)t.tv_sec, t.tv_nsec / 1000000, group, n);
+	}
 	if (ok) {
 		printf("ok %s %d %s\n", group, n, desc);
 	} else {
@@ -603,7 +642,14 @@ static int connect_to(const char *ip, int port, const struct quic_transport_para
 	return fd;
 }
 
-/* Reads until data arrives (events are skipped): the stream, the bytes, the flags. */
+/* Events read while waiting for data, for wait_event to find. */
+static struct {
+	uint8_t ev[256];
+	size_t len;
+} backlog[64];
+static int backlog_n;
+
+/* Reads until data arrives (events go to the backlog): the stream, the bytes, the flags. */
 static ssize_t read_data(int fd, void *buf, size_t len, int64_t *sid, uint32_t *flags)
 {
 	for (;;) {
@@ -611,6 +657,12 @@ static ssize_t read_data(int fd, void *buf, size_t len, int64_t *sid, uint32_t *
 
 		if (n < 0 || !(*flags & MSG_QUIC_NOTIFICATION))
 			return n;
+		if (backlog_n < 64) {
+			size_t keep = (size_t)n < sizeof(backlog[0].ev) ? (size_t)n : sizeof(backlog[0].ev);
+
+			memcpy(backlog[backlog_n].ev, buf, keep);
+			backlog[backlog_n++].len = keep;
+		}
 	}
 }
 
@@ -655,6 +707,40 @@ static int echo(int fd, int64_t sid, uint32_t sflags, int64_t reply_sid, const c
 	if (send_on(fd, msg, want, sid, sflags, 0) != (ssize_t)want)
 		return -1;
 	return read_reply(fd, reply_sid, msg, sflags & MSG_QUIC_STREAM_FIN);
+}
+
+/* Reads until an event of `type`: its bytes (type first) in `ev`, or -1. Data and
+ * other events on the way are dropped. */
+static ssize_t wait_event(int fd, uint8_t type, uint8_t *ev, size_t room)
+{
+	for (int i = 0; i < backlog_n; i++) {
+		if (backlog[i].ev[0] == type && backlog[i].len <= room) {
+			ssize_t n = backlog[i].len;
+
+			memcpy(ev, backlog[i].ev, n);
+			memmove(&backlog[i], &backlog[i + 1], (backlog_n - i - 1) * sizeof(backlog[0]));
+			backlog_n--;
+			return n;
+		}
+	}
+	for (;;) {
+		int64_t sid;
+		uint32_t flags;
+		ssize_t n = recv_on(fd, ev, room, &sid, &flags, 0);
+
+		if (n < 0)
+			return -1;
+		if (getenv("QT_DEBUG") && (flags & MSG_QUIC_NOTIFICATION)) {
+			struct quic_stream_update u;
+
+			memcpy(&u, ev + 1, sizeof(u));
+			fprintf(stderr, "event %d (stream %lld state %d) waiting for %d\n", ev[0], (long long)u.id, u.state, type);
+		} else if (getenv("QT_DEBUG")) {
+			fprintf(stderr, "data %zd on %lld waiting for %d\n", n, (long long)sid, type);
+		}
+		if ((flags & MSG_QUIC_NOTIFICATION) && n > 0 && ev[0] == type)
+			return n;
+	}
 }
 
 /* Runs a command on the server; its answer in `out`. */
@@ -1007,39 +1093,59 @@ static void connection_tests(int fd, const char *ip)
 			    setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_MIGRATION, &ss, alen), EINVAL);
 		EXPECT_FAIL(8, "Migration with a short optlen is refused",
 			    setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_MIGRATION, &ss, 4), EINVAL);
-		(void)ip;
-		skip(9, "A migration while another is pending is refused", "migration through the C interface is not built yet");
-		skip(10, "Migration succeeds", "migration through the C interface is not built yet");
+		{
+			/* quicsock moves a connection to another local IP on its UDP socket. */
+			struct sockaddr_storage to;
+			socklen_t tlen = addr_of(ss.ss_family == AF_INET ? "127.0.0.2" : "::1", 0, &to);
+			struct quic_event_option o = { .type = QUIC_EVENT_CONNECTION_MIGRATION, .on = 1 };
+			int r = setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_MIGRATION, &to, tlen);
+			int e = errno;
+			uint8_t ev[256];
+
+			(void)ip;
+			setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, sizeof(o));
+			if (r) {
+				report(9, "A migration while another is pending is refused", 0, "the first: %s", strerror(e));
+			} else {
+				EXPECT_FAIL(9, "A migration while another is pending is refused",
+					    setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_MIGRATION, &to, tlen), EAGAIN);
+			}
+			r = wait_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, ev, sizeof(ev));
+			alen = sizeof(ss);
+			getsockname(fd, (struct sockaddr *)&ss, &alen);
+			report(10, "Migration succeeds: the event, and getsockname shows the new address",
+			       r > 0 && ev[1] == 1 && ss.ss_family == AF_INET &&
+			       ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(0x7f000002),
+			       "event %d local %d", r, ev[1]);
+			o.on = 0;
+			setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, sizeof(o));
+		}
 	}
 	report(13, "The peer's key update completes, data flows", !run_command(fd, "key_update", out, sizeof(out)),
 	       "%s: %s", out, strerror(errno));
 	{
 		/* Refused (EINVAL) until the peer's update is complete, about 2 PTO. */
-		int r = -1, tries = 0;
+		int r = -1, tries = 0, e;
+		int64_t sid;
 
 		while (tries++ < 500 && (r = setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_KEY_UPDATE, NULL, 0)) && errno == EINVAL)
 			usleep(10000);
-		report(11, "A local key update starts once the peer's is complete", !r, "%s after %d tries",
-		       strerror(errno), tries);
+		e = errno;
+		EXPECT_FAIL(11, "A second key update while one is pending is refused",
+			    setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_KEY_UPDATE, NULL, 0), EINVAL);
+		sid = stream_open(fd, -1, 0);
+		report(12, "A local key update (once the peer's completed) starts and data flows after it",
+		       !r && !echo(fd, sid, MSG_QUIC_STREAM_FIN, sid, "after update"),
+		       "update %d (%s) after %d tries, then %s", r, strerror(e), tries, strerror(errno));
 	}
-	EXPECT_FAIL(11, "A second key update while one is pending is refused",
-		    setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_KEY_UPDATE, NULL, 0), EINVAL);
-	{
-		int64_t sid = stream_open(fd, -1, 0);
-
-		int r = echo(fd, sid, MSG_QUIC_STREAM_FIN, sid, "after update");
-
-		report(12, "Data flows after the local key update", !r, "stream %lld: %s", (long long)sid, strerror(errno));
-	}
-	report(14, "NEW_TOKEN is received", !run_command(fd, "new_token", out, sizeof(out)), "%s: %s", out,
-	       strerror(errno));
 	{
 		uint8_t token[256];
+		int r = run_command(fd, "new_token", out, sizeof(out));
 
 		len = sizeof(token);
-		report(14, "The token can be read", !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_TOKEN, token, &len) && len > 0,
-		       "len %u errno %d", len, errno);
-		memset(token, 1, sizeof(token));
+		report(14, "NEW_TOKEN is received and TOKEN reads it",
+		       !r && !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_TOKEN, token, &len) && len > 0, "%s: len %u errno %d",
+		       out, len, errno);
 	}
 	EXPECT_FAIL(15, "A NULL token is refused", setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_TOKEN, NULL, 0), EINVAL);
 	{
@@ -1055,10 +1161,16 @@ static void connection_tests(int fd, const char *ip)
 		report(17, "No session ticket yet: length 0",
 		       !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, t, &len) && len == 0, "len %u errno %d", len, errno);
 	}
-	skip(18, "The server's ticket master key is 64 bytes", "server SESSION_TICKET is not built in the C interface yet");
-	skip(19, "A master key under 64 bytes is refused", "server SESSION_TICKET is not built in the C interface yet");
-	skip(20, "A master key over 4096 bytes is refused", "server SESSION_TICKET is not built in the C interface yet");
-	skip(21, "A master key can be set and read back", "server SESSION_TICKET is not built in the C interface yet");
+	{
+		int got = 0, shortkey = 0, longkey = 0, back = 0;
+
+		if (!run_command(fd, "ticket_key", out, sizeof(out)))
+			sscanf(out, "%d %d %d %d", &got, &shortkey, &longkey, &back);
+		report(18, "The server's ticket master key is 64 bytes", got == 64, "%s", out);
+		report(19, "A master key under 64 bytes is refused", shortkey, "%s", out);
+		report(20, "A master key over 4096 bytes is refused", longkey, "%s", out);
+		report(21, "A master key can be set and read back", back, "%s", out);
+	}
 	{
 		char buf[64];
 		int64_t sid;
@@ -1076,6 +1188,250 @@ static void connection_tests(int fd, const char *ip)
 		static char big[4096];
 
 		EXPECT_FAIL(23, "A 4096-byte datagram is refused", send(fd, big, sizeof(big), MSG_QUIC_DATAGRAM), EMSGSIZE);
+	}
+}
+
+static int set_event(int fd, uint8_t type, int on)
+{
+	struct quic_event_option o = { .type = type, .on = on };
+
+	return setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, sizeof(o));
+}
+
+static int event_on(int fd, uint8_t type)
+{
+	struct quic_event_option o = { .type = type };
+	socklen_t len = sizeof(o);
+
+	if (getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, &len))
+		return -1;
+	return o.on;
+}
+
+/* The next stream-update event for `sid` with `state`; other events and data dropped. */
+static int wait_stream_state(int fd, int64_t sid, uint8_t state, struct quic_stream_update *u)
+{
+	uint8_t ev[256];
+
+	for (;;) {
+		ssize_t n = wait_event(fd, QUIC_EVENT_STREAM_UPDATE, ev, sizeof(ev));
+
+		if (n < 0)
+			return -1;
+		memcpy(u, ev + 1, sizeof(*u));
+		if (u->id == sid && u->state == state)
+			return 0;
+	}
+}
+
+static void notification_tests(int fd)
+{
+	struct quic_stream_update u;
+	uint8_t ev[256], buf[256];
+	char out[4200];
+	int64_t sid, got;
+	uint32_t flags;
+	int seen_recv = 0, seen_recvd = 0, data_after = 0;
+
+	group = "notification";
+	CHECK(1, "Enable STREAM_UPDATE", !set_event(fd, QUIC_EVENT_STREAM_UPDATE, 1) &&
+	      event_on(fd, QUIC_EVENT_STREAM_UPDATE) == 1);
+	/* A uni stream: the echo comes on a stream the server opens, its events before its
+	 * data. */
+	sid = stream_open(fd, -1, MSG_QUIC_STREAM_UNI);
+	send_on(fd, "notify", 6, sid, MSG_QUIC_STREAM_FIN, 0);
+	for (;;) {
+		ssize_t n = recv_on(fd, buf, sizeof(buf), &got, &flags, 0);
+
+		if (n < 0)
+			break;
+		if (flags & MSG_QUIC_NOTIFICATION) {
+			memcpy(&u, buf + 1, sizeof(u));
+			if (buf[0] == QUIC_EVENT_STREAM_UPDATE && u.id == sid + 1) {
+				seen_recv |= u.state == QUIC_STREAM_RECV_STATE_RECV;
+				seen_recvd |= u.state == QUIC_STREAM_RECV_STATE_RECVD;
+			} else if (backlog_n < 64) {
+				memcpy(backlog[backlog_n].ev, buf, n);
+				backlog[backlog_n++].len = n;
+			}
+			continue;
+		}
+		if (got == sid + 1) {
+			data_after = seen_recv && seen_recvd && n == 6 && !memcmp(buf, "notify", 6);
+			break;
+		}
+	}
+	CHECK(2, "SEND_STATE_RECVD once the data is acknowledged",
+	      !wait_stream_state(fd, sid, QUIC_STREAM_SEND_STATE_RECVD, &u));
+	report(3, "RECV_STATE_RECV when the peer's stream first had data", seen_recv, "not seen");
+	report(4, "RECV_STATE_RECVD when all of it came", seen_recvd, "not seen");
+	report(5, "The data is read after its events", data_after, "recv %d recvd %d", seen_recv, seen_recvd);
+	sid = stream_open(fd, -1, 0);
+	echo(fd, sid, 0, sid, "to reset");
+	reset(fd, sid, 3);
+	CHECK(6, "SEND_STATE_RESET_RECVD once our RESET_STREAM is acknowledged",
+	      !wait_stream_state(fd, sid, QUIC_STREAM_SEND_STATE_RESET_RECVD, &u));
+	sid = stream_open(fd, -1, 0);
+	echo(fd, sid, 0, sid, "to stop");
+	snprintf((char *)buf, sizeof(buf), "stop_sending %lld 9", (long long)sid);
+	run_command(fd, (char *)buf, out, sizeof(out));
+	CHECK(7, "SEND_STATE_RESET_SENT after the peer's STOP_SENDING",
+	      !wait_stream_state(fd, sid, QUIC_STREAM_SEND_STATE_RESET_SENT, &u) && u.errcode == 9);
+	CHECK(8, "SEND_STATE_RESET_RECVD after it", !wait_stream_state(fd, sid, QUIC_STREAM_SEND_STATE_RESET_RECVD, &u));
+	{
+		long long reset_sid = -1;
+
+		if (!run_command(fd, "reset_own 11", out, sizeof(out)))
+			sscanf(out, "reset %lld", &reset_sid);
+		CHECK(9, "RECV_STATE_RECV on the peer's stream it then resets",
+		      !wait_stream_state(fd, reset_sid, QUIC_STREAM_RECV_STATE_RECV, &u));
+		CHECK(10, "RECV_STATE_RESET_RECVD with the peer's code",
+		      !wait_stream_state(fd, reset_sid, QUIC_STREAM_RECV_STATE_RESET_RECVD, &u) && u.errcode == 11);
+	}
+	CHECK(11, "Disable STREAM_UPDATE", !set_event(fd, QUIC_EVENT_STREAM_UPDATE, 0) &&
+	      event_on(fd, QUIC_EVENT_STREAM_UPDATE) == 0);
+
+	CHECK(12, "Enable STREAM_MAX_STREAM", !set_event(fd, QUIC_EVENT_STREAM_MAX_STREAM, 1));
+	{
+		uint64_t most = 0;
+
+		sid = stream_open(fd, -1, 0);
+		echo(fd, sid, MSG_QUIC_STREAM_FIN, sid, "m");
+		if (wait_event(fd, QUIC_EVENT_STREAM_MAX_STREAM, ev, sizeof(ev)) > 0)
+			memcpy(&most, ev + 1, sizeof(most));
+		report(13, "STREAM_MAX_STREAM for bidi streams, once one closed", most > (uint64_t)sid && !(most & 3),
+		       "stream %lld, most %llu", (long long)sid, (unsigned long long)most);
+		most = 0;
+		sid = stream_open(fd, -1, MSG_QUIC_STREAM_UNI);
+		echo(fd, sid, MSG_QUIC_STREAM_FIN, sid + 1, "m");
+		/* Skip the bidi ones still queued. */
+		while ((most & 3) != 2 && wait_event(fd, QUIC_EVENT_STREAM_MAX_STREAM, ev, sizeof(ev)) > 0)
+			memcpy(&most, ev + 1, sizeof(most));
+		report(14, "STREAM_MAX_STREAM for uni streams", most > (uint64_t)sid && (most & 3) == 2,
+		       "stream %lld, most %llu", (long long)sid, (unsigned long long)most);
+	}
+	CHECK(15, "Disable STREAM_MAX_STREAM", !set_event(fd, QUIC_EVENT_STREAM_MAX_STREAM, 0));
+
+	CHECK(16, "Enable CONNECTION_MIGRATION", !set_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, 1));
+	{
+		struct sockaddr_storage to;
+		socklen_t tlen = addr_of("127.0.0.2", 0, &to);
+		ssize_t n = -1;
+
+		if (!setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_MIGRATION, &to, tlen))
+			n = wait_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, ev, sizeof(ev));
+		report(17, "CONNECTION_MIGRATION with local_migration 1 after ours", n > 1 && ev[1] == 1,
+		       "n %zd errno %d", n, errno);
+		run_command(fd, "events", out, sizeof(out));
+		report(18, "The peer's CONNECTION_MIGRATION says local_migration 0", !!strstr(out, "migration local=0"),
+		       "server saw: %s", out);
+	}
+	CHECK(19, "Disable CONNECTION_MIGRATION", !set_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, 0));
+
+	CHECK(20, "Enable KEY_UPDATE", !set_event(fd, QUIC_EVENT_KEY_UPDATE, 1));
+	{
+		int tries = 0, r;
+
+		while ((r = run_command(fd, "key_update", out, sizeof(out))) && tries++ < 500)
+			usleep(10000);
+		sid = stream_open(fd, -1, 0);
+		CHECK(21, "Data flows after the peer's key update", !r && !echo(fd, sid, MSG_QUIC_STREAM_FIN, sid, "k"));
+		r = wait_event(fd, QUIC_EVENT_KEY_UPDATE, ev, sizeof(ev));
+		report(22, "KEY_UPDATE for the peer's update, with the new phase", r > 1 && ev[1] == 1,
+		       "n %d phase %d", r, ev[1]);
+	}
+	CHECK(23, "Disable KEY_UPDATE", !set_event(fd, QUIC_EVENT_KEY_UPDATE, 0));
+
+	CHECK(24, "Enable NEW_TOKEN", !set_event(fd, QUIC_EVENT_NEW_TOKEN, 1));
+	{
+		ssize_t n = -1;
+
+		if (!run_command(fd, "new_token", out, sizeof(out)))
+			n = wait_event(fd, QUIC_EVENT_NEW_TOKEN, ev, sizeof(ev));
+		report(25, "NEW_TOKEN with the token", n > 1, "n %zd: %s", n, out);
+	}
+	CHECK(26, "Disable NEW_TOKEN", !set_event(fd, QUIC_EVENT_NEW_TOKEN, 0));
+
+	CHECK(27, "Enable CONNECTION_ID", !set_event(fd, QUIC_EVENT_CONNECTION_ID, 1));
+	{
+		struct quic_connection_id_info info;
+		ssize_t n = -1;
+
+		/* The server retires its destination IDs: ours. */
+		if (!run_command(fd, "retire 1 2", out, sizeof(out)))
+			n = wait_event(fd, QUIC_EVENT_CONNECTION_ID, ev, sizeof(ev));
+		memcpy(&info, ev + 1, sizeof(info));
+		report(28, "CONNECTION_ID for our (source) IDs the peer retired", n > 0 && info.dest == 0,
+		       "n %zd dest %d: %s", n, info.dest, out);
+		n = -1;
+		/* The server retires its source IDs: we retire our destination IDs. */
+		if (!run_command(fd, "retire 0 3", out, sizeof(out)))
+			n = wait_event(fd, QUIC_EVENT_CONNECTION_ID, ev, sizeof(ev));
+		memcpy(&info, ev + 1, sizeof(info));
+		report(29, "CONNECTION_ID for the peer's (destination) IDs it asked us to retire",
+		       n > 0 && info.dest == 1, "n %zd dest %d: %s", n, info.dest, out);
+	}
+	CHECK(30, "Disable CONNECTION_ID", !set_event(fd, QUIC_EVENT_CONNECTION_ID, 0));
+
+	CHECK(31, "Enable NEW_SESSION_TICKET", !set_event(fd, QUIC_EVENT_NEW_SESSION_TICKET, 1));
+	{
+		ssize_t n = -1;
+		uint8_t t[4200];
+		socklen_t len = sizeof(t);
+
+		if (!run_command(fd, "ticket", out, sizeof(out)))
+			n = wait_event(fd, QUIC_EVENT_NEW_SESSION_TICKET, ev, sizeof(ev));
+		report(32, "NEW_SESSION_TICKET with the raw message", n == 1 + 4 + 64 && ev[1] == HS_NEW_SESSION_TICKET,
+		       "n %zd: %s", n, out);
+		report(33, "SESSION_TICKET reads it", !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, t, &len) &&
+		       len == 4 + 64 && t[4] == 0x5a, "len %u", len);
+	}
+	CHECK(34, "Disable NEW_SESSION_TICKET", !set_event(fd, QUIC_EVENT_NEW_SESSION_TICKET, 0));
+}
+
+static void close_tests(int fd)
+{
+	struct quic_connection_close cc;
+	uint8_t ev[256];
+	char out[256];
+	socklen_t len = sizeof(cc);
+
+	group = "close";
+	memset(&cc, 0xff, sizeof(cc));
+	report(3, "The default close info, at its full length",
+	       !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, &cc, &len) && len == sizeof(cc) &&
+	       cc.errcode == 0 && cc.phrase[0] == 0, "len %u errcode %u", len, cc.errcode);
+	memset(&cc, 0, sizeof(cc));
+	cc.errcode = 5;
+	strcpy((char *)cc.phrase, "local phrase");
+	len = sizeof(cc);
+	report(4, "Close info set and read back",
+	       !setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, &cc, sizeof(cc)) &&
+	       (memset(&cc, 0, sizeof(cc)), !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, &cc, &len)) &&
+	       cc.errcode == 5 && !strcmp((char *)cc.phrase, "local phrase"), "errcode %u phrase %s", cc.errcode, cc.phrase);
+	CHECK(5, "Enable CONNECTION_CLOSE", !set_event(fd, QUIC_EVENT_CONNECTION_CLOSE, 1));
+	CHECK(6, "The peer sets its close info and closes", !run_command(fd, "close 10 this is app err", out, sizeof(out)));
+	{
+		ssize_t n = wait_event(fd, QUIC_EVENT_CONNECTION_CLOSE, ev, sizeof(ev));
+		int e = errno;
+
+		memcpy(&cc, ev + 1, sizeof(cc));
+		report(7, "CONNECTION_CLOSE with the peer's code and phrase",
+		       n > 0 && cc.errcode == 10 && !strcmp((char *)cc.phrase, "this is app err"),
+		       "n %zd (%s) errcode %u phrase %.64s", n, strerror(e), cc.errcode, cc.phrase);
+	}
+	memset(&cc, 0, sizeof(cc));
+	len = sizeof(cc);
+	report(8, "CONNECTION_CLOSE reads the peer's close after it",
+	       !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, &cc, &len) && cc.errcode == 10 &&
+	       !strcmp((char *)cc.phrase, "this is app err"), "errcode %u phrase %.64s", cc.errcode, cc.phrase);
+	{
+		char buf[16];
+		int64_t sid;
+		uint32_t flags;
+
+		EXPECT_FAIL(9, "recvmsg on the closed connection", recv_on(fd, buf, sizeof(buf), &sid, &flags, 0), ENOTCONN);
+		EXPECT_FAIL(10, "sendmsg on the closed connection", send_on(fd, "x", 1, -1, MSG_QUIC_STREAM_NEW, 0), EPIPE);
 	}
 }
 
@@ -1105,6 +1461,12 @@ int main(int argc, char **argv)
 		close(fd);
 		fd = connect_to(ip, port, &p, NULL, TLS_CIPHER_AES_GCM_128);
 		connection_tests(fd, ip);
+		close(fd);
+		fd = connect_to(ip, port, &p, NULL, TLS_CIPHER_AES_GCM_128);
+		notification_tests(fd);
+		close(fd);
+		fd = connect_to(ip, port, &p, NULL, TLS_CIPHER_AES_GCM_128);
+		close_tests(fd);
 		close(fd);
 		return failures ? 1 : 0;
 	}

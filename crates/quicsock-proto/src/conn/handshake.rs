@@ -97,6 +97,17 @@ impl Connection {
         None
     }
 
+    /// The next run of handshake bytes received in order at `level` only (after the
+    /// handshake, a client's NewSessionTicket at the 1-RTT level).
+    pub fn read_handshake_at(&mut self, level: Level) -> Option<Vec<u8>> {
+        let i = space_index(level.space());
+        let chunk = self.spaces[i].crypto_recv.read_chunk();
+        if chunk.is_none() {
+            self.handshake_unread[i] = false;
+        }
+        chunk
+    }
+
     /// Queues handshake bytes to send at `level` in CRYPTO frames.
     pub fn write_handshake(&mut self, level: Level, data: &[u8]) {
         let space = level.space();
