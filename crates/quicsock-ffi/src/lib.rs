@@ -20,11 +20,14 @@
 //! * `msg`: sendmsg and recvmsg with their control messages.
 //! * `sockopt`, `params`: the options and their structures.
 //! * `wait`: blocking calls wait in poll(2), so signals interrupt them (EINTR).
-//! * `libquic`: libquic's functions.
+//! * `libquic`: libquic's functions; `gnutls_handshake` its GnuTLS-session ones, over
+//!   GnuTLS loaded at run time (`gnutls`).
 //! * `real`: libc's own calls, for everything that is not a QUIC socket.
 
 mod addr;
 mod errno;
+mod gnutls;
+pub mod gnutls_handshake;
 pub mod interpose;
 pub mod libquic;
 mod lifecycle;

@@ -51,6 +51,11 @@ fn log(level: c_int, text: &str) {
     unsafe { f(level, c.as_ptr()) };
 }
 
+/// Logs an error.
+pub(crate) fn log_error(text: &str) {
+    log(LOG_ERR, text);
+}
+
 /// Sets the syslog level up to which libquic logs.
 #[no_mangle]
 pub extern "C" fn quic_set_log_level(level: c_int) {
@@ -240,6 +245,120 @@ fn finish(what: &str, r: quicsock::Result<()>) -> c_int {
     }
 }
 
+/// The socket's ALPN option.
+fn alpn_text(fd: c_int) -> String {
+    match lookup(fd) {
+        Found::Quic(q) => q.options().alpn.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The first `identity:hex-key` line of a PSK file.
+fn psk_line(file: &str) -> Result<(String, String), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .ok_or_else(|| format!("{file}: no key"))?;
+    let (id, key) = line
+        .split_once(':')
+        .ok_or_else(|| format!("{file}: a line is identity:hex-key"))?;
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{file}: the key of {id} is not hex"));
+    }
+    Ok((id.to_owned(), key.to_owned()))
+}
+
+/// A pre-shared-key handshake through GnuTLS on `fd`, as libquic does it.
+fn psk_handshake(fd: c_int, file: &str, alpns: String, server: bool) -> c_int {
+    use crate::gnutls::{Datum, CLIENT, CRD_PSK, NO_AUTO_SEND_TICKET, PSK_KEY_HEX, SERVER};
+    use crate::gnutls_handshake::{c_string, set_alpn, PRIORITY};
+    let what = if server {
+        "quic_server_handshake"
+    } else {
+        "quic_client_handshake"
+    };
+    let api = match crate::gnutls::api() {
+        Ok(a) => a,
+        Err(e) => {
+            log(LOG_ERR, &format!("{what}: {e}"));
+            return -libc::ENOSYS;
+        }
+    };
+    let client_key = if server {
+        None
+    } else {
+        match psk_line(file) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                log(LOG_ERR, &format!("{what}: {e}"));
+                return -libc::EINVAL;
+            }
+        }
+    };
+    let mut session: crate::gnutls::Session = std::ptr::null_mut();
+    let mut cred: *mut c_void = std::ptr::null_mut();
+    let flags = if server {
+        SERVER | NO_AUTO_SEND_TICKET
+    } else {
+        CLIENT
+    };
+    // SAFETY: GnuTLS's session and credential calls, each on what the one before made;
+    // the strings live across the calls that read them.
+    unsafe {
+        if (api.init)(&mut session, flags) < 0 {
+            return -libc::ENOMEM;
+        }
+        let mut r = (api.priority_set_direct)(session, PRIORITY.as_ptr(), std::ptr::null_mut());
+        if r >= 0 {
+            if let Some((id, key)) = &client_key {
+                let id = c_string(id);
+                let mut key = key.clone().into_bytes();
+                let datum = Datum {
+                    data: key.as_mut_ptr(),
+                    size: key.len() as u32,
+                };
+                r = (api.psk_allocate_client_credentials)(&mut cred);
+                if r >= 0 {
+                    r = (api.psk_set_client_credentials)(cred, id.as_ptr(), &datum, PSK_KEY_HEX);
+                }
+            } else {
+                let path = c_string(file);
+                r = (api.psk_allocate_server_credentials)(&mut cred);
+                if r >= 0 {
+                    r = (api.psk_set_server_credentials_file)(cred, path.as_ptr());
+                }
+            }
+        }
+        if r >= 0 {
+            r = (api.credentials_set)(session, CRD_PSK, cred);
+        }
+        if r >= 0 {
+            r = set_alpn(api, session, &alpns);
+        }
+        let result = if r < 0 {
+            log(
+                LOG_ERR,
+                &format!("{what}: {}", crate::gnutls::error_text(api, r)),
+            );
+            -libc::EINVAL
+        } else {
+            (api.transport_set_int2)(session, fd, fd);
+            crate::gnutls_handshake::quic_handshake(session)
+        };
+        (api.deinit)(session);
+        if !cred.is_null() {
+            if server {
+                (api.psk_free_server_credentials)(cred);
+            } else {
+                (api.psk_free_client_credentials)(cred);
+            }
+        }
+        result
+    }
+}
+
 /// The trust anchors of a verifying client.
 fn roots() -> Result<rustls::RootCertStore, String> {
     let file = std::env::var_os("SSL_CERT_FILE")
@@ -258,7 +377,9 @@ fn roots() -> Result<rustls::RootCertStore, String> {
 }
 
 /// The client side of the TLS handshake on a connected QUIC socket: 0, or a negative
-/// errno. `pkey_file` given selects pre-shared keys, which rustls does not do: -EOPNOTSUPP.
+/// errno. With `pkey_file`, a pre-shared key from that file (`identity:hex-key` lines,
+/// the first used) through GnuTLS, which rustls cannot do; without it, certificates
+/// through rustls.
 ///
 /// # Safety
 /// The strings are NULL or NUL-terminated.
@@ -275,12 +396,13 @@ pub unsafe extern "C" fn quic_client_handshake(
     };
     // SAFETY: the caller's strings.
     let (psk, host, alpns) = unsafe { (arg(pkey_file), arg(hostname), arg(alpns)) };
-    if psk.is_some() {
-        log(
-            LOG_ERR,
-            "quic_client_handshake: pre-shared keys need the GnuTLS handshake",
+    if let Some(psk) = psk {
+        return psk_handshake(
+            fd,
+            psk,
+            alpns.map_or_else(|| alpn_text(fd), str::to_owned),
+            false,
         );
-        return -libc::EOPNOTSUPP;
     }
     let alpn = alpns_of(fd, alpns);
     let alpn_refs: Vec<&[u8]> = alpn.iter().map(Vec::as_slice).collect();
@@ -308,9 +430,9 @@ pub unsafe extern "C" fn quic_client_handshake(
 }
 
 /// The server side of the TLS handshake on an accepted QUIC socket, with the PEM
-/// certificate chain `cert_file` and its key `pkey_file`: 0, or a negative errno.
-/// Without `cert_file`, `pkey_file` is a pre-shared key file, which rustls does not do:
-/// -EOPNOTSUPP.
+/// certificate chain `cert_file` and its key `pkey_file` (rustls): 0, or a negative errno.
+/// Without `cert_file`, `pkey_file` is a pre-shared key file (`identity:hex-key` lines)
+/// and GnuTLS runs the handshake.
 ///
 /// # Safety
 /// The strings are NULL or NUL-terminated.
@@ -328,11 +450,19 @@ pub unsafe extern "C" fn quic_server_handshake(
     // SAFETY: the caller's strings.
     let (key, cert, alpns) = unsafe { (arg(pkey_file), arg(cert_file), arg(alpns)) };
     let (Some(key), Some(cert)) = (key, cert) else {
-        log(
-            LOG_ERR,
-            "quic_server_handshake: pre-shared keys need the GnuTLS handshake",
+        let Some(psk) = key else {
+            log(
+                LOG_ERR,
+                "quic_server_handshake: neither a certificate nor a key file",
+            );
+            return -libc::EINVAL;
+        };
+        return psk_handshake(
+            fd,
+            psk,
+            alpns.map_or_else(|| alpn_text(fd), str::to_owned),
+            true,
         );
-        return -libc::EOPNOTSUPP;
     };
     let chain: Result<Vec<CertificateDer<'static>>, _> =
         CertificateDer::pem_file_iter(Path::new(cert)).and_then(|i| i.collect());

@@ -16,6 +16,16 @@ pub(crate) fn build_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_owned()
 }
 
+/// This test process's directory for executables, keys and certificates (one per
+/// process: nextest runs each test in a process of its own).
+pub(crate) fn work_dir() -> PathBuf {
+    let dir = build_dir()
+        .join("c-tests")
+        .join(std::process::id().to_string());
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A directory holding `libquic.so`, this crate's library under libquic's name.
 pub(crate) fn lib_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -45,8 +55,27 @@ pub(crate) enum Link {
 
 /// Compiles `tests/c/<name>.c`; the executable's path.
 pub(crate) fn compile(name: &str, link: Link) -> PathBuf {
+    compile_with(name, link, &[])
+}
+
+/// Compiles `tests/c/<name>.c` with more libraries (`-lgnutls`), once per test binary
+/// (tests running at the same time share the executable).
+pub(crate) fn compile_with(name: &str, link: Link, libs: &[&str]) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{name}-{link:?}");
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = built.iter().find(|(k, _)| *k == key) {
+        return path.clone();
+    }
+    let path = build(name, link, libs);
+    built.push((key, path.clone()));
+    path
+}
+
+fn build(name: &str, link: Link, libs: &[&str]) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = build_dir().join(format!("c-{name}-{link:?}").to_lowercase());
+    // One per process: nextest runs each test in a process of its own.
+    let out = work_dir().join(format!("{name}-{link:?}").to_lowercase());
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let mut cmd = Command::new(&cc);
     cmd.args([
@@ -67,6 +96,7 @@ pub(crate) fn compile(name: &str, link: Link) -> PathBuf {
         cmd.arg("-L").arg(&lib).arg("-lquic");
         cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
     }
+    cmd.args(libs);
     let made = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run the C compiler {cc}: {e}"));
@@ -87,6 +117,20 @@ pub(crate) fn command(exe: &Path, link: Link) -> Command {
     cmd
 }
 
+/// A pre-shared key file as libquic reads them: `identity:hex-key`.
+pub(crate) fn psk_file() -> PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = work_dir().join("psk.txt");
+        let key: String = (0..32u8)
+            .map(|i| format!("{:02x}", i.wrapping_mul(37) ^ 0x5c))
+            .collect();
+        std::fs::write(&path, format!("client1:{key}\n")).unwrap();
+        path
+    })
+    .clone()
+}
+
 /// A certificate for localhost and its key, as PEM files.
 pub(crate) fn cert_files() -> (PathBuf, PathBuf) {
     static FILES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
@@ -95,10 +139,8 @@ pub(crate) fn cert_files() -> (PathBuf, PathBuf) {
             let key =
                 rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
                     .unwrap();
-            let dir = build_dir().join(format!("c-certs-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let cert = dir.join("cert.pem");
-            let pkey = dir.join("key.pem");
+            let cert = work_dir().join("cert.pem");
+            let pkey = work_dir().join("key.pem");
             std::fs::write(&cert, key.cert.pem()).unwrap();
             std::fs::write(&pkey, key.key_pair.serialize_pem()).unwrap();
             (cert, pkey)
