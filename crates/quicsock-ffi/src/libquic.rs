@@ -130,7 +130,7 @@ pub unsafe extern "C" fn quic_recvmsg(
     m.msg_iov = &mut iov;
     m.msg_iovlen = 1;
     m.msg_control = control.buf.as_mut_ptr().cast();
-    m.msg_controllen = control.buf.len();
+    m.msg_controllen = std::mem::size_of_val(&control.buf);
     // SAFETY: the caller's pointers.
     let n = unsafe { crate::interpose::recvmsg(fd, &mut m, *flags as c_int) };
     if n < 0 {

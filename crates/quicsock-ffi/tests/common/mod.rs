@@ -30,8 +30,19 @@ pub(crate) fn work_dir() -> PathBuf {
 pub(crate) fn lib_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let so = build_dir().join("libquicsock_ffi.so");
-        assert!(so.exists(), "{} was not built", so.display());
+        // Built for this crate's tests, or (under deps/) as another crate's dependency.
+        let so = [
+            build_dir().join("libquicsock_ffi.so"),
+            build_dir().join("deps/libquicsock_ffi.so"),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "libquicsock_ffi.so was not built in {}",
+                build_dir().display()
+            )
+        });
         let dir = build_dir().join("libquic");
         std::fs::create_dir_all(&dir).unwrap();
         for name in ["libquic.so", "libquicsock-preload.so"] {
@@ -72,8 +83,13 @@ pub(crate) fn compile_with(name: &str, link: Link, libs: &[&str]) -> PathBuf {
     path
 }
 
+/// The quicsock-ffi crate's directory (this file is shared with other crates' tests).
+fn ffi_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../quicsock-ffi")
+}
+
 fn build(name: &str, link: Link, libs: &[&str]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = ffi_dir();
     // One per process: nextest runs each test in a process of its own.
     let out = work_dir().join(format!("{name}-{link:?}").to_lowercase());
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
