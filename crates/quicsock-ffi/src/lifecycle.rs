@@ -38,6 +38,11 @@ pub(crate) fn socket(family: c_int, ty: c_int) -> Result<c_int, c_int> {
     if fd < 0 {
         return Err(crate::errno::get());
     }
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: registering a function that takes no arguments and does not unwind.
+        unsafe { libc::atexit(registry::close_all_at_exit) };
+    });
     let q = Quic::new(family, ty & libc::SOCK_NONBLOCK != 0);
     q.options().v6only = false;
     registry::insert(fd, Arc::new(q));

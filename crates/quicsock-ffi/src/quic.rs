@@ -223,6 +223,21 @@ impl Quic {
         }
     }
 
+    /// Closes it once no number names it. A blocking connection's close waits until its
+    /// CONNECTION_CLOSE is sent, after everything sent before was acknowledged (at most
+    /// the linger time): a C program commonly exits right after close, and nothing
+    /// outlives the process to send the rest. A non-blocking one closes in the
+    /// background.
+    pub(crate) fn close(self) {
+        let nonblocking = self.is_nonblocking();
+        let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        if let State::Connected(conn) = state {
+            if let (Ok(conn), false) = (Arc::try_unwrap(conn), nonblocking) {
+                let _ = conn.sock.close();
+            }
+        }
+    }
+
     /// Whether calls on it must not wait.
     pub(crate) fn is_nonblocking(&self) -> bool {
         self.nonblocking.load(Ordering::Relaxed)

@@ -94,12 +94,52 @@ pub(crate) fn remove(fd: c_int) -> Option<Arc<Quic>> {
     q
 }
 
-/// Drops a socket that [`remove`] handed back. A child's copy of its parent's socket
-/// is forgotten instead: the threads that would close it are the parent's.
+/// Drops a socket that [`remove`] handed back: the last number of a connection closes
+/// it ([`Quic::close`]). A child's copy of its parent's socket is forgotten instead: the
+/// threads that would close it are the parent's.
 pub(crate) fn release(q: Arc<Quic>) {
-    if q.pid == std::process::id() {
-        drop(q);
-    } else {
+    if q.pid != std::process::id() {
         std::mem::forget(q);
+        return;
+    }
+    if let Ok(q) = Arc::try_unwrap(q) {
+        q.close();
+    }
+}
+
+/// Forgets every QUIC socket of this process and closes them, as the process exits: what
+/// the program sent and did not see acknowledged yet is delivered first (at most the
+/// linger time), since no kernel sends it after the process is gone.
+pub(crate) extern "C" fn close_all_at_exit() {
+    let all: Vec<Arc<Quic>> = {
+        let _change = changing();
+        let mut table = TABLE.write().unwrap_or_else(|e| e.into_inner());
+        let Some(t) = table.as_mut() else { return };
+        let fds: Vec<c_int> = t.keys().copied().collect();
+        for fd in &fds {
+            mark(*fd, false);
+        }
+        t.drain().map(|(_, q)| q).collect()
+    };
+    if !all.is_empty() {
+        close_on_a_thread(all);
+    }
+    // The engines would go on running while exit() runs the crypto library's destructors.
+    quicsock::quiesce();
+}
+
+/// Closes `all` on a thread of its own and waits for it.
+fn close_on_a_thread(all: Vec<Arc<Quic>>) {
+    // exit() has run this thread's thread-local destructors already, and quicsock uses
+    // thread-locals: the closing runs on a thread of its own.
+    let closing = std::thread::Builder::new()
+        .name("quicsock-exit".into())
+        .spawn(move || {
+            for q in all {
+                release(q);
+            }
+        });
+    if let Ok(t) = closing {
+        let _ = t.join();
     }
 }

@@ -51,7 +51,7 @@ use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, Weak};
 use std::time::Duration;
 
 use crate::rx_buffers::RxBuffers;
@@ -724,6 +724,7 @@ impl Engine {
                     }
                 }
             };
+            let _running = running();
             let _reads = self.run_pass(woken);
             #[cfg(test)]
             if _reads > 0 {
@@ -1370,4 +1371,20 @@ impl Engine {
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         self.udp.local_addr()
     }
+}
+
+/// Held shared by every engine pass and handshake job; [`quiesce`] takes it for good.
+static RUNNING: RwLock<()> = RwLock::new(());
+
+/// A pass of an engine or handshake thread: none starts after [`quiesce`].
+pub(crate) fn running() -> RwLockReadGuard<'static, ()> {
+    RUNNING.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stops every engine and handshake thread of the process for good, once the passes
+/// under way end: for a process that is about to exit, whose library destructors (the
+/// crypto library's among them) run while the threads still would. Sockets stop
+/// sending and receiving; nothing is closed or freed.
+pub fn quiesce() {
+    std::mem::forget(RUNNING.write().unwrap_or_else(|e| e.into_inner()));
 }

@@ -102,6 +102,7 @@ impl Handshakes {
             let Some(engine) = engine.upgrade() else {
                 return;
             };
+            let _running = crate::engine::running();
             let slot = job.slot.clone();
             engine.deliver_handshake(job, slot.lock());
         }

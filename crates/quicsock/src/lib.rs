@@ -88,6 +88,7 @@ pub mod tokio_io;
 
 pub use config::{ClientConfig, ServerConfig, SocketConfig, TransportConfig};
 pub use endpoint::QuicEndpoint;
+pub use engine::quiesce;
 pub use error::{Error, Result};
 pub use events::{EventType, QuicEvent};
 pub use flags::Flags;

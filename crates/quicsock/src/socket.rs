@@ -1392,12 +1392,16 @@ impl QuicSocket {
             let conn = &mut *st.conn;
             if conn.is_closed() {
                 let acked = conn.streams().all_acked();
-                return match conn.error() {
+                let result = match conn.error() {
                     Some(ConnectionError::Local(_)) if acked => Ok(()),
                     Some(ConnectionError::Local(_)) => Err(Error::TimedOut),
                     Some(e) => Err(Error::Closed(e.clone())),
                     None => Ok(()),
                 };
+                // The CONNECTION_CLOSE may still wait for the engine: send it from here,
+                // so that a process exiting next does not take it along.
+                self.flush(st);
+                return result;
             }
             let now = clock::now();
             if now >= deadline {
