@@ -62,6 +62,28 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+/* One of several threads sending on the connection at once, each on its own stream. */
+struct worker {
+	int fd, ok;
+	int64_t sid;
+};
+
+#define ROUNDS 200
+#define PIECE 16
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	char msg[PIECE];
+
+	memset(msg, 'w', sizeof(msg));
+	for (int i = 0; i < ROUNDS; i++)
+		if (quic_sendmsg(w->fd, msg, PIECE, w->sid, i == ROUNDS - 1 ? MSG_QUIC_STREAM_FIN : 0) != PIECE)
+			return NULL;
+	w->ok = 1;
+	return NULL;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -253,6 +275,42 @@ int main(int argc, char **argv)
 		    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &olen);
 		report(20, "SO_TYPE, SO_PROTOCOL (IPPROTO_QUIC) and SO_RCVBUF read", !r && proto == IPPROTO_QUIC && rcv > 0,
 		       errno);
+	}
+	{
+		/* Eight threads send at once while this one reads every echo. */
+		struct worker w[8];
+		pthread_t th[8];
+		size_t got[8] = { 0 };
+		int all = 1, fins = 0;
+
+		for (int i = 0; i < 8; i++) {
+			struct quic_stream_info s = { .stream_id = -1 };
+			socklen_t slen = sizeof(s);
+
+			getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_STREAM_OPEN, &s, &slen);
+			w[i] = (struct worker){ fd, 0, s.stream_id };
+			pthread_create(&th[i], NULL, work, &w[i]);
+		}
+		while (fins < 8) {
+			uint32_t f = 0;
+			int64_t s;
+			ssize_t n = quic_recvmsg(fd, buf, sizeof(buf), &s, &f);
+			int i;
+
+			if (n < 0)
+				break;
+			for (i = 0; i < 8 && w[i].sid != s; i++)
+				;
+			if (i == 8)
+				continue;
+			got[i] += n;
+			fins += !!(f & MSG_QUIC_STREAM_FIN);
+		}
+		for (int i = 0; i < 8; i++) {
+			pthread_join(th[i], NULL);
+			all &= w[i].ok && got[i] == ROUNDS * PIECE;
+		}
+		report(23, "8 threads send on one connection at once while another reads every echo", all && fins == 8, errno);
 	}
 	quic_sendmsg(fd, "bye", 3, 0, MSG_QUIC_STREAM_FIN);
 	quic_recvmsg(fd, buf, sizeof(buf), &sid, &flags);
