@@ -135,6 +135,34 @@ impl Shared {
         (cs, false)
     }
 
+    /// Offers a server connection whose protocol its ClientHello named, among several
+    /// listeners, to the one serving it if that listener's application drives the
+    /// handshake (into its accept queue now, as Linux QUIC's accept hands it out, or
+    /// refused when the queue is full).
+    fn offer_early(&mut self, h: ConnectionHandle, g: &mut SlotState) {
+        if self.listeners.len() < 2 {
+            return;
+        }
+        let owner = {
+            let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+            dispatch::owner(&table, g.conn.driver().and_then(|d| d.alpn()))
+        };
+        let shard = self.shard;
+        let Some(l) = self
+            .listeners
+            .iter_mut()
+            .find(|l| l.early && Some(l.id) == owner)
+        else {
+            return;
+        };
+        if l.queue.offer((shard, h)) {
+            g.cs.listener = Some(l.id);
+            g.cs.event_mask = l.event_mask;
+        } else {
+            g.conn.refuse(clock::now());
+        }
+    }
+
     /// Offers a server connection whose handshake completed to the listener serving its
     /// protocol: into its backlog, or to wait for room, or refused when both are full.
     fn offer(&mut self, h: ConnectionHandle, g: &mut SlotState) {
@@ -590,12 +618,15 @@ impl Engine {
         while let Some(e) = g.conn.poll_endpoint_event() {
             events.push(e);
         }
-        if !events.is_empty() || out.established || out.forget {
+        if !events.is_empty() || out.established || out.forget || out.dispatched {
             let mut sh = self.shared();
             for e in events {
                 if let Some(answer) = sh.endpoint.handle_event(slot.h, now, e) {
                     g.conn.handle_event(answer);
                 }
+            }
+            if out.dispatched {
+                sh.offer_early(slot.h, g);
             }
             if out.established {
                 sh.offer(slot.h, g);

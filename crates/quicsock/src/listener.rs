@@ -100,6 +100,7 @@ impl QuicListener {
             id,
             alpns: config.tls.alpn_protocols.clone(),
             tls: config.tls.clone(),
+            manual: config.manual_handshake,
         };
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let queue = AcceptQueue::new(config.backlog, config.max_half_open);
@@ -112,7 +113,7 @@ impl QuicListener {
         let mut bound = BOUND.lock().unwrap_or_else(|e| e.into_inner());
         let map = bound.get_or_insert_with(HashMap::new);
         map.retain(|_, e| e.iter().all(|e| e.strong_count() > 0));
-        let own_driver = config.driver.is_some() || config.manual_handshake;
+        let own_driver = config.driver.is_some();
         if addr.port() != 0 && !own_driver {
             let shards: Option<Vec<Arc<Engine>>> = map
                 .get(&addr)
@@ -148,21 +149,20 @@ impl QuicListener {
                     table.push(entry(id));
                 }
                 for engine in &shards {
-                    engine.shared().listeners.push(state(false));
+                    engine
+                        .shared()
+                        .listeners
+                        .push(state(config.manual_handshake));
                 }
                 return Ok(Self::new(shards, id, queue));
             }
         }
         let table: ListenerTable = Arc::new(std::sync::RwLock::new(vec![entry(id)]));
         let drivers = table.clone();
-        let driver: quicsock_proto::endpoint::DriverFactory = if config.manual_handshake {
-            Arc::new(|| Box::new(crate::socket_handshake::ManualDriver::default()))
-        } else {
-            config
-                .driver
-                .clone()
-                .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))))
-        };
+        let driver: quicsock_proto::endpoint::DriverFactory = config
+            .driver
+            .clone()
+            .unwrap_or_else(|| Arc::new(move || Box::new(DispatchDriver::new(drivers.clone()))));
         let socks = bind_shards(addr, &config.socket, config.shards)?;
         let n = socks.len();
         // Admission bounds hold for the listener as a whole: each shard takes its share.
@@ -196,7 +196,7 @@ impl QuicListener {
         for engine in &shards {
             let _ = engine.siblings.set(siblings.clone());
         }
-        // Only listeners that dispatch by ALPN with rustls can share their port.
+        // Only listeners whose handshakes quicsock dispatches by ALPN share their port.
         if !own_driver {
             map.insert(
                 shards[0].local_addr()?,

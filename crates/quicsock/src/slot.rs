@@ -42,6 +42,9 @@ pub(crate) struct ConnState {
     pub(crate) partial: Option<(Vec<u8>, crate::Flags)>,
     /// The listener a server connection belongs to, once known.
     pub(crate) listener: Option<u64>,
+    /// Whether the engine looked for the listener of a server connection by the protocol
+    /// its ClientHello asked for.
+    pub(crate) dispatch_seen: bool,
     /// The last session ticket reported as an event.
     pub(crate) last_ticket: Option<Vec<u8>>,
     /// A `QuicSocket` owns this connection.
@@ -289,6 +292,9 @@ pub(crate) struct Outcome {
     pub(crate) established: bool,
     /// The connection drained and nobody holds it: the engine forgets it.
     pub(crate) forget: bool,
+    /// A server connection's protocol is known now, before its handshake completed: a
+    /// listener whose application drives handshakes takes it into its accept queue.
+    pub(crate) dispatched: bool,
 }
 
 impl SlotState {
@@ -428,6 +434,15 @@ impl SlotState {
                     notify = true;
                 }
             }
+        }
+        if !cs.dispatch_seen
+            && cs.listener.is_none()
+            && !cs.attached
+            && conn.side() == quicsock_proto::Side::Server
+            && conn.driver().and_then(|d| d.alpn()).is_some()
+        {
+            cs.dispatch_seen = true;
+            out.dispatched = true;
         }
         let drained = conn.is_drained();
         // A handshake driven through socket calls waits for the peer's flights.

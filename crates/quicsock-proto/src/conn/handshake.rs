@@ -87,6 +87,9 @@ pub trait HandshakeDriver: Send {
 impl Connection {
     /// The next run of handshake bytes received in order, with its level.
     pub fn read_handshake(&mut self) -> Option<(Level, Vec<u8>)> {
+        if let Some(front) = self.handshake_front.take() {
+            return Some(front);
+        }
         for space in super::SPACES {
             let i = space_index(space);
             if let Some(chunk) = self.spaces[i].crypto_recv.read_chunk() {
@@ -100,6 +103,13 @@ impl Connection {
     /// The next run of handshake bytes received in order at `level` only (after the
     /// handshake, a client's NewSessionTicket at the 1-RTT level).
     pub fn read_handshake_at(&mut self, level: Level) -> Option<Vec<u8>> {
+        if self
+            .handshake_front
+            .as_ref()
+            .is_some_and(|(l, _)| *l == level)
+        {
+            return self.handshake_front.take().map(|(_, bytes)| bytes);
+        }
         let i = space_index(level.space());
         let chunk = self.spaces[i].crypto_recv.read_chunk();
         if chunk.is_none() {
@@ -399,7 +409,15 @@ impl Connection {
 
     /// Whether handshake bytes arrived that were not read yet.
     pub fn has_handshake_data(&self) -> bool {
-        self.handshake_unread.iter().any(|u| *u)
+        self.handshake_front.is_some() || self.handshake_unread.iter().any(|u| *u)
+    }
+
+    /// Gives back handshake bytes a driver read (all it read, at `level`), for the next
+    /// [`read_handshake`](Self::read_handshake) to return first: a driver that only looks
+    /// at the ClientHello to choose who runs the handshake leaves it to them.
+    pub fn unread_handshake(&mut self, level: Level, bytes: Vec<u8>) {
+        debug_assert!(self.handshake_front.is_none(), "one give-back at a time");
+        self.handshake_front = Some((level, bytes));
     }
 
     /// The driver, for its negotiated parameters (ALPN, server name).

@@ -458,6 +458,9 @@ pub struct Connection {
     keys_changed: bool,
     /// Handshake bytes the driver has not read, per level (Initial, Handshake, 1-RTT).
     handshake_unread: [bool; 3],
+    /// Handshake bytes a driver read and gave back ([`Connection::unread_handshake`]),
+    /// returned before any others.
+    handshake_front: Option<(Level, Vec<u8>)>,
     /// A datagram arrived in the closing phase: answer with CONNECTION_CLOSE.
     close_due: bool,
     /// Datagrams received in the closing state (the replies to them are rate-limited).
@@ -740,6 +743,7 @@ impl Connection {
             buffered: VecDeque::new(),
             keys_changed: false,
             handshake_unread: [false; 3],
+            handshake_front: None,
             close_due: false,
             closing_received: 0,
             auth_failures: 0,

@@ -29,6 +29,9 @@ pub(crate) struct ListenerTls {
     pub(crate) alpns: Vec<Vec<u8>>,
     /// Its TLS configuration.
     pub(crate) tls: Arc<rustls::ServerConfig>,
+    /// Its application drives the handshake (`manual_handshake`): the ClientHello is
+    /// only looked at, and left for the application to read.
+    pub(crate) manual: bool,
 }
 
 /// The listeners of one UDP socket.
@@ -54,6 +57,9 @@ pub(crate) struct DispatchDriver {
     table: ListenerTable,
     hello: Vec<u8>,
     inner: Option<RustlsDriver>,
+    /// The connection went to a listener whose application drives the handshake, for the
+    /// protocol named (None: it is the port's only listener, and nothing was parsed).
+    manual: Option<Option<Vec<u8>>>,
 }
 
 impl DispatchDriver {
@@ -62,6 +68,7 @@ impl DispatchDriver {
             table,
             hello: Vec::new(),
             inner: None,
+            manual: None,
         }
     }
 }
@@ -70,6 +77,22 @@ impl HandshakeDriver for DispatchDriver {
     fn drive(&mut self, conn: &mut Connection, now: Timestamp) -> Result<(), TransportError> {
         if let Some(inner) = self.inner.as_mut() {
             return inner.drive(conn, now);
+        }
+        if self.manual.is_some() {
+            // The handshake is the application's.
+            return Ok(());
+        }
+        {
+            // A port's only listener whose application drives the handshake takes every
+            // connection without a look at the ClientHello (its TLS library may not even
+            // send a real one), as Linux QUIC does while no listener dispatches by ALPN.
+            let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+            if let [only] = &table[..] {
+                if only.manual {
+                    self.manual = Some(None);
+                    return Ok(());
+                }
+            }
         }
         while let Some((level, data)) = conn.read_handshake() {
             if level != Level::Initial {
@@ -104,6 +127,13 @@ impl HandshakeDriver for DispatchDriver {
                     "no listener serves the client's application protocols",
                 ));
             };
+            if table[i].manual {
+                // The application reads the ClientHello itself.
+                let protocol = offered.iter().find(|a| table[i].alpns.contains(a)).cloned();
+                self.manual = Some(protocol);
+                conn.unread_handshake(Level::Initial, std::mem::take(&mut self.hello));
+                return Ok(());
+            }
             table[i].tls.clone()
         };
         let mut inner = RustlsDriver::server(tls);
@@ -114,6 +144,9 @@ impl HandshakeDriver for DispatchDriver {
     }
 
     fn alpn(&self) -> Option<&[u8]> {
+        if let Some(protocol) = &self.manual {
+            return protocol.as_deref();
+        }
         self.inner.as_ref()?.alpn()
     }
 
@@ -143,6 +176,7 @@ mod tests {
             id,
             alpns: alpns.iter().map(|a| a.to_vec()).collect(),
             tls: tls.clone(),
+            manual: false,
         };
         let table = vec![l(1, &[b"smb"]), l(2, &[b"h3", b"hq-interop"])];
         let v = |x: &[&[u8]]| x.iter().map(|a| a.to_vec()).collect::<Vec<_>>();
