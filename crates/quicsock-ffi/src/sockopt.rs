@@ -317,7 +317,11 @@ pub(crate) fn set_quic(q: &Quic, name: c_int, v: &Value<'_>) -> Result<(), c_int
                 .map_err(|_| libc::EINVAL)?;
             let c = conn()?;
             if !c.sock.is_established() {
-                return Err(libc::EINVAL);
+                // A server establishing: its preferred address (reference §1.4).
+                if !c.server {
+                    return Err(libc::EINVAL);
+                }
+                return c.sock.set_preferred_address(to).map_err(errno);
             }
             let now = c.sock.local_addr().map_err(errno)?;
             if now.ip() == to.ip() || now.is_ipv4() != to.is_ipv4() {

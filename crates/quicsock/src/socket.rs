@@ -260,6 +260,28 @@ impl QuicSocket {
         Ok(())
     }
 
+    /// Sets a server connection's preferred address (RFC 9000 §9.6) while its handshake
+    /// runs, before the application reads its transport parameters (Linux QUIC's
+    /// CONNECTION_MIGRATION option on a server that is establishing): clients that follow
+    /// it validate `addr` and move there once the handshake is confirmed. The server must
+    /// receive at `addr`: another local IP of a wildcard-bound listener, or an address a
+    /// NAT or relay maps to it.
+    pub fn set_preferred_address(&self, addr: SocketAddr) -> Result<()> {
+        let mut addrs = quicsock_proto::conn::PreferredAddresses::default();
+        match addr {
+            SocketAddr::V4(a) => addrs.ipv4 = Some(a),
+            SocketAddr::V6(a) => addrs.ipv6 = Some(a),
+        }
+        let mut st = self.lock();
+        self.establishing(&mut st)?
+            .set_preferred_address(addrs)
+            .map_err(|_| {
+                Error::InvalidArgument(
+                    "a preferred address is set by a server, once, before its transport parameters",
+                )
+            })
+    }
+
     /// The sequence numbers of the connection ID in use and of the lowest still live, of
     /// the peer's IDs (`dest`) or ours (Linux QUIC's CONNECTION_ID option, get).
     pub fn connection_id(&self, dest: bool) -> (u64, u64) {

@@ -6,9 +6,11 @@
  * the socket calls and <linux/quic.h>, so it runs linked with libquic or under
  * LD_PRELOAD alike.
  *
- *   quic_test server ADDR          prints "port MAIN RETRY DEMUX", serves until killed
- *   quic_test client ADDR MAIN RETRY DEMUX
- * DEMUX is one port with three listeners, for ALPNs "quic", "fake" and "http3".
+ *   quic_test server ADDR          prints "port MAIN RETRY DEMUX PREFERRED", serves until
+ *                                  killed
+ *   quic_test client ADDR MAIN RETRY DEMUX PREFERRED
+ * DEMUX is one port with three listeners, for ALPNs "quic", "fake" and "http3";
+ * PREFERRED a wildcard-bound listener whose connections prefer 127.0.0.2.
  *
  * The client prints one line per case: "ok GROUP N description", "not ok GROUP N
  * description: why" or "skip GROUP N description: why". With QT_DEBUG set in its
@@ -437,6 +439,7 @@ static int listener_on(const char *ip, int port, int retry, const char *alpn)
 struct conn {
 	int fd;
 	const char *listener;
+	int preferred_port;
 	uint8_t uni_open[4096];
 	char events[4096];
 };
@@ -561,6 +564,13 @@ static void *serve(void *arg)
 	char reply[4200];
 	int closing = 0;
 
+	if (c->preferred_port) {
+		struct sockaddr_storage pa;
+		socklen_t plen = addr_of("127.0.0.2", c->preferred_port, &pa);
+
+		if (setsockopt(c->fd, SOL_QUIC, QUIC_SOCKOPT_CONNECTION_MIGRATION, &pa, plen))
+			fprintf(stderr, "server preferred address: %s\n", strerror(errno));
+	}
 	if (server_handshake(c->fd)) {
 		fprintf(stderr, "server handshake: %s\n", strerror(errno));
 		goto out;
@@ -617,9 +627,9 @@ out:
 
 static int server(const char *ip)
 {
-	static const char *names[5] = { "main", "retry", "quic", "fake", "http3" };
-	struct pollfd p[5];
-	int demux;
+	static const char *names[6] = { "main", "retry", "quic", "fake", "http3", "preferred" };
+	struct pollfd p[6];
+	int demux, preferred;
 
 	p[0].fd = listener(ip, 0);
 	p[1].fd = listener(ip, 1);
@@ -628,24 +638,26 @@ static int server(const char *ip)
 	demux = port_of(p[2].fd);
 	p[3].fd = listener_on(ip, demux, 0, "fake");
 	p[4].fd = listener_on(ip, demux, 0, "http3");
-	for (int i = 0; i < 5; i++) {
+	p[5].fd = listener_on("0.0.0.0", 0, 0, NULL);
+	preferred = port_of(p[5].fd);
+	for (int i = 0; i < 6; i++) {
 		if (p[i].fd < 0) {
 			perror("listener");
 			return 1;
 		}
 	}
-	printf("port %d %d %d\n", port_of(p[0].fd), port_of(p[1].fd), demux);
+	printf("port %d %d %d %d\n", port_of(p[0].fd), port_of(p[1].fd), demux, preferred);
 	fflush(stdout);
 	for (;;) {
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 6; i++)
 			p[i].events = POLLIN;
-		if (poll(p, 5, -1) < 0) {
+		if (poll(p, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("poll");
 			return 1;
 		}
-		for (int i = 0; i < 5; i++) {
+		for (int i = 0; i < 6; i++) {
 			struct conn *c;
 			pthread_t t;
 			int fd;
@@ -662,6 +674,7 @@ static int server(const char *ip)
 			c = calloc(1, sizeof(*c));
 			c->fd = fd;
 			c->listener = names[i];
+			c->preferred_port = i == 5 ? preferred : 0;
 			pthread_create(&t, NULL, serve, c);
 			pthread_detach(t);
 		}
@@ -968,7 +981,7 @@ static int64_t stream_open(int fd, int64_t sid, uint32_t flags)
 	return s.stream_id;
 }
 
-static void handshake_tests(const char *ip, int port, int retry_port, int demux_port)
+static void handshake_tests(const char *ip, int port, int retry_port, int demux_port, int preferred_port)
 {
 	struct quic_transport_param p = { 0 };
 	struct quic_config cfg = { 0 };
@@ -1026,7 +1039,27 @@ static void handshake_tests(const char *ip, int port, int retry_port, int demux_
 	CHECK(6, "ChaCha20-Poly1305", fd >= 0 && !echo(fd, 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN, 0, "chacha"));
 	close(fd);
 
-	skip(7, "Preferred address", "not yet through the C interface");
+	{
+		/* The server prefers 127.0.0.2: the client validates it and moves there. */
+		struct quic_event_option o = { .type = QUIC_EVENT_CONNECTION_MIGRATION, .on = 1 };
+		struct sockaddr_in peer = { 0 };
+		socklen_t plen = sizeof(peer);
+		uint8_t ev[64] = { 0 };
+		ssize_t n = -1;
+
+		fd = connect_to(ip, preferred_port, NULL, NULL, TLS_CIPHER_AES_GCM_128);
+		if (fd >= 0 && !setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, sizeof(o)) &&
+		    !echo(fd, 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN, 0, "preferred"))
+			n = wait_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, ev, sizeof(ev));
+		if (n > 0)
+			getpeername(fd, (struct sockaddr *)&peer, &plen);
+		report(7, "Preferred address: the client moves to the server's, getpeername shows it",
+		       n > 1 && ev[1] == 0 && peer.sin_addr.s_addr == htonl(0x7f000002) &&
+		       ntohs(peer.sin_port) == preferred_port && !echo(fd, 4, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN, 4, "moved"),
+		       "event %zd local %d, peer %x:%d", n, ev[1], ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port));
+		if (fd >= 0)
+			close(fd);
+	}
 	{
 		/* Each connection reaches the listener of its ALPN. */
 		static const char *alpns[3] = { "fake", "http3", "quic" };
@@ -1594,15 +1627,15 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "server"))
 		return server(argv[2]);
-	if (argc == 6 && !strcmp(argv[1], "client")) {
+	if (argc == 7 && !strcmp(argv[1], "client")) {
 		const char *ip = argv[2];
-		int port = atoi(argv[3]), retry = atoi(argv[4]), demux = atoi(argv[5]);
+		int port = atoi(argv[3]), retry = atoi(argv[4]), demux = atoi(argv[5]), preferred = atoi(argv[6]);
 		struct quic_transport_param p = { 0 };
 		int fd;
 
 		/* A send on a closed connection raises SIGPIPE, as on Linux; report it instead. */
 		signal(SIGPIPE, SIG_IGN);
-		handshake_tests(ip, port, retry, demux);
+		handshake_tests(ip, port, retry, demux, preferred);
 		p.max_datagram_frame_size = 1400;
 		fd = connect_to(ip, port, &p, NULL, TLS_CIPHER_AES_GCM_128);
 		if (fd < 0) {
@@ -1625,6 +1658,6 @@ int main(int argc, char **argv)
 		close(fd);
 		return failures ? 1 : 0;
 	}
-	fprintf(stderr, "usage: %s server ADDR | client ADDR MAIN RETRY DEMUX\n", argv[0]);
+	fprintf(stderr, "usage: %s server ADDR | client ADDR MAIN RETRY DEMUX PREFERRED\n", argv[0]);
 	return 2;
 }

@@ -51,7 +51,7 @@ mod migration;
 mod migration_tests;
 pub use migration::{ConnectionIdError, MigrationError};
 mod preferred;
-pub use preferred::{PreferredAddresses, PREFERRED_PROBES};
+pub use preferred::{PreferredAddressError, PreferredAddresses, PREFERRED_PROBES};
 mod recv;
 pub use crate::path::{EcnState, PmtuConfig, PmtuState, ECN_TESTING_PACKETS};
 pub use recv::Datagram;

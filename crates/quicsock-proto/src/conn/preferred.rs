@@ -34,6 +34,26 @@ pub struct PreferredAddresses {
     pub ipv6: Option<SocketAddrV6>,
 }
 
+/// Why [`Connection::set_preferred_address`] refused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PreferredAddressError {
+    /// Only a server announces one.
+    #[error("only a server announces a preferred address")]
+    NotServer,
+    /// The handshake completed: the transport parameters are sent.
+    #[error("the handshake is complete")]
+    TooLate,
+    /// One is set already.
+    #[error("a preferred address is set already")]
+    AlreadySet,
+    /// Connection IDs beyond the first were issued (ID 1 is the preferred address's).
+    #[error("connection IDs beyond the first were issued")]
+    IdsIssued,
+    /// Neither an IPv4 nor an IPv6 address.
+    #[error("no address")]
+    NoAddress,
+}
+
 /// A client's probe of the server's preferred address.
 #[derive(Debug)]
 pub(crate) struct PreferredProbe {
@@ -43,6 +63,8 @@ pub(crate) struct PreferredProbe {
     sent: u8,
     /// A probe is to be sent.
     due: bool,
+    /// When the client stops waiting for an answer.
+    give_up: Timestamp,
 }
 
 impl Connection {
@@ -62,6 +84,35 @@ impl Connection {
             connection_id: cid,
             stateless_reset_token: token,
         });
+    }
+
+    /// A server sets its preferred address for this connection while its handshake runs,
+    /// before its transport parameters are sent (Linux QUIC's CONNECTION_MIGRATION option
+    /// on a server that is establishing). Refused on a client, once the handshake
+    /// completed, when one is set already, or once other connection IDs were issued (ID
+    /// 1 is the preferred address's).
+    pub fn set_preferred_address(
+        &mut self,
+        addrs: PreferredAddresses,
+    ) -> Result<(), PreferredAddressError> {
+        use PreferredAddressError as E;
+        if self.side != Side::Server {
+            return Err(E::NotServer);
+        }
+        if self.handshake_complete {
+            return Err(E::TooLate);
+        }
+        if self.local_params.preferred_address.is_some() {
+            return Err(E::AlreadySet);
+        }
+        if self.local_cids.next_seq != 1 {
+            return Err(E::IdsIssued);
+        }
+        if addrs.ipv4.is_none() && addrs.ipv6.is_none() {
+            return Err(E::NoAddress);
+        }
+        self.announce_preferred_address(addrs);
+        Ok(())
     }
 
     /// Whether this server announced a preferred address (its datagrams then leave from
@@ -91,11 +142,16 @@ impl Connection {
         }
         let mut challenge = [0u8; 8];
         self.rng.fill(&mut challenge);
+        // The answer may take the new path's round trip, which nothing measured yet:
+        // give up no sooner than three times the larger of the PTO and the PTO of a path
+        // at the initial RTT (RFC 9000 §8.2.4), as an active migration does.
+        let give_up = now + (self.pto_period() * 3).max(self.config.initial_rtt * 6);
         self.preferred = Some(Box::new(PreferredProbe {
             addr,
             challenge,
             sent: 0,
             due: true,
+            give_up,
         }));
         self.timers
             .set(Timer::PathValidation, now + self.pto_period());
@@ -156,12 +212,18 @@ impl Connection {
 
     /// The probe's timer fired: probe again, or give up and stay.
     pub(crate) fn on_preferred_timeout(&mut self, now: Timestamp) {
+        let pto = self.pto_period();
         let Some(p) = self.preferred.as_mut() else {
             return;
         };
         if p.sent < PREFERRED_PROBES {
             p.due = true;
-            let at = now + self.pto_period();
+            let at = (now + pto).min(p.give_up);
+            self.timers.set(Timer::PathValidation, at);
+            return;
+        }
+        if now < p.give_up {
+            let at = p.give_up;
             self.timers.set(Timer::PathValidation, at);
             return;
         }
