@@ -2,7 +2,9 @@
 //! rustls with certificates (`quic_client_handshake` / `quic_server_handshake`), the
 //! program's own GnuTLS session with certificates (`quic_handshake`, and the
 //! event-loop `quic_handshake_init` / `quic_handshake_step` on a non-blocking socket),
-//! and GnuTLS with a pre-shared key file. rustls and GnuTLS also meet each other across
+//! and GnuTLS with a pre-shared key file; a GnuTLS client resumes its session with
+//! `quic_session_get_data` / `quic_session_set_data` against a server whose tickets the
+//! SESSION_TICKET key seals. rustls and GnuTLS also meet each other across
 //! the socket: any TLS library drives the handshake. (The fourth way, fixed secrets set
 //! from C through CRYPTO_SECRET, is `c_conformance`.)
 
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use common::{assert_ok, cert_files, command, compile_with, psk_file, run, Link, Server};
 
-fn handshake(server_mode: &str, client_mode: &str) {
+fn handshake(server_mode: &str, client_mode: &str) -> String {
     let exe = compile_with("gnutls_test", Link::Libquic, &["-lgnutls"]);
     let (cert, key) = cert_files();
     let psk = psk_file();
@@ -31,7 +33,15 @@ fn handshake(server_mode: &str, client_mode: &str) {
         &format!("a {server_mode} server with a {client_mode} client"),
         &[&client, &server],
     );
-    assert!(String::from_utf8_lossy(&client.stdout).contains("client got \"pong\""));
+    let out = String::from_utf8_lossy(&client.stdout).into_owned();
+    assert!(out.contains("client got \"pong\""), "{out}");
+    out
+}
+
+#[test]
+fn c_handshake_gnutls_resumes_with_quic_session_get_and_set_data() {
+    let out = handshake("resume", "resume");
+    assert!(out.contains("first full, second resumed"), "{out}");
 }
 
 #[test]

@@ -4,7 +4,10 @@
  *   gnutls  the program's own GnuTLS session with X.509 credentials, driven by
  *           quic_handshake (client) or by quic_handshake_init/step on a non-blocking
  *           socket in a poll loop (server);
- *   psk     quic_client_handshake / quic_server_handshake with a pre-shared key file.
+ *   psk     quic_client_handshake / quic_server_handshake with a pre-shared key file;
+ *   resume  gnutls twice: the server's tickets sealed with the SESSION_TICKET key, the
+ *           client's second handshake resuming the first's session
+ *           (quic_session_get_data / quic_session_set_data).
  * Each connection then carries one message each way and checks the ALPN.
  *
  *   gnutls_test server ADDR MODE CERT KEY PSKFILE    prints "port N", serves one client
@@ -119,6 +122,38 @@ static int exchange(int fd, int server, gnutls_session_t s)
 	return strcmp(msg, "pong") != 0;
 }
 
+/* Serves one resumption-enabled GnuTLS connection on `lfd`. */
+static int serve_resumable(int lfd, const char *cert, const char *key)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	unsigned char master[64];
+	socklen_t mlen = sizeof(master);
+	gnutls_datum_t ticket_key = { master, 0 };
+	gnutls_session_t s;
+	int fd = accept(lfd, NULL, NULL), r;
+
+	if (fd < 0)
+		return fail("accept", errno);
+	/* The listener's ticket master key, as libquic's server takes it. */
+	if (getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, master, &mlen))
+		return fail("SESSION_TICKET", errno);
+	ticket_key.size = mlen;
+	s = x509_session(fd, 1, cert, key, &cred);
+	if (!s)
+		return fail("gnutls session", EINVAL);
+	r = gnutls_session_ticket_enable_server(s, &ticket_key);
+	if (r)
+		return gnutls_fail("gnutls_session_ticket_enable_server", r);
+	r = quic_handshake(s);
+	if (r)
+		return fail("server handshake", -r);
+	r = exchange(fd, 1, s);
+	gnutls_deinit(s);
+	gnutls_certificate_free_credentials(cred);
+	close(fd);
+	return r;
+}
+
 static int server(const char *ip, const char *mode, const char *cert, const char *key, const char *psk)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -135,6 +170,8 @@ static int server(const char *ip, const char *mode, const char *cert, const char
 		return fail("listen", errno);
 	printf("port %d\n", ntohs(a.sin_port));
 	fflush(stdout);
+	if (!strcmp(mode, "resume"))
+		return serve_resumable(lfd, cert, key) || serve_resumable(lfd, cert, key);
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		return fail("accept", errno);
@@ -162,6 +199,39 @@ static int server(const char *ip, const char *mode, const char *cert, const char
 	return r;
 }
 
+/* One GnuTLS connection, resuming `data` when given; the session data to resume with
+ * next in `out`. */
+static int resumable(const char *ip, int port, const unsigned char *data, size_t len,
+		     unsigned char *out, size_t *outlen, int *resumed)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_session_t s;
+	int fd, r;
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		return fail("connect", errno);
+	s = x509_session(fd, 0, NULL, NULL, &cred);
+	if (!s)
+		return fail("gnutls session", EINVAL);
+	if (data && (r = quic_session_set_data(s, data, len)))
+		return fail("quic_session_set_data", -r);
+	r = quic_handshake(s);
+	if (r)
+		return fail("client handshake", -r);
+	*resumed = gnutls_session_is_resumed(s);
+	r = exchange(fd, 0, s);
+	/* The server's ticket came before its answer. */
+	if (!r && (r = quic_session_get_data(s, out, outlen)))
+		r = fail("quic_session_get_data", -r);
+	gnutls_deinit(s);
+	gnutls_certificate_free_credentials(cred);
+	close(fd);
+	return r;
+}
+
 static int client(const char *ip, int port, const char *mode, const char *psk)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -169,6 +239,17 @@ static int client(const char *ip, int port, const char *mode, const char *psk)
 	gnutls_session_t s = NULL;
 	int fd, r;
 
+	if (!strcmp(mode, "resume")) {
+		static unsigned char data[8192], next[8192];
+		size_t len = sizeof(data), nlen = sizeof(next);
+		int first = 1, second = 0;
+
+		if (resumable(ip, port, NULL, 0, data, &len, &first) ||
+		    resumable(ip, port, data, len, next, &nlen, &second))
+			return 1;
+		printf("first %s, second %s\n", first ? "resumed" : "full", second ? "resumed" : "full");
+		return first || !second;
+	}
 	inet_pton(AF_INET, ip, &a.sin_addr);
 	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
@@ -196,7 +277,6 @@ static int client(const char *ip, int port, const char *mode, const char *psk)
 
 int main(int argc, char **argv)
 {
-	(void)gnutls_fail;
 	if (argc == 7 && !strcmp(argv[1], "server"))
 		return server(argv[2], argv[3], argv[4], argv[5], argv[6]);
 	if (argc == 6 && !strcmp(argv[1], "client"))
