@@ -531,6 +531,12 @@ impl SlotState {
                 show(&mut s.readiness);
             }
         }
+        if read && stream.is_none() {
+            // What this call found nothing of is not all there is to read: handshake
+            // messages a call for stream data does not take, say. Whatever else waits
+            // shows at once, as a fresh edge.
+            self.refresh_readiness();
+        }
     }
 }
 

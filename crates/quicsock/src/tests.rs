@@ -2055,3 +2055,30 @@ fn more_corks_until_a_send_without_it() {
     };
     assert_eq!(got, b"one two three");
 }
+
+/// A call that finds no stream data leaves the descriptor readable while handshake
+/// messages wait: a C program's recvmsg looks for both, and a poll between them must not
+/// miss the messages.
+#[test]
+fn handshake_messages_keep_the_descriptor_readable_past_a_recv_that_found_nothing() {
+    let mut config = server_config();
+    config.manual_handshake = true;
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    let addr = l.local_addr().unwrap();
+    let c = QuicSocket::connect_without_handshake(addr, &client_config()).unwrap();
+    c.send_handshake(quicsock_proto::conn::Level::Initial, b"\x01\x00\x00\x02hi")
+        .unwrap();
+    let s = l.accept().unwrap();
+    s.set_nonblocking(true);
+    let fd = s.pollable().unwrap();
+    poll_until(&fd, |(readable, _)| readable);
+    assert!(matches!(
+        s.recv(&mut [0u8; 16], Flags::NONE),
+        Err(Error::WouldBlock)
+    ));
+    let (readable, _) = quicsock_udp::poll_fd(&fd, Duration::ZERO).unwrap();
+    assert!(readable, "the ClientHello still waits to be read");
+    let (level, bytes) = s.recv_handshake().unwrap();
+    assert_eq!(level, quicsock_proto::conn::Level::Initial);
+    assert_eq!(bytes, b"\x01\x00\x00\x02hi");
+}
