@@ -31,11 +31,22 @@ impl Deadline {
     }
 }
 
-/// Waits until `fd` is readable (`write` false) or writable; Err(EAGAIN) when the
-/// deadline passed, Err(EINTR) when a signal came.
+/// How long one wait lasts at most before the caller looks again: the descriptor's
+/// readiness is the engine's signal, and a call that looks again after a while also
+/// recovers from a signal that went astray. No result depends on it.
+const LOOK_AGAIN_MS: c_int = 250;
+
+/// Waits until `fd` is readable (`write` false) or writable, or a while has passed (the
+/// caller then tries its call again); Err(EAGAIN) when the deadline passed, Err(EINTR)
+/// when a signal came.
 pub(crate) fn until(fd: RawFd, write: bool, deadline: Deadline) -> Result<(), c_int> {
     let Some(ms) = deadline.poll_timeout() else {
         return Err(libc::EAGAIN);
+    };
+    let ms = if ms < 0 {
+        LOOK_AGAIN_MS
+    } else {
+        ms.min(LOOK_AGAIN_MS)
     };
     let mut p = libc::pollfd {
         fd,
