@@ -116,23 +116,32 @@ impl Shared {
     }
 
     /// What a new server connection starts with: the events any listener asked for until
-    /// its own is known, and with a listener whose application drives the handshake, a
-    /// place in its accept queue right away (as Linux QUIC's accept does); the flag says
-    /// that queue is full and the connection is to be refused.
-    fn new_server_state(&mut self, h: ConnectionHandle) -> (ConnState, bool) {
-        let mut cs = ConnState {
+    /// its own is known.
+    fn new_server_state(&self) -> ConnState {
+        ConnState {
             event_mask: self.listeners.iter().fold(0, |m, l| m | l.event_mask),
             ..ConnState::default()
-        };
-        if let [l] = &mut self.listeners[..] {
-            if l.early {
-                if !l.queue.offer((self.shard, h)) {
-                    return (cs, true);
-                }
-                cs.listener = Some(l.id);
-            }
         }
-        (cs, false)
+    }
+
+    /// Offers a new server connection, kept after its first datagram (it carried a
+    /// ClientHello), to the port's only listener if that listener's application drives
+    /// the handshake: into its accept queue now, or refused when the queue is full. Only
+    /// a connection that is kept is offered, so what `poll` shows in the queue is there
+    /// for `accept` to take.
+    fn offer_first(&mut self, h: ConnectionHandle, g: &mut SlotState) {
+        let shard = self.shard;
+        let [l] = &mut self.listeners[..] else {
+            return;
+        };
+        if !l.early {
+            return;
+        }
+        if l.queue.offer((shard, h)) {
+            g.cs.listener = Some(l.id);
+        } else {
+            g.conn.refuse(clock::now());
+        }
     }
 
     /// Offers a server connection whose protocol its ClientHello named, among several
@@ -360,8 +369,8 @@ struct Scratch {
 /// What a routed datagram goes to.
 enum Route {
     Known(Arc<Slot>),
-    /// A new server connection; refused at once when the flag is set.
-    New(Arc<Slot>, bool),
+    /// A new server connection.
+    New(Arc<Slot>),
     Reset(Arc<Slot>),
 }
 
@@ -1071,14 +1080,14 @@ impl Engine {
             }
             // Consecutive datagrams of one connection (a GRO batch) under one hold.
             let slot = match &routes[k].3 {
-                Route::Known(s) | Route::New(s, _) | Route::Reset(s) => s.clone(),
+                Route::Known(s) | Route::New(s) | Route::Reset(s) => s.clone(),
             };
             let mut g = self.lock_staged(&slot, out);
             while k < routes.len() {
                 let (i, off, len, r) = &routes[k];
-                let (s, new, refuse) = match r {
-                    Route::Known(s) => (s, false, false),
-                    Route::New(s, refuse) => (s, true, *refuse),
+                let (s, new) = match r {
+                    Route::Known(s) => (s, false),
+                    Route::New(s) => (s, true),
                     Route::Reset(s) => {
                         if !Arc::ptr_eq(s, &slot) {
                             break;
@@ -1107,7 +1116,6 @@ impl Engine {
                     m.ecn.map(ecn_in),
                     Datagram::Shared(d, pin),
                     new,
-                    refuse,
                 );
                 k += 1;
             }
@@ -1143,10 +1151,10 @@ impl Engine {
             return false;
         };
         let (i, off, len, r) = route;
-        let (slot, new, refuse) = match r {
-            Route::New(s, refuse) => (s, true, *refuse),
+        let (slot, new) = match r {
+            Route::New(s) => (s, true),
             Route::Known(s) if s.handshaking.load(std::sync::atomic::Ordering::Relaxed) => {
-                (s, false, false)
+                (s, false)
             }
             _ => return false,
         };
@@ -1158,7 +1166,6 @@ impl Engine {
             ecn: m.ecn.map(ecn_in),
             dst_ip: m.dst_ip,
             new,
-            refuse,
         };
         if !hs.push(job) && new {
             // The worker is swamped: the client's Initial is dropped, and no state kept
@@ -1171,8 +1178,8 @@ impl Engine {
     }
 
     /// One datagram into a connection, under its lock: a new server connection without a
-    /// ClientHello is forgotten, one whose application-driven accept queue is full is
-    /// refused.
+    /// ClientHello is forgotten; one kept goes to a lone application-driven listener's
+    /// accept queue, or is refused when that queue is full.
     #[allow(clippy::too_many_arguments)]
     fn deliver(
         &self,
@@ -1183,7 +1190,6 @@ impl Engine {
         ecn: Option<quicsock_proto::conn::Ecn>,
         d: Datagram<'_>,
         new: bool,
-        refuse: bool,
     ) {
         if !g.removed {
             g.conn.handle(now, remote, ecn, d);
@@ -1202,10 +1208,7 @@ impl Engine {
             if let Some(dir) = self.qlog_dir.get() {
                 crate::qlog_file::attach(&mut g.conn, dir, now);
             }
-        }
-        if refuse {
-            // The accept queue of an application-driven handshake is full.
-            g.conn.refuse(now);
+            self.shared().offer_first(slot.h, g);
         }
     }
 
@@ -1224,7 +1227,6 @@ impl Engine {
             job.ecn,
             Datagram::Borrowed(&mut job.data),
             job.new,
-            job.refuse,
         );
         self.transmit(&slot, g);
     }
@@ -1242,11 +1244,11 @@ impl Engine {
             Some(DatagramEvent::Known(h)) => Route::Known(sh.slot(h)?),
             Some(DatagramEvent::Reset(h)) => Route::Reset(sh.slot(h)?),
             Some(DatagramEvent::New(h, conn)) => {
-                let (cs, refuse) = sh.new_server_state(h);
+                let cs = sh.new_server_state();
                 let slot = sh.insert(h, conn, cs);
                 slot.handshaking
                     .store(true, std::sync::atomic::Ordering::Relaxed);
-                Route::New(slot, refuse)
+                Route::New(slot)
             }
             None => None?,
         };

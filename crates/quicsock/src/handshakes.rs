@@ -30,8 +30,6 @@ pub(crate) struct Job {
     pub(crate) dst_ip: Option<std::net::IpAddr>,
     /// The connection's first datagram.
     pub(crate) new: bool,
-    /// Refuse the connection once its first datagram is read.
-    pub(crate) refuse: bool,
 }
 
 #[derive(Default)]

@@ -1633,7 +1633,6 @@ fn hostile_handshake_queue_is_capped() {
         ecn: None,
         dst_ip: None,
         new: false,
-        refuse: false,
     };
     for _ in 0..MAX_QUEUED {
         assert!(hs.push(job()));
@@ -2081,4 +2080,41 @@ fn handshake_messages_keep_the_descriptor_readable_past_a_recv_that_found_nothin
     let (level, bytes) = s.recv_handshake().unwrap();
     assert_eq!(level, quicsock_proto::conn::Level::Initial);
     assert_eq!(bytes, b"\x01\x00\x00\x02hi");
+}
+
+/// A listener whose application drives the handshake queues a connection only once it
+/// keeps it. An Initial without a ClientHello (here the CONNECTION_CLOSE of clients that
+/// close before sending theirs) leaves no state, so it never shows in the accept queue,
+/// where `poll` would report it and a blocking `accept` would then wait for nothing.
+#[test]
+fn manual_listener_shows_only_connections_it_keeps() {
+    use quicsock_proto::conn::Level;
+    let mut config = server_config();
+    config.manual_handshake = true;
+    let l = QuicListener::bind("127.0.0.1:0".parse().unwrap(), &config).unwrap();
+    l.set_nonblocking(true);
+    let addr = l.local_addr().unwrap();
+    let poll = crate::QuicPoll::new();
+    poll.register_listener(&l, 0);
+    let mut events = Vec::new();
+    assert_eq!(poll.wait(&mut events, 16, Some(Duration::from_secs(5))), 1);
+    for _ in 0..20 {
+        let c = QuicSocket::connect_without_handshake(addr, &client_config()).unwrap();
+        let _ = c.close();
+    }
+    events.clear();
+    assert_eq!(
+        poll.wait(&mut events, 16, Some(Duration::from_millis(500))),
+        0,
+        "a connection that was never kept was shown to accept"
+    );
+    assert!(matches!(l.accept(), Err(Error::WouldBlock)));
+    // A client that sends its ClientHello is reported, and accept takes it.
+    let c = QuicSocket::connect_without_handshake(addr, &client_config()).unwrap();
+    c.send_handshake(Level::Initial, b"\x01\x00\x00\x02hi")
+        .unwrap();
+    assert_eq!(poll.wait(&mut events, 16, Some(Duration::from_secs(5))), 1);
+    let s = l.accept().unwrap();
+    assert_eq!(s.recv_handshake().unwrap().1, b"\x01\x00\x00\x02hi");
+    assert!(matches!(l.accept(), Err(Error::WouldBlock)));
 }

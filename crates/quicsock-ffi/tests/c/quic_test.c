@@ -30,6 +30,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/quic.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -645,6 +646,9 @@ static int server(const char *ip)
 			perror("listener");
 			return 1;
 		}
+		/* A connection poll showed may be gone before accept (accept(2), NOTES):
+		 * non-blocking listeners, so accept says EAGAIN instead of waiting. */
+		fcntl(p[i].fd, F_SETFL, fcntl(p[i].fd, F_GETFL) | O_NONBLOCK);
 	}
 	printf("port %d %d %d %d\n", port_of(p[0].fd), port_of(p[1].fd), demux, preferred);
 	fflush(stdout);
@@ -1047,16 +1051,28 @@ static void handshake_tests(const char *ip, int port, int retry_port, int demux_
 		uint8_t ev[64] = { 0 };
 		ssize_t n = -1;
 
+		const char *step = "connect";
+		int e = 0;
+
 		fd = connect_to(ip, preferred_port, NULL, NULL, TLS_CIPHER_AES_GCM_128);
-		if (fd >= 0 && !setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, sizeof(o)) &&
-		    !echo(fd, 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN, 0, "preferred"))
-			n = wait_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, ev, sizeof(ev));
+		if (fd >= 0) {
+			step = "event";
+			if (!setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &o, sizeof(o))) {
+				step = "echo";
+				if (!echo(fd, 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN, 0, "preferred")) {
+					step = "migration event";
+					n = wait_event(fd, QUIC_EVENT_CONNECTION_MIGRATION, ev, sizeof(ev));
+				}
+			}
+		}
+		e = errno;
 		if (n > 0)
 			getpeername(fd, (struct sockaddr *)&peer, &plen);
 		report(7, "Preferred address: the client moves to the server's, getpeername shows it",
 		       n > 1 && ev[1] == 0 && peer.sin_addr.s_addr == htonl(0x7f000002) &&
 		       ntohs(peer.sin_port) == preferred_port && !echo(fd, 4, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN, 4, "moved"),
-		       "event %zd local %d, peer %x:%d", n, ev[1], ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port));
+		       "%s: %s; event %zd local %d, peer %x:%d", step, n > 0 ? "ok" : strerror(e), n, ev[1],
+		       ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port));
 		if (fd >= 0)
 			close(fd);
 	}
