@@ -1083,6 +1083,7 @@ impl Engine {
                 Route::Known(s) | Route::New(s) | Route::Reset(s) => s.clone(),
             };
             let mut g = self.lock_staged(&slot, out);
+            let first = k;
             while k < routes.len() {
                 let (i, off, len, r) = &routes[k];
                 let (s, new) = match r {
@@ -1104,6 +1105,17 @@ impl Engine {
                     break;
                 }
                 let m = &meta[*i];
+                if k > first
+                    && m.dst_ip.is_some()
+                    && m.dst_ip != g.local_ip
+                    && g.conn.offers_preferred_address()
+                {
+                    // A server with a preferred address answers from the address it was
+                    // asked on (`SlotState::send_from`): what the datagrams so far call
+                    // for (the PATH_RESPONSE to a probe of the preferred address) leaves
+                    // before a datagram that came to the other address is read.
+                    break;
+                }
                 if m.dst_ip.is_some() {
                     g.local_ip = m.dst_ip;
                 }

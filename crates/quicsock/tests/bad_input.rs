@@ -105,6 +105,13 @@ impl RawClient {
 
     /// Sends what the connection has.
     fn flush(&mut self) {
+        self.flush_with(&mut |r, d, to| {
+            let _ = r.udp.send_to(d, to);
+        });
+    }
+
+    /// Hands each datagram the connection has to `send`, with its destination.
+    fn flush_with(&mut self, send: &mut impl FnMut(&mut Self, &[u8], SocketAddr)) {
         let mut buf = Vec::new();
         loop {
             buf.clear();
@@ -112,20 +119,42 @@ impl RawClient {
             let Some((_, t)) = self.ep.poll_transmit(now, &mut buf) else {
                 break;
             };
-            let _ = self.udp.send_to(&buf[..t.size], t.destination);
+            send(self, &buf[..t.size], t.destination);
         }
     }
 
+    /// A datagram with a PING, for the connection's current path.
+    fn ping(&mut self) -> Vec<u8> {
+        self.ep.connection(self.h).unwrap().ping();
+        let mut buf = Vec::new();
+        let now = self.now();
+        let (_, t) = self.ep.poll_transmit(now, &mut buf).unwrap();
+        buf.truncate(t.size);
+        buf
+    }
+
     /// Runs the connection until `done` or `limit`.
+    fn run(&mut self, limit: Duration, done: impl FnMut(&mut Self) -> bool) -> bool {
+        self.run_filtered(limit, done, |r, d, to| {
+            let _ = r.udp.send_to(d, to);
+        })
+    }
+
+    /// [`run`](Self::run) with each outgoing datagram handed to `send`.
     #[allow(clippy::disallowed_methods)]
-    fn run(&mut self, limit: Duration, mut done: impl FnMut(&mut Self) -> bool) -> bool {
+    fn run_filtered(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&mut Self) -> bool,
+        mut send: impl FnMut(&mut Self, &[u8], SocketAddr),
+    ) -> bool {
         let end = std::time::Instant::now() + limit;
         self.udp
             .set_read_timeout(Some(Duration::from_millis(5)))
             .unwrap();
         let mut buf = vec![0u8; 65536];
         while std::time::Instant::now() < end {
-            self.flush();
+            self.flush_with(&mut send);
             if done(self) {
                 return true;
             }
@@ -704,4 +733,64 @@ fn hostile_listener_reset_key_survives_restarts() {
         ResetKey::new(&[9; 32]).token(&quicsock::proto::ConnectionId::from_slice(&cid).unwrap());
     assert!(n < d.len() && n >= 21, "{n} bytes");
     assert_eq!(&buf[n - 16..n], &token[..]);
+}
+
+/// A server with a preferred address answers a probe of it from that address even when
+/// the probe shares a receive batch with datagrams sent to the original address: the
+/// client sends its one PATH_CHALLENGE to the preferred address between two PINGs to the
+/// original one (the first keeps the server busy while the other two arrive, so they
+/// are read in one batch); later probes are dropped. The client moves only if the
+/// PATH_RESPONSE came from the address it probed (RFC 9000 §9.6.3 and §8.2.2). Sixteen
+/// clients in turn, as the batching is up to the kernel's timing.
+#[test]
+fn a_probe_of_the_preferred_address_is_answered_from_it() {
+    use quicsock::proto::conn::PreferredAddresses;
+    let port = UdpSocket::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let preferred = std::net::SocketAddrV4::new([127, 0, 0, 2].into(), port);
+    let original = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut config = server_config(64, 30_000);
+    config.transport.preferred_address = Some(PreferredAddresses {
+        ipv4: Some(preferred),
+        ipv6: None,
+    });
+    let preferred = SocketAddr::V4(preferred);
+    let l = QuicListener::bind(SocketAddr::from(([0, 0, 0, 0], port)), &config).unwrap();
+    for seed in 0..16 {
+        std::thread::scope(|scope| {
+            let accept = scope.spawn(|| l.accept().unwrap());
+            let mut raw = RawClient::new(UdpSocket::bind("127.0.0.1:0").unwrap(), original, seed);
+            let mut probes = 0;
+            let moved = raw.run_filtered(
+                Duration::from_secs(10),
+                |r| {
+                    r.ep.connection(r.h)
+                        .is_some_and(|c| c.remote_address() == preferred)
+                },
+                |r, d, to| {
+                    let probing =
+                        r.ep.connection(r.h)
+                            .is_some_and(|c| c.remote_address() != preferred);
+                    if to != preferred || !probing {
+                        let _ = r.udp.send_to(d, to);
+                        return;
+                    }
+                    probes += 1;
+                    if probes > 1 {
+                        return;
+                    }
+                    let pings = [r.ping(), r.ping()];
+                    let _ = r.udp.send_to(&pings[0], original);
+                    let _ = r.udp.send_to(d, to);
+                    let _ = r.udp.send_to(&pings[1], original);
+                },
+            );
+            assert!(moved, "client {seed} stayed after {probes} probes");
+            assert_eq!(probes, 1, "one probe was enough");
+            accept.join().unwrap();
+        });
+    }
 }
