@@ -121,10 +121,13 @@ pub unsafe extern "C" fn connect(fd: c_int, a: *const sockaddr, len: socklen_t) 
 /// close(2).
 #[no_mangle]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
-    match lookup(fd) {
+    // The socket looked up is let go before the close: the last reference to it is what
+    // closes the connection (and waits for its CONNECTION_CLOSE to leave).
+    if matches!(lookup(fd), Found::Other) {
         // SAFETY: libc's close of the caller's descriptor.
-        Found::Other => unsafe { real::close(fd) },
-        Found::Quic(_) | Found::Inherited => lifecycle::close(fd),
+        unsafe { real::close(fd) }
+    } else {
+        lifecycle::close(fd)
     }
 }
 

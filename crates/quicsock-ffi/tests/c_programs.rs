@@ -1,7 +1,7 @@
 //! C programs that use QUIC sockets as descriptors: 100 non-blocking sockets in one epoll
-//! set; poll, select, O_NONBLOCK, FIONBIO, SIOCINQ, dup, fork, EINTR and eight threads on
-//! one connection; and bad input to every call, which must get Linux QUIC's errno and
-//! never crash.
+//! set; poll, select, O_NONBLOCK, FIONBIO, SIOCINQ, dup, fork, EINTR, eight threads on
+//! one connection and a close that delivers before it returns; and bad input to every
+//! call, which must get Linux QUIC's errno and never crash.
 
 mod common;
 
@@ -51,7 +51,7 @@ fn c_quic_descriptors_poll_select_dup_fork_and_take_signals() {
         "process",
         Link::Libquic,
         &[cert.as_os_str(), key.as_os_str()],
-        23,
+        24,
     );
 }
 

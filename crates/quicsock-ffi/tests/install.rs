@@ -8,17 +8,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{assert_ok, build_dir, cert_files, run, work_dir, Server};
+use common::{assert_ok, built_library, cert_files, run, work_dir, Server};
 
 #[test]
 fn install_makes_a_libquic_that_pkg_config_builds_programs_with() {
-    let so = [
-        build_dir().join("libquicsock_ffi.so"),
-        build_dir().join("deps/libquicsock_ffi.so"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-    .expect("libquicsock_ffi.so was built");
+    let so = built_library();
     let prefix = work_dir().join("prefix");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("bash")

@@ -3,6 +3,7 @@
  * SIOCINQ, dup, fork and signals. One process runs both ends (a server thread).
  *
  *   process CERT KEY      prints "ok N description" or "not ok N description: why"
+ *   process closer PORT   (run by the above) sends CLOSER_BYTES, closes and exits at once
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -107,6 +108,70 @@ static void *interrupter(void *arg)
 	return NULL;
 }
 
+#define CLOSER_BYTES (256 * 1024)
+
+/* A client that sends more than one flight, closes and leaves with _exit (no exit
+ * handlers): what the server gets is what close delivered before it returned. */
+static int closer(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static char data[CLOSER_BYTES];
+	int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	memset(data, 'c', sizeof(data));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    quic_client_handshake(fd, NULL, NULL, ALPN) ||
+	    quic_sendmsg(fd, data, sizeof(data), 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN) != sizeof(data))
+		_exit(2);
+	_exit(close(fd) ? 3 : 0);
+}
+
+/* Case 24: a child process runs closer(); this end reads all of it, then the close. */
+static void close_delivers(const char *self, int lfd)
+{
+	char port[16], buf[65536];
+	size_t got = 0;
+	int fin = 0, status = 0, fd, ended, e;
+	struct timeval tv = { 10, 0 };
+	pid_t child;
+
+	snprintf(port, sizeof(port), "%d", ntohs(server_addr.sin_port));
+	child = fork();
+	if (child == 0) {
+		execl(self, self, "closer", port, (char *)NULL);
+		_exit(4);
+	}
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0 || quic_server_handshake(fd, key, cert, ALPN)) {
+		report(24, "close delivers what was sent, then the close, before it returns", 0, errno);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (!fin) {
+		int64_t sid;
+		uint32_t flags = 0;
+		ssize_t n = quic_recvmsg(fd, buf, sizeof(buf), &sid, &flags);
+
+		if (n < 0)
+			break;
+		got += n;
+		fin = !!(flags & MSG_QUIC_STREAM_FIN);
+	}
+	errno = 0;
+	{
+		int64_t sid;
+		uint32_t flags = 0;
+
+		ended = quic_recvmsg(fd, buf, sizeof(buf), &sid, &flags) < 0 && errno != EAGAIN;
+	}
+	e = errno;
+	waitpid(child, &status, 0);
+	close(fd);
+	report(24, "close delivers what was sent, then the close, before it returns (a child that _exits next)",
+	       fin && got == CLOSER_BYTES && ended && WIFEXITED(status) && WEXITSTATUS(status) == 0, e);
+}
+
 int main(int argc, char **argv)
 {
 	socklen_t len = sizeof(server_addr);
@@ -116,8 +181,10 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int lfd, fd, r;
 
+	if (argc == 3 && !strcmp(argv[1], "closer"))
+		return closer(atoi(argv[2]));
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s CERT KEY\n", argv[0]);
+		fprintf(stderr, "usage: %s CERT KEY | closer PORT\n", argv[0]);
 		return 2;
 	}
 	cert = argv[1];
@@ -319,5 +386,7 @@ int main(int argc, char **argv)
 	errno = 0;
 	r = send(fd, "x", 1, MSG_NOSIGNAL);
 	report(22, "the closed number is no socket any more: EBADF", r < 0 && errno == EBADF, errno);
+	pthread_join(t, NULL);
+	close_delivers(argv[0], lfd);
 	return failures ? 1 : 0;
 }

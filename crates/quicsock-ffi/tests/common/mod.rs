@@ -26,23 +26,31 @@ pub(crate) fn work_dir() -> PathBuf {
     dir
 }
 
+/// This crate's library as cargo built it last: `cargo build` puts it in the build
+/// directory, a build for tests (or as another crate's dependency) only under deps/, so
+/// the newer of the two is the one that holds the code under test.
+pub(crate) fn built_library() -> PathBuf {
+    [
+        build_dir().join("libquicsock_ffi.so"),
+        build_dir().join("deps/libquicsock_ffi.so"),
+    ]
+    .into_iter()
+    .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+    .max()
+    .map(|(_, p)| p)
+    .unwrap_or_else(|| {
+        panic!(
+            "libquicsock_ffi.so was not built in {}",
+            build_dir().display()
+        )
+    })
+}
+
 /// A directory holding `libquic.so`, this crate's library under libquic's name.
 pub(crate) fn lib_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // Built for this crate's tests, or (under deps/) as another crate's dependency.
-        let so = [
-            build_dir().join("libquicsock_ffi.so"),
-            build_dir().join("deps/libquicsock_ffi.so"),
-        ]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "libquicsock_ffi.so was not built in {}",
-                build_dir().display()
-            )
-        });
+        let so = built_library();
         let dir = build_dir().join("libquic");
         std::fs::create_dir_all(&dir).unwrap();
         for name in ["libquic.so", "libquicsock-preload.so"] {
