@@ -144,6 +144,7 @@ fn suite(ty: u32) -> Result<CipherSuite, c_int> {
         TLS_CIPHER_AES_GCM_128 => Ok(CipherSuite::Aes128GcmSha256),
         TLS_CIPHER_AES_GCM_256 => Ok(CipherSuite::Aes256GcmSha384),
         TLS_CIPHER_CHACHA20_POLY1305 => Ok(CipherSuite::ChaCha20Poly1305Sha256),
+        TLS_CIPHER_AES_CCM_128 => Ok(CipherSuite::Aes128CcmSha256),
         _ => Err(libc::EINVAL),
     }
 }

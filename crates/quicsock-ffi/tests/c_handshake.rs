@@ -54,6 +54,14 @@ fn c_handshake_gnutls_with_certificates_blocking_client_stepwise_server() {
     handshake("gnutls", "gnutls");
 }
 
+/// AES-128-CCM, the suite rustls lacks: GnuTLS negotiates it and installs its secrets,
+/// quicsock protects the packets with it.
+#[test]
+fn c_handshake_gnutls_with_aes_128_ccm() {
+    let out = handshake("gnutls", "ccm");
+    assert!(out.contains("cipher AES-128-CCM"), "{out}");
+}
+
 #[test]
 fn c_handshake_gnutls_with_a_pre_shared_key() {
     handshake("psk", "psk");

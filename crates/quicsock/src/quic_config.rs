@@ -17,7 +17,8 @@ use crate::{ClientConfig, ServerConfig, TransportConfig};
 pub const CIPHER_AES_GCM_128: u32 = 51;
 /// `TLS_CIPHER_AES_GCM_256`.
 pub const CIPHER_AES_GCM_256: u32 = 52;
-/// `TLS_CIPHER_AES_CCM_128` (no QUIC stack here offers it: aws-lc-rs has no CCM AEAD).
+/// `TLS_CIPHER_AES_CCM_128` (packet protection has it; rustls does not negotiate it, a
+/// TLS library driving the handshake through the secrets interface may).
 pub const CIPHER_AES_CCM_128: u32 = 53;
 /// `TLS_CIPHER_CHACHA20_POLY1305`.
 pub const CIPHER_CHACHA20_POLY1305: u32 = 54;
@@ -107,6 +108,7 @@ pub fn cipher_type(suite: CipherSuite) -> u32 {
         CipherSuite::Aes128GcmSha256 => CIPHER_AES_GCM_128,
         CipherSuite::Aes256GcmSha384 => CIPHER_AES_GCM_256,
         CipherSuite::ChaCha20Poly1305Sha256 => CIPHER_CHACHA20_POLY1305,
+        CipherSuite::Aes128CcmSha256 => CIPHER_AES_CCM_128,
         _ => 0,
     }
 }

@@ -7,7 +7,9 @@
  *   psk     quic_client_handshake / quic_server_handshake with a pre-shared key file;
  *   resume  gnutls twice: the server's tickets sealed with the SESSION_TICKET key, the
  *           client's second handshake resuming the first's session
- *           (quic_session_get_data / quic_session_set_data).
+ *           (quic_session_get_data / quic_session_set_data);
+ *   ccm     (client) gnutls offering AES-128-CCM only, against a gnutls server: the
+ *           packets are protected with the suite GnuTLS negotiated.
  * Each connection then carries one message each way and checks the ALPN.
  *
  *   gnutls_test server ADDR MODE CERT KEY PSKFILE    prints "port N", serves one client
@@ -39,8 +41,11 @@ static int gnutls_fail(const char *what, int r)
 	return 1;
 }
 
+/* QUIC_PRIORITY with AES-128-CCM as the only cipher. */
+#define CCM_PRIORITY QUIC_PRIORITY ":-CIPHER-ALL:+AES-128-CCM"
+
 static gnutls_session_t x509_session(int fd, int server, const char *cert, const char *key,
-				     gnutls_certificate_credentials_t *cred)
+				     gnutls_certificate_credentials_t *cred, const char *priority)
 {
 	gnutls_datum_t alpn = { (unsigned char *)ALPN, strlen(ALPN) };
 	gnutls_session_t s;
@@ -50,7 +55,7 @@ static gnutls_session_t x509_session(int fd, int server, const char *cert, const
 		return NULL;
 	if (server && gnutls_certificate_set_x509_key_file(*cred, cert, key, GNUTLS_X509_FMT_PEM))
 		return NULL;
-	if (gnutls_priority_set_direct(s, QUIC_PRIORITY, NULL) ||
+	if (gnutls_priority_set_direct(s, priority ? priority : QUIC_PRIORITY, NULL) ||
 	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, *cred) ||
 	    gnutls_alpn_set_protocols(s, &alpn, 1, 0))
 		return NULL;
@@ -138,7 +143,7 @@ static int serve_resumable(int lfd, const char *cert, const char *key)
 	if (getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET, master, &mlen))
 		return fail("SESSION_TICKET", errno);
 	ticket_key.size = mlen;
-	s = x509_session(fd, 1, cert, key, &cred);
+	s = x509_session(fd, 1, cert, key, &cred, NULL);
 	if (!s)
 		return fail("gnutls session", EINVAL);
 	r = gnutls_session_ticket_enable_server(s, &ticket_key);
@@ -180,7 +185,7 @@ static int server(const char *ip, const char *mode, const char *cert, const char
 	} else if (!strcmp(mode, "psk")) {
 		r = quic_server_handshake(fd, psk, NULL, ALPN);
 	} else {
-		s = x509_session(fd, 1, cert, key, &cred);
+		s = x509_session(fd, 1, cert, key, &cred, NULL);
 		if (!s)
 			return fail("gnutls session", EINVAL);
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -213,7 +218,7 @@ static int resumable(const char *ip, int port, const unsigned char *data, size_t
 	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		return fail("connect", errno);
-	s = x509_session(fd, 0, NULL, NULL, &cred);
+	s = x509_session(fd, 0, NULL, NULL, &cred, NULL);
 	if (!s)
 		return fail("gnutls session", EINVAL);
 	if (data && (r = quic_session_set_data(s, data, len)))
@@ -259,13 +264,15 @@ static int client(const char *ip, int port, const char *mode, const char *psk)
 	} else if (!strcmp(mode, "psk")) {
 		r = quic_client_handshake(fd, psk, NULL, ALPN);
 	} else {
-		s = x509_session(fd, 0, NULL, NULL, &cred);
+		s = x509_session(fd, 0, NULL, NULL, &cred, strcmp(mode, "ccm") ? NULL : CCM_PRIORITY);
 		if (!s)
 			return fail("gnutls session", EINVAL);
 		r = quic_handshake(s);
 	}
 	if (r)
 		return fail("client handshake", -r);
+	if (s)
+		printf("cipher %s\n", gnutls_cipher_get_name(gnutls_cipher_get(s)));
 	r = exchange(fd, 0, s);
 	if (s)
 		gnutls_deinit(s);

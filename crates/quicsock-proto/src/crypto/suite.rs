@@ -1,5 +1,7 @@
 //! The TLS 1.3 cipher suites QUIC packet protection uses (RFC 9001 §5.3) and their AEAD
-//! usage limits (RFC 9001 §6.6).
+//! usage limits (RFC 9001 §6.6). AES-GCM and ChaCha20-Poly1305 come from aws-lc-rs;
+//! AES-128-CCM, which aws-lc-rs lacks, from RustCrypto's `ccm` (its header protection is
+//! AES-128, as for AES-128-GCM).
 
 use aws_lc_rs::{aead, hkdf};
 
@@ -13,23 +15,29 @@ pub enum CipherSuite {
     Aes256GcmSha384,
     /// TLS_CHACHA20_POLY1305_SHA256 (0x1303).
     ChaCha20Poly1305Sha256,
+    /// TLS_AES_128_CCM_SHA256 (0x1304), optional in QUIC (RFC 9001 §5.3) and offered
+    /// last; rustls does not negotiate it, a TLS library driving the handshake through
+    /// the secrets interface may.
+    Aes128CcmSha256,
 }
 
 impl CipherSuite {
     /// Every suite, in order of preference.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::Aes128GcmSha256,
         Self::Aes256GcmSha384,
         Self::ChaCha20Poly1305Sha256,
+        Self::Aes128CcmSha256,
     ];
 
-    /// The suite with this TLS identifier; `None` for TLS_AES_128_CCM_SHA256 (0x1304), which
-    /// the crypto library does not provide, and anything else.
+    /// The suite with this TLS identifier; `None` for anything else (TLS_AES_128_CCM_8_SHA256,
+    /// 0x1305, is not for QUIC: RFC 9001 §5.3).
     pub const fn from_tls_id(id: u16) -> Option<Self> {
         match id {
             0x1301 => Some(Self::Aes128GcmSha256),
             0x1302 => Some(Self::Aes256GcmSha384),
             0x1303 => Some(Self::ChaCha20Poly1305Sha256),
+            0x1304 => Some(Self::Aes128CcmSha256),
             _ => None,
         }
     }
@@ -40,13 +48,14 @@ impl CipherSuite {
             Self::Aes128GcmSha256 => 0x1301,
             Self::Aes256GcmSha384 => 0x1302,
             Self::ChaCha20Poly1305Sha256 => 0x1303,
+            Self::Aes128CcmSha256 => 0x1304,
         }
     }
 
     /// The length of the AEAD key and of the header-protection key, in bytes.
     pub const fn key_len(self) -> usize {
         match self {
-            Self::Aes128GcmSha256 => 16,
+            Self::Aes128GcmSha256 | Self::Aes128CcmSha256 => 16,
             Self::Aes256GcmSha384 | Self::ChaCha20Poly1305Sha256 => 32,
         }
     }
@@ -55,16 +64,18 @@ impl CipherSuite {
     pub const fn hash_len(self) -> usize {
         match self {
             Self::Aes256GcmSha384 => 48,
-            Self::Aes128GcmSha256 | Self::ChaCha20Poly1305Sha256 => 32,
+            Self::Aes128GcmSha256 | Self::ChaCha20Poly1305Sha256 | Self::Aes128CcmSha256 => 32,
         }
     }
 
     /// How many packets may be sealed with one key before a key update (RFC 9001 §6.6).
-    /// ChaCha20-Poly1305 has no limit below 2^62 packets, reported as `u64::MAX`.
+    /// ChaCha20-Poly1305 has no limit below 2^62 packets, reported as `u64::MAX`;
+    /// AES-128-CCM's is 2^21.5, rounded down.
     pub const fn confidentiality_limit(self) -> u64 {
         match self {
             Self::Aes128GcmSha256 | Self::Aes256GcmSha384 => 1 << 23,
             Self::ChaCha20Poly1305Sha256 => u64::MAX,
+            Self::Aes128CcmSha256 => CCM_LIMIT,
         }
     }
 
@@ -74,32 +85,40 @@ impl CipherSuite {
         match self {
             Self::Aes128GcmSha256 | Self::Aes256GcmSha384 => 1 << 52,
             Self::ChaCha20Poly1305Sha256 => 1 << 36,
+            Self::Aes128CcmSha256 => CCM_LIMIT,
         }
     }
 
     pub(super) fn hkdf(self) -> hkdf::Algorithm {
         match self {
             Self::Aes256GcmSha384 => hkdf::HKDF_SHA384,
-            Self::Aes128GcmSha256 | Self::ChaCha20Poly1305Sha256 => hkdf::HKDF_SHA256,
+            Self::Aes128GcmSha256 | Self::ChaCha20Poly1305Sha256 | Self::Aes128CcmSha256 => {
+                hkdf::HKDF_SHA256
+            }
         }
     }
 
-    pub(super) fn aead(self) -> &'static aead::Algorithm {
+    /// The aws-lc-rs AEAD; `None` for AES-128-CCM, which comes from `ccm`.
+    pub(super) fn aead(self) -> Option<&'static aead::Algorithm> {
         match self {
-            Self::Aes128GcmSha256 => &aead::AES_128_GCM,
-            Self::Aes256GcmSha384 => &aead::AES_256_GCM,
-            Self::ChaCha20Poly1305Sha256 => &aead::CHACHA20_POLY1305,
+            Self::Aes128GcmSha256 => Some(&aead::AES_128_GCM),
+            Self::Aes256GcmSha384 => Some(&aead::AES_256_GCM),
+            Self::ChaCha20Poly1305Sha256 => Some(&aead::CHACHA20_POLY1305),
+            Self::Aes128CcmSha256 => None,
         }
     }
 
     pub(super) fn header_protection(self) -> &'static aead::quic::Algorithm {
         match self {
-            Self::Aes128GcmSha256 => &aead::quic::AES_128,
+            Self::Aes128GcmSha256 | Self::Aes128CcmSha256 => &aead::quic::AES_128,
             Self::Aes256GcmSha384 => &aead::quic::AES_256,
             Self::ChaCha20Poly1305Sha256 => &aead::quic::CHACHA20,
         }
     }
 }
+
+/// AES-128-CCM's confidentiality and integrity limit, 2^21.5 packets (RFC 9001 §6.6).
+const CCM_LIMIT: u64 = 2_965_820;
 
 impl std::fmt::Display for CipherSuite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,6 +126,7 @@ impl std::fmt::Display for CipherSuite {
             Self::Aes128GcmSha256 => "TLS_AES_128_GCM_SHA256",
             Self::Aes256GcmSha384 => "TLS_AES_256_GCM_SHA384",
             Self::ChaCha20Poly1305Sha256 => "TLS_CHACHA20_POLY1305_SHA256",
+            Self::Aes128CcmSha256 => "TLS_AES_128_CCM_SHA256",
         })
     }
 }
@@ -137,6 +157,10 @@ mod tests {
         for suite in CipherSuite::ALL {
             assert_eq!(CipherSuite::from_tls_id(suite.tls_id()), Some(suite));
         }
-        assert_eq!(CipherSuite::from_tls_id(0x1304), None);
+        assert_eq!(CipherSuite::from_tls_id(0x1305), None);
+        assert_eq!(
+            CipherSuite::Aes128CcmSha256.confidentiality_limit(),
+            (2f64.powf(21.5)) as u64
+        );
     }
 }

@@ -414,3 +414,73 @@ fn rfc9369_a4_retry() {
 fn rfc9369_a5_chacha20_poly1305_short_header() {
     check_chacha(&RFC9369);
 }
+
+/// AES-128-CCM (no RFC example exists): the 1-RTT packets of RFC 9001 §A.5 (header
+/// `4200bff4`, packet number 654360564, the same secret), with the PING payload and with
+/// bytes 0..100, protected by Python's `cryptography` (`AESCCM`, AES-ECB header
+/// protection, HKDF-Expand-Label written out): an implementation independent of ours.
+#[test]
+fn aes_128_ccm_packets_match_an_independent_implementation() {
+    let suite = CipherSuite::Aes128CcmSha256;
+    let secret = Secret::new(suite, &h(CHACHA_SECRET)).unwrap();
+    assert_eq!(
+        label_hex(&secret, Version::V1, "key", 16),
+        "9fb6e916b1f4c52251f01dc6677600b8"
+    );
+    assert_eq!(
+        label_hex(&secret, Version::V1, "iv", 12),
+        "e0459b3474bdd0e44a41c144"
+    );
+    assert_eq!(
+        label_hex(&secret, Version::V1, "hp", 16),
+        "0784f37dea97f0a09f48a46e08a0c8a7"
+    );
+    let keys = secret.keys(Version::V1).unwrap();
+    let cases: [(Vec<u8>, &str); 2] = [
+        (vec![1], "4b5e972f71590aea049d36428f5798fd45ab6a4666"),
+        (
+            (0..100).collect(),
+            "576ddf687088d569df48abaed002bf8ddd214bc736d249015c49caed5fe31f5391a00162\
+             2e9748b09c41de29f0fda0f9592ab63720997db9d1fbe4a2335ffd22bf896b7800c9d1d2\
+             0bae1957ef22bfd9cecd208a4daf884a89a77e2222ad052e82af3db96a356930eb8d1aa3\
+             576a10aea8768e3ed4458083",
+        ),
+    ];
+    for (payload, expected) in cases {
+        let mut packet = h("4200bff4");
+        packet.extend_from_slice(&payload);
+        packet.resize(packet.len() + TAG_LEN, 0);
+        protect(
+            &mut packet,
+            1,
+            PacketNumber(CHACHA_PN),
+            &keys.packet,
+            &keys.header,
+        )
+        .unwrap();
+        assert_eq!(hex::encode(&packet), expected, "protect");
+        let mut received = h(expected);
+        let opened = unprotect(
+            &mut received,
+            1,
+            Some(PacketNumber(CHACHA_PN - 1)),
+            &keys.header,
+            &keys.packet,
+        )
+        .unwrap();
+        assert_eq!(opened.pn, PacketNumber(CHACHA_PN));
+        assert_eq!(&*opened.payload, &payload[..]);
+        // One bit changed anywhere in the ciphertext or tag fails authentication.
+        let mut forged = h(expected);
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(unprotect(
+            &mut forged,
+            1,
+            Some(PacketNumber(CHACHA_PN - 1)),
+            &keys.header,
+            &keys.packet,
+        )
+        .is_err());
+    }
+}
