@@ -434,7 +434,15 @@ pub(crate) fn get_quic(q: &Quic, name: c_int, out: &Out) -> Result<(), c_int> {
             out.whole(&bytes)
         }
         QUIC_SOCKOPT_TRANSPORT_PARAM_EXT => {
-            out.whole(&conn()?.sock.transport_param_ext().map_err(errno)?)
+            let c = conn()?;
+            // A client probing for the server's versions: its parameters follow the
+            // answer (a blocking socket waits for it, at most its receive timeout).
+            if !q.is_nonblocking() {
+                c.sock
+                    .wait_version(q.options().read_timeout)
+                    .map_err(errno)?;
+            }
+            out.whole(&c.sock.transport_param_ext().map_err(errno)?)
         }
         QUIC_SOCKOPT_SESSION_TICKET => {
             let c = conn()?;

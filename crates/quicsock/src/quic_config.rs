@@ -35,7 +35,8 @@ pub const INITIAL_RTT_RANGE: std::ops::RangeInclusive<Duration> =
 /// the current value".
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuicConfig {
-    /// The QUIC version a client starts in (1 or 0x6b3343cf).
+    /// The QUIC version a client starts in (1 or 0x6b3343cf; another value is probed
+    /// with, and the connection takes one the server offers), or a server prefers.
     pub version: u32,
     /// How often DPLPMTUD searches again; zero when it is off.
     pub plpmtud_probe_interval: Duration,
@@ -67,7 +68,7 @@ pub struct QuicConfig {
 /// A CONFIG value that cannot be applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// The version is neither v1 nor v2.
+    /// A server's version is neither v1 nor v2.
     #[error("version {0:#x} is not one quicsock speaks (1 or 0x6b3343cf)")]
     Version(u32),
     /// The probe interval is below Linux's minimum.
@@ -164,8 +165,11 @@ impl QuicConfig {
         }
     }
 
-    /// Checks every non-zero field and applies them to `t`; nothing changes on error.
-    fn apply_transport(&self, t: &mut TransportConfig) -> Result<(), ConfigError> {
+    /// Checks every non-zero field and applies them to `t`; nothing changes on error. A
+    /// client may start in a version quicsock does not speak (it then probes for the
+    /// server's versions first, as Linux QUIC sends such a version as it is); a server's
+    /// is v1 or v2.
+    fn apply_transport(&self, t: &mut TransportConfig, client: bool) -> Result<(), ConfigError> {
         if self.stream_data_nodelay {
             return Err(ConfigError::SocketLevel("stream_data_nodelay"));
         }
@@ -174,7 +178,7 @@ impl QuicConfig {
         }
         let version = match self.version {
             0 => t.version,
-            v if Version(v).is_supported() => Version(v),
+            v if client || Version(v).is_supported() => Version(v),
             v => return Err(ConfigError::Version(v)),
         };
         let probe = self.plpmtud_probe_interval;
@@ -282,7 +286,7 @@ impl ClientConfig {
             return Err(ConfigError::WrongSide("certificate_request"));
         }
         check_cipher(self.tls.crypto_provider(), c.payload_cipher_type)?;
-        c.apply_transport(&mut self.transport)
+        c.apply_transport(&mut self.transport, true)
     }
 }
 
@@ -307,7 +311,7 @@ impl ServerConfig {
             return Err(ConfigError::CertificateRequest(c.certificate_request));
         }
         check_cipher(self.tls.crypto_provider(), c.payload_cipher_type)?;
-        c.apply_transport(&mut self.transport)?;
+        c.apply_transport(&mut self.transport, false)?;
         if c.validate_peer_address {
             self.validate_address = true;
         }

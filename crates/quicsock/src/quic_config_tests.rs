@@ -42,14 +42,17 @@ fn zero_fields_keep_and_set_fields_apply_within_linux_ranges() {
     assert_eq!(after.plpmtud_probe_interval, Duration::from_secs(30));
     assert_eq!(after.keepalive_probe_interval, Duration::from_secs(2));
 
+    // A client takes a version quicsock does not speak: it probes with it.
+    let mut probing = client_config();
+    probing
+        .set_quic_config(&QuicConfig {
+            version: 123,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(probing.transport.version, Version(123));
+
     let refused = [
-        (
-            QuicConfig {
-                version: 123,
-                ..Default::default()
-            },
-            ConfigError::Version(123),
-        ),
         (
             QuicConfig {
                 plpmtud_probe_interval: Duration::from_secs(4),
@@ -152,6 +155,14 @@ fn servers_take_validate_peer_address_and_refuse_client_fields() {
             ..Default::default()
         }),
         Err(ConfigError::CertificateRequest(2))
+    );
+    // A server speaks the versions it prefers.
+    assert_eq!(
+        s.set_quic_config(&QuicConfig {
+            version: 123,
+            ..Default::default()
+        }),
+        Err(ConfigError::Version(123))
     );
 }
 

@@ -1028,10 +1028,33 @@ impl QuicSocket {
     }
 
     /// Our quic_transport_parameters extension body, for the TLS library to send (Linux
-    /// QUIC's TRANSPORT_PARAM_EXT option, get).
+    /// QUIC's TRANSPORT_PARAM_EXT option, get). A client asked to start in a version
+    /// quicsock does not speak probes for the server's first: this waits for its answer
+    /// (the read timeout applies; [`Error::WouldBlock`] when non-blocking), since the
+    /// parameters name the version the handshake runs in.
     pub fn transport_param_ext(&self) -> Result<Vec<u8>> {
-        let mut st = self.lock();
+        let deadline = self.deadline(Flags::NONE, self.modes().read_timeout);
+        let mut st = self.version_known(deadline)?;
         Ok(self.establishing(&mut st)?.local_transport_params())
+    }
+
+    /// Waits until a client that probes for the server's versions has its answer (at
+    /// most `timeout`), even on a non-blocking socket: see
+    /// [`transport_param_ext`](Self::transport_param_ext).
+    pub fn wait_version(&self, timeout: Option<Duration>) -> Result<()> {
+        self.version_known(Some(timeout.map(|t| clock::now() + t)))
+            .map(drop)
+    }
+
+    fn version_known(
+        &self,
+        deadline: Option<Option<Timestamp>>,
+    ) -> Result<MutexGuard<'_, SlotState>> {
+        let mut st = self.lock();
+        while st.conn.is_probing_version() {
+            st = self.block(st, deadline, Waiting::Read(None))?;
+        }
+        Ok(st)
     }
 
     /// The peer's quic_transport_parameters extension body, as the TLS library received it

@@ -1886,6 +1886,19 @@ fn version_negotiation_falls_back_to_a_version_both_speak() {
     assert_eq!(s.version(), Version::V1);
 }
 
+/// A client asked to start in a version nobody speaks (Linux QUIC's CONFIG version 123)
+/// probes with it, takes the listener's v1 from its Version Negotiation and runs the
+/// rustls handshake in v1 on the same connection.
+#[test]
+fn a_client_in_an_unknown_version_connects_in_the_listeners() {
+    use quicsock_proto::packet::Version;
+    let mut config = client_config();
+    config.transport.version = Version(123);
+    let (c, s) = ping_echo(&server_config(), &config);
+    assert_eq!(c.version(), Version::V1);
+    assert_eq!(s.version(), Version::V1);
+}
+
 /// Compatible version negotiation through the rustls driver (RFC 9368 §2.3): the
 /// listener reads the client's version_information from its ClientHello before rustls
 /// takes our transport parameters, and a v1 client that prefers v2 ends up in v2; a

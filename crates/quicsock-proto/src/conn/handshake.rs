@@ -246,6 +246,17 @@ impl Connection {
                     "the server switched versions without version_information",
                 ));
             }
+            // RFC 9368 §4: a server that lists the version its Version Negotiation
+            // refused did not send that Version Negotiation.
+            Some(v)
+                if self
+                    .probed_version
+                    .is_some_and(|probed| v.available.contains(&probed)) =>
+            {
+                return Err(negotiation_error(
+                    "the server speaks the version its Version Negotiation denied",
+                ));
+            }
             _ => {}
         }
         self.check_remembered(&p)?;
@@ -369,6 +380,10 @@ impl Connection {
 
     /// Runs the handshake driver, then retries packets that waited for keys.
     pub(crate) fn run_driver(&mut self, now: Timestamp) {
+        if self.version_probe.is_some() {
+            // The first flight waits for the version (`version_probe`).
+            return;
+        }
         // Once the handshake completed, the driver only has work when handshake bytes
         // arrive (a NewSessionTicket, say): not on every datagram of a transfer.
         let idle = self.handshake_complete && !self.handshake_unread.iter().any(|u| *u);

@@ -51,7 +51,9 @@ mod migration;
 mod migration_tests;
 pub use migration::{ConnectionIdError, MigrationError};
 mod preferred;
+mod version_probe;
 pub use preferred::{PreferredAddressError, PreferredAddresses, PREFERRED_PROBES};
+pub use version_probe::VERSION_PROBES;
 mod recv;
 pub use crate::path::{EcnState, PmtuConfig, PmtuState, ECN_TESTING_PACKETS};
 pub use recv::Datagram;
@@ -240,6 +242,10 @@ pub enum Event {
         /// Whether the server accepted it.
         accepted: bool,
     },
+    /// A client that probed with a version it does not speak took one the server's
+    /// Version Negotiation offered (`version`): its handshake starts now, and its
+    /// transport parameters are final.
+    VersionNegotiated,
     /// The validation of the path an active migration moved to timed out (RFC 9000
     /// §8.2.4): the owner goes back to its old local address.
     MigrationFailed,
@@ -399,6 +405,11 @@ pub struct Connection {
     first_one_rtt_pn: Option<u64>,
     /// A client's probe of the server's preferred address (`preferred`).
     preferred: Option<Box<preferred::PreferredProbe>>,
+    /// A client's probe for the server's versions (`version_probe`).
+    version_probe: Option<version_probe::VersionProbe>,
+    /// The version a client probed with, once the server's Version Negotiation settled
+    /// another (`version_probe`).
+    probed_version: Option<Version>,
     /// The qlog trace, if one is written (`trace`).
     qlog: Option<Box<crate::qlog::Qlog>>,
     /// Both endpoints sent disable_1rtt_encryption (0xbaad): 1-RTT packets carry neither
@@ -548,6 +559,13 @@ impl Connection {
         // RFC 9000 §7.2: the first destination ID is at least 8 bytes.
         let dcid = connection_id(&mut *rng, config.cid_len.clamp(8, 16));
         let scid = crate::rng::issued_id(&mut *rng, config.cid_len, config.cid_prefix);
+        // A version we do not speak is probed first (`version_probe`); the connection is
+        // made for the first we speak until the server says which it takes.
+        let mut config = config;
+        let probe = (!config.version.is_supported()).then_some(config.version);
+        if probe.is_some() {
+            config.version = Version::SUPPORTED[0];
+        }
         let mut conn = Self::new(
             Side::Client,
             config,
@@ -559,7 +577,10 @@ impl Connection {
             dcid,
         )?;
         conn.driver = Some(driver);
-        conn.run_driver(now);
+        match probe {
+            Some(version) => conn.start_version_probe(now, version),
+            None => conn.run_driver(now),
+        }
         Ok(conn)
     }
 
@@ -709,6 +730,8 @@ impl Connection {
             remembered: None,
             zero_rtt: ZeroRttState::None,
             preferred: None,
+            version_probe: None,
+            probed_version: None,
             first_one_rtt_pn: None,
             qlog: None,
             plaintext_1rtt: false,

@@ -209,10 +209,19 @@ impl Connection {
             first_dcid = first_dcid.or(dcid);
             let info = match &parsed.header {
                 Header::VersionNegotiation(vn) => {
+                    if self.side == Side::Client
+                        && self.on_probe_answer(now, vn.scid, vn.versions().collect())
+                    {
+                        return;
+                    }
                     // RFC 9000 §6.2: one that lists our version, or comes after any other
-                    // packet, is discarded.
+                    // packet (an earlier Version Negotiation included), is discarded.
                     let ours = vn.versions().any(|v| v == self.version);
-                    if self.side == Side::Client && !self.received_any && !ours {
+                    if self.side == Side::Client
+                        && !self.received_any
+                        && self.probed_version.is_none()
+                        && !ours
+                    {
                         let offered = vn.versions().collect();
                         self.drain_now(ConnectionError::VersionMismatch(offered));
                     }

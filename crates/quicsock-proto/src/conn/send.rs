@@ -121,6 +121,10 @@ impl Connection {
             _ => {}
         }
         self.mark_datagram = false;
+        if self.version_probe.is_some() {
+            // Nothing else goes out before the server's versions are known.
+            return self.transmit_version_probe(buf);
+        }
         if let Some(t) = self.transmit_path_response(now, buf) {
             return Some(t);
         }

@@ -489,3 +489,127 @@ fn key_set_holds_levels_out_of_line() {
     let size = std::mem::size_of::<super::keys::KeySet>();
     assert!(size <= 256, "KeySet is {size} bytes");
 }
+
+/// A client asked to start in a version nobody speaks (Linux QUIC's CONFIG version 123)
+/// probes first, takes v1 from the server's Version Negotiation and connects: one probe,
+/// no handshake bytes before the answer, and both ends in v1 with the probed version
+/// remembered for the downgrade check (RFC 9368 §2.1, §4).
+#[test]
+fn a_client_in_an_unknown_version_connects_in_one_the_server_offers() {
+    let mut cfg = PairConfig::new(5, LinkConfig::default());
+    cfg.client.version = crate::packet::Version(123);
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    assert!(pair.client_conn(h).is_probing_version());
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        p.client_conn(h).is_handshake_confirmed()
+            && p.server_conn().is_some_and(|c| c.is_handshake_confirmed())
+    });
+    assert!(ok, "the handshake after the Version Negotiation");
+    let c = pair.client_conn(h);
+    assert!(!c.is_probing_version());
+    assert_eq!(c.version(), crate::packet::Version::V1);
+    assert_eq!(c.probed_version(), Some(crate::packet::Version(123)));
+    assert_eq!(
+        pair.server_conn().unwrap().version(),
+        crate::packet::Version::V1
+    );
+    // The probe, then the real first flight: only one connection was ever made.
+    assert_eq!(pair.server.connection_count(), 1);
+}
+
+/// A probe nobody answers is sent `VERSION_PROBES` times, a PTO apart, and the client
+/// then ends with VersionMismatch.
+#[test]
+fn a_client_probing_a_silent_server_gives_up_after_its_probes() {
+    let mut cfg = PairConfig::new(6, LinkConfig::default());
+    cfg.client.version = crate::packet::Version(123);
+    cfg.c2s.loss = 1.0;
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    pair.run_until(Duration::from_secs(30), |p| p.client_conn(h).is_closed());
+    assert_eq!(
+        pair.client_conn(h).error(),
+        Some(&ConnectionError::VersionMismatch(Vec::new()))
+    );
+    assert_eq!(
+        pair.c2s_stats().sent,
+        u64::from(super::VERSION_PROBES),
+        "probes"
+    );
+}
+
+/// The downgrade check after a probe (RFC 9368 §4): an on-path attacker answers the
+/// probe of version 123 with a Version Negotiation of "v1 only" although the server
+/// speaks 123 too; the server's version_information then lists 123, and the client
+/// closes with VERSION_NEGOTIATION_ERROR instead of using the downgraded connection.
+#[test]
+fn a_probing_client_refuses_a_server_that_lists_the_probed_version() {
+    use crate::endpoint::EndpointConfig;
+    use crate::host::Host;
+    use crate::packet::{encode_version_negotiation, Header, ParsedPacket, Version};
+    let mut cfg = PairConfig::new(8, LinkConfig::default());
+    cfg.client.version = Version(123);
+    let mut pair = Pair::new(&cfg);
+    pair.server = Host::new(
+        EndpointConfig {
+            server: Some(cfg.server_config()),
+            versions: vec![Version::V1, Version(123)],
+            ..EndpointConfig::default()
+        },
+        Box::new(crate::rng::SeededRandom::new(9)),
+    );
+    let h = pair.connect(&cfg);
+    // The probe never reaches the server: the attacker answers it.
+    let mut probe = Vec::new();
+    let (_, t) = pair.client.poll_transmit(pair.now, &mut probe).unwrap();
+    let parsed = ParsedPacket::parse(&probe[..t.size], 8).unwrap();
+    let Header::Unsupported(u) = parsed.header else {
+        panic!("not a probe: {:?}", parsed.header);
+    };
+    assert_eq!(u.version, Version(123));
+    let mut vn = Vec::new();
+    encode_version_negotiation(&mut vn, u.scid, u.dcid, &[Version::V1], 0);
+    let (now, addr) = (pair.now, pair.server_addr);
+    pair.client.handle(now, addr, None, &mut vn);
+    assert!(!pair.client_conn(h).is_probing_version());
+    pair.run_until(Duration::from_secs(5), |p| p.client_conn(h).is_closed());
+    let Some(ConnectionError::Local(close)) = pair.client_conn(h).error().cloned() else {
+        panic!(
+            "the client did not close: {:?}",
+            pair.client_conn(h).error()
+        );
+    };
+    assert_eq!(
+        close.transport_code(),
+        Some(Code::VERSION_NEGOTIATION_ERROR)
+    );
+}
+
+/// After the Version Negotiation that answered its probe, a client discards any other
+/// (RFC 9000 §6.2): a second one, listing none of our versions, does not end it.
+#[test]
+fn a_second_version_negotiation_after_a_probe_is_discarded() {
+    use crate::packet::{encode_version_negotiation, Header, ParsedPacket, Version};
+    let mut cfg = PairConfig::new(9, LinkConfig::default());
+    cfg.client.version = Version(123);
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    let mut probe = Vec::new();
+    let (_, t) = pair.client.poll_transmit(pair.now, &mut probe).unwrap();
+    let parsed = ParsedPacket::parse(&probe[..t.size], 8).unwrap();
+    let Header::Unsupported(u) = parsed.header else {
+        panic!("not a probe");
+    };
+    let (now, addr) = (pair.now, pair.server_addr);
+    for offered in [Version::V1, Version(0x1a2a_3a4a)] {
+        let mut vn = Vec::new();
+        encode_version_negotiation(&mut vn, u.scid, u.dcid, &[offered], 0);
+        pair.client.handle(now, addr, None, &mut vn);
+    }
+    assert!(pair.client_conn(h).error().is_none());
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        p.client_conn(h).is_handshake_confirmed()
+    });
+    assert!(ok, "the handshake in v1");
+}

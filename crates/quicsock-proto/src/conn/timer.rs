@@ -26,10 +26,13 @@ pub(crate) enum Timer {
     Release,
     /// The validation of a path we migrated to gives up (RFC 9000 §8.2.4).
     PathValidation,
+    /// A client probing for the server's versions probes again or gives up
+    /// (`version_probe`).
+    VersionProbe,
 }
 
 impl Timer {
-    const COUNT: usize = 7;
+    const COUNT: usize = 8;
 
     const ALL: [Self; Self::COUNT] = [
         Self::Loss,
@@ -39,6 +42,7 @@ impl Timer {
         Self::KeepAlive,
         Self::Release,
         Self::PathValidation,
+        Self::VersionProbe,
     ];
 
     fn index(self) -> usize {

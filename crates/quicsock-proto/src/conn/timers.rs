@@ -102,6 +102,10 @@ impl Connection {
                 self.on_migration_timeout();
             }
         }
+        if self.timers.is_expired(Timer::VersionProbe, now) {
+            self.timers.stop(Timer::VersionProbe);
+            self.on_version_probe_timeout(now);
+        }
         // DPLPMTUD's raise timer: the search runs again (RFC 8899 §5.1.1).
         self.path.mtu.on_timeout(now);
         if self.timers.is_expired(Timer::Loss, now) {
