@@ -165,13 +165,14 @@ pub(crate) fn connect(fd: c_int, q: &Quic, remote: SocketAddr) -> Result<(), c_i
     Ok(())
 }
 
-/// What a connection takes from the options once it exists: events, close info and the
-/// socket's own CONFIG fields.
+/// What a connection takes from the options once it exists: events, close info, the
+/// linger time and the socket's own CONFIG fields.
 pub(crate) fn apply(sock: &QuicSocket, o: &Options) {
     for ty in quicsock::EventType::ALL {
         sock.set_event(ty, o.events.contains(&ty));
     }
     let _ = sock.set_close_info(u64::from(o.close.0), &o.close.1);
+    sock.set_linger(o.linger_time());
     if let Some(c) = &o.config {
         let own = quicsock::QuicConfig {
             stream_data_nodelay: c.stream_data_nodelay,

@@ -116,6 +116,8 @@ pub(crate) struct Options {
     pub(crate) buffers: (Option<usize>, Option<usize>),
     /// IPV6_V6ONLY.
     pub(crate) v6only: bool,
+    /// SO_LINGER as set: whether it is on, and its seconds.
+    pub(crate) linger: (bool, c_int),
     /// SESSION_TICKET: a server's ticket master key (drawn for each listener, or the
     /// program's own), or the session data a client set.
     pub(crate) ticket: Option<Vec<u8>>,
@@ -136,7 +138,18 @@ impl Options {
             reuse_port: false,
             buffers: (None, None),
             v6only: false,
+            linger: (false, 0),
             ticket: None,
+        }
+    }
+
+    /// How long closing waits for what was sent to be acknowledged: SO_LINGER's time
+    /// when it is on (0: at once, what is unacknowledged is dropped), else quicsock's
+    /// default.
+    pub(crate) fn linger_time(&self) -> Duration {
+        match self.linger {
+            (true, secs) => Duration::from_secs(u64::try_from(secs).unwrap_or(0)),
+            (false, _) => quicsock::DEFAULT_LINGER,
         }
     }
 
@@ -161,6 +174,7 @@ impl Options {
             reuse_port: false,
             buffers: self.buffers,
             v6only: self.v6only,
+            linger: self.linger,
             ticket: self.ticket.clone(),
         }
     }

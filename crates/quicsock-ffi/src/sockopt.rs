@@ -509,6 +509,16 @@ pub(crate) fn set_socket(q: &Quic, level: c_int, name: c_int, v: &Value<'_>) -> 
                 o.buffers.1 = Some(n);
             }
         }
+        (libc::SOL_SOCKET, libc::SO_LINGER) => {
+            if v.0.len() < std::mem::size_of::<libc::linger>() {
+                return Err(libc::EINVAL);
+            }
+            let l: libc::linger = v.read();
+            o.linger = (l.l_onoff != 0, l.l_linger);
+            if let State::Connected(c) = q.state() {
+                c.sock.set_linger(o.linger_time());
+            }
+        }
         (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) if q.family == libc::AF_INET6 => {
             o.v6only = v.int()? != 0;
         }
@@ -539,6 +549,10 @@ pub(crate) fn get_socket(q: &Quic, level: c_int, name: c_int, out: &Out) -> Resu
             .unwrap_or(o.transport.streams.send_buffer as usize)
             * 2)
         .min(c_int::MAX as usize) as c_int),
+        (libc::SOL_SOCKET, libc::SO_LINGER) => out.value(&libc::linger {
+            l_onoff: c_int::from(o.linger.0),
+            l_linger: o.linger.1,
+        }),
         (libc::SOL_SOCKET, libc::SO_TYPE) => int(libc::SOCK_STREAM),
         (libc::SOL_SOCKET, libc::SO_DOMAIN) => int(q.family),
         (libc::SOL_SOCKET, libc::SO_PROTOCOL) => int(uapi::IPPROTO_QUIC),

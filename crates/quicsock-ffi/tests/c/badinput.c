@@ -114,6 +114,7 @@ int main(void)
 	EXPECT("getsockopt: a NULL length", getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_EVENT, &ev, NULL), EFAULT);
 	EXPECT("an unknown SOL_QUIC option", setsockopt(fd, SOL_QUIC, 99, buf, 4), ENOPROTOOPT);
 	EXPECT("an unknown level", setsockopt(fd, 12345, 1, buf, 4), ENOPROTOOPT);
+	EXPECT("SO_LINGER: a short optlen", setsockopt(fd, SOL_SOCKET, SO_LINGER, buf, 4), EINVAL);
 	EXPECT("IPPROTO_QUIC is not the option level", setsockopt(fd, IPPROTO_QUIC, QUIC_SOCKOPT_EVENT, &ev, sizeof(ev)), ENOPROTOOPT);
 	ev.type = 0;
 	ev.on = 1;

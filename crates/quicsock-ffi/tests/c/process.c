@@ -3,7 +3,8 @@
  * SIOCINQ, dup, fork and signals. One process runs both ends (a server thread).
  *
  *   process CERT KEY      prints "ok N description" or "not ok N description: why"
- *   process closer PORT   (run by the above) sends CLOSER_BYTES, closes and exits at once
+ *   process closer PORT [abort]   (run by the above) sends CLOSER_BYTES, closes (after
+ *                          SO_LINGER {1, 0} with abort) and exits at once
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -112,9 +113,11 @@ static void *interrupter(void *arg)
 
 /* A client that sends more than one flight, closes and leaves with _exit (no exit
  * handlers): what the server gets is what close delivered before it returned. */
-static int closer(int port)
+static int closer(int port, int abort)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct linger l = { 1, 0 }, back = { 0, 7 };
+	socklen_t len = sizeof(back);
 	static char data[CLOSER_BYTES];
 	int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
 
@@ -124,11 +127,18 @@ static int closer(int port)
 	    quic_client_handshake(fd, NULL, NULL, ALPN) ||
 	    quic_sendmsg(fd, data, sizeof(data), 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN) != sizeof(data))
 		_exit(2);
+	if (abort && (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) ||
+		      getsockopt(fd, SOL_SOCKET, SO_LINGER, &back, &len) || back.l_onoff != 1 || back.l_linger))
+		_exit(5);
 	_exit(close(fd) ? 3 : 0);
 }
 
-/* Case 24: a child process runs closer(); this end reads all of it, then the close. */
-static void close_delivers(const char *self, int lfd)
+/*
+ * Cases 24 and 25: a child process runs closer(); this end reads what comes, then the
+ * close. A default close delivers everything first; with SO_LINGER {1, 0} the close
+ * comes at once and what was not sent yet is dropped.
+ */
+static void close_delivers(const char *self, int lfd, int abort)
 {
 	char port[16], buf[65536];
 	size_t got = 0;
@@ -139,12 +149,12 @@ static void close_delivers(const char *self, int lfd)
 	snprintf(port, sizeof(port), "%d", ntohs(server_addr.sin_port));
 	child = fork();
 	if (child == 0) {
-		execl(self, self, "closer", port, (char *)NULL);
+		execl(self, self, "closer", port, abort ? "abort" : (char *)NULL, (char *)NULL);
 		_exit(4);
 	}
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0 || quic_server_handshake(fd, key, cert, ALPN)) {
-		report(24, "close delivers what was sent, then the close, before it returns", 0, errno);
+		report(24 + abort, "the peer's close", 0, errno);
 		return;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -168,8 +178,12 @@ static void close_delivers(const char *self, int lfd)
 	e = errno;
 	waitpid(child, &status, 0);
 	close(fd);
-	report(24, "close delivers what was sent, then the close, before it returns (a child that _exits next)",
-	       fin && got == CLOSER_BYTES && ended && WIFEXITED(status) && WEXITSTATUS(status) == 0, e);
+	if (abort)
+		report(25, "SO_LINGER {1, 0}: close ends the connection at once, dropping what was not sent",
+		       !fin && got < CLOSER_BYTES && ended && WIFEXITED(status) && WEXITSTATUS(status) == 0, e);
+	else
+		report(24, "close delivers what was sent, then the close, before it returns (a child that _exits next)",
+		       fin && got == CLOSER_BYTES && ended && WIFEXITED(status) && WEXITSTATUS(status) == 0, e);
 }
 
 int main(int argc, char **argv)
@@ -181,8 +195,8 @@ int main(int argc, char **argv)
 	pthread_t t;
 	int lfd, fd, r;
 
-	if (argc == 3 && !strcmp(argv[1], "closer"))
-		return closer(atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "closer"))
+		return closer(atoi(argv[2]), argc == 4);
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s CERT KEY | closer PORT\n", argv[0]);
 		return 2;
@@ -387,6 +401,7 @@ int main(int argc, char **argv)
 	r = send(fd, "x", 1, MSG_NOSIGNAL);
 	report(22, "the closed number is no socket any more: EBADF", r < 0 && errno == EBADF, errno);
 	pthread_join(t, NULL);
-	close_delivers(argv[0], lfd);
+	close_delivers(argv[0], lfd, 0);
+	close_delivers(argv[0], lfd, 1);
 	return failures ? 1 : 0;
 }
