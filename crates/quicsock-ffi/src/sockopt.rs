@@ -436,12 +436,12 @@ pub(crate) fn get_quic(q: &Quic, name: c_int, out: &Out) -> Result<(), c_int> {
         QUIC_SOCKOPT_TRANSPORT_PARAM_EXT => {
             let c = conn()?;
             // A client probing for the server's versions: its parameters follow the
-            // answer (a blocking socket waits for it, at most its receive timeout).
-            if !q.is_nonblocking() {
-                c.sock
-                    .wait_version(q.options().read_timeout)
-                    .map_err(errno)?;
-            }
+            // answer, which this waits for even on a non-blocking socket (a TLS library
+            // asks for them while it builds its ClientHello and cannot be told to come
+            // back): a round trip, at most the probe's three PTOs or the receive timeout.
+            c.sock
+                .wait_version(q.options().read_timeout)
+                .map_err(errno)?;
             out.whole(&c.sock.transport_param_ext().map_err(errno)?)
         }
         QUIC_SOCKOPT_SESSION_TICKET => {

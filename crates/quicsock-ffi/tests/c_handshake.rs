@@ -62,6 +62,15 @@ fn c_handshake_gnutls_with_aes_128_ccm() {
     assert!(out.contains("cipher AES-128-CCM"), "{out}");
 }
 
+/// A client configured for version 123 (as Linux QUIC's selftest does), driving GnuTLS
+/// step by step on a non-blocking socket: the transport probes, learns the server's
+/// versions, and the handshake runs in v1.
+#[test]
+fn c_handshake_gnutls_stepwise_after_version_negotiation() {
+    let out = handshake("gnutls", "vn");
+    assert!(out.contains("version 0x1"), "{out}");
+}
+
 #[test]
 fn c_handshake_gnutls_with_a_pre_shared_key() {
     handshake("psk", "psk");

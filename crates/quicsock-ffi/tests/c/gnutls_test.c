@@ -9,7 +9,10 @@
  *           client's second handshake resuming the first's session
  *           (quic_session_get_data / quic_session_set_data);
  *   ccm     (client) gnutls offering AES-128-CCM only, against a gnutls server: the
- *           packets are protected with the suite GnuTLS negotiated.
+ *           packets are protected with the suite GnuTLS negotiated;
+ *   vn      (client) gnutls stepwise on a non-blocking socket configured for version
+ *           123: the transport learns the server's versions first, and the connection
+ *           runs in v1.
  * Each connection then carries one message each way and checks the ALPN.
  *
  *   gnutls_test server ADDR MODE CERT KEY PSKFILE    prints "port N", serves one client
@@ -257,9 +260,27 @@ static int client(const char *ip, int port, const char *mode, const char *psk)
 	}
 	inet_pton(AF_INET, ip, &a.sin_addr);
 	fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
+	if (fd >= 0 && !strcmp(mode, "vn")) {
+		struct quic_config cfg = { .version = 123 };
+
+		if (setsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONFIG, &cfg, sizeof(cfg)))
+			return fail("CONFIG version 123", errno);
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		return fail("connect", errno);
-	if (!strcmp(mode, "rustls")) {
+	if (!strcmp(mode, "vn")) {
+		struct quic_config cfg = { 0 };
+		socklen_t clen = sizeof(cfg);
+
+		s = x509_session(fd, 0, NULL, NULL, &cred, NULL);
+		if (!s)
+			return fail("gnutls session", EINVAL);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		r = stepwise(s, fd);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		if (!r && !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONFIG, &cfg, &clen))
+			printf("version %#x\n", cfg.version);
+	} else if (!strcmp(mode, "rustls")) {
 		r = quic_client_handshake(fd, NULL, NULL, ALPN);
 	} else if (!strcmp(mode, "psk")) {
 		r = quic_client_handshake(fd, psk, NULL, ALPN);
