@@ -1,5 +1,5 @@
 /*
- * The TLS handshake of a Linux QUIC program in three ways, both ends in C:
+ * The TLS handshake of a Linux QUIC program, both ends in C, by mode:
  *   rustls  quic_client_handshake / quic_server_handshake with certificates;
  *   gnutls  the program's own GnuTLS session with X.509 credentials, driven by
  *           quic_handshake (client) or by quic_handshake_init/step on a non-blocking
