@@ -120,11 +120,15 @@ static int closer(int port, int abort)
 	socklen_t len = sizeof(back);
 	static char data[CLOSER_BYTES];
 	int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_QUIC);
+	uint32_t flags = 0;
+	int64_t sid;
+	char go[8];
 
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	memset(data, 'c', sizeof(data));
+	/* The server's "go" says its handshake is over: the close cannot overtake it. */
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    quic_client_handshake(fd, NULL, NULL, ALPN) ||
+	    quic_client_handshake(fd, NULL, NULL, ALPN) || quic_recvmsg(fd, go, sizeof(go), &sid, &flags) != 2 ||
 	    quic_sendmsg(fd, data, sizeof(data), 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN) != sizeof(data))
 		_exit(2);
 	if (abort && (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) ||
@@ -153,7 +157,8 @@ static void close_delivers(const char *self, int lfd, int abort)
 		_exit(4);
 	}
 	fd = accept(lfd, NULL, NULL);
-	if (fd < 0 || quic_server_handshake(fd, key, cert, ALPN)) {
+	if (fd < 0 || quic_server_handshake(fd, key, cert, ALPN) ||
+	    quic_sendmsg(fd, "go", 2, 1, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN) != 2) {
 		report(24 + abort, "the peer's close", 0, errno);
 		return;
 	}
