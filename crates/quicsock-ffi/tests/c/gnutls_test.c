@@ -66,12 +66,14 @@ static gnutls_session_t x509_session(int fd, int server, const char *cert, const
 	return s;
 }
 
-/* The handshake one step at a time, as an event loop runs it. */
+/* The handshake one step at a time, as an event loop runs it, with `fd` non-blocking. */
 static int stepwise(gnutls_session_t s, int fd)
 {
 	struct quic_handshake_step *step;
-	int r = quic_handshake_init(s, &step);
+	int r;
 
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	r = quic_handshake_init(s, &step);
 	while (!r && step) {
 		ssize_t n;
 
@@ -89,6 +91,7 @@ static int stepwise(gnutls_session_t s, int fd)
 		r = quic_handshake_step(s, &step);
 	}
 	quic_handshake_deinit(s);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return r;
 }
 
@@ -191,9 +194,7 @@ static int server(const char *ip, const char *mode, const char *cert, const char
 		s = x509_session(fd, 1, cert, key, &cred, NULL);
 		if (!s)
 			return fail("gnutls session", EINVAL);
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		r = stepwise(s, fd);
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	}
 	if (r)
 		return fail("server handshake", -r);
@@ -275,9 +276,7 @@ static int client(const char *ip, int port, const char *mode, const char *psk)
 		s = x509_session(fd, 0, NULL, NULL, &cred, NULL);
 		if (!s)
 			return fail("gnutls session", EINVAL);
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		r = stepwise(s, fd);
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		if (!r && !getsockopt(fd, SOL_QUIC, QUIC_SOCKOPT_CONFIG, &cfg, &clen))
 			printf("version %#x\n", cfg.version);
 	} else if (!strcmp(mode, "rustls")) {

@@ -243,7 +243,7 @@ pub enum Event {
         accepted: bool,
     },
     /// A client that probed with a version it does not speak took one the server's
-    /// Version Negotiation offered (`version`): its handshake starts now, and its
+    /// Version Negotiation offered (`version_probe`): its handshake starts now, and its
     /// transport parameters are final.
     VersionNegotiated,
     /// The validation of the path an active migration moved to timed out (RFC 9000

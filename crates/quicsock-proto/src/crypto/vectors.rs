@@ -311,7 +311,16 @@ fn check_chacha(v: &Vectors) {
     );
 
     let keys = secret.keys(v.version).unwrap();
-    let mut packet = h("4200bff401");
+    let received = check_short_packet(&keys, &[0x01], v.chacha_protected);
+    assert_eq!(hex::encode(&received[..4]), "4200bff4");
+}
+
+/// RFC 9001 §A.5's 1-RTT packet (header `4200bff4`, packet number 654360564) with
+/// `payload`: protected it is `expected`, and `expected` opens to it. Returns the opened
+/// packet.
+fn check_short_packet(keys: &DirectionalKeys, payload: &[u8], expected: &str) -> Vec<u8> {
+    let mut packet = h("4200bff4");
+    packet.extend_from_slice(payload);
     packet.resize(packet.len() + TAG_LEN, 0);
     protect(
         &mut packet,
@@ -321,9 +330,8 @@ fn check_chacha(v: &Vectors) {
         &keys.header,
     )
     .unwrap();
-    assert_eq!(hex::encode(&packet), v.chacha_protected, "protect");
-
-    let mut received = h(v.chacha_protected);
+    assert_eq!(hex::encode(&packet), expected, "protect");
+    let mut received = h(expected);
     let opened = unprotect(
         &mut received,
         1,
@@ -333,8 +341,8 @@ fn check_chacha(v: &Vectors) {
     )
     .unwrap();
     assert_eq!(opened.pn, PacketNumber(CHACHA_PN));
-    assert_eq!(&*opened.payload, [0x01]);
-    assert_eq!(hex::encode(&received[..4]), "4200bff4");
+    assert_eq!(&*opened.payload, payload);
+    received
 }
 
 #[test]
@@ -447,29 +455,7 @@ fn aes_128_ccm_packets_match_an_independent_implementation() {
         ),
     ];
     for (payload, expected) in cases {
-        let mut packet = h("4200bff4");
-        packet.extend_from_slice(&payload);
-        packet.resize(packet.len() + TAG_LEN, 0);
-        protect(
-            &mut packet,
-            1,
-            PacketNumber(CHACHA_PN),
-            &keys.packet,
-            &keys.header,
-        )
-        .unwrap();
-        assert_eq!(hex::encode(&packet), expected, "protect");
-        let mut received = h(expected);
-        let opened = unprotect(
-            &mut received,
-            1,
-            Some(PacketNumber(CHACHA_PN - 1)),
-            &keys.header,
-            &keys.packet,
-        )
-        .unwrap();
-        assert_eq!(opened.pn, PacketNumber(CHACHA_PN));
-        assert_eq!(&*opened.payload, &payload[..]);
+        check_short_packet(&keys, &payload, expected);
         // One bit changed anywhere in the ciphertext or tag fails authentication.
         let mut forged = h(expected);
         let last = forged.len() - 1;
