@@ -141,9 +141,11 @@ pub struct ConnectionConfig {
     /// The first byte of every connection ID we issue (set by a sharded endpoint to its
     /// shard, [`EndpointConfig::cid_prefix`](crate::endpoint::EndpointConfig::cid_prefix)).
     pub cid_prefix: Option<u8>,
-    /// A server connection whose handshake has not completed this long after its first
-    /// Initial is dropped silently (half-open connections cannot pile up); `None` leaves
-    /// only the idle timeout.
+    /// A server connection whose handshake has not completed is dropped silently this
+    /// long after its client was last heard (a packet that decrypted), and at most three
+    /// times this long after its first Initial, so half-open connections cannot pile up
+    /// while a client whose flights are lost keeps trying; `None` leaves only the idle
+    /// timeout.
     pub handshake_timeout: Option<Duration>,
     /// Ask a peer that advertised min_ack_delay for fewer ACKs (draft-ietf-quic-ack-frequency;
     /// whether we accept such requests is `transport.min_ack_delay`).
@@ -438,6 +440,9 @@ pub struct Connection {
     /// When the idle timer was last pushed back: the packets of one receive batch share a
     /// time, and the deadline is computed once for them.
     idle_armed_at: Option<Timestamp>,
+    /// The latest a server's handshake may end: three handshake timeouts after its first
+    /// Initial (`handshake_timeout`).
+    handshake_cap: Option<Timestamp>,
     /// An ack-eliciting packet was received since we last sent one (idle timer rule).
     received_since_send: bool,
     handshake_complete: bool,
@@ -613,6 +618,7 @@ impl Connection {
         conn.driver = Some(driver);
         if let Some(t) = conn.config.handshake_timeout {
             conn.timers.set(timer::Timer::Handshake, now + t);
+            conn.handshake_cap = Some(now + t * 3);
         }
         if let Some(addrs) = preferred.filter(|a| a.ipv4.is_some() || a.ipv6.is_some()) {
             conn.announce_preferred_address(addrs);
@@ -691,6 +697,7 @@ impl Connection {
             pacer: Pacer::new(window, mss),
             idle_timeout: (!idle.is_zero()).then_some(idle),
             idle_armed_at: None,
+            handshake_cap: None,
             timers: {
                 let mut t = timer::TimerTable::default();
                 if !idle.is_zero() {

@@ -516,6 +516,7 @@ impl Connection {
             self.received_since_send = true;
         }
         self.arm_idle(now);
+        self.arm_handshake_timeout(now);
         // RFC 9000 §8.1: a Handshake packet from the client proves its address; the server
         // then discards its Initial keys (RFC 9001 §4.9.1).
         if self.side == Side::Server && space == SpaceId::Handshake {

@@ -613,3 +613,61 @@ fn a_second_version_negotiation_after_a_probe_is_discarded() {
     });
     assert!(ok, "the handshake in v1");
 }
+
+/// A server's half-open connection lasts while its client is heard: with every answer
+/// lost, the client's retransmitted Initials keep it past the handshake timeout, and it
+/// goes once the client has been silent that long.
+#[test]
+fn the_handshake_timeout_counts_from_the_clients_last_packet() {
+    let timeout = Duration::from_secs(2);
+    let mut cfg = PairConfig::new(10, LinkConfig::default());
+    cfg.server.handshake_timeout = Some(timeout);
+    cfg.s2c.loss = 1.0;
+    let mut pair = Pair::new(&cfg);
+    pair.connect(&cfg);
+    let open = |p: &mut Pair| p.server_conn().is_some_and(|c| !c.is_closed());
+    // The client retransmits after about 1 s and 3 s (PTO backoff), then after 7 s.
+    pair.run_until(Duration::from_millis(3500), |_| false);
+    assert!(
+        open(&mut pair),
+        "kept past the timeout while the client retransmits"
+    );
+    pair.run_until(Duration::from_millis(2000), |_| false);
+    assert!(
+        !open(&mut pair),
+        "dropped 2 s after the client was last heard"
+    );
+}
+
+/// However often its client is heard, a half-open connection goes three handshake
+/// timeouts after its first Initial.
+#[test]
+fn a_half_open_connection_goes_three_handshake_timeouts_after_it_began() {
+    let timeout = Duration::from_secs(2);
+    let mut cfg = PairConfig::new(11, LinkConfig::default());
+    cfg.server.handshake_timeout = Some(timeout);
+    cfg.s2c.loss = 1.0;
+    let mut pair = Pair::new(&cfg);
+    let h = pair.connect(&cfg);
+    let start = pair.now;
+    let ping = encode(&[Frame::Ping]);
+    let mut lived = None;
+    for _ in 0..16 {
+        pair.run_until(Duration::from_millis(500), |_| false);
+        if pair.server_conn().is_some_and(|c| c.is_closed()) {
+            lived = Some(pair.now.saturating_duration_since(start));
+            break;
+        }
+        // A new Initial from the client every half second.
+        let mut d = Vec::new();
+        pair.client_conn(h)
+            .build_raw(SpaceId::Initial, &ping, &mut d);
+        let (now, addr) = (pair.now, pair.client_addr);
+        pair.server.handle(now, addr, None, &mut d);
+    }
+    let lived = lived.expect("the half-open connection was dropped");
+    assert!(
+        lived > timeout * 3 && lived <= timeout * 3 + Duration::from_millis(500),
+        "dropped after {lived:?}"
+    );
+}

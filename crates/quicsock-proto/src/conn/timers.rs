@@ -143,6 +143,18 @@ impl Connection {
         }
     }
 
+    /// A server whose handshake runs heard from its client: the handshake timeout counts
+    /// from now, up to its cap (`ConnectionConfig::handshake_timeout`).
+    pub(crate) fn arm_handshake_timeout(&mut self, now: Timestamp) {
+        if let (Some(t), Some(cap), false) = (
+            self.config.handshake_timeout,
+            self.handshake_cap,
+            self.handshake_complete,
+        ) {
+            self.timers.set(Timer::Handshake, (now + t).min(cap));
+        }
+    }
+
     /// RFC 9002 Appendix A.9: OnLossDetectionTimeout.
     fn on_loss_timeout(&mut self, now: Timestamp) {
         self.timers.stop(Timer::Loss);
